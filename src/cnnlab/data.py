@@ -1,0 +1,635 @@
+"""Data sets for the course, all offline and deterministic.
+
+Every loader returns images as float32 NCHW arrays with values in [0, 1] and labels as int64:
+
+- :func:`load_digits` - scikit-learn's bundled 8x8 handwritten digits, split train/test.
+- :func:`make_shapes` / :func:`shapes_split` - a procedural data set of simple shapes (circles,
+  squares, bars, ...) drawn with NumPy at random positions, sizes and rotations.
+- :func:`load_mnist`, :func:`load_fashion_mnist`, :func:`load_cifar10` - read the official
+  distribution files from a local folder (argument or ``CNNLAB_DATA``) and verify their checksums.
+  Nothing is ever downloaded: when the files are missing, the error says where to get them.
+- :func:`sample_image` - a real photograph shipped with scikit-learn, for convolution demos.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "FASHION_MNIST_CLASSES",
+    "MD5",
+    "SHAPE_CLASSES",
+    "load_cifar10",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_mnist",
+    "make_shapes",
+    "parse_idx",
+    "sample_image",
+    "shapes_split",
+]
+
+# --------------------------------------------------------------------------------------------
+# scikit-learn digits
+# --------------------------------------------------------------------------------------------
+
+
+def load_digits(test_size=0.2, seed=0):
+    """Load scikit-learn's 8x8 handwritten digits as NCHW images, split train/test.
+
+    The 1,797 images ship with scikit-learn, so nothing is downloaded. Pixel values (0..16 in
+    the original) are divided by 16. The split is stratified, so every digit keeps its share in
+    both parts, and it depends only on ``seed``.
+
+    Parameters
+    ----------
+    test_size : float
+        Fraction of the images put in the test set, strictly between 0 and 1.
+    seed : int
+        ``random_state`` of the split; the same seed gives the same split.
+
+    Returns
+    -------
+    X_train : ndarray, shape (N_train, 1, 8, 8), float32 in [0, 1]
+    y_train : ndarray, shape (N_train,), int64 in 0..9
+    X_test : ndarray, shape (N_test, 1, 8, 8), float32 in [0, 1]
+    y_test : ndarray, shape (N_test,), int64 in 0..9
+    """
+    from sklearn.datasets import load_digits as _sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < float(test_size) < 1.0:
+        raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}")
+    bunch = _sk_load_digits()
+    X = (bunch.images.astype(np.float32) / 16.0)[:, None, :, :]
+    y = bunch.target.astype(np.int64)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=y
+    )
+    return X_train, y_train, X_test, y_test
+
+
+# --------------------------------------------------------------------------------------------
+# procedural shapes
+# --------------------------------------------------------------------------------------------
+
+SHAPE_CLASSES = (
+    "circle",
+    "square",
+    "triangle",
+    "cross",
+    "horizontal bar",
+    "vertical bar",
+    "diagonal bar",
+    "ring",
+)
+"""Class names of :func:`make_shapes`; label ``k`` means ``SHAPE_CLASSES[k]``.
+
+- circle: filled disc.
+- square: filled square, any rotation.
+- triangle: filled equilateral triangle, any rotation.
+- cross: "+" of two perpendicular strokes, rotated at most 15 degrees (never an "x").
+- horizontal bar / vertical bar: one stroke within 10 degrees of horizontal / vertical.
+- diagonal bar: one stroke within 10 degrees of either diagonal ("/" or "\\").
+- ring: circle outline (annulus).
+"""
+
+
+def _rotated_coords(size, cx, cy, theta):
+    """Pixel coordinates in each image's own frame: (u, v), each of shape (n, size, size)."""
+    grid = np.arange(size, dtype=np.float64)
+    dx = grid[None, None, :] - cx[:, None, None]
+    dy = grid[None, :, None] - cy[:, None, None]
+    c, s = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
+    return c * dx + s * dy, -s * dx + c * dy
+
+
+def _box(u, v, half_u, half_v):
+    """Approximate signed distance to a centred box (negative inside)."""
+    return np.maximum(np.abs(u) - half_u[:, None, None], np.abs(v) - half_v[:, None, None])
+
+
+def _polygon(u, v, n_sides, apothem):
+    """Approximate signed distance to a regular polygon with the given inradius."""
+    d = np.full(u.shape, -np.inf)
+    for k in range(n_sides):
+        phi = np.pi / 2 + 2 * np.pi * k / n_sides
+        d = np.maximum(d, u * np.cos(phi) + v * np.sin(phi) - apothem[:, None, None])
+    return d
+
+
+def _draw_class(name, m, size, rng):
+    """Signed distance fields of ``m`` random instances of one class, shape (m, size, size)."""
+    s = size / 28.0  # all lengths below are given for 28x28 images
+    u1 = lambda lo, hi: rng.uniform(lo * s, hi * s, m)
+    width = rng.uniform(max(1.5, 1.5 * s), max(1.5, 3.5 * s), m)  # stroke width
+    theta = rng.uniform(0.0, 2 * np.pi, m)
+    if name == "circle":
+        radius = u1(3.5, 9.0)
+        extent = radius
+    elif name == "ring":
+        radius = u1(5.0, 10.0)
+        width = np.minimum(width, 0.6 * radius)
+        extent = radius + width / 2
+    elif name == "square":
+        half = u1(3.5, 7.5)
+        extent = half * np.sqrt(2)
+    elif name == "triangle":
+        apothem = u1(3.0, 6.0)
+        extent = 2 * apothem
+    elif name == "cross":
+        half = u1(5.0, 10.0)
+        theta = np.deg2rad(rng.uniform(-15.0, 15.0, m))
+        extent = np.hypot(half, width / 2)
+    elif name.endswith("bar"):
+        half = u1(5.5, 11.0)
+        base = {"horizontal bar": 0.0, "vertical bar": 90.0}.get(name)
+        if base is None:  # diagonal: "/" or "\"
+            base = rng.choice([45.0, 135.0], m)
+        theta = np.deg2rad(base + rng.uniform(-10.0, 10.0, m))
+        extent = np.hypot(half, width / 2)
+    else:
+        raise ValueError(f"unknown shape class {name!r}; expected one of {SHAPE_CLASSES}")
+    margin = np.minimum(extent + 1.0, (size - 1) / 2.0)
+    cx = margin + rng.uniform(0.0, 1.0, m) * (size - 1 - 2 * margin)
+    cy = margin + rng.uniform(0.0, 1.0, m) * (size - 1 - 2 * margin)
+    u, v = _rotated_coords(size, cx, cy, theta)
+    if name == "circle":
+        return np.hypot(u, v) - radius[:, None, None]
+    if name == "ring":
+        return np.abs(np.hypot(u, v) - radius[:, None, None]) - width[:, None, None] / 2
+    if name == "square":
+        return _polygon(u, v, 4, half)
+    if name == "triangle":
+        return _polygon(u, v, 3, apothem)
+    if name == "cross":
+        return np.minimum(_box(u, v, half, width / 2), _box(u, v, width / 2, half))
+    return _box(u, v, half, width / 2)
+
+
+def _as_rng(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def make_shapes(n, size=28, seed=0, classes=None, noise=0.05):
+    """Draw a labelled data set of simple shapes, one per image, with NumPy only.
+
+    Each image shows one shape from :data:`SHAPE_CLASSES` (or from ``classes``) at a random
+    position, scale, stroke width, rotation (only where it keeps the class: bars keep their
+    orientation, a cross stays a "+") and brightness in [0.6, 1] on a black background, plus
+    Gaussian pixel noise of standard deviation ``noise``; values are clipped to [0, 1]. Edges
+    are anti-aliased over about one pixel. The classes are balanced: counts differ by at most
+    one, in shuffled order.
+
+    Parameters
+    ----------
+    n : int
+        Number of images, n >= 1.
+    size : int
+        Height and width of the images in pixels, at least 12. Shape sizes scale with it.
+    seed : int or numpy.random.Generator
+        Seed (or generator) for all randomness; the same seed gives the same images.
+    classes : sequence of str, optional
+        Subset of :data:`SHAPE_CLASSES` to draw, in the order that defines the labels: label
+        ``k`` is ``classes[k]``. Default: all of :data:`SHAPE_CLASSES`.
+    noise : float
+        Standard deviation of the additive Gaussian noise, >= 0.
+
+    Returns
+    -------
+    X : ndarray, shape (n, 1, size, size), float32 in [0, 1]
+    y : ndarray, shape (n,), int64 in 0..len(classes)-1
+    """
+    n, size = int(n), int(size)
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if size < 12:
+        raise ValueError(f"size must be >= 12 pixels to draw shapes, got {size}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    names = SHAPE_CLASSES if classes is None else tuple(classes)
+    if not names or any(c not in SHAPE_CLASSES for c in names) or len(set(names)) != len(names):
+        raise ValueError(f"classes must be distinct names from {SHAPE_CLASSES}, got {classes!r}")
+    rng = _as_rng(seed)
+    y = rng.permutation(np.arange(n) % len(names)).astype(np.int64)
+    X = np.empty((n, 1, size, size), dtype=np.float32)
+    for k, name in enumerate(names):
+        idx = np.flatnonzero(y == k)
+        if idx.size == 0:
+            continue
+        dist = _draw_class(name, idx.size, size, rng)
+        brightness = rng.uniform(0.6, 1.0, idx.size)[:, None, None]
+        X[idx, 0] = brightness * np.clip(0.5 - dist, 0.0, 1.0)
+    if noise > 0:
+        X += rng.normal(0.0, noise, X.shape).astype(np.float32)
+    np.clip(X, 0.0, 1.0, out=X)
+    return X, y
+
+
+def shapes_split(n_train, n_test, size=28, seed=0, **kwargs):
+    """Draw independent, balanced train and test sets with :func:`make_shapes`.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Number of training and test images.
+    size : int
+        Image height and width.
+    seed : int or numpy.random.Generator
+        Seed for both sets (the test set is drawn after the training set).
+    **kwargs
+        Passed on to :func:`make_shapes` (``classes``, ``noise``).
+
+    Returns
+    -------
+    X_train : ndarray, shape (n_train, 1, size, size), float32 in [0, 1]
+    y_train : ndarray, shape (n_train,), int64
+    X_test : ndarray, shape (n_test, 1, size, size), float32 in [0, 1]
+    y_test : ndarray, shape (n_test,), int64
+    """
+    rng = _as_rng(seed)
+    X_train, y_train = make_shapes(n_train, size=size, seed=rng, **kwargs)
+    X_test, y_test = make_shapes(n_test, size=size, seed=rng, **kwargs)
+    return X_train, y_train, X_test, y_test
+
+
+# --------------------------------------------------------------------------------------------
+# MNIST, Fashion-MNIST, CIFAR-10 from local files
+# --------------------------------------------------------------------------------------------
+
+_IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+MD5 = {
+    "mnist": {
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+    },
+    "cifar-10": {
+        "cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a",
+        "data_batch_1": "c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "634d18415352ddfa80567beed471001a",
+        "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "40351d587109b95175f43aff81a1287e",
+    },
+}
+"""Official MD5 checksums of the distribution files, per data set."""
+
+_SOURCES = {
+    "mnist": "http://yann.lecun.com/exdb/mnist/ "
+    "(mirror: https://ossci-datasets.s3.amazonaws.com/mnist/)",
+    "fashion-mnist": "https://github.com/zalandoresearch/fashion-mnist "
+    "(files in data/fashion/: "
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/)",
+    "cifar-10": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz "
+    "(page: https://www.cs.toronto.edu/~kriz/cifar.html)",
+}
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+_CIFAR_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+
+
+def _data_root(path):
+    """The folder to search: ``path``, else ``$CNNLAB_DATA``, else ``./data``."""
+    if path is not None:
+        return Path(path).expanduser()
+    env = os.environ.get("CNNLAB_DATA")
+    return Path(env).expanduser() if env else Path("data")
+
+
+def _md5_bytes(data):
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _verify(name, data, expected):
+    got = _md5_bytes(data)
+    if got != expected:
+        raise ValueError(
+            f"MD5 checksum mismatch for {name}: expected {expected}, got {got}. The file is "
+            "corrupt or not the official one; download it again, or pass verify=False to skip "
+            "the check (e.g. for your own files in the same format)."
+        )
+
+
+def _missing(dataset, files, searched):
+    where = ", ".join(str(p) for p in searched)
+    return FileNotFoundError(
+        f"{dataset} files not found. Expected {', '.join(files)} in one of: {where}. "
+        f"Download them from {_SOURCES[dataset]} and put them in that folder, or pass "
+        "path=... / set the CNNLAB_DATA environment variable to the folder that holds them. "
+        "cnnlab never downloads data itself."
+    )
+
+
+def parse_idx(data, expected_ndim):
+    """Parse an uncompressed IDX file (the MNIST format) holding unsigned bytes.
+
+    Layout: two zero bytes, a type byte (0x08 = uint8), a byte with the number of
+    dimensions, one big-endian uint32 per dimension, then the values in C order.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file content.
+    expected_ndim : int
+        1 for label files (magic 0x00000801), 3 for image files (magic 0x00000803).
+
+    Returns
+    -------
+    ndarray, uint8, shape given by the header, e.g. (N,) or (N, 28, 28)
+
+    Raises
+    ------
+    ValueError
+        If the magic number, the dimensions or the length of the file are wrong.
+    """
+    if len(data) < 4:
+        raise ValueError(f"IDX file too short ({len(data)} bytes) to hold a header")
+    magic = int.from_bytes(data[:4], "big")
+    want = 0x0800 + expected_ndim
+    if magic != want:
+        raise ValueError(
+            f"bad IDX magic number 0x{magic:08x}, expected 0x{want:08x} "
+            f"(uint8 data with {expected_ndim} dimension(s)); the file is corrupt or not IDX"
+        )
+    header = 4 + 4 * expected_ndim
+    if len(data) < header:
+        raise ValueError(f"IDX header truncated: {len(data)} bytes, need {header}")
+    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=expected_ndim, offset=4))
+    if len(data) - header != int(np.prod(dims)):
+        raise ValueError(
+            f"IDX dims {dims} need {int(np.prod(dims))} bytes of data, "
+            f"file has {len(data) - header}; the file is truncated or corrupt"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _load_idx_set(dataset, subfolder, path, verify):
+    root = _data_root(path)
+    searched = [root, root / subfolder]
+    folder = next((d for d in searched if all((d / f).is_file() for f in _IDX_FILES)), None)
+    if folder is None:
+        raise _missing(dataset, _IDX_FILES, searched)
+    arrays = []
+    for name in _IDX_FILES:
+        raw = (folder / name).read_bytes()
+        if verify:
+            _verify(name, raw, MD5[dataset][name])
+        try:
+            content = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise ValueError(f"{folder / name} is not a valid gzip file: {err}") from err
+        arrays.append(parse_idx(content, 3 if "images" in name else 1))
+    out = []
+    for images, labels in (arrays[0:2], arrays[2:4]):
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(
+                f"{dataset}: {images.shape[0]} images but {labels.shape[0]} labels; "
+                "expected the same number"
+            )
+        out += [(images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)]
+    return tuple(out)
+
+
+def load_mnist(path=None, verify=True):
+    """Load MNIST from the four official ``*-ubyte.gz`` files in a local folder.
+
+    The files (``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
+    ``t10k-images-idx3-ubyte.gz``, ``t10k-labels-idx1-ubyte.gz``) are looked for in ``path``
+    (default: the ``CNNLAB_DATA`` environment variable, else ``./data``) and in its subfolder
+    ``mnist``. Nothing is downloaded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Folder holding the files (or a ``mnist`` subfolder with them).
+    verify : bool
+        Check each file against its official MD5 in :data:`MD5` before parsing.
+
+    Returns
+    -------
+    X_train : ndarray, shape (60000, 1, 28, 28), float32 in [0, 1]
+    y_train : ndarray, shape (60000,), int64
+    X_test : ndarray, shape (10000, 1, 28, 28), float32 in [0, 1]
+    y_test : ndarray, shape (10000,), int64
+
+    Raises
+    ------
+    FileNotFoundError
+        If the files are missing; the message names them, the folders searched and the URL.
+    ValueError
+        On a checksum mismatch (``verify=True``) or a corrupt file.
+    """
+    return _load_idx_set("mnist", "mnist", path, verify)
+
+
+def load_fashion_mnist(path=None, verify=True):
+    """Load Fashion-MNIST from its four official ``*-ubyte.gz`` files in a local folder.
+
+    Same file names and format as MNIST; looked for in ``path`` (default: ``CNNLAB_DATA``, else
+    ``./data``) and its subfolder ``fashion-mnist``. Class names: :data:`FASHION_MNIST_CLASSES`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Folder holding the files (or a ``fashion-mnist`` subfolder with them).
+    verify : bool
+        Check each file against its official MD5 in :data:`MD5` before parsing.
+
+    Returns
+    -------
+    X_train : ndarray, shape (60000, 1, 28, 28), float32 in [0, 1]
+    y_train : ndarray, shape (60000,), int64
+    X_test : ndarray, shape (10000, 1, 28, 28), float32 in [0, 1]
+    y_test : ndarray, shape (10000,), int64
+
+    Raises
+    ------
+    FileNotFoundError
+        If the files are missing; the message names them, the folders searched and the URL.
+    ValueError
+        On a checksum mismatch (``verify=True``) or a corrupt file.
+    """
+    return _load_idx_set("fashion-mnist", "fashion-mnist", path, verify)
+
+
+def _read_cifar_members(root, verify):
+    """Raw bytes of the six CIFAR-10 batch pickles, from the folder or the tar.gz."""
+    for folder in (root / "cifar-10-batches-py", root):
+        if all((folder / b).is_file() for b in _CIFAR_BATCHES):
+            raws = {b: (folder / b).read_bytes() for b in _CIFAR_BATCHES}
+            if verify:
+                for b, raw in raws.items():
+                    _verify(b, raw, MD5["cifar-10"][b])
+            return raws
+    archive = root / "cifar-10-python.tar.gz"
+    if archive.is_file():
+        raw = archive.read_bytes()
+        if verify:
+            _verify(archive.name, raw, MD5["cifar-10"][archive.name])
+        raws = {}
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
+            for b in _CIFAR_BATCHES:
+                try:
+                    member = tar.extractfile(f"cifar-10-batches-py/{b}")
+                except KeyError:
+                    member = None
+                if member is None:
+                    raise ValueError(f"{archive} has no member cifar-10-batches-py/{b}")
+                raws[b] = member.read()
+        return raws
+    raise _missing(
+        "cifar-10",
+        ["cifar-10-python.tar.gz", "or cifar-10-batches-py/ with " + ", ".join(_CIFAR_BATCHES)],
+        [root, root / "cifar-10-batches-py"],
+    )
+
+
+def _parse_cifar_batch(name, raw):
+    batch = pickle.loads(raw, encoding="bytes")  # noqa: S301 - official file, checked first
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise ValueError(f"CIFAR-10 batch {name} is not a dict with b'data' and b'labels'")
+    data = np.asarray(batch[b"data"], dtype=np.uint8)
+    labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    if data.ndim != 2 or data.shape[1] != 3072 or labels.shape != (data.shape[0],):
+        raise ValueError(
+            f"CIFAR-10 batch {name}: data {data.shape} and labels {labels.shape}, "
+            "expected (N, 3072) and (N,)"
+        )
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def load_cifar10(path=None, verify=True):
+    """Load CIFAR-10 (python version) from a local folder.
+
+    Accepts either the extracted folder ``cifar-10-batches-py/`` (with ``data_batch_1`` ..
+    ``data_batch_5`` and ``test_batch``) or the archive ``cifar-10-python.tar.gz`` (read in
+    memory, not extracted), looked for in ``path`` (default: ``CNNLAB_DATA``, else ``./data``).
+    The batches are Python pickles and are loaded with ``pickle`` (``encoding='bytes'``):
+    unpickling runs code from the file, which is acceptable only for the official file, so keep
+    ``verify=True`` (the MD5 is checked before unpickling) unless the file is your own.
+    Class names: :data:`CIFAR10_CLASSES`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Folder holding ``cifar-10-batches-py/`` or ``cifar-10-python.tar.gz`` (or the batch
+        files themselves).
+    verify : bool
+        Check the files against their official MD5 in :data:`MD5` before unpickling.
+
+    Returns
+    -------
+    X_train : ndarray, shape (50000, 3, 32, 32), float32 in [0, 1], RGB
+    y_train : ndarray, shape (50000,), int64
+    X_test : ndarray, shape (10000, 3, 32, 32), float32 in [0, 1], RGB
+    y_test : ndarray, shape (10000,), int64
+
+    Raises
+    ------
+    FileNotFoundError
+        If the files are missing; the message names them, the folders searched and the URL.
+    ValueError
+        On a checksum mismatch (``verify=True``) or a malformed batch.
+    """
+    raws = _read_cifar_members(_data_root(path), verify)
+    parts = [_parse_cifar_batch(b, raws[b]) for b in _CIFAR_BATCHES]
+    X_train = np.concatenate([p[0] for p in parts[:-1]]).astype(np.float32) / 255.0
+    y_train = np.concatenate([p[1] for p in parts[:-1]])
+    X_test = parts[-1][0].astype(np.float32) / 255.0
+    return X_train, y_train, X_test, parts[-1][1]
+
+
+# --------------------------------------------------------------------------------------------
+# sample photographs
+# --------------------------------------------------------------------------------------------
+
+_SAMPLE_IMAGES = {"china": "china.jpg", "flower": "flower.jpg"}
+
+
+def sample_image(name="china", gray=True, size=None):
+    """A real photograph shipped with scikit-learn, as floats in [0, 1].
+
+    Parameters
+    ----------
+    name : {"china", "flower"}
+        ``"china"`` (a temple, 427x640) or ``"flower"`` (427x640).
+    gray : bool
+        Convert to luminance ``0.299 R + 0.587 G + 0.114 B``.
+    size : int, optional
+        Block size for downscaling: average non-overlapping ``size x size`` blocks, so each
+        side shrinks by the integer factor ``size`` (the image is first cropped to a multiple
+        of it). Handy for fast demos, e.g. ``size=4`` gives 106x160. Default: full resolution.
+
+    Returns
+    -------
+    ndarray, float64 in [0, 1]
+        Shape (H, W) when ``gray`` else (3, H, W) (channels first).
+    """
+    from sklearn.datasets import load_sample_image
+
+    if name not in _SAMPLE_IMAGES:
+        raise ValueError(f"unknown sample image {name!r}; valid names: {sorted(_SAMPLE_IMAGES)}")
+    img = load_sample_image(_SAMPLE_IMAGES[name]).astype(np.float64) / 255.0  # (H, W, 3)
+    img = img.transpose(2, 0, 1)
+    if gray:
+        img = np.tensordot(np.array([0.299, 0.587, 0.114]), img, axes=1)
+    if size is not None:
+        k = int(size)
+        if k < 1 or k != size:
+            raise ValueError(f"size must be a positive integer block size, got {size!r}")
+        H, W = img.shape[-2] // k, img.shape[-1] // k
+        if H == 0 or W == 0:
+            raise ValueError(f"size {k} is larger than the image {img.shape[-2:]}")
+        img = img[..., : H * k, : W * k]
+        img = img.reshape(img.shape[:-2] + (H, k, W, k)).mean(axis=(-3, -1))
+    return np.clip(img, 0.0, 1.0)
