@@ -1,0 +1,1 @@
+"""Release and grading tools built on nbgrader (see README, "For instructors")."""

@@ -1,0 +1,148 @@
+"""Execute a notebook in a Jupyter kernel and read off its graded cells, as nbgrader would.
+
+A graded cell passes when it raised no error and wrote nothing to stderr (nbgrader's own rule).
+Used by ``make demo`` (``python -m autograde.execute``) and by the notebook tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from autograde.release import ROOT, build_source
+
+
+@dataclass
+class CellResult:
+    """The outcome of one graded test cell."""
+
+    grade_id: str
+    points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class RunResult:
+    """The outcome of one notebook run."""
+
+    path: Path
+    seconds: float
+    cells: list[CellResult] = field(default_factory=list)
+    cell_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> int:
+        return sum(c.passed for c in self.cells)
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.cells if c.passed)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.cells)
+
+
+def _failure(outputs) -> str:
+    for out in outputs:
+        if out.get("output_type") == "error":
+            return f"{out.get('ename')}: {out.get('evalue')}"
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            return "wrote to stderr: " + out.get("text", "")[:200]
+    return ""
+
+
+@contextlib.contextmanager
+def _environ(**values: str | None):
+    saved = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_notebook(path: Path, *, timeout: int = 120, grading: bool = False) -> RunResult:
+    """Execute ``path`` top to bottom (errors do not stop it) and grade its test cells.
+
+    Parameters
+    ----------
+    path : Path
+        The notebook to run; it runs in its own folder.
+    timeout : int
+        Seconds allowed for any single cell.
+    grading : bool
+        Set ``NBGRADER_EXECUTION=autograde`` so that demonstration cells shrink their budget.
+    """
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    cell_seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    env = {
+        "NBGRADER_EXECUTION": "autograde" if grading else None,
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    with _environ(**env):
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                t0 = time.perf_counter()
+                client.execute_cell(cell, index)
+                cell_seconds[cell.get("id", str(index))] = time.perf_counter() - t0
+    result = RunResult(path=path, seconds=time.perf_counter() - start, cell_seconds=cell_seconds)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade"):
+            message = _failure(cell.get("outputs", []))
+            result.cells.append(
+                CellResult(meta["grade_id"], float(meta.get("points", 0)), not message, message)
+            )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every solution notebook and print graded cells passed and time per notebook."""
+    argv = sys.argv[1:] if argv is None else argv
+    build_dir = ROOT / "build" / "source"
+    paths = build_source(build_dir)
+    if argv:
+        paths = [p for p in paths if any(a in str(p) for a in argv)]
+    failed = 0
+    print(f"{'notebook':<40} {'graded cells':>13} {'points':>9} {'time':>8}")
+    for path in paths:
+        res = run_notebook(path)
+        failed += len(res.cells) - res.passed
+        name = f"{path.parent.name}/{path.name}"
+        cells = f"{res.passed}/{len(res.cells)}"
+        points = f"{res.score:g}/{res.max_score:g}"
+        print(f"{name:<40} {cells:>13} {points:>9} {res.seconds:>7.1f}s", flush=True)
+        for cell in res.cells:
+            if not cell.passed:
+                print(f"    FAILED {cell.grade_id}: {cell.message.splitlines()[0][:120]}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,425 @@
+"""Assertion helpers for the graded test cells.
+
+Every helper raises ``AssertionError`` with a message a learner can act on: what was expected,
+what came, where the worst element is, and an optional hint naming the likely mistake::
+
+    conv_forward_naive output: shape (2, 3, 5, 5) != expected (2, 3, 4, 4).
+      hint: check how stride enters the output-size formula
+
+Test cells import this module (``import cnnlab.testing as T``). Inside a Jupyter kernel the import
+also sends anything that would reach stderr during a test cell (warnings, stray prints) to stdout,
+because nbgrader scores a cell with stderr output as failed even when its checks pass.
+
+``forbid_calls`` makes sure an exercise that asks for your own loops does not hand the work to a
+library: it records every call into the named functions or modules while it is active and fails
+afterwards, naming the call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import re
+import sys
+import types
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = [
+    "assert_shape",
+    "assert_allclose",
+    "assert_equal",
+    "assert_true",
+    "assert_rel_error",
+    "assert_finite",
+    "raises",
+    "forbid_calls",
+    "active_forbid_contexts",
+    "ForbiddenCallError",
+]
+
+
+def _fail(name: str, problem: str, hint: str | None) -> None:
+    message = f"{name}: {problem}"
+    if hint:
+        message += f"\n  hint: {hint}"
+    raise AssertionError(message)
+
+
+def _to_array(actual, name: str, hint: str | None) -> np.ndarray:
+    """Turn ``actual`` into a numeric ndarray or fail with a message saying what it was."""
+    if actual is None:
+        _fail(name, "got None; did the function forget to `return` its result?", hint)
+    if isinstance(actual, (str, bytes, dict, set)) or callable(actual):
+        _fail(name, f"expected a NumPy array or number, got {type(actual).__name__}", hint)
+    try:
+        arr = np.asarray(actual)
+    except Exception as exc:  # ragged lists and exotic objects
+        _fail(name, f"could not be read as an array ({exc})", hint)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        _fail(name, f"expected numbers, got an array of dtype {arr.dtype}", hint)
+    return arr
+
+
+def assert_shape(actual, expected: tuple, *, name: str = "output", hint: str | None = None):
+    """Check that ``actual`` is an array of shape ``expected``.
+
+    Parameters
+    ----------
+    actual : array_like
+        What the learner's function returned.
+    expected : tuple of int
+        The shape it should have.
+    name : str
+        How the message refers to ``actual``.
+    hint : str, optional
+        A sentence naming the likely mistake, shown under the message.
+    """
+    arr = _to_array(actual, name, hint)
+    expected = tuple(int(d) for d in expected)
+    if arr.shape != expected:
+        _fail(name, f"shape {arr.shape} != expected {expected}", hint)
+
+
+def assert_allclose(
+    actual,
+    expected,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    name: str = "output",
+    hint: str | None = None,
+):
+    """Check shape, then values, of ``actual`` against ``expected`` within tolerances.
+
+    Elementwise test: ``|actual - expected| <= atol + rtol * |expected|`` (as ``np.allclose``).
+    The message gives the number of wrong elements, the worst one with its index, and the largest
+    absolute and relative errors.
+
+    Parameters
+    ----------
+    actual, expected : array_like
+        Learner's result and reference; same shape (a scalar compares as shape ``()``).
+    rtol, atol : float
+        Relative and absolute tolerance.
+    name : str
+        How the message refers to ``actual``.
+    hint : str, optional
+        A sentence naming the likely mistake.
+    """
+    exp = np.asarray(expected, dtype=np.float64)
+    arr = _to_array(actual, name, hint)
+    if arr.shape != exp.shape:
+        _fail(name, f"shape {arr.shape} != expected {exp.shape}", hint)
+    got = arr.astype(np.float64)
+    bad_nan = np.isnan(got) & ~np.isnan(exp)
+    if bad_nan.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
+        _fail(name, f"NaN at index {idx} where {exp[idx]!r} was expected (overflow?)", hint)
+    err = np.abs(got - exp)
+    err[np.isnan(got) & np.isnan(exp)] = 0.0
+    same_inf = np.isinf(got) & np.isinf(exp) & (np.sign(got) == np.sign(exp))
+    err[same_inf] = 0.0
+    excess = err - (atol + rtol * np.abs(exp))
+    if (excess <= 0).all():
+        return
+    n_bad = int((excess > 0).sum())
+    worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
+    worst = tuple(int(i) for i in worst)
+    rel = err / np.maximum(np.abs(exp), 1e-12)
+    where = f" at index {worst}" if worst else ""
+    lines = [
+        f"{n_bad} of {exp.size} values differ (rtol={rtol:g}, atol={atol:g}).",
+        f"  worst{where}: got {got[worst]!r}, expected {exp[worst]!r}",
+        f"  max abs error {float(err.max()):.3g}, max rel error {float(rel.max()):.3g}",
+    ]
+    _fail(name, "\n".join(lines), hint)
+
+
+def assert_equal(actual, expected, *, name: str = "output", hint: str | None = None):
+    """Check exact equality for numbers, strings, tuples and integer or boolean arrays.
+
+    Floats should use :func:`assert_allclose` instead. ``actual`` must be a real value: objects
+    that claim equality with everything are rejected because they are compared as plain data.
+    """
+    if isinstance(expected, (str, bytes, bool, type(None))):
+        if type(actual) is not type(expected) or actual != expected:
+            _fail(name, f"got {actual!r}, expected {expected!r}", hint)
+        return
+    if isinstance(expected, (int, np.integer)):
+        if isinstance(actual, (bool, np.bool_)) or not isinstance(actual, (int, np.integer)):
+            _fail(name, f"expected an integer {expected!r}, got {type(actual).__name__}", hint)
+        if int(actual) != int(expected):
+            _fail(name, f"got {int(actual)}, expected {int(expected)}", hint)
+        return
+    if isinstance(expected, (tuple, list)) and not isinstance(actual, np.ndarray):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            _fail(name, f"got {actual!r}, expected {expected!r}", hint)
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            assert_equal(a, e, name=f"{name}[{i}]", hint=hint)
+        return
+    exp = np.asarray(expected)
+    arr = _to_array(actual, name, hint)
+    if arr.shape != exp.shape:
+        _fail(name, f"shape {arr.shape} != expected {exp.shape}", hint)
+    diff = arr != exp
+    if np.any(diff):
+        idx = tuple(int(i) for i in np.argwhere(diff)[0]) if diff.ndim else ()
+        where = f" at index {idx}" if idx else ""
+        _fail(
+            name,
+            f"{int(np.sum(diff))} of {exp.size} values differ; first{where}: "
+            f"got {arr[idx]!r}, expected {exp[idx]!r}",
+            hint,
+        )
+
+
+def assert_true(condition, message: str, *, hint: str | None = None):
+    """Fail with ``message`` (and the hint) unless ``condition`` is exactly truthy."""
+    if isinstance(condition, np.ndarray):
+        condition = bool(condition.all())
+    if condition is not True and not (isinstance(condition, np.bool_) and bool(condition)):
+        if not (isinstance(condition, (int, float)) and condition):
+            raise AssertionError(message + (f"\n  hint: {hint}" if hint else ""))
+
+
+def assert_rel_error(
+    actual, expected, *, tol: float = 1e-7, name: str = "gradient", hint: str | None = None
+):
+    """Check ``max |a - e| / max(1e-8, |a| + |e|) <= tol``, the course's relative error.
+
+    Use it for gradients: about 1e-8 or smaller is right in float64; 1e-2 or larger is a bug.
+    """
+    exp = np.asarray(expected, dtype=np.float64)
+    arr = _to_array(actual, name, hint)
+    if arr.shape != exp.shape:
+        _fail(name, f"shape {arr.shape} != expected {exp.shape}", hint)
+    got = arr.astype(np.float64)
+    if not np.isfinite(got).all():
+        _fail(name, "contains NaN or inf", hint)
+    rel = np.abs(got - exp) / np.maximum(1e-8, np.abs(got) + np.abs(exp))
+    worst = float(rel.max()) if rel.size else 0.0
+    if worst > tol:
+        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(rel)), rel.shape))
+        _fail(
+            name,
+            f"relative error {worst:.2e} > {tol:.0e}; worst at index {idx}: "
+            f"got {got[idx]!r}, expected {exp[idx]!r}",
+            hint,
+        )
+
+
+def assert_finite(actual, *, name: str = "output", hint: str | None = None):
+    """Check that every value is finite (no NaN, no inf)."""
+    arr = _to_array(actual, name, hint).astype(np.float64)
+    if not np.isfinite(arr).all():
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if arr.ndim else ()
+        _fail(name, f"value {arr[idx]!r} at index {idx} is not finite", hint)
+
+
+@contextlib.contextmanager
+def raises(exc_type: type[BaseException], *, match: str | None = None, hint: str | None = None):
+    """Expect the block to raise ``exc_type`` (optionally with a message matching ``match``).
+
+    Examples
+    --------
+    >>> with raises(ValueError, hint="stride must be at least 1"):
+    ...     conv_output_size(5, 3, stride=0)  # doctest: +SKIP
+    """
+    name = exc_type.__name__
+    try:
+        yield
+    except exc_type as exc:
+        if match is not None and not re.search(match, str(exc)):
+            _fail(name, f"message {str(exc)!r} does not mention {match!r}", hint)
+        return
+    except AssertionError:
+        raise
+    except Exception as exc:
+        _fail(name, f"expected {name}, but {type(exc).__name__} was raised: {exc}", hint)
+    _fail(name, f"expected {name} to be raised, but nothing was raised", hint)
+
+
+# --------------------------------------------------------------------------------------------
+# forbid_calls: "your own implementation" checks
+# --------------------------------------------------------------------------------------------
+
+
+class ForbiddenCallError(AssertionError):
+    """Raised when an exercise that asks for its own implementation called a library one."""
+
+
+_ACTIVE: list[forbid_calls] = []
+
+
+def _resolve(target: str):
+    """Return the object named by a dotted path such as ``scipy.signal.correlate2d``."""
+    parts = target.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ValueError(f"cannot import {target!r}")
+
+
+def _code_objects(obj, seen: set[int] | None = None) -> Iterable[types.CodeType]:
+    """Code objects of a function, or of every function defined in a module or package."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    func = getattr(obj, "__wrapped__", obj)
+    if isinstance(func, types.FunctionType):
+        yield func.__code__
+    elif isinstance(obj, types.ModuleType):
+        prefix = obj.__name__
+        for value in list(vars(obj).values()):
+            owner = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+            if isinstance(value, (types.FunctionType, types.ModuleType)) and str(
+                owner
+            ).startswith(prefix):
+                yield from _code_objects(value, seen)
+            elif isinstance(value, type) and str(owner).startswith(prefix):
+                for attr in vars(value).values():
+                    yield from _code_objects(attr, seen)
+
+
+class forbid_calls:  # noqa: N801 - used as a context manager, reads like a function
+    """Fail the test if the code inside the block calls any of ``targets``.
+
+    Parameters
+    ----------
+    *targets : str
+        Dotted names of functions (``"scipy.signal.correlate2d"``) or modules
+        (``"cnnlab.layers"``: every function defined in it).
+    exercise : str
+        The exercise's name, for the message.
+
+    Notes
+    -----
+    Calls are watched with ``sys.setprofile`` on the functions' code objects, so an alias
+    (``from scipy.signal import correlate2d as c``) is caught as well. The autograder runs the
+    same check in the process that executes the learner's code: it reads the active contexts with
+    :func:`active_forbid_contexts` and reports remote calls through :meth:`record`.
+    """
+
+    def __init__(self, *targets: str, exercise: str = "this exercise"):
+        self.targets = tuple(targets)
+        self.exercise = exercise
+        self.hits: list[str] = []
+        self._codes: dict[types.CodeType, str] = {}
+        self._previous = None
+
+    def record(self, name: str) -> None:
+        """Note one forbidden call (used by the profiler hook and by the autograder)."""
+        if name not in self.hits:
+            self.hits.append(name)
+
+    def _profile(self, frame, event, arg):
+        if event == "call":
+            name = self._codes.get(frame.f_code)
+            if name is not None:
+                self.record(name)
+        if self._previous is not None:
+            self._previous(frame, event, arg)
+
+    def __enter__(self):
+        for target in self.targets:
+            try:
+                obj = _resolve(target)
+            except (ValueError, AttributeError):
+                continue  # a library that is not installed cannot be called either
+            for code in _code_objects(obj):
+                self._codes.setdefault(code, target)
+        self._previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        sys.setprofile(self._previous)
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
+        if self.hits:
+            called = ", ".join(self.hits)
+            raise ForbiddenCallError(
+                f"{self.exercise} must be your own implementation, but it called {called}. "
+                "This exercise earns no points when a library does the work; write the loops "
+                "(or the matrix multiply) yourself."
+            )
+        return False
+
+
+def active_forbid_contexts() -> list[forbid_calls]:
+    """The ``forbid_calls`` blocks currently open, innermost last (for the autograder)."""
+    return list(_ACTIVE)
+
+
+# --------------------------------------------------------------------------------------------
+# Keep test cells off stderr inside Jupyter
+# --------------------------------------------------------------------------------------------
+
+
+class _StderrToStdout:
+    """A stand-in for ``sys.stderr`` that writes to the current ``sys.stdout``."""
+
+    def write(self, text):
+        return sys.stdout.write(text)
+
+    def flush(self):
+        sys.stdout.flush()
+
+    def isatty(self):
+        return False
+
+    def __getattr__(self, name):
+        return getattr(sys.stdout, name)
+
+
+_saved_stderr = None
+
+
+def _start_quiet(*_args):
+    global _saved_stderr
+    if _saved_stderr is None:
+        _saved_stderr = sys.stderr
+        sys.stderr = _StderrToStdout()
+
+
+def _stop_quiet(*_args):
+    global _saved_stderr
+    if _saved_stderr is not None:
+        sys.stderr = _saved_stderr
+        _saved_stderr = None
+
+
+def _pre_run_cell(info=None):
+    source = getattr(info, "raw_cell", "") or ""
+    if "cnnlab.testing" in source:
+        _start_quiet()
+
+
+def _install_ipython_hooks() -> None:
+    """In a Jupyter kernel, send stderr to stdout while a test cell (one that imports us) runs."""
+    ipython_mod = sys.modules.get("IPython")
+    if ipython_mod is None:
+        return
+    get_ipython = getattr(ipython_mod, "get_ipython", None)
+    shell = get_ipython() if get_ipython else None
+    if shell is None or getattr(shell, "_cnnlab_testing_hooks", False):
+        return
+    shell.events.register("pre_run_cell", _pre_run_cell)
+    shell.events.register("post_run_cell", _stop_quiet)
+    shell._cnnlab_testing_hooks = True
+    _start_quiet()  # we are being imported by the test cell that is running now
+
+
+_install_ipython_hooks()
+
