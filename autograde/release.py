@@ -89,12 +89,20 @@ def build_source(out_dir: Path, solutions_dir: Path = SOLUTIONS) -> list[Path]:
     return written
 
 
-def release(out_dir: Path, solutions_dir: Path = SOLUTIONS) -> list[Path]:
-    """Generate the student notebooks into ``out_dir`` (replacing what was there)."""
+def release(
+    out_dir: Path, solutions_dir: Path = SOLUTIONS, only: tuple[str, ...] = ()
+) -> list[Path]:
+    """Generate the student notebooks into ``out_dir`` (replacing those folders there).
+
+    ``only`` limits the release to the assignment ids it names.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
         build_source(course / "source", solutions_dir)
         for assignment in solution_sources(solutions_dir):
+            if only and assignment not in only:
+                shutil.rmtree(course / "source" / assignment)
+                continue
             cmd = [
                 sys.executable,
                 "-m",
@@ -123,10 +131,15 @@ def release(out_dir: Path, solutions_dir: Path = SOLUTIONS) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out_dir = Path(argv[0]) if argv else ROOT / "notebooks"
+    """``python -m autograde.release [--out DIR] [ASSIGNMENT ...]``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out_dir = ROOT / "notebooks"
+    if "--out" in argv:
+        at = argv.index("--out")
+        out_dir = Path(argv[at + 1])
+        del argv[at : at + 2]
     build_source(ROOT / "build" / "source")
-    for path in release(out_dir):
+    for path in release(out_dir, only=tuple(argv)):
         print(f"released {path.relative_to(out_dir.parent) if out_dir.is_absolute() else path}")
     return 0
 

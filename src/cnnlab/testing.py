@@ -282,9 +282,9 @@ def _code_objects(obj, seen: set[int] | None = None) -> Iterable[types.CodeType]
         prefix = obj.__name__
         for value in list(vars(obj).values()):
             owner = getattr(value, "__module__", None) or getattr(value, "__name__", "")
-            if isinstance(value, (types.FunctionType, types.ModuleType)) and str(
-                owner
-            ).startswith(prefix):
+            if isinstance(value, (types.FunctionType, types.ModuleType)) and str(owner).startswith(
+                prefix
+            ):
                 yield from _code_objects(value, seen)
             elif isinstance(value, type) and str(owner).startswith(prefix):
                 for attr in vars(value).values():
@@ -422,4 +422,3 @@ def _install_ipython_hooks() -> None:
 
 
 _install_ipython_hooks()
-
