@@ -1,0 +1,201 @@
+"""Pooling layers: max, average and global average pooling.
+
+Windows of ``size x size`` move with step ``stride`` over every channel separately, without
+padding, so along each spatial axis::
+
+    OH = (H - size) // stride + 1
+
+Rows or columns that no window reaches are ignored (their gradient is zero). Windows may overlap
+(stride < size). Instead of copying every window, the loops below run over the size*size
+offsets inside a window and work on one strided view of the whole batch per offset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conv import conv_output_size
+
+__all__ = [
+    "maxpool_forward",
+    "maxpool_backward",
+    "avgpool_forward",
+    "avgpool_backward",
+    "global_avgpool_forward",
+    "global_avgpool_backward",
+]
+
+
+def _pool_geometry(x, size, stride):
+    if not isinstance(x, np.ndarray) or x.ndim != 4:
+        raise ValueError(
+            f"x must be an array of shape (N, C, H, W), got shape {getattr(x, 'shape', None)}"
+        )
+    oh = conv_output_size(x.shape[2], size, stride, 0)
+    ow = conv_output_size(x.shape[3], size, stride, 0)
+    return oh, ow
+
+
+def _offset_view(a, p, q, oh, ow, stride):
+    """The (N, C, OH, OW) view of ``a`` holding entry (p, q) of every window."""
+    return a[:, :, p : p + stride * (oh - 1) + 1 : stride, q : q + stride * (ow - 1) + 1 : stride]
+
+
+def maxpool_forward(x, size=2, stride=2):
+    """Max pooling over ``size x size`` windows moved by ``stride``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    size : int, default 2
+        Window height and width.
+    stride : int, default 2
+        Step between windows; windows overlap when stride < size.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+        ``OH = (H - size) // stride + 1``, likewise OW.
+    cache : tuple
+        ``(x, size, stride, out)``.
+    """
+    oh, ow = _pool_geometry(x, size, stride)
+    n, c = x.shape[:2]
+    if size == stride and size > 1:
+        # Non-overlapping windows: a reshape exposes each window as two axes.
+        xc = x[:, :, : oh * size, : ow * size].reshape(n, c, oh, size, ow, size)
+        out = xc.max(axis=(3, 5))
+    else:
+        out = _offset_view(x, 0, 0, oh, ow, stride).copy()
+        for p in range(size):
+            for q in range(size):
+                if p or q:
+                    np.maximum(out, _offset_view(x, p, q, oh, ow, stride), out=out)
+    return out, (x, size, stride, out)
+
+
+def maxpool_backward(dout, cache):
+    """Backward pass of :func:`maxpool_forward`.
+
+    Each window sends its upstream gradient to the FIRST position (in row-major order inside the
+    window) that holds the window's maximum; where windows overlap, the contributions add up.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, OH, OW)
+    cache : tuple
+        From :func:`maxpool_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x, size, stride, out = cache
+    if dout.shape != out.shape:
+        raise ValueError(f"dout must have shape (N, C, OH, OW) = {out.shape}, got {dout.shape}")
+    oh, ow = out.shape[2:]
+    dx = np.zeros_like(x)
+    dout = dout.astype(x.dtype, copy=False)
+    pending = np.ones(out.shape, dtype=bool)  # windows whose maximum is not yet found
+    for p in range(size):
+        for q in range(size):
+            hit = _offset_view(x, p, q, oh, ow, stride) == out
+            hit &= pending
+            pending &= ~hit
+            _offset_view(dx, p, q, oh, ow, stride)[...] += np.where(hit, dout, 0)
+    return dx
+
+
+def avgpool_forward(x, size=2, stride=2):
+    """Average pooling over ``size x size`` windows moved by ``stride``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    size : int, default 2
+    stride : int, default 2
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+        ``OH = (H - size) // stride + 1``, likewise OW.
+    cache : tuple
+        ``(x.shape, size, stride, dtype)``.
+    """
+    oh, ow = _pool_geometry(x, size, stride)
+    out = _offset_view(x, 0, 0, oh, ow, stride).copy()
+    for p in range(size):
+        for q in range(size):
+            if p or q:
+                out += _offset_view(x, p, q, oh, ow, stride)
+    out *= x.dtype.type(1.0 / (size * size))
+    return out, (x.shape, size, stride, x.dtype)
+
+
+def avgpool_backward(dout, cache):
+    """Backward pass of :func:`avgpool_forward`: every window position gets dout / size**2.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, OH, OW)
+    cache : tuple
+        From :func:`avgpool_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x_shape, size, stride, dtype = cache
+    oh = conv_output_size(x_shape[2], size, stride, 0)
+    ow = conv_output_size(x_shape[3], size, stride, 0)
+    if dout.shape != (*x_shape[:2], oh, ow):
+        raise ValueError(
+            f"dout must have shape (N, C, OH, OW) = {(*x_shape[:2], oh, ow)}, got {dout.shape}"
+        )
+    share = dout.astype(dtype) * dtype.type(1.0 / (size * size))
+    dx = np.zeros(x_shape, dtype=dtype)
+    for p in range(size):
+        for q in range(size):
+            _offset_view(dx, p, q, oh, ow, stride)[...] += share
+    return dx
+
+
+def global_avgpool_forward(x):
+    """Average every channel over all its pixels.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+
+    Returns
+    -------
+    out : ndarray, shape (N, C)
+    cache : tuple
+        ``(x.shape, dtype)``.
+    """
+    if not isinstance(x, np.ndarray) or x.ndim != 4:
+        raise ValueError(
+            f"x must be an array of shape (N, C, H, W), got shape {getattr(x, 'shape', None)}"
+        )
+    return x.mean(axis=(2, 3)), (x.shape, x.dtype)
+
+
+def global_avgpool_backward(dout, cache):
+    """Backward pass of :func:`global_avgpool_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C)
+    cache : tuple
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        ``dout / (H*W)`` broadcast over every pixel.
+    """
+    x_shape, dtype = cache
+    if dout.shape != tuple(x_shape[:2]):
+        raise ValueError(f"dout must have shape (N, C) = {tuple(x_shape[:2])}, got {dout.shape}")
+    h, w = x_shape[2:]
+    scaled = dout.astype(dtype) * dtype.type(1.0 / (h * w))
+    return np.broadcast_to(scaled[:, :, None, None], x_shape).copy()

@@ -1,0 +1,69 @@
+"""The course network, built from :mod:`cnnlab.nn` modules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import nn
+
+__all__ = ["course_convnet"]
+
+
+def course_convnet(
+    input_shape, num_classes=10, conv_channels=(16, 32), convs_per_block=1, hidden=(64,),
+    seed=0, dropout=0.0, batchnorm=False, dtype="float32",
+):  # fmt: skip
+    """INPUT -> [[CONV3x3 pad 1 -> (BN) -> RELU] * N -> MAXPOOL 2x2] * M -> [FC -> RELU] * K -> FC.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        (C, H, W) of one example, e.g. (1, 8, 8) for the digits.
+    num_classes : int, default 10
+    conv_channels : tuple of int, default (16, 32)
+        Output channels of each block (M = len(conv_channels)); each block halves H and W
+        (floor).
+    convs_per_block : int, default 1
+        N, the number of conv layers per block.
+    hidden : tuple of int, default (64,)
+        Widths of the hidden fully connected layers (K = len(hidden)).
+    seed : int, default 0
+        Seeds the He initialisation (and the dropout masks).
+    dropout : float, default 0.0
+        Drop probability after every hidden FC + ReLU; no Dropout layer when 0.
+    batchnorm : bool, default False
+        Insert BatchNorm2d between every conv and its ReLU.
+    dtype : str, default "float32"
+
+    Returns
+    -------
+    cnnlab.nn.Sequential
+    """
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (C, H, W), got {input_shape}")
+    c, h, w = (int(v) for v in input_shape)
+    rng = np.random.default_rng(seed)
+    layers = []
+    for channels in conv_channels:
+        for _ in range(convs_per_block):
+            layers.append(nn.Conv2d(c, channels, 3, pad=1, rng=rng, dtype=dtype))
+            if batchnorm:
+                layers.append(nn.BatchNorm2d(channels, dtype=dtype))
+            layers.append(nn.ReLU())
+            c = channels
+        if h < 2 or w < 2:
+            raise ValueError(
+                f"input_shape {tuple(input_shape)} is too small for {len(conv_channels)} "
+                "2x2 max-pool blocks"
+            )
+        layers.append(nn.MaxPool2d(2, 2))
+        h, w = h // 2, w // 2
+    layers.append(nn.Flatten())
+    features = c * h * w
+    for width in hidden:
+        layers += [nn.Linear(features, width, rng=rng, dtype=dtype), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout, rng=rng))
+        features = width
+    layers.append(nn.Linear(features, num_classes, rng=rng, dtype=dtype))
+    return nn.Sequential(*layers)

@@ -1,0 +1,534 @@
+"""A small module API on top of :mod:`cnnlab.layers`.
+
+Every module has ``forward(x)`` (also ``module(x)``), ``backward(dout) -> dx``, and three dicts
+of named arrays: ``params`` (trainable), ``grads`` (same keys, filled by ``backward``) and
+``buffers`` (non-trainable state such as BatchNorm running statistics). The arrays in these dicts
+are the module's own, so an in-place update reaches the module::
+
+    model = Sequential(Conv2d(1, 8, 3, pad=1, seed=0), ReLU(), Flatten(), Linear(512, 10, seed=1))
+    scores = model(x)                       # x: (N, 1, 8, 8)
+    loss, dscores = cnnlab.layers.softmax_cross_entropy(scores, y)
+    model.backward(dscores)
+    for name, p in model.params.items():    # names like "0.w", "3.b"
+        p -= 0.1 * model.grads[name]
+
+Models travel as plain data: ``to_spec(model)`` gives a dict of class names, constructor keyword
+arguments and arrays, ``from_spec(spec)`` rebuilds it, ``load_state(model, spec)`` copies the
+arrays into an existing model. ``Sequential.save`` / ``load`` store the same in an ``.npz`` file.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from . import layers as L
+
+__all__ = [
+    "Module",
+    "Conv2d",
+    "ReLU",
+    "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
+    "Flatten",
+    "Linear",
+    "Dropout",
+    "BatchNorm2d",
+    "Sequential",
+    "to_spec",
+    "from_spec",
+    "load_state",
+    "load_model",
+]
+
+
+def _he_normal(rng, shape, fan_in, dtype):
+    """He initialisation: normal with standard deviation sqrt(2 / fan_in)."""
+    return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+
+
+def _make_rng(rng, seed):
+    if rng is not None and seed is not None:
+        raise ValueError("pass either rng or seed, not both")
+    return rng if rng is not None else np.random.default_rng(seed)
+
+
+class Module:
+    """Base class: no parameters, identity ``train``/``eval`` bookkeeping, plain-data config."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.buffers = {}
+        self.training = True
+        self._cache = None
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def train(self):
+        """Switch to training mode (dropout active, batch statistics); returns self."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode (dropout off, running statistics); returns self."""
+        self.training = False
+        return self
+
+    def config(self):
+        """Constructor keyword arguments as plain data (``type(self)(**config())`` rebuilds it)."""
+        return {}
+
+    def _store_grads(self, **grads):
+        for name, g in grads.items():
+            np.copyto(self.grads[name], g)
+
+    def _need_cache(self):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self._cache
+
+    def num_params(self):
+        """Number of trainable scalars."""
+        return int(sum(p.size for p in self.params.values()))
+
+    def __repr__(self):
+        cfg = {k: v for k, v in self.config().items() if (k, v) != ("dtype", "float32")}
+        args = ", ".join(f"{k}={v!r}" for k, v in cfg.items())
+        return f"{type(self).__name__}({args})"
+
+
+class Conv2d(Module):
+    """Convolution layer, weights (F, C, KH, KW) He-initialised, biases zero.
+
+    Input (N, C, H, W) -> output (N, F, OH, OW) with ``OH = (H + 2*pad - KH) // stride + 1``.
+    """
+
+    def __init__(
+        self, in_channels, out_channels, kernel_size, stride=1, pad=0, rng=None, seed=None,
+        dtype="float32",
+    ):  # fmt: skip
+        super().__init__()
+        kh, kw = (kernel_size, kernel_size) if np.isscalar(kernel_size) else tuple(kernel_size)
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = int(kernel_size) if np.isscalar(kernel_size) else (int(kh), int(kw))
+        self.stride, self.pad, self.dtype = int(stride), int(pad), np.dtype(dtype).name
+        rng = _make_rng(rng, seed)
+        fan_in = in_channels * kh * kw
+        self.params["w"] = _he_normal(rng, (out_channels, in_channels, kh, kw), fan_in, dtype)
+        self.params["b"] = np.zeros(out_channels, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def forward(self, x):
+        out, self._cache = L.conv_forward(
+            x, self.params["w"], self.params["b"], stride=self.stride, pad=self.pad
+        )
+        return out
+
+    def backward(self, dout):
+        dx, dw, db = L.conv_backward(dout, self._need_cache())
+        self._store_grads(w=dw, b=db)
+        return dx
+
+    def config(self):
+        return dict(
+            in_channels=self.in_channels, out_channels=self.out_channels,
+            kernel_size=self.kernel_size, stride=self.stride, pad=self.pad, dtype=self.dtype,
+        )  # fmt: skip
+
+
+class Linear(Module):
+    """Fully connected layer ``x.reshape(N, D) @ w + b``; w (D, M) He-initialised, b zero."""
+
+    def __init__(self, in_features, out_features, rng=None, seed=None, dtype="float32"):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.dtype = np.dtype(dtype).name
+        rng = _make_rng(rng, seed)
+        self.params["w"] = _he_normal(rng, (in_features, out_features), in_features, dtype)
+        self.params["b"] = np.zeros(out_features, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def forward(self, x):
+        out, self._cache = L.affine_forward(x, self.params["w"], self.params["b"])
+        return out
+
+    def backward(self, dout):
+        dx, dw, db = L.affine_backward(dout, self._need_cache())
+        self._store_grads(w=dw, b=db)
+        return dx
+
+    def config(self):
+        return dict(in_features=self.in_features, out_features=self.out_features, dtype=self.dtype)
+
+
+class ReLU(Module):
+    """Element-wise ``max(x, 0)``."""
+
+    def forward(self, x):
+        out, self._cache = L.relu_forward(x)
+        return out
+
+    def backward(self, dout):
+        return L.relu_backward(dout, self._need_cache())
+
+
+class _Pool(Module):
+    _forward = _backward = None
+
+    def __init__(self, size=2, stride=2):
+        super().__init__()
+        self.size, self.stride = int(size), int(stride)
+
+    def forward(self, x):
+        out, self._cache = type(self)._forward(x, self.size, self.stride)
+        return out
+
+    def backward(self, dout):
+        return type(self)._backward(dout, self._need_cache())
+
+    def config(self):
+        return dict(size=self.size, stride=self.stride)
+
+
+class MaxPool2d(_Pool):
+    """Max pooling, ``OH = (H - size) // stride + 1``; gradient to the first maximum."""
+
+    _forward = staticmethod(L.maxpool_forward)
+    _backward = staticmethod(L.maxpool_backward)
+
+
+class AvgPool2d(_Pool):
+    """Average pooling, ``OH = (H - size) // stride + 1``."""
+
+    _forward = staticmethod(L.avgpool_forward)
+    _backward = staticmethod(L.avgpool_backward)
+
+
+class GlobalAvgPool2d(Module):
+    """Mean over H and W: (N, C, H, W) -> (N, C)."""
+
+    def forward(self, x):
+        out, self._cache = L.global_avgpool_forward(x)
+        return out
+
+    def backward(self, dout):
+        return L.global_avgpool_backward(dout, self._need_cache())
+
+
+class Flatten(Module):
+    """(N, d1, ..., dk) -> (N, d1 * ... * dk)."""
+
+    def forward(self, x):
+        self._cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        return dout.reshape(self._need_cache())
+
+
+class Dropout(Module):
+    """Inverted dropout; ``p`` is the probability of DROPPING. Identity in eval mode."""
+
+    def __init__(self, p, rng=None, seed=None):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"p (probability of dropping) must be in [0, 1), got {p}")
+        self.p = float(p)
+        self.rng = _make_rng(rng, seed)
+
+    def forward(self, x):
+        out, self._cache = L.dropout_forward(x, self.p, train=self.training, rng=self.rng)
+        return out
+
+    def backward(self, dout):
+        return L.dropout_backward(dout, self._need_cache())
+
+    def config(self):
+        return dict(p=self.p)
+
+
+class BatchNorm2d(Module):
+    """Spatial batch normalisation; params gamma (ones), beta (zeros); buffers running stats.
+
+    ``momentum`` is the weight of the OLD running statistics (PyTorch's momentum is 1 - this).
+    """
+
+    def __init__(self, num_features, momentum=0.9, eps=1e-5, dtype="float32"):
+        super().__init__()
+        self.num_features, self.momentum, self.eps = int(num_features), float(momentum), float(eps)
+        self.dtype = np.dtype(dtype).name
+        self.params = {"gamma": np.ones(num_features, dtype), "beta": np.zeros(num_features, dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {
+            "running_mean": np.zeros(num_features, dtype),
+            "running_var": np.ones(num_features, dtype),
+        }
+
+    def forward(self, x):
+        p, b = self.params, self.buffers
+        out, self._cache = L.batchnorm2d_forward(
+            x, p["gamma"], p["beta"], b["running_mean"], b["running_var"],
+            train=self.training, momentum=self.momentum, eps=self.eps,
+        )  # fmt: skip
+        return out
+
+    def backward(self, dout):
+        dx, dgamma, dbeta = L.batchnorm2d_backward(dout, self._need_cache())
+        self._store_grads(gamma=dgamma, beta=dbeta)
+        return dx
+
+    def config(self):
+        return dict(
+            num_features=self.num_features, momentum=self.momentum, eps=self.eps, dtype=self.dtype
+        )
+
+
+class Sequential(Module):
+    """A chain of modules; ``params``/``grads``/``buffers`` keyed ``"<index>.<name>"``."""
+
+    def __init__(self, *layers):
+        # No Module.__init__: params/grads/buffers are read-only views gathered from the layers.
+        self.training, self._cache = True, None
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise ValueError(f"layer {i} is a {type(layer).__name__}, not a cnnlab.nn.Module")
+        self.layers = list(layers)
+
+    def _gather(self, attr):
+        return {
+            f"{i}.{name}": arr
+            for i, layer in enumerate(self.layers)
+            for name, arr in getattr(layer, attr).items()
+        }
+
+    params = property(lambda self: self._gather("params"), doc="The layers' own parameter arrays.")
+    grads = property(lambda self: self._gather("grads"), doc="The layers' gradient arrays.")
+    buffers = property(lambda self: self._gather("buffers"), doc="The layers' buffers.")
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def train(self):
+        self.training = True
+        for layer in self.layers:
+            layer.train()
+        return self
+
+    def eval(self):
+        self.training = False
+        for layer in self.layers:
+            layer.eval()
+        return self
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential({inner}\n)"
+
+    def summary(self, input_shape, print_fn=print):
+        """Print (and return) one line per layer: output shape and parameter count.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            Shape of ONE example, e.g. (1, 8, 8); a batch of one zero image is run in eval mode
+            (no running statistics change).
+        print_fn : callable or None
+            Where the text goes; None prints nothing.
+        """
+        dtype = next(iter(self.params.values()), np.zeros(0, np.float32)).dtype
+        x = np.zeros((1, *input_shape), dtype=dtype)
+        was_training = self.training
+        self.eval()
+        rows = [("layer", "output shape", "params"), ("input", str(tuple(input_shape)), "")]
+        try:
+            for i, layer in enumerate(self.layers):
+                x = layer.forward(x)
+                rows.append((f"{i}: {layer!r}", str(x.shape[1:]), f"{layer.num_params():,}"))
+        finally:
+            self.train() if was_training else self.eval()
+        widths = [max(len(r[k]) for r in rows) for k in range(3)]
+        fmt = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}"
+        rule = "-" * (sum(widths) + 4)
+        lines = [fmt(rows[0]), rule, *map(fmt, rows[1:]), rule]
+        lines.append(f"total trainable parameters: {self.num_params():,}")
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def save(self, path):
+        """Save architecture, parameters, buffers and mode to an ``.npz`` file (no pickle)."""
+        arrays = {f"param/{k}": v for k, v in self.params.items()}
+        arrays.update({f"buffer/{k}": v for k, v in self.buffers.items()})
+        arrays["architecture"] = np.array(json.dumps(_architecture(self)))
+        arrays["training"] = np.array(self.training)
+        np.savez(path, **arrays)
+
+    def load(self, path):
+        """Load a file written by :meth:`save` into this model, in place; returns self.
+
+        Raises ValueError, saying what differs, when the file holds another architecture.
+        """
+        with np.load(path, allow_pickle=False) as f:
+            theirs = json.loads(str(f["architecture"]))
+            _check_same_architecture(theirs, _architecture(self), where=str(path))
+            for key, arr in self.params.items():
+                np.copyto(arr, f[f"param/{key}"])
+            for key, arr in self.buffers.items():
+                np.copyto(arr, f[f"buffer/{key}"])
+            self.train() if bool(f["training"]) else self.eval()
+        return self
+
+
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        Conv2d, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Linear, Dropout,
+        BatchNorm2d, Sequential,
+    )
+}  # fmt: skip
+
+
+def _architecture(module):
+    """Nested plain description (types and configs, no arrays), JSON-normalised."""
+    if isinstance(module, Sequential):
+        return {"type": "Sequential", "layers": [_architecture(m) for m in module.layers]}
+    return json.loads(json.dumps({"type": type(module).__name__, "config": module.config()}))
+
+
+def _describe(arch):
+    if arch["type"] == "Sequential":
+        return f"Sequential with {len(arch['layers'])} layers"
+    args = ", ".join(f"{k}={v}" for k, v in arch["config"].items())
+    return f"{arch['type']}({args})"
+
+
+def _check_same_architecture(theirs, ours, where="spec", prefix="model"):
+    if theirs["type"] != ours["type"] or theirs.get("config") != ours.get("config"):
+        raise ValueError(
+            f"architecture mismatch at {prefix}: {where} has {_describe(theirs)}, "
+            f"this model has {_describe(ours)}"
+        )
+    if ours["type"] == "Sequential":
+        if len(theirs["layers"]) != len(ours["layers"]):
+            raise ValueError(
+                f"architecture mismatch at {prefix}: {where} has {len(theirs['layers'])} layers, "
+                f"this model has {len(ours['layers'])}"
+            )
+        for i, (a, b) in enumerate(zip(theirs["layers"], ours["layers"])):
+            _check_same_architecture(a, b, where, prefix=f"{prefix} layer {i}")
+
+
+def to_spec(module):
+    """Describe a module as plain data (dicts, lists, str, numbers, bool and arrays).
+
+    Returns
+    -------
+    dict
+        ``{"type": class name, "config": {...}, "params": {name: array}, "buffers": {...},
+        "training": bool}``; for a Sequential ``{"type": "Sequential", "layers": [spec, ...],
+        "training": bool}``. The arrays are copies.
+    """
+    if isinstance(module, Sequential):
+        return {
+            "type": "Sequential",
+            "layers": [to_spec(m) for m in module.layers],
+            "training": bool(module.training),
+        }
+    if type(module).__name__ not in _CLASSES or _CLASSES[type(module).__name__] is not type(module):
+        raise ValueError(f"to_spec supports cnnlab.nn classes only, got {type(module).__name__}")
+    return {
+        "type": type(module).__name__,
+        "config": dict(module.config()),
+        "params": {k: v.copy() for k, v in module.params.items()},
+        "buffers": {k: v.copy() for k, v in module.buffers.items()},
+        "training": bool(module.training),
+    }
+
+
+def from_spec(spec):
+    """Rebuild a module from :func:`to_spec` output (cnnlab.nn classes only)."""
+    if not isinstance(spec, dict) or spec.get("type") not in _CLASSES:
+        kind = spec.get("type") if isinstance(spec, dict) else type(spec).__name__
+        raise ValueError(f"unknown module type {kind!r}; expected one of {sorted(_CLASSES)}")
+    if spec["type"] == "Sequential":
+        module = Sequential(*[from_spec(s) for s in spec["layers"]])
+    else:
+        module = _CLASSES[spec["type"]](**spec.get("config", {}))
+    return load_state(module, spec)
+
+
+def load_state(module, spec):
+    """Copy params, buffers and mode from ``spec`` into ``module`` in place; returns ``module``.
+
+    Raises ValueError when the architecture (types, configs, array shapes) differs.
+    """
+    theirs = _architecture_of_spec(spec)
+    _check_same_architecture(theirs, _architecture(module))
+    if isinstance(module, Sequential):
+        for layer, sub in zip(module.layers, spec["layers"]):
+            load_state(layer, sub)
+    else:
+        for kind in ("params", "buffers"):
+            if kind not in spec:  # an architecture-only spec keeps the fresh arrays
+                continue
+            ours, given = getattr(module, kind), spec[kind]
+            if set(ours) != set(given):
+                raise ValueError(
+                    f"{kind} names differ: spec has {sorted(given)}, model {sorted(ours)}"
+                )
+            for name, arr in ours.items():
+                src = np.asarray(given[name])
+                if src.shape != arr.shape:
+                    raise ValueError(f"{kind} {name!r}: spec shape {src.shape} != {arr.shape}")
+                np.copyto(arr, src)
+    if "training" in spec:
+        module.train() if spec["training"] else module.eval()
+    return module
+
+
+def _architecture_of_spec(spec):
+    if not isinstance(spec, dict) or spec.get("type") not in _CLASSES:
+        raise ValueError(f"not a cnnlab.nn spec: {spec!r:.80}")
+    if spec["type"] == "Sequential":
+        return {"type": "Sequential", "layers": [_architecture_of_spec(s) for s in spec["layers"]]}
+    return json.loads(json.dumps({"type": spec["type"], "config": spec.get("config", {})}))
+
+
+def load_model(path):
+    """Build a new model from a file written by :meth:`Sequential.save`."""
+    with np.load(path, allow_pickle=False) as f:
+        arch = json.loads(str(f["architecture"]))
+    return Sequential.load(from_spec(_spec_without_arrays(arch)), path)
+
+
+def _spec_without_arrays(arch):
+    if arch["type"] == "Sequential":
+        return {"type": "Sequential", "layers": [_spec_without_arrays(a) for a in arch["layers"]]}
+    return {"type": arch["type"], "config": arch["config"]}
