@@ -3,6 +3,10 @@
 Every function builds its own figure with matplotlib's object API, gives it a title and axis
 labels, and returns the :class:`~matplotlib.figure.Figure` (nothing calls ``plt.show``). Images
 are channels-first like the rest of the course: (N, H, W), (N, 1, H, W) or (N, 3, H, W).
+
+Figures are created through ``pyplot`` so that notebooks show them at the end of the cell; write
+``fig = cl.plot.image_grid(...)`` (or end the line with ``;``) to avoid a second copy, and close
+figures in long scripts with ``plt.close(fig)``.
 """
 
 from __future__ import annotations
