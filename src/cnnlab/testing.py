@@ -119,7 +119,8 @@ def assert_allclose(
     if bad_nan.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
         _fail(name, f"NaN at index {idx} where {exp[idx]!r} was expected (overflow?)", hint)
-    err = np.abs(got - exp)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(got - exp)
     err[np.isnan(got) & np.isnan(exp)] = 0.0
     same_inf = np.isinf(got) & np.isinf(exp) & (np.sign(got) == np.sign(exp))
     err[same_inf] = 0.0
@@ -129,7 +130,8 @@ def assert_allclose(
     n_bad = int((excess > 0).sum())
     worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
     worst = tuple(int(i) for i in worst)
-    rel = err / np.maximum(np.abs(exp), 1e-12)
+    with np.errstate(invalid="ignore", over="ignore"):
+        rel = err / np.maximum(np.abs(exp), 1e-12)
     where = f" at index {worst}" if worst else ""
     lines = [
         f"{n_bad} of {exp.size} values differ (rtol={rtol:g}, atol={atol:g}).",

@@ -1,0 +1,55 @@
+"""Run the real notebooks: solutions pass every graded cell within budget, stubs fail every one.
+
+Budgets are the issues' (seconds, whole notebook, on a 2-core machine).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograde.execute import run_notebook
+from autograde.release import ROOT, build_source, solution_sources
+
+BUDGET = {
+    "01-convolution": 30,
+    "02-layers": 40,
+    "03-training": 90,
+    "04-hyperparameters": 90,
+    "05-visualization": 90,
+}
+TEST_CELL_BUDGET = {"01-convolution": 5, "02-layers": 5}
+ASSIGNMENTS = sorted(solution_sources())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("source")
+    return {p.parent.name: p for p in build_source(out)}
+
+
+@pytest.mark.xdist_group("notebooks")
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_notebook_passes_every_graded_cell_within_budget(assignment, built):
+    result = run_notebook(built[assignment], timeout=BUDGET[assignment])
+    failed = [f"{c.grade_id}: {c.message}" for c in result.cells if not c.passed]
+    assert result.cells, "no graded cells found"
+    assert not failed, "graded cells failed:\n" + "\n".join(failed)
+    assert result.seconds < BUDGET[assignment], (
+        f"{assignment} took {result.seconds:.1f} s, budget {BUDGET[assignment]} s"
+    )
+    limit = TEST_CELL_BUDGET.get(assignment)
+    if limit:
+        slow = {k: round(v, 2) for k, v in result.cell_seconds.items() if k.startswith("test_")}
+        slow = {k: v for k, v in slow.items() if v > limit}
+        assert not slow, f"test cells over {limit} s: {slow}"
+
+
+@pytest.mark.xdist_group("notebooks")
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_student_notebook_fails_every_graded_cell_on_the_stubs(assignment):
+    stem = solution_sources()[assignment].stem
+    student = ROOT / "notebooks" / assignment / f"{stem}.ipynb"
+    result = run_notebook(student, timeout=120, grading=True)
+    passed = [c.grade_id for c in result.cells if c.passed]
+    assert result.cells, "no graded cells found"
+    assert not passed, f"graded cells pass on the unanswered stubs: {passed}"

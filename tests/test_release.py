@@ -1,0 +1,92 @@
+"""The student release is generated from solutions/ and gives nothing away."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from autograde.release import ROOT, release, solution_sources, to_notebook
+
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = solution_sources()
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def _regions(text: str) -> tuple[set[str], set[str]]:
+    """(lines inside solution or hidden-test regions, lines outside), stripped."""
+    inside, outside, depth = set(), set(), 0
+    for line in text.splitlines():
+        stripped = line.strip()
+        if re.search(r"### BEGIN (SOLUTION|HIDDEN TESTS)", stripped):
+            depth += 1
+            continue
+        if re.search(r"### END (SOLUTION|HIDDEN TESTS)", stripped):
+            depth -= 1
+            continue
+        (inside if depth else outside).add(stripped)
+    return inside, outside
+
+
+def _student_lines(path: Path) -> set[str]:
+    nb = json.loads(path.read_text())
+    return {line.strip() for cell in nb["cells"] for line in "".join(cell["source"]).splitlines()}
+
+
+@pytest.mark.xdist_group("release")
+def test_notebooks_are_not_stale(tmp_path):
+    written = release(tmp_path)
+    assert {p.parent.name for p in written} == set(SOURCES)
+    for fresh in written:
+        committed = NOTEBOOKS / fresh.parent.name / fresh.name
+        assert committed.exists(), f"{committed} missing: run `make release`"
+        assert committed.read_bytes() == fresh.read_bytes(), f"{committed} is stale: `make release`"
+    extra = {p.parent.name for p in NOTEBOOKS.glob("*/*.ipynb")} - set(SOURCES)
+    assert not extra, f"notebooks/ has assignments without a source: {extra}"
+
+
+@pytest.mark.xdist_group("release")
+def test_release_is_byte_for_byte_reproducible(tmp_path):
+    first = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in release(tmp_path / "a")}
+    second = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in release(tmp_path / "b")}
+    assert first == second
+
+
+@pytest.mark.parametrize("assignment", sorted(SOURCES))
+def test_student_notebook_hides_solutions_and_hidden_tests(assignment):
+    source = SOURCES[assignment]
+    student = NOTEBOOKS / assignment / f"{source.stem}.ipynb"
+    text = student.read_text()
+    for marker in MARKERS:
+        assert marker not in text, f"{student} contains {marker!r}"
+    inside, outside = _regions(source.read_text())
+    secret = {line for line in inside - outside if len(line) >= 8 and re.search(r"\w", line)}
+    leaked = secret & _student_lines(student)
+    assert not leaked, f"{student} shows lines that only the solution has: {sorted(leaked)[:5]}"
+    nb = json.loads(text)
+    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("assignment", sorted(SOURCES))
+def test_source_cells_follow_the_authoring_rules(assignment):
+    nb = to_notebook(SOURCES[assignment])
+    answers, tests = {}, {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if not meta:
+            continue
+        if meta.get("solution") and cell.cell_type == "code":
+            answers[meta["grade_id"]] = cell.source
+        if meta.get("grade"):
+            assert meta.get("locked"), f"{meta['grade_id']}: test cells must be locked"
+            assert meta.get("points", 0) > 0, f"{meta['grade_id']}: test cells carry points"
+            tests[meta["grade_id"]] = cell.source
+    assert answers and tests
+    for grade_id, source in tests.items():
+        assert grade_id.startswith("test_"), f"test cell {grade_id} must be named test_<name>"
+        assert "cnnlab.testing" in source, f"{grade_id} must check with cnnlab.testing"
+        assert "sys.stderr" not in source, f"{grade_id} must not write to stderr"
+    for grade_id, source in answers.items():
+        assert "### BEGIN SOLUTION" in source, f"answer cell {grade_id} has no solution region"
