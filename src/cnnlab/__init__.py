@@ -6,7 +6,8 @@ Submodules are imported on first use, so ``import cnnlab as cl`` stays fast and
 ============  ===========================================================
 module        what it holds
 ============  ===========================================================
-data          offline data sets (digits, procedural shapes, MNIST, CIFAR)
+data          offline data sets (digits, procedural shapes, sample photos)
+datafiles     MNIST, Fashion-MNIST, CIFAR-10 from local files (re-exported by data)
 gradcheck     numerical gradients and relative errors
 testing       assertion helpers used by the graded test cells
 plot          image grids, kernels, feature maps, training curves
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "data",
+    "datafiles",
     "gradcheck",
     "testing",
     "plot",
