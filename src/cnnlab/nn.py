@@ -430,19 +430,24 @@ def _describe(arch):
 
 
 def _check_same_architecture(theirs, ours, where="spec", prefix="model"):
+    """Raise ValueError naming the first layer (and the layer count) where two differ."""
     if theirs["type"] != ours["type"] or theirs.get("config") != ours.get("config"):
         raise ValueError(
             f"architecture mismatch at {prefix}: {where} has {_describe(theirs)}, "
             f"this model has {_describe(ours)}"
         )
     if ours["type"] == "Sequential":
-        if len(theirs["layers"]) != len(ours["layers"]):
-            raise ValueError(
-                f"architecture mismatch at {prefix}: {where} has {len(theirs['layers'])} layers, "
-                f"this model has {len(ours['layers'])}"
-            )
-        for i, (a, b) in enumerate(zip(theirs["layers"], ours["layers"])):
-            _check_same_architecture(a, b, where, prefix=f"{prefix} layer {i}")
+        a, b = theirs["layers"], ours["layers"]
+        count = ""
+        if len(a) != len(b):
+            count = f"{where} has {len(a)} layers, this model has {len(b)}; "
+        for i, (x, y) in enumerate(zip(a, b)):
+            try:
+                _check_same_architecture(x, y, where, prefix=f"{prefix} layer {i}")
+            except ValueError as err:
+                raise ValueError(count + str(err)) from None
+        if count:
+            raise ValueError(f"architecture mismatch at {prefix}: {count.rstrip('; ')}")
 
 
 def to_spec(module):
