@@ -1,0 +1,1952 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Layers: every piece of a CNN, forward and backward
+#
+# In notebook 01 you computed a convolution by hand and in loops. A network needs more than the
+# forward computation: to learn, every layer must also say how a small change of its input (and
+# of its weights) changes the loss. That is the **backward pass**, and this notebook builds it for
+# every layer a classic CNN uses.
+#
+# **After this notebook you can**
+#
+# - write the forward and backward pass of ReLU, fully connected, convolution, max pooling,
+#   global average pooling, dropout and the softmax cross-entropy loss, in NumPy;
+# - check any backward pass against a numerical gradient and read the relative error
+#   (1e-8 fine, 1e-2 broken);
+# - explain where the gradient of max pooling goes, why dropout rescales at train time, what a
+#   1x1 convolution computes, and how far one output unit "sees" into the input.
+#
+# **Builds on** 01-convolution (NCHW arrays, padding, stride, the output-size formula
+# `OH = (H + 2*pad - KH) // stride + 1`). **Leads to** 03-training, where these layers become a
+# network trained with gradient descent.
+#
+# **Time:** about 3 hours. The whole notebook runs in well under a minute.
+#
+# **Reading:** the CS231n notes on [backpropagation](https://cs231n.github.io/optimization-2/),
+# [gradient checks](https://cs231n.github.io/neural-networks-3/#gradcheck) and
+# [convolutional networks](https://cs231n.github.io/convolutional-networks/).
+#
+# There are 15 graded functions, **25 points** in total. Each answer cell defines one function;
+# write your code between the docstring and the end of the function and run the test cell below
+# it. The visible tests are small examples you can check by hand; more tests run when the
+# notebook is graded.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import cnnlab as cl
+from cnnlab.layers import conv_forward  # the vectorised convolution (forward only is needed)
+
+np.set_printoptions(precision=4, suppress=True)
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. The layer contract
+#
+# Every layer in this course is a pair of functions:
+#
+# ```python
+# out, cache = layer_forward(x, *params)     # compute, and remember what backward will need
+# grads = layer_backward(dout, cache)        # dx (and dw, db, ...) from the upstream gradient
+# ```
+#
+# `dout` is the gradient of the final scalar loss $L$ with respect to the layer's output,
+# $\partial L / \partial \text{out}$, handed down by the layer above. The backward pass returns
+# $\partial L / \partial x$ (and the gradients of the parameters) in the same order as the forward
+# pass takes its inputs. The **chain rule** connects them: every output element that depends on
+# $x_i$ contributes its share,
+#
+# $$\frac{\partial L}{\partial x_i} = \sum_k \frac{\partial L}{\partial \text{out}_k}\,
+#   \frac{\partial \text{out}_k}{\partial x_i}.$$
+#
+# Because $L$ is a single number, $\partial L/\partial x$ has one entry per entry of $x$: **a
+# gradient always has exactly the shape of the array it belongs to**. That gives you a free
+# check on every backward pass you write (a `dw` of the wrong shape is a bug before any value
+# is looked at), and it tells you how to find the formula: write down which outputs each input
+# element influences, multiply by the upstream gradient, and add.
+#
+# The figure runs a tiny network on a batch of digits with `cnnlab.layers` and prints the shape
+# of every value going forward (above each arrow) and of every gradient coming back (below it).
+
+# %%
+X_digits, y_digits, _, _ = cl.data.load_digits()
+xb = X_digits[:16].astype(np.float64)
+yb = y_digits[:16]
+w1, b1 = 0.3 * rng.standard_normal((6, 1, 3, 3)), np.zeros(6)
+h1, c1 = cl.layers.conv_forward(xb, w1, b1, pad=1)
+h2, c2 = cl.layers.relu_forward(h1)
+h3, c3 = cl.layers.maxpool_forward(h2, 2, 2)
+w4, b4 = 0.1 * rng.standard_normal((6 * 4 * 4, 10)), np.zeros(10)
+h4, c4 = cl.layers.affine_forward(h3, w4, b4)
+loss, d4 = cl.layers.softmax_cross_entropy(h4, yb)
+d3, dw4, db4 = cl.layers.affine_backward(d4, c4)
+d2 = cl.layers.maxpool_backward(d3, c3)
+d1 = cl.layers.relu_backward(d2, c2)
+d0, dw1, db1 = cl.layers.conv_backward(d1, c1)
+
+names = ["input", "conv 3x3\npad 1", "ReLU", "max pool\n2x2", "affine", "softmax\n+ CE"]
+values = [xb, h1, h2, h3, h4]
+grads = [d0, d1, d2, d3, d4]
+fig, ax = plt.subplots(figsize=(12, 2.8))
+for k, name in enumerate(names):
+    ax.text(2.2 * k, 0, name, ha="center", va="center", fontsize=10,
+            bbox=dict(boxstyle="round", fc="#dbe9f6" if 0 < k < 5 else "#eeeeee"))
+for k in range(5):
+    xm = 2.2 * k + 1.1
+    ax.annotate("", xy=(xm + 0.5, 0.25), xytext=(xm - 0.5, 0.25),
+                arrowprops=dict(arrowstyle="->", color="tab:blue"))
+    ax.annotate("", xy=(xm - 0.5, -0.25), xytext=(xm + 0.5, -0.25),
+                arrowprops=dict(arrowstyle="->", color="tab:red"))
+    ax.text(xm, 0.45, str(values[k].shape), ha="center", color="tab:blue", fontsize=9)
+    ax.text(xm, -0.55, str(grads[k].shape), ha="center", color="tab:red", fontsize=9)
+ax.text(2.2 * 5, -0.55, f"loss = {loss:.3f}", ha="center", fontsize=9)
+ax.set_xlim(-1, 12)
+ax.set_ylim(-0.9, 0.8)
+ax.axis("off")
+ax.set_title("Forward values (blue, above) and gradients (red, below): the same shapes")
+plt.show()
+print("gradient shapes of the parameters:", dw1.shape, db1.shape, dw4.shape, db4.shape)
+
+# %% [markdown]
+# Read each arrow as a pair: the blue shape is the array that travels forward, the red shape the
+# gradient of the loss with respect to that same array, travelling back. They always match, and
+# the parameter gradients match their parameters (`dw1` is (6, 1, 3, 3) like `w1`).
+#
+# ## 2. Checking a gradient numerically
+#
+# A backward pass is easy to get subtly wrong, and a wrong gradient does not crash: the network
+# just trains badly. So we compare every analytic gradient with a **numerical** one. For a
+# scalar function $f$ and a small step $h$, the centred difference
+#
+# $$\frac{\partial f}{\partial x_i} \approx \frac{f(x + h\,e_i) - f(x - h\,e_i)}{2h}$$
+#
+# nudges one element $x_i$ up and down ($e_i$ is the array with a 1 at position $i$ and zeros
+# elsewhere). A Taylor expansion shows its error shrinks like $h^2$, while the one-sided
+# "forward" difference $(f(x+h e_i) - f(x))/h$ only shrinks like $h$. The step cannot be made
+# arbitrarily small, though: $f(x\pm h e_i)$ are computed in floating point with about 16
+# significant digits, and dividing their tiny difference by $2h$ magnifies that round-off like
+# $1/h$. In float64, $h \approx 10^{-5}$ balances the two.
+#
+# To compare the analytic gradient $a$ with the numerical one $n$ we use the **relative error**
+# $\max_i |a_i - n_i| / \max(10^{-8}, |a_i| + |n_i|)$, which does not depend on the scale of the
+# numbers (`cl.gradcheck.rel_error`). As a compass in float64:
+#
+# | relative error | meaning |
+# |---|---|
+# | around 1e-8 or smaller | correct |
+# | 1e-6 ... 1e-4 | suspicious: look for a kink, a tie, or float32 |
+# | 1e-2 or larger | the backward pass is wrong |
+#
+# The left panel measures the error of both formulas on a smooth function over a range of steps
+# $h$; the right panel shows what happens at a **kink**: for $f(x) = \sum_i c_i\,\mathrm{relu}(x_i)$
+# evaluated at points a distance $d$ from 0, with $h = 10^{-5}$.
+
+# %%
+def smooth_f(z):
+    return np.sum(np.sin(3 * z) * z**2)
+
+
+z0 = rng.uniform(-2, 2, size=20)
+exact = 3 * np.cos(3 * z0) * z0**2 + 2 * z0 * np.sin(3 * z0)
+steps = np.logspace(-13, -1, 49)
+err_fwd, err_ctr = [], []
+for h in steps:
+    g_fwd, g_ctr = np.zeros(20), np.zeros(20)
+    for i in range(20):
+        e = np.zeros(20)
+        e[i] = h
+        g_fwd[i] = (smooth_f(z0 + e) - smooth_f(z0)) / h
+        g_ctr[i] = (smooth_f(z0 + e) - smooth_f(z0 - e)) / (2 * h)
+    err_fwd.append(cl.gradcheck.rel_error(g_fwd, exact))
+    err_ctr.append(cl.gradcheck.rel_error(g_ctr, exact))
+
+dist = np.logspace(-9, -2, 29)
+c_relu = rng.standard_normal(20)
+kink_err = []
+for d in dist:
+    zk = np.where(rng.random(20) < 0.5, d, -d)  # every point sits a distance d from the kink
+    analytic = c_relu * (zk > 0)
+    g = np.zeros(20)
+    for i in range(20):
+        e = np.zeros(20)
+        e[i] = 1e-5
+        g[i] = (np.sum(c_relu * np.maximum(zk + e, 0)) - np.sum(c_relu * np.maximum(zk - e, 0))) / 2e-5
+    kink_err.append(cl.gradcheck.rel_error(analytic, g))
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+ax1.loglog(steps, err_fwd, "o-", ms=3, label="forward difference")
+ax1.loglog(steps, err_ctr, "o-", ms=3, label="centred difference")
+ax1.axvline(1e-5, color="gray", ls=":", label="h = 1e-5")
+ax1.set_xlabel("step h")
+ax1.set_ylabel("relative error vs exact gradient")
+ax1.set_title("Truncation error (right) vs round-off (left)")
+ax1.legend()
+ax2.loglog(dist, kink_err, "o-", ms=3, color="tab:red")
+ax2.axvline(1e-5, color="gray", ls=":", label="d = h")
+ax2.set_xlabel("distance d of every input from the ReLU kink at 0")
+ax2.set_ylabel("relative error (h = 1e-5)")
+ax2.set_title("A probe that crosses a kink gives a wrong 'gradient'")
+ax2.legend()
+plt.show()
+
+# %% [markdown]
+# On the left, both curves fall to the right of their minimum as $h$ shrinks (less truncation
+# error) and climb again on the left (round-off): the centred difference reaches about 1e-10
+# near $h = 10^{-5}$, the forward difference never gets much below 1e-7. On the right, the
+# check is perfect while the inputs stay farther than $h$ from 0, and jumps to order 1 as soon
+# as $x_i \pm h$ lands on the other side of the kink: the "numerical gradient" then averages the
+# two slopes. The layer is not wrong; the check is. That is why every check in this notebook
+# builds inputs that stay away from ReLU's 0 and from ties in max pooling.
+#
+# **Worked example.** For $f(x) = \sum_i x_i^3$ the centred difference can be computed exactly:
+# $\big((x+h)^3 - (x-h)^3\big)/(2h) = 3x^2 + h^2$. With $h = 0.01$ and $x = 2$ that is
+# $12.0001$, while the forward difference gives $3x^2 + 3xh + h^2 = 12.0601$.
+
+# %% [markdown]
+# ### Exercise 1: `numerical_gradient` (2 points)
+#
+# Write the centred-difference gradient of a scalar function `f` at an array `x` of any shape.
+# Probe one element at a time: store its value, set it to `old + h`, evaluate, set it to
+# `old - h`, evaluate, and **put the old value back** before moving on (f sees the same array
+# every time, so a forgotten restore shifts every later estimate).
+#
+# *Hints:* `np.ndindex(x.shape)` yields every index tuple of an array of any shape; `f(x)` may
+# return a NumPy scalar, so convert it with `float(...)`. Do not call `cl.gradcheck`; that is
+# the function you are writing.
+
+# %% nbgrader={"grade": false, "grade_id": "numerical_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def numerical_gradient(f, x, h=1e-5):
+    """Centred-difference estimate of the gradient of a scalar function.
+
+    grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2 h) for every index i of x.
+
+    Parameters
+    ----------
+    f : callable
+        f(x) returns a scalar (a Python or NumPy number).
+    x : ndarray of float64, any shape
+        The point; changed in place while probing and restored to its exact values afterwards.
+    h : float
+        Step size.
+
+    Returns
+    -------
+    grad : ndarray of float64, same shape as x
+    """
+    ### BEGIN SOLUTION
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        f_plus = float(f(x))
+        x[idx] = old - h
+        f_minus = float(f(x))
+        x[idx] = old
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+    return grad
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_numerical_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+# f(x) = sum(x**3): the centred difference is exactly 3 x**2 + h**2
+x = np.array([[1.0, -2.0], [0.5, 3.0]])
+x_before = x.copy()
+with T.forbid_calls("cnnlab.gradcheck", exercise="numerical_gradient"):
+    grad = numerical_gradient(lambda z: np.sum(z**3), x, h=0.01)
+T.assert_shape(grad, (2, 2), name="numerical_gradient(sum(x**3)) shape",
+               hint="return one partial derivative per element of x, in the shape of x")
+T.assert_allclose(grad, 3 * x_before**2 + 1e-4, rtol=0, atol=1e-9,
+                  name="numerical_gradient of sum(x**3) at h=0.01",
+                  hint="expected 3x^2 + h^2 from the centred difference (f(x+h) - f(x-h)) / (2h); "
+                  "the forward difference (f(x+h) - f(x)) / h gives 3x^2 + 3xh + h^2")
+T.assert_allclose(x, x_before, rtol=0, atol=0, name="x after numerical_gradient",
+                  hint="put every x[i] back to its old value after probing it")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(102)
+for shape in [(7,), (3, 4), (2, 3, 2)]:
+    x = rng.uniform(-2, 2, size=shape)
+    x_before = x.copy()
+    c = rng.standard_normal(shape)
+    with T.forbid_calls("cnnlab.gradcheck", exercise="numerical_gradient"):
+        grad = numerical_gradient(lambda z, c=c: np.sum(np.sin(z) * c), x)
+    T.assert_shape(grad, shape, name=f"numerical_gradient shape for x of shape {shape}",
+                   hint="return an array shaped like x (not flattened)")
+    T.assert_allclose(x, x_before, rtol=0, atol=0, name=f"x of shape {shape} after the call",
+                      hint="x was not restored: set x[i] back to its old value after each probe")
+    T.assert_allclose(grad, np.cos(x_before) * c, rtol=1e-6, atol=1e-8,
+                      name=f"numerical_gradient of sum(c * sin(x)), x of shape {shape}",
+                      hint="use the centred difference (f(x + h e_i) - f(x - h e_i)) / (2h) for "
+                      "every element i")
+# coupled elements: a forgotten restore shifts every later estimate
+x = rng.uniform(0.5, 1.5, size=(2, 5))
+x_before = x.copy()
+with T.forbid_calls("cnnlab.gradcheck", exercise="numerical_gradient"):
+    grad = numerical_gradient(lambda z: np.sum(z) ** 2, x)
+T.assert_allclose(grad, np.full(x.shape, 2 * x_before.sum()), rtol=1e-8, atol=1e-7,
+                  name="numerical_gradient of sum(x)**2",
+                  hint="each probe must start from the original x: restore x[i] to its exact old "
+                  "value before probing the next element")
+# the step h is honoured: for sum(x**3) the h**2 term is visible
+x = rng.uniform(-2, 2, size=5)
+x_before = x.copy()
+with T.forbid_calls("cnnlab.gradcheck", exercise="numerical_gradient"):
+    grad = numerical_gradient(lambda z: np.sum(z**3), x, h=0.05)
+T.assert_allclose(grad, 3 * x_before**2 + 0.05**2, rtol=0, atol=1e-9,
+                  name="numerical_gradient of sum(x**3) at h=0.05",
+                  hint="use the argument h as the step (not a fixed 1e-5) and divide by 2h")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. ReLU
+#
+# The rectified linear unit $\mathrm{relu}(x) = \max(x, 0)$ is applied element by element. It is
+# the nonlinearity between almost all layers of a modern CNN since
+# [AlexNet](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html):
+# it costs one comparison, and for positive inputs its slope is exactly 1, so gradients pass
+# through a deep stack without shrinking the way they do through saturating functions such as
+# tanh. Each output depends on one input only, so the chain rule has a single term:
+# $\partial L/\partial x_i = \partial L/\partial \text{out}_i \cdot \mathbb{1}[x_i > 0]$. The
+# gradient **passes where the input was positive and is blocked where it was negative**. At
+# exactly 0 the function has no derivative; we use 0 there, as most libraries do.
+
+# %%
+xs = np.linspace(-3, 3, 601)
+ys, _ = cl.layers.relu_forward(xs)
+slope = cl.layers.relu_backward(np.ones_like(xs), xs)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained")
+ax1.plot(xs, ys)
+ax1.set_title("ReLU forward: out = max(x, 0)")
+ax1.set_xlabel("x")
+ax1.set_ylabel("out")
+ax2.plot(xs, slope, color="tab:red")
+ax2.set_title("ReLU backward: dx = dout where x > 0, else 0")
+ax2.set_xlabel("x")
+ax2.set_ylabel("dx for dout = 1")
+plt.show()
+
+# %% [markdown]
+# The right panel is the gate the backward pass applies: a step from 0 to 1 at $x = 0$. Units
+# that are negative for every input ("dead" ReLUs) never pass a gradient and stop learning.
+#
+# **Worked example.** $x = [-2, -0.5, 0.5, 3]$ gives $\text{out} = [0, 0, 0.5, 3]$; with
+# $\text{dout} = [10, 20, 30, 40]$ the backward pass returns $[0, 0, 30, 40]$.
+#
+# ### Exercise 2a: `relu_forward` (1 point) and 2b: `relu_backward` (1 point)
+#
+# The cache is the input `x` itself. Do not change `x` in place (`x[x < 0] = 0` would also
+# change the cached copy that the backward pass needs); `np.maximum` returns a new array.
+
+# %% nbgrader={"grade": false, "grade_id": "relu_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def relu_forward(x):
+    """ReLU, max(x, 0) element-wise.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+
+    Returns
+    -------
+    out : ndarray, same shape as x
+    cache : ndarray
+        x itself (unchanged).
+    """
+    ### BEGIN SOLUTION
+    out = np.maximum(x, 0)
+    return out, x
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_relu_forward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.array([[-2.0, -0.5, 0.5, 3.0]])
+with T.forbid_calls("cnnlab.layers", exercise="relu_forward"):
+    out, cache = relu_forward(x)
+T.assert_allclose(out, [[0.0, 0.0, 0.5, 3.0]], name="relu_forward([-2, -0.5, 0.5, 3])")
+T.assert_allclose(cache, x, name="relu_forward cache", hint="the cache is the input x")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(201)
+x = rng.standard_normal((2, 3, 5, 4))
+x_before = x.copy()
+with T.forbid_calls("cnnlab.layers", exercise="relu_forward"):
+    out, cache = relu_forward(x)
+T.assert_allclose(x, x_before, rtol=0, atol=0, name="x after relu_forward",
+                  hint="do not modify x in place; the backward pass needs the original x")
+T.assert_allclose(out, np.where(x_before > 0, x_before, 0.0), name="relu_forward on (2, 3, 5, 4)",
+                  hint="out = max(x, 0) element-wise, same shape as x")
+T.assert_allclose(cache, x_before, name="relu_forward cache on (2, 3, 5, 4)",
+                  hint="the cache is the original input x")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "relu_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def relu_backward(dout, cache):
+    """Backward pass of ReLU.
+
+    Parameters
+    ----------
+    dout : ndarray, same shape as x
+        Upstream gradient dL/dout.
+    cache : ndarray
+        x from relu_forward.
+
+    Returns
+    -------
+    dx : ndarray, same shape as x
+        dout where x > 0, and 0 where x <= 0.
+    """
+    ### BEGIN SOLUTION
+    x = cache
+    dx = dout * (x > 0)
+    return dx
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_relu_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.array([[-2.0, -0.5, 0.5, 3.0]])
+dout = np.array([[10.0, 20.0, 30.0, 40.0]])
+with T.forbid_calls("cnnlab.layers", exercise="relu_backward"):
+    dx = relu_backward(dout, x)
+T.assert_allclose(dx, [[0.0, 0.0, 30.0, 40.0]], name="relu_backward, x = [-2, -0.5, 0.5, 3]",
+                  hint="the gradient passes where x > 0 and is zero where x < 0")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+rng = np.random.default_rng(202)
+x = rng.standard_normal((3, 2, 4, 5))
+x = np.where(np.abs(x) < 0.05, 0.5, x)  # no input near the kink
+dout = rng.standard_normal(x.shape)
+with T.forbid_calls("cnnlab.layers", exercise="relu_backward"):
+    dx = relu_backward(dout, x)
+T.assert_shape(dx, x.shape, name="relu_backward dx shape")
+T.assert_allclose(np.where(x < 0, dx, 0.0), np.zeros(x.shape), name="relu_backward where x < 0",
+                  hint="relu backward passes gradient where x < 0: the output was constant 0 "
+                  "there, so dx must be 0")
+T.assert_allclose(dx, dout * (x > 0), name="relu_backward on (3, 2, 4, 5)",
+                  hint="where x > 0 the gradient passes unchanged: dx = dout")
+num = cl.gradcheck.numerical_gradient(lambda z: np.maximum(z, 0), x.copy(), df=dout)
+T.assert_rel_error(dx, num, tol=1e-7, name="relu_backward vs numerical gradient")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. Fully connected (affine) layers
+#
+# A fully connected layer connects every input number to every output: it flattens each example
+# to a vector of length $D$ and multiplies by a weight matrix,
+# $\text{out} = x_{\text{flat}}\, W + b$ with $x_{\text{flat}}$ of shape (N, D), $W$ (D, M),
+# $b$ (M,). In a CNN it usually sits at the end, turning the last feature maps into class scores.
+#
+# The chain rule on matrices gives three short formulas, and the shape rule tells you where each
+# transpose goes:
+#
+# - $dx_{\text{flat}} = \text{dout}\, W^\top$: (N, M) @ (M, D) = (N, D), then **reshaped back**
+#   to the shape of x, because the layer above the affine layer (say, a pooling layer) expects
+#   a gradient shaped like its own output;
+# - $dW = x_{\text{flat}}^\top\, \text{dout}$: (D, N) @ (N, M) = (D, M). The matrix product
+#   adds up the contributions of all N examples: the same weights served every example, so
+#   their gradient is a **sum over the batch**;
+# - $db = \sum_n \text{dout}_n$: (M,), the sum over the batch for the same reason.
+#
+# For one example, $dW$ is an outer product: column $m$ of $dW$ is the input times
+# $\text{dout}_m$. The figure shows it for one digit and three outputs.
+
+# %%
+x_one = X_digits[:1].astype(np.float64)  # (1, 1, 8, 8)
+w_fc = 0.1 * rng.standard_normal((64, 3))
+_, cache_fc = cl.layers.affine_forward(x_one, w_fc, np.zeros(3))
+dout_fc = np.array([[1.0, -0.5, 2.0]])
+_, dw_fc, _ = cl.layers.affine_backward(dout_fc, cache_fc)
+fig, axes = plt.subplots(1, 4, figsize=(11, 3), layout="constrained")
+axes[0].imshow(x_one[0, 0], cmap="gray")
+axes[0].set_title("input x (8x8 digit)")
+lim = np.abs(dw_fc).max()
+for m in range(3):
+    im = axes[m + 1].imshow(dw_fc[:, m].reshape(8, 8), cmap="RdBu_r", vmin=-lim, vmax=lim)
+    axes[m + 1].set_title(f"dW[:, {m}] as 8x8, dout = {dout_fc[0, m]:g}")
+for ax in axes:
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+fig.colorbar(im, ax=axes[1:], shrink=0.8)
+fig.suptitle("Gradient of an affine layer's weights for one example: the input, scaled by dout")
+plt.show()
+
+# %% [markdown]
+# Each column of $dW$ is the digit itself, scaled (and for $\text{dout} < 0$ sign-flipped) by the
+# upstream gradient of that output: gradient descent on $W$ nudges each output's weights towards
+# (or away from) the inputs it saw. With a batch, these pictures are added up.
+#
+# **Worked example.** With `x = np.arange(8.).reshape(2, 2, 2)` (rows `[0,1,2,3]` and
+# `[4,5,6,7]` after flattening), `W` the (4, 3) matrix with rows `[1,0,0]`, `[0,1,0]`,
+# `[0,0,1]`, `[1,1,1]` and `b = [0, 10, 100]`, the output is `[[3, 14, 105], [11, 22, 113]]`.
+# With `dout = [[1, 0, 0], [0, 0, 1]]` the backward pass gives `dx = [[[1, 0], [0, 1]],
+# [[0, 0], [1, 1]]]` (rows of `dout @ W.T`, reshaped), `dW` with column 0 equal to
+# `[0, 1, 2, 3]`, column 1 zero and column 2 equal to `[4, 5, 6, 7]`, and `db = [1, 0, 1]`.
+#
+# ### Exercise 3a: `affine_forward` (1 point) and 3b: `affine_backward` (2 points)
+#
+# *Hints:* `x.reshape(N, -1)` flattens every example; `dx.reshape(x.shape)` undoes it. Keep the
+# original `x` (not the flattened one) in the cache, so the backward pass knows its shape.
+
+# %% nbgrader={"grade": false, "grade_id": "affine_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def affine_forward(x, w, b):
+    """Fully connected layer: out = x.reshape(N, D) @ w + b.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, d1, ..., dk)
+        A batch of N examples, each flattened to length D = d1 * ... * dk.
+    w : ndarray, shape (D, M)
+    b : ndarray, shape (M,)
+
+    Returns
+    -------
+    out : ndarray, shape (N, M)
+    cache : tuple
+        (x, w, b), with x in its original shape.
+    """
+    ### BEGIN SOLUTION
+    out = x.reshape(x.shape[0], -1) @ w + b
+    return out, (x, w, b)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_affine_forward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.arange(8.0).reshape(2, 2, 2)
+w = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]])
+b = np.array([0.0, 10.0, 100.0])
+with T.forbid_calls("cnnlab.layers", exercise="affine_forward"):
+    out, cache = affine_forward(x, w, b)
+T.assert_allclose(out, [[3.0, 14.0, 105.0], [11.0, 22.0, 113.0]],
+                  name="affine_forward worked example",
+                  hint="flatten each example to a row: x.reshape(N, -1) @ w + b")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+rng = np.random.default_rng(301)
+x = rng.standard_normal((4, 3, 2, 5))
+w = rng.standard_normal((30, 7))
+b = rng.standard_normal(7)
+with T.forbid_calls("cnnlab.layers", exercise="affine_forward"):
+    out, cache = affine_forward(x, w, b)
+T.assert_allclose(out, cl.layers.affine_forward(x, w, b)[0], name="affine_forward on (4, 3, 2, 5)",
+                  hint="out = x.reshape(N, D) @ w + b with D = 3*2*5; add b to every row")
+T.assert_true(isinstance(cache, (tuple, list)) and len(cache) == 3,
+              "affine_forward cache must be the tuple (x, w, b)")
+T.assert_allclose(cache[0], x, name="affine_forward cache[0]",
+                  hint="keep x in its original shape in the cache (not the flattened copy); the "
+                  "backward pass reshapes dx back to it")
+T.assert_allclose(cache[1], w, name="affine_forward cache[1]", hint="cache = (x, w, b)")
+T.assert_allclose(cache[2], b, name="affine_forward cache[2]", hint="cache = (x, w, b)")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "affine_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def affine_backward(dout, cache):
+    """Backward pass of affine_forward.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, M)
+        Upstream gradient.
+    cache : tuple
+        (x, w, b) with x of shape (N, d1, ..., dk), w (D, M), b (M,).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, d1, ..., dk)
+        dout @ w.T, reshaped to the shape of x.
+    dw : ndarray, shape (D, M)
+        x.reshape(N, D).T @ dout (summed over the batch by the product).
+    db : ndarray, shape (M,)
+        dout summed over the batch.
+    """
+    ### BEGIN SOLUTION
+    x, w, b = cache
+    x_flat = x.reshape(x.shape[0], -1)
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x_flat.T @ dout
+    db = dout.sum(axis=0)
+    return dx, dw, db
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_affine_backward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.arange(8.0).reshape(2, 2, 2)
+w = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]])
+b = np.array([0.0, 10.0, 100.0])
+dout = np.array([[1.0, 0, 0], [0, 0, 1]])
+with T.forbid_calls("cnnlab.layers", exercise="affine_backward"):
+    dx, dw, db = affine_backward(dout, (x, w, b))
+T.assert_allclose(dx, [[[1.0, 0], [0, 1]], [[0, 0], [1, 1]]], name="affine_backward dx",
+                  hint="dx = dout @ w.T, reshaped to the shape of x")
+T.assert_allclose(dw, [[0.0, 0, 4], [1, 0, 5], [2, 0, 6], [3, 0, 7]], name="affine_backward dw",
+                  hint="dw = x.reshape(N, D).T @ dout")
+T.assert_allclose(db, [1.0, 0, 1], name="affine_backward db", hint="db = dout summed over the batch")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+rng = np.random.default_rng(302)
+x = rng.standard_normal((5, 3, 4, 2))
+w = rng.standard_normal((24, 6))
+b = rng.standard_normal(6)
+dout = rng.standard_normal((5, 6))
+with T.forbid_calls("cnnlab.layers", exercise="affine_backward"):
+    dx, dw, db = affine_backward(dout, (x, w, b))
+ref_dx, ref_dw, ref_db = cl.layers.affine_backward(dout, (x, w, b))
+T.assert_shape(dx, x.shape, name="affine_backward dx shape",
+               hint="affine dx not reshaped back: dx must have the shape of x, (N, d1, ..., dk), "
+               "not (N, D)")
+T.assert_shape(dw, w.shape, name="affine_backward dw shape")
+T.assert_shape(db, b.shape, name="affine_backward db shape",
+               hint="db has one entry per output: sum dout over the batch axis 0")
+T.assert_allclose(dx, ref_dx, name="affine_backward dx on (5, 3, 4, 2)",
+                  hint="dx = (dout @ w.T).reshape(x.shape)")
+T.assert_allclose(dw, ref_dw, name="affine_backward dw with N = 5",
+                  hint="dw must be summed over the batch: x.reshape(N, D).T @ dout (not a mean, "
+                  "not one example)")
+T.assert_allclose(db, ref_db, name="affine_backward db with N = 5",
+                  hint="db must be summed over the batch: dout.sum(axis=0) (not a mean, not one row)")
+for name, arg, grad in (("x", 0, dx), ("w", 1, dw), ("b", 2, db)):
+    args = [x.copy(), w.copy(), b.copy()]
+
+    def f(z, arg=arg, args=args):
+        args[arg] = z
+        return cl.layers.affine_forward(*args)[0]
+
+    num = cl.gradcheck.numerical_gradient(f, args[arg].copy(), df=dout)
+    T.assert_rel_error(grad, num, tol=1e-6, name=f"affine_backward d{name} vs numerical gradient")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. The backward pass of a convolution
+#
+# The convolution layer from notebook 01 computes, for image $n$, filter $f$ and output position
+# $(i, j)$, with $s$ the stride and $x_p$ the zero-padded input,
+#
+# $$\text{out}[n,f,i,j] = b[f] + \sum_{c,p,q} w[f,c,p,q]\; x_p[n,c,\,is+p,\,js+q].$$
+#
+# In this notebook the forward pass is provided: `conv_forward(x, w, b, stride=..., pad=...)`
+# from `cnnlab.layers` returns `(out, cache)` where the cache starts with the five inputs
+# `(x, w, b, stride, pad)` (it also keeps a sixth item, its im2col matrix, which you can ignore).
+# Apply the recipe from section 1, one parameter at a time:
+#
+# - **db.** $b[f]$ is added to every output of filter $f$, in every image:
+#   $db[f] = \sum_{n,i,j} \text{dout}[n,f,i,j]$.
+# - **dw.** $w[f,c,p,q]$ multiplies the input pixel under kernel position $(p, q)$ of every
+#   window: $dw[f,c,p,q] = \sum_{n,i,j} \text{dout}[n,f,i,j]\; x_p[n,c,is+p,js+q]$. With stride
+#   1 this is a *correlation of the input with the upstream gradient*: slide `dout[n, f]` over
+#   `x_p[n, c]` like a kernel. The sum over $n$ is there because every image used the same
+#   filters.
+# - **dx.** Input pixel $x_p[n,c,r,t]$ is read by every window that covers it, each time
+#   multiplied by the kernel weight that sits on it. Sending each output's gradient back through
+#   its window gives $dx_p[n,c,\,is+p,\,js+q] \mathrel{+}= w[f,c,p,q]\;\text{dout}[n,f,i,j]$:
+#   every `dout` value "stamps" a copy of the kernel, scaled, onto the input. For stride 1, this
+#   sum of stamps is a **"full" convolution** of `dout` with the kernel, that is, a correlation
+#   of the zero-padded `dout` with the **kernel flipped** in both directions. Finally the padding
+#   is cut off: the zeros added around $x$ were not inputs, so `dx` is cropped back to
+#   $H \times W$.
+#
+# With stride $s > 1$ the same loop formula holds; only the stamps are placed $s$ pixels apart.
+# This view (gradients of a convolution are convolutions) is also why the backward pass costs
+# about as much as the forward pass. [Dumoulin & Visin (2016)](https://arxiv.org/abs/1603.07285)
+# draw all the cases.
+#
+# The figure checks these claims on one channel with `cnnlab.layers.conv_backward`: a single
+# 1 in `dout` stamps the kernel; a random `dout` gives the full convolution; `dw` is the valid
+# correlation of `x` with `dout`.
+
+# %%
+import scipy.signal
+
+x_c = rng.standard_normal((1, 1, 7, 7))
+k_c = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # asymmetric, so a flip would show
+out_c, cache_c = cl.layers.conv_forward(x_c, k_c, np.zeros(1))
+spike = np.zeros_like(out_c)
+spike[0, 0, 1, 3] = 1.0
+dx_spike, _, _ = cl.layers.conv_backward(spike, cache_c)
+dout_c = rng.standard_normal(out_c.shape)
+dx_c, dw_c, _ = cl.layers.conv_backward(dout_c, cache_c)
+full = scipy.signal.convolve2d(dout_c[0, 0], k_c[0, 0], mode="full")
+dw_corr = scipy.signal.correlate2d(x_c[0, 0], dout_c[0, 0], mode="valid")
+
+panels = [
+    (k_c[0, 0], "kernel w (3x3)"),
+    (dx_spike[0, 0], "dx for dout = 1 at (1, 3)"),
+    (dx_c[0, 0], "dx for random dout"),
+    (full, f"full conv(dout, w)\nmax diff {np.abs(full - dx_c[0, 0]).max():.0e}"),
+    (dw_c[0, 0], "dw (3x3)"),
+    (dw_corr, f"valid corr(x, dout)\nmax diff {np.abs(dw_corr - dw_c[0, 0]).max():.0e}"),
+]
+fig, axes = plt.subplots(1, 6, figsize=(15, 3), layout="constrained")
+for ax, (a, title) in zip(axes, panels):
+    m = np.abs(a).max()
+    ax.imshow(a, cmap="RdBu_r", vmin=-m, vmax=m)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+fig.suptitle("Backward pass of a 3x3 convolution on a 7x7 input (stride 1, no padding)")
+plt.show()
+
+# %% [markdown]
+# The second panel is the kernel itself, unflipped, placed over rows 1-3 and columns 3-5: the
+# window that produced output (1, 3). The third and fourth panels agree to round-off, as do the
+# fifth and sixth: `dx` is the full convolution of `dout` with `w`, and `dw` is the valid
+# correlation of `x` with `dout`.
+#
+# **Worked example.** `x = np.arange(9.).reshape(1, 1, 3, 3)`, `w = [[1, 2], [3, 4]]` (one
+# filter, one channel), `b = [0]`, stride 1, no padding, and `dout` all ones (1, 1, 2, 2). Then
+# `db = [4]`; `dw[p, q]` is the sum of the 2x2 block of `x` starting at `(p, q)`:
+# `[[8, 12], [20, 24]]`; and `dx` counts, for every pixel, the kernel weights that land on it:
+# `[[1, 3, 2], [4, 10, 6], [3, 7, 4]]`.
+#
+# ### Exercise 4: `conv_backward_naive` (4 points)
+#
+# Write the backward pass with loops over the batch, the filters and the output positions, for
+# any stride and padding. The tests compare with `cnnlab.layers.conv_backward` and with numerical
+# gradients; calling `cnnlab.layers` or `scipy.signal` from your function earns no points.
+#
+# *Hints:* work on the padded input `x_p = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))`
+# and accumulate into a padded `dx_p` of the same shape; window $(i, j)$ is
+# `[..., i*stride : i*stride + KH, j*stride : j*stride + KW]`. Use `+=` (windows overlap), and
+# crop `dx_p[:, :, pad:pad + H, pad:pad + W]` at the end.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_backward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_backward_naive(dout, cache):
+    """Backward pass of a convolution layer, with loops.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, OH, OW)
+        Upstream gradient, OH = (H + 2*pad - KH) // stride + 1 (likewise OW).
+    cache : tuple
+        From conv_forward; its first five items are (x, w, b, stride, pad) with
+        x (N, C, H, W), w (F, C, KH, KW), b (F,).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dw : ndarray, shape (F, C, KH, KW)
+    db : ndarray, shape (F,)
+    """
+    x, w, b, stride, pad = cache[:5]
+    ### BEGIN SOLUTION
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    _, _, OH, OW = dout.shape
+    x_p = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_p = np.zeros(x_p.shape)
+    dw = np.zeros(w.shape)
+    db = np.zeros(F)
+    for n in range(N):
+        for f in range(F):
+            for i in range(OH):
+                for j in range(OW):
+                    r, c = i * stride, j * stride
+                    g = dout[n, f, i, j]
+                    dx_p[n, :, r : r + KH, c : c + KW] += g * w[f]
+                    dw[f] += g * x_p[n, :, r : r + KH, c : c + KW]
+                    db[f] += g
+    dx = dx_p[:, :, pad : pad + H, pad : pad + W]
+    return dx, dw, db
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv_backward_naive", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab as cl
+import cnnlab.testing as T
+
+FORBIDDEN = ("cnnlab.layers", "scipy.signal", "scipy.ndimage", "numpy.convolve")
+x = np.arange(9.0).reshape(1, 1, 3, 3)
+w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+b = np.zeros(1)
+_, cache = cl.layers.conv_forward(x, w, b)
+with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
+    dx, dw, db = conv_backward_naive(np.ones((1, 1, 2, 2)), cache)
+T.assert_allclose(db, [4.0], name="conv_backward_naive db (worked example)",
+                  hint="db[f] = sum of dout[:, f] over the batch and all positions")
+T.assert_allclose(dw, [[[[8.0, 12.0], [20.0, 24.0]]]], name="conv_backward_naive dw (worked example)",
+                  hint="dw[f] += dout[n, f, i, j] * (the input window of output (i, j))")
+T.assert_allclose(dx, [[[[1.0, 3, 2], [4, 10, 6], [3, 7, 4]]]],
+                  name="conv_backward_naive dx (worked example)",
+                  hint="dx[window of (i, j)] += dout[n, f, i, j] * w[f]; windows overlap, so add")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(401)
+# (N, C, H, W), (F, KH, KW), stride, pad
+cases = [
+    ((1, 2, 5, 6), (3, 3, 3), 1, 0),
+    ((3, 2, 7, 6), (4, 3, 3), 2, 1),
+    ((2, 3, 8, 7), (2, 2, 3), 3, 2),
+    ((2, 1, 6, 5), (3, 3, 2), 1, 1),
+]
+for (n, c, h, wd), (f, kh, kw), stride, pad in cases:
+    label = f"x {(n, c, h, wd)}, w {(f, c, kh, kw)}, stride {stride}, pad {pad}"
+    x = rng.standard_normal((n, c, h, wd))
+    w = rng.standard_normal((f, c, kh, kw))
+    b = rng.standard_normal(f)
+    out, cache = cl.layers.conv_forward(x, w, b, stride=stride, pad=pad)
+    dout = rng.standard_normal(out.shape)
+    ref_dx, ref_dw, ref_db = cl.layers.conv_backward(dout, cache)
+    with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
+        dx, dw, db = conv_backward_naive(dout, cache)
+    T.assert_shape(dx, x.shape, name=f"dx shape ({label})",
+                   hint="dx of a padded input not cropped: cut the pad border off, "
+                   "dx_p[:, :, pad:pad + H, pad:pad + W]")
+    T.assert_shape(dw, w.shape, name=f"dw shape ({label})")
+    T.assert_shape(db, b.shape, name=f"db shape ({label})",
+                   hint="db has one entry per filter: sum dout over the batch and positions")
+    batch = "summed over the batch (every image used the same filters); " if n > 1 else ""
+    T.assert_allclose(db, ref_db, name=f"db ({label})",
+                      hint=f"db not right: db[f] must be {batch}db[f] = dout[:, f].sum()")
+    T.assert_allclose(dw, ref_dw, name=f"dw ({label})",
+                      hint=f"dw not right: dw must be {batch}each dout[n, f, i, j] multiplies the "
+                      "padded input window at (i*stride, j*stride)")
+    T.assert_allclose(dx, ref_dx, name=f"dx ({label})",
+                      hint="dx not right: add dout[n, f, i, j] * w[f] onto the padded window at "
+                      "(i*stride, j*stride) with +=, then crop the padding")
+# numerical gradient check on one case
+x = rng.standard_normal((2, 2, 5, 5))
+w = rng.standard_normal((3, 2, 3, 3))
+b = rng.standard_normal(3)
+out, cache = cl.layers.conv_forward(x, w, b, stride=2, pad=1)
+dout = rng.standard_normal(out.shape)
+with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
+    grads = conv_backward_naive(dout, cache)
+for k, name in enumerate("xwb"):
+    args = [x.copy(), w.copy(), b.copy()]
+
+    def f(z, k=k, args=args):
+        args[k] = z
+        return cl.layers.conv_forward(*args, stride=2, pad=1)[0]
+
+    num = cl.gradcheck.numerical_gradient(f, args[k].copy(), df=dout)
+    T.assert_rel_error(grads[k], num, tol=1e-6, name=f"conv_backward_naive d{name} vs numerical")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 6. Max pooling and where its gradient goes
+#
+# A max-pooling layer slides a `size x size` window with step `stride` over every channel
+# separately and keeps the largest value of each window, so
+# `OH = (H - size) // stride + 1`. It has no parameters. It shrinks the feature maps (2x2 windows
+# with stride 2 keep a quarter of the values, which cuts the cost of the following layers), and
+# it makes the response tolerant to small shifts: a feature that moves by one pixel inside a
+# window gives the same maximum. Windows may overlap: AlexNet used 3x3 windows with stride 2.
+#
+# The gradient is simple once you see which input produced each output. The output of a window
+# *is* one of its inputs, so the window's upstream gradient goes to **that one position**, and
+# every other position of the window gets nothing from it (a small change there does not change
+# the maximum). Two details matter:
+#
+# - **Ties.** If two positions hold the same maximum, the function has no unique derivative.
+#   We follow the usual convention: the gradient goes to the **first** maximum in row-major
+#   order inside the window (what `np.argmax` returns).
+# - **Overlap.** When `stride < size`, one input can be the maximum of several windows. It
+#   receives the **sum** of their gradients, because it influenced all of them: write with `+=`,
+#   never `=`.
+#
+# The figure routes `dout = 1` back through max pooling of a random 8x8 input, without and with
+# overlap.
+
+# %%
+x_pool = rng.random((1, 1, 8, 8))
+p22, cache22 = cl.layers.maxpool_forward(x_pool, 2, 2)
+route22 = cl.layers.maxpool_backward(np.ones_like(p22), cache22)
+p31, cache31 = cl.layers.maxpool_forward(x_pool, 3, 1)
+route31 = cl.layers.maxpool_backward(np.ones_like(p31), cache31)
+fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
+axes[0].imshow(x_pool[0, 0], cmap="viridis")
+axes[0].set_title("input (8x8), 2x2 windows outlined")
+for t in np.arange(-0.5, 8, 2):
+    axes[0].axhline(t, color="white", lw=1.5)
+    axes[0].axvline(t, color="white", lw=1.5)
+for ax, route, title in (
+    (axes[1], route22, "dx for dout = 1: 2x2 windows, stride 2"),
+    (axes[2], route31, "dx for dout = 1: 3x3 windows, stride 1"),
+):
+    ax.imshow(route[0, 0], cmap="Reds", vmin=0, vmax=max(route.max(), 1))
+    for (r, c), v in np.ndenumerate(route[0, 0]):
+        if v:
+            ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=9)
+    ax.set_title(title)
+for ax in axes:
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+plt.show()
+
+# %% [markdown]
+# With non-overlapping 2x2 windows, exactly one pixel per window receives the gradient (16 ones
+# for 16 windows). With 3x3 windows and stride 1 there are 36 windows, but they share winners: a
+# large pixel wins every window that contains it and collects one unit of gradient from each,
+# so the numbers add up to 36 over far fewer pixels. A backward pass that wrote `=` instead of
+# `+=` would show only ones here, and a test with 2x2 windows alone would never notice.
+#
+# **Worked example.** For the 4x4 input
+# `[[1, 2, 5, 0], [3, 4, 1, 1], [0, 0, 2, 9], [7, 1, 3, 3]]` and 2x2 windows with stride 2 the
+# output is `[[4, 5], [7, 9]]`. With `dout = [[1, 2], [3, 4]]` the gradient lands on the
+# positions of 4, 5, 7 and 9: `dx[1, 1] = 1`, `dx[0, 2] = 2`, `dx[3, 0] = 3`, `dx[2, 3] = 4`,
+# zeros elsewhere. For the tied window `[[3, 3], [1, 3]]` the whole gradient goes to the
+# top-left 3.
+#
+# ### Exercise 5a: `maxpool_forward_naive` (2 points) and 5b: `maxpool_backward_naive` (3 points)
+#
+# Loop over images, channels and output positions; NumPy may do the work inside one window
+# (`window.max()`, `np.argmax(window)`, `np.unravel_index`). The tests use overlapping windows
+# (3x3 with stride 1 and 2), odd sizes, and inputs with ties.
+
+# %% nbgrader={"grade": false, "grade_id": "maxpool_forward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def maxpool_forward_naive(x, size=2, stride=2):
+    """Max pooling over size x size windows moved by stride, with loops.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    size : int
+        Window height and width.
+    stride : int
+        Step between windows (windows overlap when stride < size).
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+        OH = (H - size) // stride + 1, likewise OW.
+    cache : tuple
+        (x, size, stride).
+    """
+    ### BEGIN SOLUTION
+    N, C, H, W = x.shape
+    OH = (H - size) // stride + 1
+    OW = (W - size) // stride + 1
+    out = np.zeros((N, C, OH, OW))
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    r, s = i * stride, j * stride
+                    out[n, c, i, j] = x[n, c, r : r + size, s : s + size].max()
+    return out, (x, size, stride)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_maxpool_forward_naive", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.array([[[[1.0, 2, 5, 0], [3, 4, 1, 1], [0, 0, 2, 9], [7, 1, 3, 3]]]])
+with T.forbid_calls("cnnlab.layers", exercise="maxpool_forward_naive"):
+    out, cache = maxpool_forward_naive(x)
+T.assert_allclose(out, [[[[4.0, 5.0], [7.0, 9.0]]]], name="maxpool_forward_naive (worked example)",
+                  hint="default size=2, stride=2: the maximum of each 2x2 block")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+rng = np.random.default_rng(501)
+for shape, size, stride in [((2, 3, 7, 8), 3, 1), ((2, 3, 7, 9), 3, 2), ((3, 2, 6, 5), 2, 2),
+                            ((1, 4, 9, 7), 2, 3)]:
+    label = f"x {shape}, size {size}, stride {stride}"
+    x = rng.standard_normal(shape)
+    with T.forbid_calls("cnnlab.layers", exercise="maxpool_forward_naive"):
+        out, cache = maxpool_forward_naive(x, size=size, stride=stride)
+    ref = cl.layers.maxpool_forward(x, size, stride)[0]
+    T.assert_shape(out, ref.shape, name=f"maxpool_forward_naive shape ({label})",
+                   hint="OH = (H - size) // stride + 1: move the window by stride, not by size")
+    T.assert_allclose(out, ref, name=f"maxpool_forward_naive ({label})",
+                      hint="window (i, j) of channel c is x[n, c, i*stride:i*stride+size, "
+                      "j*stride:j*stride+size]; pool every channel separately")
+    T.assert_true(isinstance(cache, (tuple, list)) and len(cache) == 3,
+                  "maxpool_forward_naive cache must be the tuple (x, size, stride)")
+    T.assert_allclose(cache[0], x, name="maxpool_forward_naive cache[0]", hint="cache[0] is x")
+    T.assert_equal((int(cache[1]), int(cache[2])), (size, stride),
+                   name="maxpool_forward_naive cache (size, stride)")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "maxpool_backward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def maxpool_backward_naive(dout, cache):
+    """Backward pass of max pooling, with loops.
+
+    Each window sends its upstream gradient to the position of its maximum; on ties, to the
+    first maximum in row-major order inside the window. Where windows overlap, the gradients
+    that reach one input add up.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, OH, OW)
+    cache : tuple
+        (x, size, stride) with x of shape (N, C, H, W).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    ### BEGIN SOLUTION
+    x, size, stride = cache
+    N, C, OH, OW = dout.shape
+    dx = np.zeros(x.shape)
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    r, s = i * stride, j * stride
+                    window = x[n, c, r : r + size, s : s + size]
+                    p, q = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, r + p, s + q] += dout[n, c, i, j]
+    return dx
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_maxpool_backward_naive", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.array([[[[1.0, 2, 5, 0], [3, 4, 1, 1], [0, 0, 2, 9], [7, 1, 3, 3]]]])
+dout = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+expected = np.zeros((1, 1, 4, 4))
+expected[0, 0, 1, 1], expected[0, 0, 0, 2], expected[0, 0, 3, 0], expected[0, 0, 2, 3] = 1, 2, 3, 4
+with T.forbid_calls("cnnlab.layers", exercise="maxpool_backward_naive"):
+    dx = maxpool_backward_naive(dout, (x, 2, 2))
+T.assert_allclose(dx, expected, name="maxpool_backward_naive (worked example)",
+                  hint="each window's gradient goes only to the position of its maximum")
+with T.forbid_calls("cnnlab.layers", exercise="maxpool_backward_naive"):
+    dx = maxpool_backward_naive(np.array([[[[5.0]]]]), (np.array([[[[3.0, 3.0], [1.0, 3.0]]]]), 2, 2))
+T.assert_allclose(dx, [[[[5.0, 0.0], [0.0, 0.0]]]], name="maxpool_backward_naive on a tie",
+                  hint="on ties the gradient goes to the FIRST maximum in row-major order "
+                  "(np.argmax returns it)")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+
+def run(x, size, stride, dout):
+    with T.forbid_calls("cnnlab.layers", exercise="maxpool_backward_naive"):
+        return maxpool_backward_naive(dout, (x, size, stride))
+
+
+def reference(x, size, stride, dout):
+    _, cache = cl.layers.maxpool_forward(x, size, stride)
+    return cl.layers.maxpool_backward(dout, cache)
+
+
+rng = np.random.default_rng(502)
+# 1. non-overlapping windows, no ties: one position per window
+x = rng.standard_normal((2, 3, 6, 8))
+dout = rng.uniform(1, 2, size=(2, 3, 3, 4))
+dx = run(x, 2, 2, dout)
+T.assert_shape(dx, x.shape, name="maxpool_backward_naive dx shape")
+T.assert_equal(int(np.count_nonzero(dx)), 2 * 3 * 3 * 4,
+               name="number of inputs receiving gradient (2x2 windows, no ties)",
+               hint="pooling gradient sent to every element of the window: only the position "
+               "of the window's maximum gets dout, the others get 0")
+T.assert_allclose(dx, reference(x, 2, 2, dout), name="maxpool_backward_naive, 2x2 stride 2",
+                  hint="send dout[n, c, i, j] to the argmax of window (i, j) of channel c")
+# 2. ties: integer-valued inputs
+x = rng.integers(0, 3, size=(2, 2, 6, 6)).astype(np.float64)
+dout = rng.uniform(1, 2, size=(2, 2, 3, 3))
+dx = run(x, 2, 2, dout)
+T.assert_equal(int(np.count_nonzero(dx)), 2 * 2 * 3 * 3,
+               name="number of inputs receiving gradient (2x2 windows with tied maxima)",
+               hint="on ties the gradient was sent to every maximum; it must go to ONE position, "
+               "the first maximum in row-major order")
+T.assert_allclose(dx, reference(x, 2, 2, dout), name="maxpool_backward_naive with tied maxima",
+                  hint="on ties the gradient goes to the FIRST maximum in row-major order, not "
+                  "the last (np.argmax(window) gives the first; a loop with >= finds the last)")
+# 3. overlapping windows: gradients of several windows add up
+for shape, size, stride in [((2, 3, 7, 8), 3, 1), ((2, 2, 9, 7), 3, 2)]:
+    x = rng.standard_normal(shape)
+    oh, ow = (shape[2] - size) // stride + 1, (shape[3] - size) // stride + 1
+    dout = rng.uniform(1, 2, size=(shape[0], shape[1], oh, ow))
+    dx = run(x, size, stride, dout)
+    T.assert_allclose(dx, reference(x, size, stride, dout),
+                      name=f"maxpool_backward_naive, {size}x{size} stride {stride}, x {shape}",
+                      hint="overlapping windows overwritten instead of accumulated: an input that "
+                      "is the maximum of several windows gets the SUM of their gradients (+=)")
+# 4. overlapping windows with ties, and a numerical gradient (no ties) check
+x = rng.integers(0, 4, size=(1, 2, 7, 7)).astype(np.float64)
+dout = rng.standard_normal((1, 2, 3, 3))
+T.assert_allclose(run(x, 3, 2, dout), reference(x, 3, 2, dout),
+                  name="maxpool_backward_naive, 3x3 stride 2 with ties",
+                  hint="first maximum in each window, contributions added with +=")
+x = rng.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) * 0.1 + rng.uniform(0, 0.01, (2, 2, 7, 6))
+dout = rng.standard_normal((2, 2, 5, 4))
+num = cl.gradcheck.numerical_gradient(lambda z: cl.layers.maxpool_forward(z, 3, 1)[0], x.copy(),
+                                      df=dout)
+T.assert_rel_error(run(x, 3, 1, dout), num, tol=1e-6,
+                   name="maxpool_backward_naive (3x3 stride 1) vs numerical gradient")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 7. Global average pooling
+#
+# Global average pooling (GAP) replaces each feature map by its mean: (N, C, H, W) becomes
+# (N, C). [Lin, Chen & Yan (2013), *Network in Network*](https://arxiv.org/abs/1312.4400)
+# proposed it as the last stage of a CNN: if the last convolution has one channel per class,
+# the averages are the class scores, and no fully connected layer (often most of a network's
+# weights) is needed. A second benefit: the output size no longer depends on the image size, so
+# the same network accepts inputs of any resolution. ResNets end with GAP followed by one small
+# affine layer.
+#
+# The backward pass follows from $\text{out}[n,c] = \frac{1}{HW}\sum_{r,t} x[n,c,r,t]$: every
+# pixel contributed with weight $1/(HW)$, so every pixel receives
+# $\text{dout}[n,c] / (HW)$, spread evenly over the whole map.
+#
+# The figure applies the same four 3x3 filters, a ReLU and GAP to a photograph at two
+# resolutions.
+
+# %%
+kernels = np.array([
+    [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],  # vertical edges
+    [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],  # horizontal edges
+    [[0, 1, 2], [-1, 0, 1], [-2, -1, 0]],  # diagonal edges
+    [[1, 1, 1], [1, 1, 1], [1, 1, 1]],  # brightness (blur)
+], dtype=np.float64)[:, None] / 4
+kernel_names = ["vertical edges", "horizontal edges", "diagonal edges", "brightness"]
+gap_results = {}
+for block in (2, 4):
+    img = cl.data.sample_image("china", gray=True, size=block)[None, None]
+    fmap, _ = cl.layers.conv_forward(img, kernels, np.zeros(4), pad=1)
+    act, _ = cl.layers.relu_forward(fmap)
+    gap_results[img.shape[2:]], _ = cl.layers.global_avgpool_forward(act)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.5), layout="constrained",
+                               width_ratios=[1, 1.3])
+ax1.imshow(img[0, 0], cmap="gray")
+ax1.set_title(f"input at {img.shape[2]}x{img.shape[3]} (also used at twice the size)")
+ax1.set_xlabel("column")
+ax1.set_ylabel("row")
+for k, (hw, g) in enumerate(gap_results.items()):
+    ax2.bar(np.arange(4) + 0.4 * k - 0.2, g[0], width=0.4, label=f"input {hw[0]}x{hw[1]}")
+ax2.set_xticks(range(4), kernel_names)
+ax2.set_ylabel("global average of ReLU(conv)")
+ax2.set_title("GAP gives 4 numbers whatever the image size")
+ax2.legend()
+plt.show()
+
+# %% [markdown]
+# Both resolutions give one number per filter. The brightness channel agrees closely; the edge
+# channels are larger on the sharper, larger image, because finer detail means stronger local
+# differences. A network ending in GAP can thus accept both sizes, but what its filters respond
+# to still depends on scale.
+#
+# **Worked example.** For one image with channel 0 equal to `[[1, 2], [3, 4]]` and channel 1
+# all 7, the output is `[[2.5, 7.0]]`. For a 1x1x2x2 input and `dout = [[4.0]]`, each of the 4
+# pixels receives `4 / 4 = 1`.
+#
+# ### Exercise 6a: `global_avgpool_forward` (1 point) and 6b: `global_avgpool_backward` (1 point)
+#
+# Choose your own cache: whatever the backward pass needs (the input shape is enough).
+
+# %% nbgrader={"grade": false, "grade_id": "global_avgpool_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def global_avgpool_forward(x):
+    """Global average pooling: the mean of every channel over all its pixels.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+
+    Returns
+    -------
+    out : ndarray, shape (N, C)
+    cache : anything global_avgpool_backward needs (for example x.shape)
+    """
+    ### BEGIN SOLUTION
+    return x.mean(axis=(2, 3)), x.shape
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_global_avgpool_forward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.array([[[[1.0, 2.0], [3.0, 4.0]], [[7.0, 7.0], [7.0, 7.0]]]])
+with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_forward"):
+    out, cache = global_avgpool_forward(x)
+T.assert_allclose(out, [[2.5, 7.0]], name="global_avgpool_forward (worked example)",
+                  hint="average each channel over its H and W axes: out has shape (N, C)")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(601)
+x = rng.standard_normal((3, 4, 5, 7))
+with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_forward"):
+    out, cache = global_avgpool_forward(x)
+T.assert_shape(out, (3, 4), name="global_avgpool_forward shape for x (3, 4, 5, 7)",
+               hint="average over the spatial axes only (axis=(2, 3)), keeping N and C")
+T.assert_allclose(out, x.mean(axis=(2, 3)), name="global_avgpool_forward on (3, 4, 5, 7)",
+                  hint="the mean over H and W, i.e. sum / (H*W)")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "global_avgpool_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def global_avgpool_backward(dout, cache):
+    """Backward pass of global average pooling.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C)
+    cache : from global_avgpool_forward
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        dout[n, c] / (H * W) at every pixel of channel c of image n.
+    """
+    ### BEGIN SOLUTION
+    N, C, H, W = cache
+    dx = np.broadcast_to(dout[:, :, None, None] / (H * W), (N, C, H, W)).copy()
+    return dx
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_global_avgpool_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_backward"):
+    _, cache = global_avgpool_forward(x)
+    dx = global_avgpool_backward(np.array([[4.0]]), cache)
+T.assert_allclose(dx, np.ones((1, 1, 2, 2)), name="global_avgpool_backward (worked example)",
+                  hint="every pixel gets dout / (H*W)")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+rng = np.random.default_rng(602)
+x = rng.standard_normal((2, 3, 5, 7))
+dout = rng.standard_normal((2, 3))
+with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_backward"):
+    _, cache = global_avgpool_forward(x)
+    dx = global_avgpool_backward(dout, cache)
+T.assert_shape(dx, x.shape, name="global_avgpool_backward dx shape for x (2, 3, 5, 7)",
+               hint="spread each dout[n, c] over all H*W pixels of channel c")
+T.assert_allclose(dx, np.broadcast_to(dout[:, :, None, None] / 35, x.shape),
+                  name="global_avgpool_backward on (2, 3, 5, 7)",
+                  hint="divide by H*W = 35: each pixel contributed 1/(H*W) of the average")
+num = cl.gradcheck.numerical_gradient(lambda z: z.mean(axis=(2, 3)), x.copy(), df=dout)
+T.assert_rel_error(dx, num, tol=1e-7, name="global_avgpool_backward vs numerical gradient")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 8. Softmax and cross-entropy, computed stably
+#
+# The last layer of a classifier produces one **score** (logit) $s_k$ per class. Softmax turns
+# the scores of one example into probabilities, $p_k = e^{s_k} / \sum_j e^{s_j}$, and the
+# cross-entropy loss is the negative log-probability of the correct class $y$:
+# $\ell = -\log p_y = -s_y + \log \sum_j e^{s_j}$. For a batch we report the **mean** over the
+# N examples, so that the loss (and the size of a gradient step) does not grow with the batch.
+#
+# Computed literally, $e^{s}$ overflows float64 as soon as a score exceeds about 709 and gives
+# `inf / inf = nan`. The cure is an identity: subtracting any constant $m$ from all scores of an
+# example leaves softmax unchanged, because $e^{-m}$ cancels between numerator and denominator.
+# With $m = \max_j s_j$, the largest exponent is $e^0 = 1$, nothing overflows, and
+# $\log\sum_j e^{s_j} = m + \log \sum_j e^{s_j - m}$ (the "log-sum-exp trick").
+#
+# The gradient is one of the neatest results in deep learning: for one example,
+# $\partial \ell / \partial s_k = p_k - \mathbb{1}[k = y]$: the predicted probabilities minus
+# the one-hot label. For the batch mean, divide by N. (Derivation in the
+# [CS231n linear classification notes](https://cs231n.github.io/linear-classify/#softmax).)
+#
+# The figure evaluates the loss of one example with scores $t \cdot (2, 1, -1)$ and true class 1
+# for growing scale $t$, naively and with the max shift.
+
+# %%
+base = np.array([2.0, 1.0, -1.0])
+scales = np.logspace(0, 3.5, 60)
+naive, stable = [], []
+with np.errstate(over="ignore", invalid="ignore"):
+    for t in scales:
+        s = t * base
+        naive.append(-np.log(np.exp(s[1]) / np.exp(s).sum()))
+        stable.append(cl.layers.softmax_cross_entropy(s[None], np.array([1]))[0])
+naive = np.array(naive)
+broken = scales[~np.isfinite(naive)]
+fig, ax = plt.subplots(figsize=(8, 3.8))
+ax.loglog(scales, stable, lw=4, alpha=0.5, label="stable: shift by the max first")
+ax.loglog(scales, naive, "k.", ms=4, label="naive: exp, divide, log")
+ax.axvline(broken.min(), color="tab:red", ls=":",
+           label=f"naive result is nan from t = {broken.min():.0f} on")
+ax.set_xlabel("score scale t (scores = t * (2, 1, -1), true class 1)")
+ax.set_ylabel("cross-entropy loss")
+ax.set_title("Naive softmax overflows; the max-shifted form does not")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# The two computations agree (the dots lie on the thick line) until the largest score $2t$
+# passes about 709; from there on the naive loss is `nan` and the dots stop, while the stable
+# loss keeps growing like $t$, as it should for a confidently wrong prediction. Scores of a few
+# hundred are rare in a healthy network, but a single diverging step produces them, and `nan`
+# then spreads to every weight.
+#
+# **Worked example.** With `scores = np.zeros((2, 4))` and `y = [0, 3]` every class has
+# probability 1/4, the loss is $\log 4 \approx 1.3863$, and
+# `dscores = [[-0.375, 0.125, 0.125, 0.125], [0.125, 0.125, 0.125, -0.375]]`
+# ($(0.25 - 1)/2$ at the true class and $0.25/2$ elsewhere).
+#
+# ### Exercise 7: `softmax_cross_entropy` (2 points)
+#
+# *Hints:* `scores.max(axis=1, keepdims=True)` keeps the shape (N, 1) for broadcasting;
+# `probs[np.arange(N), y]` picks each row's true class. Compute the log-probabilities as
+# `shifted - log(sum(exp(shifted)))` instead of taking the log of a probability that may
+# underflow to 0. Do not call `scipy.special`.
+
+# %% nbgrader={"grade": false, "grade_id": "softmax_cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def softmax_cross_entropy(scores, y):
+    """Mean softmax cross-entropy loss over a batch, and its gradient.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (N, K)
+        Class scores (logits); may be large, e.g. of magnitude 1e3.
+    y : ndarray of int, shape (N,)
+        Correct class of each example, 0 <= y[i] < K.
+
+    Returns
+    -------
+    loss : float
+        -mean_i log softmax(scores[i])[y[i]].
+    dscores : ndarray, shape (N, K)
+        Gradient of the loss: (softmax(scores) - onehot(y)) / N.
+    """
+    ### BEGIN SOLUTION
+    N = scores.shape[0]
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(N)
+    loss = -log_probs[rows, y].mean()
+    dscores = np.exp(log_probs)
+    dscores[rows, y] -= 1
+    dscores /= N
+    return float(loss), dscores
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_softmax_cross_entropy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = ("cnnlab.layers", "scipy.special")
+with T.forbid_calls(*FORBIDDEN, exercise="softmax_cross_entropy"):
+    loss, dscores = softmax_cross_entropy(np.zeros((2, 4)), np.array([0, 3]))
+T.assert_shape(loss, (), name="softmax_cross_entropy loss",
+               hint="return the loss as one number: the mean over the batch")
+T.assert_allclose([loss], [np.log(4)], name="softmax_cross_entropy loss (worked example)",
+                  hint="uniform scores: every class has probability 1/4, loss = log 4 per example")
+T.assert_allclose(dscores, [[-0.375, 0.125, 0.125, 0.125], [0.125, 0.125, 0.125, -0.375]],
+                  name="softmax_cross_entropy dscores (worked example)",
+                  hint="dscores = (softmax(scores) - onehot(y)) / N")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+rng = np.random.default_rng(701)
+scores = rng.standard_normal((6, 5))
+y = rng.integers(0, 5, size=6)
+ref_loss, ref_d = cl.layers.softmax_cross_entropy(scores, y)
+with T.forbid_calls(*FORBIDDEN, exercise="softmax_cross_entropy"):
+    loss, dscores = softmax_cross_entropy(scores, y)
+T.assert_shape(loss, (), name="softmax_cross_entropy loss (N=6)",
+               hint="return the loss as one number: the mean over the batch")
+T.assert_allclose([loss], [ref_loss],
+                  name="softmax_cross_entropy loss (N=6)",
+                  hint="loss not averaged: report the MEAN over the batch (divide the sum by N)")
+T.assert_shape(dscores, (6, 5), name="softmax_cross_entropy dscores shape")
+T.assert_allclose(dscores, ref_d, name="softmax_cross_entropy dscores (N=6)",
+                  hint="dscores = (softmax(scores) - onehot(y)) / N; the 1/N comes from the mean")
+# large scores: the max shift prevents overflow
+scores = 1000.0 * rng.standard_normal((4, 6))
+y = rng.integers(0, 6, size=4)
+ref_loss, ref_d = cl.layers.softmax_cross_entropy(scores, y)
+with T.forbid_calls(*FORBIDDEN, exercise="softmax_cross_entropy"):
+    loss, dscores = softmax_cross_entropy(scores, y)
+hint = ("softmax without the max shift overflows: subtract each row's maximum from its scores "
+        "before np.exp, and compute log-probabilities as shifted - log(sum(exp(shifted)))")
+T.assert_finite(loss, name="loss for scores of magnitude 1e3", hint=hint)
+T.assert_finite(dscores, name="dscores for scores of magnitude 1e3", hint=hint)
+T.assert_allclose([loss], [ref_loss], rtol=1e-9, name="loss for scores of magnitude 1e3",
+                  hint=hint)
+T.assert_allclose(dscores, ref_d, name="dscores for scores of magnitude 1e3", hint=hint)
+# gradient agrees with a numerical gradient of the loss
+scores = rng.standard_normal((3, 4))
+y = np.array([2, 0, 3])
+with T.forbid_calls(*FORBIDDEN, exercise="softmax_cross_entropy"):
+    _, dscores = softmax_cross_entropy(scores, y)
+num = cl.gradcheck.numerical_gradient(lambda s: cl.layers.softmax_cross_entropy(s, y)[0],
+                                      scores.copy())
+T.assert_rel_error(dscores, num, tol=1e-6, name="softmax_cross_entropy dscores vs numerical")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 9. Inverted dropout
+#
+# Dropout ([Hinton et al. 2012](https://arxiv.org/abs/1207.0580);
+# [Srivastava et al. 2014](https://jmlr.org/papers/v15/srivastava14a.html)) fights overfitting
+# by setting each activation to zero with probability $p$ during training, a fresh random mask
+# for every batch. No unit can rely on one particular partner being present, so the network
+# learns redundant features, much like training a large ensemble of thinned networks that share
+# weights.
+#
+# At test time we want the average of that ensemble, without sampling. The expected value of a
+# dropped-out unit is $(1 - p)\,x$, so a network trained with dropout and run without it would
+# see activations $1/(1-p)$ times larger than during training. **Inverted dropout** fixes this at
+# training time: the surviving units are divided by $(1 - p)$, so the expected output equals
+# $x$, and at test time the layer is simply the identity. (The original paper scaled the weights
+# at test time instead; the inverted form keeps inference untouched.)
+#
+# In this course **p is the probability of dropping** a unit (as in PyTorch's `nn.Dropout(p)`;
+# some texts use the keep-probability instead). The backward pass multiplies the upstream
+# gradient by the same mask, scaling included: a dropped unit passes no gradient.
+#
+# The figure applies dropout with $p = 0.5$ to a photograph, and averages many masks.
+
+# %%
+photo = cl.data.sample_image("china", gray=True, size=8)
+drop_rng = np.random.default_rng(1)
+one, _ = cl.layers.dropout_forward(photo, 0.5, train=True, rng=drop_rng)
+n_masks = 60 if cl.is_grading() else 300
+avg = np.mean([cl.layers.dropout_forward(photo, 0.5, rng=drop_rng)[0] for _ in range(n_masks)],
+              axis=0)
+unscaled = np.mean([photo * (drop_rng.random(photo.shape) >= 0.5) for _ in range(n_masks)], axis=0)
+panels = [(photo, "input"), (one, "one mask, p = 0.5\n(survivors x 2)"),
+          (avg, f"mean of {n_masks} masks\n(inverted dropout)"),
+          (unscaled, f"mean of {n_masks} masks\nwithout the 1/(1-p) scaling")]
+fig, axes = plt.subplots(1, 4, figsize=(14, 2.9), layout="constrained")
+for ax, (img, title) in zip(axes, panels):
+    im = ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+    ax.set_title(f"{title}\nmean {img.mean():.3f}", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.colorbar(im, ax=axes, shrink=0.8)
+plt.show()
+
+# %% [markdown]
+# One mask keeps about half of the pixels and doubles them (many saturate at the top of the
+# colour scale). Averaged over many masks, inverted dropout returns the image with the same
+# mean brightness as the input; without the scaling, the average is half as bright, which is
+# the mismatch a network would meet at test time.
+#
+# ### Exercise 8a: `dropout_forward` (1 point) and 8b: `dropout_backward` (1 point)
+#
+# Draw the mask from the generator you receive, e.g. `rng.random(x.shape) >= p` (True = keep),
+# so that a seeded `rng` gives a reproducible mask; use `np.random.default_rng()` only when
+# `rng` is None. At test time (`train=False`) return `x` unchanged. Store in the cache what the
+# backward pass needs (the scaled mask, or `None` at test time).
+
+# %% nbgrader={"grade": false, "grade_id": "dropout_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def dropout_forward(x, p, train=True, rng=None):
+    """Inverted dropout.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+    p : float
+        Probability of DROPPING each unit, 0 <= p < 1.
+    train : bool
+        True: drop units and scale the survivors by 1 / (1 - p). False: identity.
+    rng : numpy.random.Generator or None
+        Source of the random mask.
+
+    Returns
+    -------
+    out : ndarray, same shape as x
+    cache : anything dropout_backward needs
+    """
+    ### BEGIN SOLUTION
+    if not train:
+        return x, None
+    rng = np.random.default_rng() if rng is None else rng
+    mask = (rng.random(x.shape) >= p) / (1.0 - p)
+    return x * mask, mask
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_dropout_forward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.ones((200, 100))
+with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
+    out, _ = dropout_forward(x, 0.25, train=True, rng=np.random.default_rng(0))
+dropped = float(np.mean(out == 0))
+T.assert_true(abs(dropped - 0.25) < 0.02,
+              f"dropout_forward with p=0.25 dropped {dropped:.1%} of the units, expected about 25%",
+              hint="p is the probability of DROPPING a unit")
+T.assert_allclose(out[out != 0], np.full(int(np.sum(out != 0)), 1 / 0.75),
+                  name="surviving units for x = 1, p = 0.25",
+                  hint="inverted dropout scales the survivors by 1 / (1 - p) at train time")
+with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
+    out, _ = dropout_forward(x, 0.25, train=False)
+T.assert_allclose(out, x, rtol=0, atol=0, name="dropout_forward at test time",
+                  hint="at test time inverted dropout is the identity")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(801)
+x = 1.0 + rng.random((40, 50, 10))
+p = 0.3
+with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
+    out, _ = dropout_forward(x, p, train=True, rng=np.random.default_rng(5))
+T.assert_shape(out, x.shape, name="dropout_forward output shape")
+dropped = float(np.mean(out == 0))
+T.assert_true(abs(dropped - p) < 0.01,
+              f"dropout_forward with p={p} dropped {dropped:.1%} of the units, expected {p:.0%}",
+              hint="p read as keep-probability: p is the probability of DROPPING a unit, so "
+              "keep a unit where rng.random(...) >= p")
+kept = out != 0
+T.assert_allclose(out[kept], x[kept] / (1 - p), name="dropout_forward surviving units",
+                  hint="dropout not scaled at train time: inverted dropout divides the surviving "
+                  "units by (1 - p), so that the expected output equals x")
+with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
+    again, _ = dropout_forward(x, p, train=True, rng=np.random.default_rng(5))
+    other, _ = dropout_forward(x, p, train=True, rng=np.random.default_rng(6))
+T.assert_allclose(again, out, rtol=0, atol=0, name="dropout_forward with the same seeded rng",
+                  hint="draw the mask from the rng argument, so a seeded rng reproduces it")
+T.assert_true(np.any(np.asarray(other) != np.asarray(out)),
+              "dropout_forward gave the same mask for rng seeds 5 and 6",
+              hint="draw the mask from the rng argument")
+for p_test in (0.3, 0.8):
+    with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
+        out, _ = dropout_forward(x, p_test, train=False, rng=np.random.default_rng(7))
+    T.assert_allclose(out, x, rtol=0, atol=0, name=f"dropout_forward at test time, p={p_test}",
+                      hint="dropout scaled at test time: with inverted dropout the test-time "
+                      "layer is the identity (no mask, no scaling)")
+with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
+    out, _ = dropout_forward(x, 0.0, train=True, rng=np.random.default_rng(8))
+T.assert_allclose(out, x, name="dropout_forward with p=0", hint="p = 0 drops nothing")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "dropout_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def dropout_backward(dout, cache):
+    """Backward pass of inverted dropout.
+
+    Parameters
+    ----------
+    dout : ndarray, same shape as x
+    cache : from dropout_forward
+
+    Returns
+    -------
+    dx : ndarray, same shape as x
+        dout times the scaled mask at train time; dout at test time.
+    """
+    ### BEGIN SOLUTION
+    mask = cache
+    if mask is None:
+        return dout
+    return dout * mask
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_dropout_backward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+x = np.ones((4, 5))
+with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
+    out, cache = dropout_forward(x, 0.5, train=True, rng=np.random.default_rng(0))
+    dx = dropout_backward(np.ones((4, 5)), cache)
+T.assert_allclose(dx, out, name="dropout_backward for x = 1, dout = 1",
+                  hint="dx = dout * mask, with the same 1/(1-p) scaling as the forward pass")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(802)
+x = rng.uniform(0.5, 2.0, size=(3, 4, 5)) * rng.choice([-1.0, 1.0], size=(3, 4, 5))
+dout = rng.standard_normal(x.shape)
+for p in (0.2, 0.6):
+    with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
+        out, cache = dropout_forward(x, p, train=True, rng=np.random.default_rng(3))
+        dx = dropout_backward(dout, cache)
+    T.assert_allclose(dx, dout * np.asarray(out) / x, name=f"dropout_backward at train time, p={p}",
+                      hint="dx = dout * (the mask of the forward pass, scaled by 1/(1-p)): dropped "
+                      "units pass no gradient, kept units pass dout / (1 - p)")
+    with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
+        _, cache = dropout_forward(x, p, train=False)
+        dx = dropout_backward(dout, cache)
+    T.assert_allclose(dx, dout, name=f"dropout_backward at test time, p={p}",
+                      hint="at test time dropout is the identity, so dx = dout")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 10. 1x1 convolutions
+#
+# A convolution with a 1x1 kernel looks at one pixel at a time, so it cannot detect shapes. What
+# it does is **mix channels**: at every pixel it computes
+# $\text{out}[n,f,r,t] = b[f] + \sum_c w[f,c]\, x[n,c,r,t]$, the same fully connected layer from
+# C input channels to F output channels, applied at every position with shared weights.
+# [Network in Network](https://arxiv.org/abs/1312.4400) introduced the idea (a small MLP sliding
+# over the image); [GoogLeNet](https://arxiv.org/abs/1409.4842) used 1x1 convolutions to
+# **reduce the number of channels** before expensive 3x3 and 5x5 convolutions, and ResNet's
+# bottleneck blocks do the same. A 1x1 convolution from 256 to 64 channels costs
+# 256 x 64 multiply-adds per pixel and makes the following 3x3 convolution four times cheaper.
+#
+# Because it is a matrix product per pixel, it needs no im2col: with `x` of shape (N, C, H, W)
+# and the weight matrix `W = w[:, :, 0, 0]` of shape (F, C), the whole layer is one product
+# over the channel axis, `np.einsum("fc,nchw->nfhw", W, x)`, or equally a `(F, C) @ (C, H*W)`
+# product per image.
+#
+# The figure applies three hand-made 1x1 filters to a colour photograph: a luminance filter
+# $(0.299, 0.587, 0.114)$, red minus green, and blue minus yellow.
+
+# %%
+rgb = cl.data.sample_image("china", gray=False, size=4)[None]  # (1, 3, H, W)
+w_mix = np.array([[0.299, 0.587, 0.114], [1.0, -1.0, 0.0], [-0.5, -0.5, 1.0]])[:, :, None, None]
+mixed, _ = cl.layers.conv_forward(rgb, w_mix, np.zeros(3))
+fig, axes = plt.subplots(1, 4, figsize=(15, 2.9), layout="constrained")
+axes[0].imshow(rgb[0].transpose(1, 2, 0))
+axes[0].set_title("input: 3 channels (R, G, B)")
+titles = ["1x1 filter (0.299, 0.587, 0.114):\nluminance", "1x1 filter (1, -1, 0):\nred - green",
+          "1x1 filter (-0.5, -0.5, 1):\nblue - yellow"]
+for k, ax in enumerate(axes[1:]):
+    cmap, m = ("gray", None) if k == 0 else ("RdBu_r", np.abs(mixed[0, k]).max())
+    im = ax.imshow(mixed[0, k], cmap=cmap, vmin=None if m is None else -m, vmax=m)
+    ax.set_title(titles[k], fontsize=9)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+for ax in axes:
+    ax.set_xticks([])
+    ax.set_yticks([])
+plt.show()
+
+# %% [markdown]
+# Every output pixel depends on the three colour values of the same input pixel only, so the
+# outputs are exactly as sharp as the input: a 1x1 convolution changes *what* is measured at a
+# position (here, brightness and two colour contrasts), not *where*. The sky shows up in the
+# blue-minus-yellow channel, the red temple in the red-minus-green channel. A learned 1x1 layer
+# picks such combinations among hundreds of feature channels.
+#
+# **Worked example.** With two channels, `w = [[[[1.0]], [[-1.0]]]]` (one filter, shape
+# (1, 2, 1, 1)) and `b = [0.5]`, the output at each pixel is `x[:, 0] - x[:, 1] + 0.5`.
+#
+# ### Exercise 9: `conv1x1_as_matmul` (1 point)
+#
+# One `np.einsum` or one matrix product (plus the bias), no loops over pixels, and no call to
+# `cnnlab.layers` or `scipy`. The test compares with a 1x1 `conv_forward`.
+
+# %% nbgrader={"grade": false, "grade_id": "conv1x1_as_matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv1x1_as_matmul(x, w, b):
+    """A convolution with 1x1 kernels, computed as one product over the channel axis.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, 1, 1)
+    b : ndarray, shape (F,)
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H, W)
+        out[n, f] = sum_c w[f, c, 0, 0] * x[n, c] + b[f].
+    """
+    ### BEGIN SOLUTION
+    out = np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x)
+    return out + b[None, :, None, None]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv1x1_as_matmul", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = ("cnnlab.layers", "scipy.signal", "scipy.ndimage", "numpy.convolve")
+x = np.arange(8.0).reshape(1, 2, 2, 2)
+w = np.array([[[[1.0]], [[-1.0]]]])
+with T.forbid_calls(*FORBIDDEN, exercise="conv1x1_as_matmul"):
+    out = conv1x1_as_matmul(x, w, np.array([0.5]))
+T.assert_allclose(out, x[:, :1] - x[:, 1:] + 0.5, name="conv1x1_as_matmul (worked example)",
+                  hint="out[n, f] = sum over c of w[f, c, 0, 0] * x[n, c], plus b[f]")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+rng = np.random.default_rng(901)
+for (n, c, h, wd), f in [((3, 5, 6, 7), 4), ((2, 3, 5, 5), 3), ((1, 2, 4, 9), 6)]:
+    x = rng.standard_normal((n, c, h, wd))
+    w = rng.standard_normal((f, c, 1, 1))
+    b = rng.standard_normal(f)
+    ref = cl.layers.conv_forward(x, w, b)[0]
+    with T.forbid_calls(*FORBIDDEN, exercise="conv1x1_as_matmul"):
+        out = conv1x1_as_matmul(x, w, b)
+    label = f"x {(n, c, h, wd)}, w {(f, c, 1, 1)}"
+    T.assert_shape(out, ref.shape, name=f"conv1x1_as_matmul shape ({label})",
+                   hint="the output has F channels: contract w (F, C) with x over the C axis")
+    T.assert_allclose(out - b[None, :, None, None], ref - b[None, :, None, None],
+                      name=f"conv1x1_as_matmul without the bias ({label})",
+                      hint="w[f, c] maps input channel c to output channel f: sum over c, the "
+                      "input channels (is w transposed?)")
+    T.assert_allclose(out, ref, name=f"conv1x1_as_matmul ({label})",
+                      hint="add the bias b[f] to every pixel of output channel f")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 11. Receptive fields
+#
+# The **receptive field** of a unit is the patch of the input image that can influence its value.
+# One 3x3 convolution sees 3x3 pixels. A second 3x3 convolution on top sees 3x3 positions of the
+# first layer, each of which sees 3x3 pixels, overlapping: together 5x5 pixels. Each further
+# layer widens the field by (kernel - 1) steps, but a step in a deeper layer is worth more
+# pixels: after a layer with stride 2, neighbouring positions are 2 input pixels apart, so
+# every later layer's (kernel - 1) counts double. Writing $k_l, s_l$ for the kernel and stride of
+# layer $l$ (pooling layers count too), the receptive field grows as
+#
+# $$r_0 = 1, \qquad r_l = r_{l-1} + (k_l - 1)\, j_{l-1}, \qquad j_l = j_{l-1}\, s_l, \quad j_0 = 1,$$
+#
+# where $j_{l}$ (the "jump") is the distance in input pixels between neighbouring units of layer
+# $l$. This is how a stack of small kernels builds large receptive fields cheaply: three 3x3
+# convolutions see 7x7 pixels with 27 weights per channel pair instead of 49
+# ([VGG](https://arxiv.org/abs/1409.1556)). [Araujo, Norris & Sim (Distill,
+# 2019)](https://distill.pub/2019/computing-receptive-fields/) derive the formulas with padding
+# and dilation.
+#
+# You can *measure* a receptive field with backpropagation: the gradient of one output unit with
+# respect to the input image is nonzero exactly where a change of the input could change that
+# unit. The figure does this for three stacks of layers (all-positive averaging kernels, so
+# nothing cancels) and outlines the nonzero region.
+
+# %%
+stacks = {
+    "three 3x3 convs, stride 1": [(3, 1), (3, 1), (3, 1)],
+    "conv 3x3, pool 2x2, conv 3x3, pool 2x2": [(3, 1), (2, 2), (3, 1), (2, 2)],
+    "three 3x3 convs, stride 2": [(3, 2), (3, 2), (3, 2)],
+}
+size_in = 33
+fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), layout="constrained")
+for ax, (title, layers) in zip(axes, stacks.items()):
+    a = np.zeros((1, 1, size_in, size_in))
+    caches = []
+    for k, s in layers:
+        a, cache = cl.layers.conv_forward(a, np.full((1, 1, k, k), 1.0 / k**2), np.zeros(1),
+                                          stride=s)
+        caches.append(cache)
+    g = np.zeros_like(a)
+    g[0, 0, a.shape[2] // 2, a.shape[3] // 2] = 1.0  # one unit near the centre of the last layer
+    for cache in reversed(caches):
+        g, _, _ = cl.layers.conv_backward(g, cache)
+    rows, cols = np.nonzero(g[0, 0])
+    ax.imshow(g[0, 0], cmap="magma")
+    ax.add_patch(plt.Rectangle((cols.min() - 0.5, rows.min() - 0.5), np.ptp(cols) + 1,
+                               np.ptp(rows) + 1, fill=False, ec="cyan", lw=1.5))
+    ax.set_title(f"{title}\nnonzero region {np.ptp(rows) + 1}x{np.ptp(cols) + 1}", fontsize=9)
+    ax.set_xlabel("input column")
+    ax.set_ylabel("input row")
+fig.suptitle(f"Gradient of one output unit with respect to a {size_in}x{size_in} input")
+plt.show()
+
+# %% [markdown]
+# The cyan boxes are the receptive fields; check them against the recurrence above. Notice also
+# that the gradient is far from uniform inside the box: central pixels reach the output through
+# many more paths than border pixels, so they matter more. [Luo et al.
+# (2016)](https://arxiv.org/abs/1701.04128) call this the *effective* receptive field and show it
+# is often much smaller than the theoretical one.
+#
+# **Worked examples.** Two 3x3 convolutions with stride 1: `[(3, 1), (3, 1)]` gives 5. Two 2x2
+# poolings with stride 2: `[(2, 2), (2, 2)]` gives 4 (each output summarises a 4x4 block). No
+# layer at all, `[]`, gives 1: a pixel sees itself.
+#
+# ### Exercise 10: `receptive_field` (2 points)
+#
+# *Hint:* walk through the layers from input to output, keeping two numbers: the receptive field
+# so far and the jump. Which stride matters for the growth caused by layer $l$: its own, or
+# those of the layers below it?
+
+# %% nbgrader={"grade": false, "grade_id": "receptive_field", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def receptive_field(layers):
+    """Receptive field, in input pixels, of one unit of the last layer of a stack.
+
+    Parameters
+    ----------
+    layers : list of (int, int)
+        (kernel, stride) of every convolution or pooling layer, from input to output.
+
+    Returns
+    -------
+    int
+        Side length of the square input patch that one output unit of the last layer sees
+        (1 for an empty list).
+    """
+    ### BEGIN SOLUTION
+    field, jump = 1, 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return int(field)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_receptive_field", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+T.assert_equal(receptive_field([(3, 1), (3, 1)]), 5, name="receptive_field([(3, 1), (3, 1)])",
+               hint="each 3x3 layer with stride 1 adds 2 pixels")
+T.assert_equal(receptive_field([(2, 2), (2, 2)]), 4, name="receptive_field([(2, 2), (2, 2)])",
+               hint="the second 2x2 pooling combines 2 units that are 2 pixels apart")
+### BEGIN HIDDEN TESTS
+
+
+def brute_force(layers):
+    """Follow the input interval of output unit 0 back through the layers."""
+    lo, hi = 0, 0
+    for k, s in reversed(layers):
+        lo, hi = lo * s, hi * s + k - 1
+    return hi - lo + 1
+
+
+hint = ("layer l adds (kernel - 1) times the product of the strides of the layers BEFORE it "
+        "(the jump); its own stride only matters for the layers after it")
+T.assert_equal(receptive_field([]), 1, name="receptive_field([])",
+               hint="with no layer, a unit is one input pixel: start from 1")
+fixed = [
+    [(3, 1)],
+    [(3, 1), (3, 1), (3, 1)],
+    [(3, 2), (3, 2), (3, 2)],
+    [(3, 1), (3, 4)],
+    [(7, 2), (3, 2), (3, 1), (3, 1)],
+    [(5, 1), (2, 2), (5, 1), (2, 2), (3, 1)],
+    [(1, 1), (1, 2), (3, 1)],
+]
+rng = np.random.default_rng(1001)
+random_stacks = [
+    [(int(rng.integers(1, 8)), int(rng.integers(1, 4))) for _ in range(int(rng.integers(2, 7)))]
+    for _ in range(20)
+]
+for layers in fixed + random_stacks:
+    T.assert_equal(receptive_field(layers), brute_force(layers), name=f"receptive_field({layers})",
+                   hint=hint)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 12. Every backward pass, checked numerically
+#
+# You now have every layer of a small CNN. Before using them to train (notebook 03), we check
+# each backward pass against **your** `numerical_gradient`. A layer with an array output is
+# turned into a scalar function with a fixed random upstream gradient `dout`:
+# $f(x) = \sum \text{out}(x) \odot \text{dout}$, whose gradient with respect to $x$ is exactly
+# what `layer_backward(dout, cache)` returns. The inputs are built to make the check meaningful:
+# ReLU inputs stay at least 0.1 away from 0 and max-pooling inputs are distinct values at least
+# 0.01 apart, both far more than the step $h = 10^{-5}$. Dropout is checked with a fixed seed, so
+# that every evaluation uses the same mask.
+
+# %%
+def gradient_errors(forward, backward, inputs, dout_rng):
+    """rel_error of backward(dout, cache) against numerical_gradient, for each input array."""
+    out, cache = forward(*inputs)
+    dout = dout_rng.standard_normal(np.shape(out))
+    grads = backward(dout, cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    errors = []
+    for k, grad in enumerate(grads):
+        def f(z, k=k):
+            args = list(inputs)
+            args[k] = z
+            return np.sum(forward(*args)[0] * dout)
+
+        errors.append(cl.gradcheck.rel_error(grad, numerical_gradient(f, inputs[k].copy())))
+    return errors
+
+
+t0 = time.perf_counter()
+g = np.random.default_rng(12)
+away_from_zero = g.uniform(0.1, 1.0, (2, 3, 4, 4)) * g.choice([-1.0, 1.0], (2, 3, 4, 4))
+distinct = g.permutation(2 * 2 * 7 * 7).reshape(2, 2, 7, 7) * 0.01
+x_conv, w_conv, b_conv = g.standard_normal((2, 3, 6, 5)), g.standard_normal((4, 3, 3, 3)), g.standard_normal(4)
+x_fc, w_fc, b_fc = g.standard_normal((3, 2, 3, 2)), g.standard_normal((12, 5)), g.standard_normal(5)
+labels = np.array([1, 0, 3])
+checks = {}
+checks["ReLU dx"] = gradient_errors(relu_forward, relu_backward, [away_from_zero], g)
+dx_err, dw_err, db_err = gradient_errors(affine_forward, affine_backward, [x_fc, w_fc, b_fc], g)
+checks.update({"affine dx": [dx_err], "affine dw": [dw_err], "affine db": [db_err]})
+dx_err, dw_err, db_err = gradient_errors(
+    lambda x, w, b: conv_forward(x, w, b, stride=2, pad=1),
+    conv_backward_naive, [x_conv, w_conv, b_conv], g)
+checks.update({"conv dx (s=2, p=1)": [dx_err], "conv dw": [dw_err], "conv db": [db_err]})
+checks["max pool 2x2/2 dx"] = gradient_errors(
+    lambda x: maxpool_forward_naive(x, 2, 2), maxpool_backward_naive, [distinct], g)
+checks["max pool 3x3/1 dx"] = gradient_errors(
+    lambda x: maxpool_forward_naive(x, 3, 1), maxpool_backward_naive, [distinct], g)
+checks["max pool 3x3/2 dx"] = gradient_errors(
+    lambda x: maxpool_forward_naive(x, 3, 2), maxpool_backward_naive, [distinct], g)
+checks["global avg pool dx"] = gradient_errors(
+    global_avgpool_forward, global_avgpool_backward, [x_conv], g)
+checks["dropout dx (p=0.4)"] = gradient_errors(
+    lambda x: dropout_forward(x, 0.4, train=True, rng=np.random.default_rng(3)),
+    dropout_backward, [x_fc], g)
+scores = g.standard_normal((3, 4))
+_, dscores = softmax_cross_entropy(scores, labels)
+num = numerical_gradient(lambda s: softmax_cross_entropy(s, labels)[0], scores.copy())
+checks["softmax CE dscores"] = [cl.gradcheck.rel_error(dscores, num)]
+
+print(f"{'backward pass':<22} relative error")
+for name, (err,) in checks.items():
+    print(f"{name:<22} {err:.1e}")
+print(f"({time.perf_counter() - t0:.1f} s)")
+
+fig, ax = plt.subplots(figsize=(10, 3.8))
+names = list(checks)
+errs = [max(v[0], 1e-17) for v in checks.values()]
+ax.bar(names, errs, color=["tab:green" if e < 1e-7 else "tab:red" for e in errs])
+ax.set_yscale("log")
+ax.axhline(1e-7, color="gray", ls=":", label="1e-7: above this, look for a bug")
+ax.set_ylim(1e-17, 1)
+ax.set_ylabel("relative error (log scale)")
+ax.set_title("Your backward passes against your numerical gradient")
+ax.tick_params(axis="x", rotation=45)
+plt.setp(ax.get_xticklabels(), ha="right")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Every bar should be green, around 1e-8 or far below. Some errors are tiny (1e-12 and smaller)
+# because those layers are linear in the checked input: the centred difference of a linear
+# function is exact up to round-off. A red bar means a bug, or an input too close to a kink or a
+# tie. Try it: replace `away_from_zero` by `g.standard_normal(...) * 1e-6` and watch the ReLU
+# bar jump.
+#
+# ## Summary
+#
+# - Every layer is a pair `forward -> (out, cache)` and `backward(dout, cache) -> grads`; a
+#   gradient has the shape of its array, and parameters shared across a batch (or across
+#   positions) collect a **sum** of gradients.
+# - The **centred difference** with $h \approx 10^{-5}$ checks a backward pass to about 1e-8 in
+#   float64, as long as no probe crosses a kink or a tie.
+# - **ReLU** gates the gradient; **affine** backward is two matrix products and a sum; the
+#   **convolution** backward pass is itself a convolution: `dx` is a full convolution of `dout`
+#   with the kernel, `dw` a correlation of the input with `dout`.
+# - **Max pooling** routes each window's gradient to its (first) maximum, adding up where
+#   windows overlap; **global average pooling** spreads it evenly.
+# - **Softmax cross-entropy** must shift scores by their maximum; its gradient is
+#   $(p - \text{onehot}(y))/N$.
+# - **Inverted dropout** drops with probability $p$ and scales survivors by $1/(1-p)$ at train
+#   time, so the test-time layer is the identity.
+# - A **1x1 convolution** is a per-pixel fully connected layer over channels; stacks of small
+#   kernels and strides grow the **receptive field** as $r \mathrel{+}= (k-1)\cdot j$.
+#
+# **Next: 03-training.** These functions become the layers of a network (in `cnnlab.nn`), and
+# you will train it on digits with stochastic gradient descent, watching the loss you just
+# learned to differentiate go down.
