@@ -47,7 +47,7 @@ def relu_backward(dout, cache):
     x = cache
     if dout.shape != x.shape:
         raise ValueError(f"dout must have the shape of x, {x.shape}, got {dout.shape}")
-    return np.where(x > 0, dout, 0).astype(x.dtype, copy=False)
+    return (dout * (x > 0)).astype(x.dtype, copy=False)
 
 
 def affine_forward(x, w, b):

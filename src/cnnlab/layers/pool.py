@@ -60,17 +60,13 @@ def maxpool_forward(x, size=2, stride=2):
         ``(x, size, stride, out)``.
     """
     oh, ow = _pool_geometry(x, size, stride)
-    n, c = x.shape[:2]
-    if size == stride and size > 1:
-        # Non-overlapping windows: a reshape exposes each window as two axes.
-        xc = x[:, :, : oh * size, : ow * size].reshape(n, c, oh, size, ow, size)
-        out = xc.max(axis=(3, 5))
-    else:
-        out = _offset_view(x, 0, 0, oh, ow, stride).copy()
-        for p in range(size):
-            for q in range(size):
-                if p or q:
-                    np.maximum(out, _offset_view(x, p, q, oh, ow, stride), out=out)
+    # Maximum over rows first, then over columns: 2*(size-1) element-wise passes on strided views.
+    rows = x[:, :, 0 : stride * (oh - 1) + 1 : stride].copy()  # (N, C, OH, W)
+    for p in range(1, size):
+        np.maximum(rows, x[:, :, p : p + stride * (oh - 1) + 1 : stride], out=rows)
+    out = rows[..., 0 : stride * (ow - 1) + 1 : stride].copy()  # (N, C, OH, OW)
+    for q in range(1, size):
+        np.maximum(out, rows[..., q : q + stride * (ow - 1) + 1 : stride], out=out)
     return out, (x, size, stride, out)
 
 
@@ -96,13 +92,21 @@ def maxpool_backward(dout, cache):
     oh, ow = out.shape[2:]
     dx = np.zeros_like(x)
     dout = dout.astype(x.dtype, copy=False)
-    pending = np.ones(out.shape, dtype=bool)  # windows whose maximum is not yet found
-    for p in range(size):
-        for q in range(size):
-            hit = _offset_view(x, p, q, oh, ow, stride) == out
+    pending = None  # windows whose maximum is not found yet (None: all of them)
+    for k in range(size * size):
+        p, q = divmod(k, size)  # row-major order inside the window
+        hit = _offset_view(x, p, q, oh, ow, stride) == out
+        if pending is None:
+            pending = ~hit
+        else:
             hit &= pending
-            pending &= ~hit
-            _offset_view(dx, p, q, oh, ow, stride)[...] += np.where(hit, dout, 0)
+            if k < size * size - 1:
+                pending &= ~hit
+        target = _offset_view(dx, p, q, oh, ow, stride)
+        if stride >= size:  # windows do not overlap: each input position is written once
+            np.multiply(hit, dout, out=target)
+        else:
+            target += hit * dout
     return dx
 
 
