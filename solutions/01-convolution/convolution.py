@@ -1,0 +1,1759 @@
+# %% [markdown]
+# # 01 · Convolution: from pixels to a vectorised convolution layer
+#
+# **What you will be able to do at the end of this notebook**
+#
+# - treat an image as an array and know the shape conventions: (H, W), (C, H, W) and a batch
+#   (N, C, H, W);
+# - explain why a fully connected layer is a poor fit for images, and which two assumptions a
+#   convolutional layer adds (local connectivity, parameter sharing);
+# - compute a cross-correlation and a convolution by hand and in code, and say how they differ;
+# - design small kernels that blur, sharpen or find edges, and try them on a real photograph;
+# - predict the output size of a convolution from its input size, kernel size, padding and stride,
+#   and count its parameters;
+# - implement a convolutional layer twice: with plain loops, then with `im2col` and a single matrix
+#   multiply, and measure how much faster the second one is.
+#
+# **What it builds on.** NumPy indexing, slicing, broadcasting and `reshape`, and the fully
+# connected layer `y = W x + b` (a matrix multiply plus a bias). Nothing else is assumed.
+#
+# **Time.** About two to three hours. Every cell runs in a few seconds.
+#
+# **How it is graded.** There are 10 exercises worth 20 points in total; the points are written
+# above each one. Write your code between the lines `# YOUR CODE HERE` and the end of the
+# function, and do not rename the functions. Under each answer cell a test cell checks a small
+# example that you can verify by hand; the autograder runs more (hidden) tests on random shapes,
+# so a function that only passes the visible example is not finished yet. Exercises that ask you
+# to write the loops or the `im2col` yourself earn nothing if a library does the work
+# (`scipy.signal`, `scipy.ndimage`, `np.convolve`, `np.correlate` or `cnnlab.layers`); the test
+# tells you so.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import cnnlab as cl
+
+np.set_printoptions(precision=3, suppress=True)
+
+# %% [markdown]
+# ## 1. Images are arrays of numbers
+#
+# To a computer a grayscale image is a table of brightness values, one per pixel: an array of
+# shape (H, W), with H rows and W columns. Image files usually store each value as an unsigned
+# 8-bit integer from 0 (black) to 255 (white). Before computing with them we convert to floating
+# point numbers, here scaled to [0, 1]: `uint8` arithmetic wraps around silently (200 + 100 gives
+# 44), and the weights of a network are real numbers anyway.
+#
+# A colour image has three such tables, one per colour *channel* (red, green, blue). This course
+# stores the channel first, so a colour image has shape (C, H, W) with C = 3, and a *batch* of N
+# images has shape **(N, C, H, W)** (the "NCHW" layout that PyTorch also uses). The value
+# `x[n, c, i, j]` is the intensity of channel `c` at row `i`, column `j` of image `n`.
+#
+# `cl.data.sample_image` loads a photograph that ships with scikit-learn (no download needed).
+
+# %%
+photo_rgb = cl.data.sample_image("china", gray=False)  # (3, H, W), floats in [0, 1]
+photo_gray = np.tensordot([0.299, 0.587, 0.114], photo_rgb, axes=1)  # luminance, (H, W)
+
+
+def shrink(img, k):
+    """Average non-overlapping k x k blocks of the last two axes (a smaller copy for fast demos)."""
+    h, w = img.shape[-2] // k, img.shape[-1] // k
+    img = img[..., : h * k, : w * k]
+    return img.reshape(img.shape[:-2] + (h, k, w, k)).mean(axis=(-3, -1))
+
+
+print("colour photo:", photo_rgb.shape, photo_rgb.dtype, f"values {photo_rgb.min():.2f}..{photo_rgb.max():.2f}")
+print("gray photo:  ", photo_gray.shape)
+
+as_bytes = np.array([200], dtype=np.uint8)
+print("uint8:  200 + 100 =", (as_bytes + np.uint8(100))[0], " (wrapped around modulo 256)")
+print("float:  200 + 100 =", (as_bytes.astype(np.float64) + 100)[0])
+
+# a batch of two crops, NCHW
+batch = np.stack([photo_rgb[:, 100:164, 200:264], photo_rgb[:, 250:314, 400:464]])
+print("batch:", batch.shape, "= (N, C, H, W); batch[1, 0, 5, 7] =", round(batch[1, 0, 5, 7], 3))
+
+# %%
+crop = np.round(photo_gray[160:168, 300:308] * 255).astype(int)  # an 8 x 8 patch as 0..255
+
+fig, axes = plt.subplots(1, 5, figsize=(16, 3.4))
+axes[0].imshow(photo_rgb.transpose(1, 2, 0))  # matplotlib wants (H, W, 3)
+axes[0].add_patch(plt.Rectangle((300, 160), 8, 8, fill=False, edgecolor="yellow", lw=2))
+axes[0].set_title("colour photo (3, 427, 640)")
+for c, name in enumerate(["red", "green", "blue"]):
+    axes[c + 1].imshow(photo_rgb[c], cmap="gray", vmin=0, vmax=1)
+    axes[c + 1].set_title(f"channel {c} ({name})")
+axes[4].imshow(crop, cmap="gray", vmin=0, vmax=255)
+for i in range(8):
+    for j in range(8):
+        axes[4].text(j, i, crop[i, j], ha="center", va="center", fontsize=7,
+                     color="black" if crop[i, j] > 110 else "white")  # fmt: skip
+axes[4].set_title("8 x 8 patch (yellow box), 0..255")
+for ax in axes:
+    ax.set_xlabel("column j")
+    ax.set_ylabel("row i")
+fig.suptitle("An image is C grids of numbers")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to see.** Each channel on its own is just a gray image: the sky is bright in all three,
+# the red pillars are bright only in channel 0. The patch on the right is what the network really
+# receives: a grid of numbers, nothing more.
+#
+# ## 2. Why fully connected layers do not scale to images
+#
+# A fully connected (dense) layer flattens the image into one long vector and gives every output
+# neuron one weight per input value. For a tiny 32 x 32 colour image that is already
+# 32 · 32 · 3 = **3,072 weights for a single neuron**; a 224 x 224 photo needs 150,528 per neuron,
+# and a layer of a thousand neurons would hold 150 million numbers. Two problems follow: so many
+# parameters need a lot of data and memory to train, and the layer ignores what we know about
+# images. It treats pixel (0, 0) and pixel (0, 1) as unrelated inputs, and a cat in the top-left
+# corner and the same cat in the centre are seen by entirely different weights.
+
+# %%
+sides = np.array([28, 32, 64, 128, 224, 512])
+dense_weights = sides * sides * 3  # one dense neuron looks at every value of an RGB image
+conv_weights = np.full(sides.shape, 3 * 3 * 3)  # one 3 x 3 filter over 3 channels
+
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
+ax.loglog(sides, dense_weights, "o-", label="one dense neuron: H * W * 3")
+ax.loglog(sides, conv_weights, "s-", label="one 3 x 3 conv filter: 3 * 3 * 3")
+for s, n in zip(sides, dense_weights):
+    ax.annotate(f"{n:,}", (s, n), textcoords="offset points", xytext=(-10, 6), fontsize=8)
+ax.set_xlabel("image side H = W (pixels)")
+ax.set_ylabel("weights per unit")
+ax.set_title("Weights of one unit looking at an RGB image")
+ax.legend()
+ax.grid(alpha=0.3, which="both")
+plt.show()
+
+# %% [markdown]
+# **What to see.** A dense neuron's weight count grows with the number of pixels (the slope-2
+# line on this log-log plot), while a convolution filter has 27 weights whatever the image size.
+#
+# ## 3. Local connectivity and parameter sharing
+#
+# A convolutional layer makes two assumptions about images (see the
+# [CS231n notes on convolutional networks](https://cs231n.github.io/convolutional-networks/)):
+#
+# 1. **Local connectivity.** The things worth detecting first (an edge, a corner, a spot of
+#    colour) depend on a small neighbourhood. So each output unit looks only at a small window of
+#    the input, say 3 x 3 pixels, through all the channels. That window is its *receptive field*.
+# 2. **Parameter sharing.** A detector that is useful in one place is useful everywhere, so every
+#    position uses *the same* weights. A layer is then described by a small *kernel* (or *filter*)
+#    that slides over the image; the output at each position is the dot product of the kernel with
+#    the window under it, plus a bias. The grid of these outputs is a *feature map*.
+#
+# A useful consequence: if the input shifts, the feature map shifts with it (the layer is
+# *translation equivariant*), because the same weights are applied everywhere.
+#
+# The figure draws the weights of four units over a 10 x 10 input: two dense neurons and two
+# convolution units at different output positions.
+
+# %%
+rng = np.random.default_rng(0)
+shared_kernel = rng.normal(size=(3, 3))
+panels = {
+    "dense neuron A": rng.normal(size=(10, 10)),
+    "dense neuron B": rng.normal(size=(10, 10)),
+    "conv unit at (1, 1)": np.zeros((10, 10)),
+    "conv unit at (5, 6)": np.zeros((10, 10)),
+}
+panels["conv unit at (1, 1)"][1:4, 1:4] = shared_kernel
+panels["conv unit at (5, 6)"][5:8, 6:9] = shared_kernel
+
+fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
+for ax, (title, weights) in zip(axes, panels.items()):
+    im = ax.imshow(weights, cmap="RdBu_r", vmin=-2.5, vmax=2.5)
+    ax.set_title(f"{title}\n{np.count_nonzero(weights)} connections")
+    ax.set_xlabel("input column")
+    ax.set_ylabel("input row")
+fig.colorbar(im, ax=axes, fraction=0.015, label="weight")
+fig.suptitle("Which input pixels each unit is connected to, and with which weight")
+plt.show()
+
+# %% [markdown]
+# **What to see.** Each dense neuron has its own weight for all 100 pixels. Each conv unit is
+# connected to only 9 pixels (white means no connection), and the two conv units carry *the same*
+# nine weights, just shifted: a whole feature map is described by those nine numbers.
+#
+# ## 4. Cross-correlation
+#
+# Sliding a kernel `K` of shape (KH, KW) over a one-channel image `I` of shape (H, W) and taking a
+# dot product at each position is called **cross-correlation**:
+#
+# $$\text{out}[i, j] = \sum_{p=0}^{KH-1} \sum_{q=0}^{KW-1} I[i + p,\ j + q]\; K[p, q].$$
+#
+# In *valid* mode we keep only the positions where the kernel lies entirely inside the image:
+# `i` runs from 0 to H − KH and `j` from 0 to W − KW, so the output has shape
+# **(H − KH + 1, W − KW + 1)**. (Section 7 adds padding to keep the size.)
+#
+# A worked example: one output value, computed by hand.
+
+# %%
+image = np.arange(16.0).reshape(4, 4)
+kernel = np.array([[1.0, 0.0], [0.0, -1.0]])
+print("image:\n", image, "\nkernel:\n", kernel)
+window = image[0:2, 1:3]  # the window under the kernel for output position (0, 1)
+print("window for out[0, 1]:\n", window)
+print("out[0, 1] = sum(window * kernel) =", np.sum(window * kernel), "  (= 1*1 + 6*(-1))")
+print("output shape (H - KH + 1, W - KW + 1) =", (4 - 2 + 1, 4 - 2 + 1))
+
+# %% [markdown]
+# ### Exercise 1: `correlate2d` (2 points)
+#
+# Implement valid-mode cross-correlation of one 2-D image with one 2-D kernel, using explicit
+# loops over the output positions. It must agree with
+# `scipy.signal.correlate2d(image, kernel, mode="valid")`, but you may not call that (or any
+# other library convolution) here.
+#
+# *Hints.* Allocate the output with `np.zeros`, then for each `(i, j)` cut the window
+# `image[i:i + kh, j:j + kw]` and store `np.sum(window * kernel)`. Kernels need not be square.
+
+# %% nbgrader={"grade": false, "grade_id": "correlate2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def correlate2d(image, kernel):
+    """Valid-mode 2-D cross-correlation, with loops over the output positions.
+
+    ``out[i, j] = sum_{p, q} image[i + p, j + q] * kernel[p, q]``
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+    kernel : ndarray, shape (KH, KW), with KH <= H and KW <= W
+
+    Returns
+    -------
+    out : ndarray of floats, shape (H - KH + 1, W - KW + 1)
+    """
+    ### BEGIN SOLUTION
+    image = np.asarray(image, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(f"expected 2-D image and kernel, got {image.shape} and {kernel.shape}")
+    h, w = image.shape
+    kh, kw = kernel.shape
+    if kh > h or kw > w:
+        raise ValueError(f"kernel {kernel.shape} is larger than the image {image.shape}")
+    out = np.zeros((h - kh + 1, w - kw + 1))
+    for i in range(h - kh + 1):
+        for j in range(w - kw + 1):
+            out[i, j] = np.sum(image[i : i + kh, j : j + kw] * kernel)
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_correlate2d", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+
+# Worked example: this kernel computes out[i, j] = image[i, j] - image[i + 1, j + 1].
+image = np.array([[1.0, 2, 0, 1], [0, 1, 3, 2], [2, 0, 1, 1]])
+kernel = np.array([[1.0, 0], [0, -1]])
+with T.forbid_calls(*FORBIDDEN, exercise="correlate2d"):
+    out = correlate2d(image, kernel)
+T.assert_allclose(
+    out,
+    [[0.0, -1, -2], [0, 0, 2]],
+    name="correlate2d(3 x 4 image, 2 x 2 kernel)",
+    hint="out[i, j] = sum over p, q of image[i + p, j + q] * kernel[p, q], for the 2 x 3 "
+    "positions where the kernel fits inside the image",
+)
+### BEGIN HIDDEN TESTS
+import scipy.signal
+
+
+def _check(got, ref, suspects, name, default):
+    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
+    hint = default
+    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
+        for mistake, wrong in suspects:
+            if isinstance(wrong, tuple):
+                if got.shape == wrong and got.shape != ref.shape:
+                    hint = mistake
+                    break
+            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
+                hint = mistake
+                break
+    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+
+
+rng = np.random.default_rng(101)
+for (h, w), (kh, kw) in [((11, 17), (3, 5)), ((9, 8), (4, 2)), ((7, 10), (3, 3)),
+                         ((6, 7), (1, 1)), ((5, 4), (5, 4)), ((12, 9), (2, 3))]:  # fmt: skip
+    img = rng.normal(size=(h, w))
+    ker = rng.normal(size=(kh, kw))
+    with T.forbid_calls(*FORBIDDEN, exercise="correlate2d"):
+        got = correlate2d(img, ker)
+    ref = scipy.signal.correlate2d(img, ker, mode="valid")
+    suspects = [
+        ("flipped kernel: flipping the kernel turns this into a convolution; cross-correlation "
+         "multiplies image[i + p, j + q] by kernel[p, q] as it is",
+         scipy.signal.convolve2d(img, ker, mode="valid")),
+        ("output size is not 'valid': keep only the H - KH + 1 by W - KW + 1 positions where the "
+         "whole kernel fits inside the image", (h, w)),
+        ("off-by-one output size: 'valid' mode has H - KH + 1 rows and W - KW + 1 columns "
+         "(range(h - kh + 1), not range(h - kh))", (h - kh, w - kw)),
+        ("off-by-one output size: 'valid' mode has H - KH + 1 rows and W - KW + 1 columns",
+         (h - kh + 2, w - kw + 2)),
+        ("kernel axes transposed: kernel[p, q] multiplies image[i + p, j + q]; p runs along the "
+         "rows (KH values), q along the columns (KW values)", (h - kw + 1, w - kh + 1)),
+    ]  # fmt: skip
+    if kh == kw:
+        suspects.append(
+            ("kernel axes transposed: kernel[p, q] multiplies image[i + p, j + q]; p runs along "
+             "the rows, q along the columns", scipy.signal.correlate2d(img, ker.T, mode="valid"))
+        )  # fmt: skip
+    _check(
+        got, ref, suspects, name=f"correlate2d(image {img.shape}, kernel {ker.shape})",
+        default="compare with the formula out[i, j] = sum_{p,q} image[i + p, j + q] * kernel[p, q]",
+    )  # fmt: skip
+
+# integers in, floats out: the output must not be truncated to the input's dtype
+img = rng.integers(0, 5, size=(5, 6))
+ker = np.array([[0.5, -0.25], [0.125, 1.0]])
+with T.forbid_calls(*FORBIDDEN, exercise="correlate2d"):
+    got = correlate2d(img, ker)
+T.assert_allclose(
+    got, scipy.signal.correlate2d(img.astype(float), ker, mode="valid"),
+    name="correlate2d(integer image, float kernel)",
+    hint="the output was truncated to integers: allocate it as floats (np.zeros gives float64), "
+    "not with np.zeros_like(image)",
+)  # fmt: skip
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. Convolution is cross-correlation with a flipped kernel
+#
+# In mathematics and signal processing, **convolution** flips the kernel in both directions
+# (rotates it by 180°) before sliding it:
+#
+# $$(I * K)[i, j] = \sum_{p, q} I[i + p,\ j + q]\; K[KH - 1 - p,\ KW - 1 - q]
+# \qquad \text{(valid mode)}.$$
+#
+# The flip is what makes convolution behave nicely algebraically: it is commutative and
+# associative, so applying two filters one after the other is the same as applying their
+# convolution once. It also means that convolving a single bright pixel (an *impulse*) reproduces
+# the kernel itself, while cross-correlating it gives the kernel upside down.
+#
+# Deep-learning libraries compute **cross-correlation** and still call it "convolution"
+# (see the note in the [PyTorch `Conv2d` documentation](https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html)).
+# Nothing is lost: the kernel is learned, and the flipped version of a good kernel is just
+# another kernel that training could have found, so flipping would only cost time. From now on,
+# "convolution layer" means cross-correlation, as everywhere in deep learning.
+#
+# ### Exercise 2: `convolve2d` (1 point)
+#
+# Implement valid-mode convolution **by flipping the kernel and calling your `correlate2d`**.
+# It must agree with `scipy.signal.convolve2d(image, kernel, mode="valid")`.
+#
+# *Hint.* `kernel[::-1, ::-1]` reverses both axes. A transpose is not a flip.
+
+# %% nbgrader={"grade": false, "grade_id": "convolve2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def convolve2d(image, kernel):
+    """Valid-mode 2-D convolution: cross-correlation with the kernel rotated by 180 degrees.
+
+    ``out[i, j] = sum_{p, q} image[i + p, j + q] * kernel[KH - 1 - p, KW - 1 - q]``
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+    kernel : ndarray, shape (KH, KW)
+
+    Returns
+    -------
+    out : ndarray of floats, shape (H - KH + 1, W - KW + 1)
+    """
+    ### BEGIN SOLUTION
+    kernel = np.asarray(kernel)
+    return correlate2d(image, kernel[::-1, ::-1])
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_convolve2d", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+
+# Worked example: the flipped kernel is [[-1, 0], [0, 1]], so out[i, j] = image[i+1, j+1] - image[i, j].
+image = np.array([[1.0, 2, 0, 1], [0, 1, 3, 2], [2, 0, 1, 1]])
+kernel = np.array([[1.0, 0], [0, -1]])
+with T.forbid_calls(*FORBIDDEN, exercise="convolve2d"):
+    out = convolve2d(image, kernel)
+T.assert_allclose(
+    out,
+    [[0.0, 1, 2], [0, 0, -2]],
+    name="convolve2d(3 x 4 image, 2 x 2 kernel)",
+    hint="flip the kernel in both directions (kernel[::-1, ::-1]) and cross-correlate",
+)
+### BEGIN HIDDEN TESTS
+import scipy.signal
+
+
+def _check(got, ref, suspects, name, default):
+    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
+    hint = default
+    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
+        for mistake, wrong in suspects:
+            if got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
+                hint = mistake
+                break
+    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+
+
+rng = np.random.default_rng(202)
+for (h, w), (kh, kw) in [((10, 13), (3, 4)), ((8, 7), (3, 3)), ((9, 6), (2, 5)), ((5, 5), (1, 1))]:
+    img = rng.normal(size=(h, w))
+    ker = rng.normal(size=(kh, kw))
+    with T.forbid_calls(*FORBIDDEN, exercise="convolve2d"):
+        got = convolve2d(img, ker)
+    ref = scipy.signal.convolve2d(img, ker, mode="valid")
+    corr = lambda k, img=img: scipy.signal.correlate2d(img, k, mode="valid")
+    suspects = [
+        ("kernel not flipped: that is cross-correlation; convolution uses kernel[::-1, ::-1]",
+         corr(ker)),
+        ("kernel flipped along one axis only: convolution flips rows AND columns "
+         "(kernel[::-1, ::-1])", corr(ker[::-1, :])),
+        ("kernel flipped along one axis only: convolution flips rows AND columns "
+         "(kernel[::-1, ::-1])", corr(ker[:, ::-1])),
+    ]  # fmt: skip
+    if kh == kw:
+        suspects.append(("kernel transposed instead of flipped: use kernel[::-1, ::-1]", corr(ker.T)))
+    _check(
+        got, ref, suspects, name=f"convolve2d(image {img.shape}, kernel {ker.shape})",
+        default="convolve2d(image, kernel) should equal correlate2d(image, kernel[::-1, ::-1])",
+    )  # fmt: skip
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The figure feeds an impulse (a single 1 in a field of zeros) to both functions, with a kernel
+# whose entries are all different so that any flip shows.
+
+# %%
+impulse = np.zeros((7, 7))
+impulse[3, 3] = 1.0
+asym = np.arange(1.0, 10.0).reshape(3, 3)
+results = {
+    "kernel": asym,
+    "correlate2d(impulse, kernel)": correlate2d(impulse, asym),
+    "convolve2d(impulse, kernel)": convolve2d(impulse, asym),
+}
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+for ax, (title, arr) in zip(axes, results.items()):
+    ax.imshow(arr, cmap="viridis", vmin=0, vmax=9)
+    for (i, j), v in np.ndenumerate(arr):
+        ax.text(j, i, f"{v:g}", ha="center", va="center", color="white" if v < 5 else "black")
+    ax.set_title(f"{title}\nshape {arr.shape}")
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+fig.suptitle("Impulse response: correlation rotates the kernel by 180°, convolution does not")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to see.** The 7 x 7 impulse gives a 5 x 5 output. Convolution reproduces the kernel
+# around the impulse (1 top-left, 9 bottom-right); cross-correlation gives it rotated by 180°.
+# For a symmetric kernel such as a blur both would agree, which is why this mistake can hide
+# in tests that use only symmetric kernels.
+#
+# Parameter sharing also gives the translation equivariance promised in section 3. Shift the
+# input by a few pixels and the output shifts by the same amount:
+
+# %%
+rng = np.random.default_rng(1)
+img = rng.normal(size=(12, 12))
+ker = rng.normal(size=(3, 3))
+shifted = np.roll(img, shift=(2, 3), axis=(0, 1))  # move the image down 2, right 3 (wrapping)
+a = np.roll(correlate2d(img, ker), shift=(2, 3), axis=(0, 1))
+b = correlate2d(shifted, ker)
+# away from the wrapped-around border the two agree exactly
+print("shift then correlate == correlate then shift (inner part):", np.allclose(a[3:, 4:], b[3:, 4:]))
+
+# %% [markdown]
+# ## 6. Hand-made kernels on a real photograph
+#
+# Before networks learned their kernels, image processing used hand-designed ones, and they are
+# a good way to build intuition for what a learned first layer does:
+#
+# - **box blur**: every weight equal to 1/(KH·KW): each output is the average of its window,
+#   which smooths away fine detail and noise;
+# - **sharpen**: `[[0, -1, 0], [-1, 5, -1], [0, -1, 0]]`, which is the pixel itself plus
+#   (pixel − neighbours): it exaggerates differences from the surroundings;
+# - **identity**: a single 1 in the centre returns the (cropped) input.
+#
+# The photo is shrunk by averaging 4 x 4 blocks of pixels so that your loop version stays fast.
+
+# %%
+block = 6 if cl.is_grading() else 4
+small = shrink(photo_gray, block)
+blur = np.ones((5, 5)) / 25
+sharpen = np.array([[0.0, -1, 0], [-1, 5, -1], [0, -1, 0]])
+identity = np.zeros((3, 3))
+identity[1, 1] = 1.0
+
+t0 = time.perf_counter()
+filtered = {
+    "identity 3x3": correlate2d(small, identity),
+    "box blur 5x5": correlate2d(small, blur),
+    "sharpen 3x3": correlate2d(small, sharpen),
+}
+print(f"three correlations of a {small.shape} image with your loops: {time.perf_counter() - t0:.2f} s")
+
+fig, axes = plt.subplots(2, 3, figsize=(14, 7), height_ratios=[3, 1.3])
+for col, (title, out) in enumerate(filtered.items()):
+    axes[0, col].imshow(out, cmap="gray", vmin=0, vmax=1)
+    axes[0, col].set_title(f"{title}: output {out.shape}")
+    axes[0, col].set_xlabel("column")
+    axes[0, col].set_ylabel("row")
+    row = out.shape[0] // 2
+    axes[1, col].plot(out[row, 60:120])
+    axes[1, col].set_xlabel("column (60..119)")
+    axes[1, col].set_ylabel("intensity")
+    axes[1, col].set_title(f"row {row} of the output")
+    axes[1, col].set_ylim(-0.2, 1.2)
+fig.suptitle("Hand-made kernels applied with your correlate2d")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to see.** The blurred photo is softer and its intensity profile (bottom row) is smooth;
+# the sharpened one has crisper edges, and its profile overshoots above 1 and below 0 next to every
+# step, which is how sharpening makes edges look stronger. The outputs are 2 or 4 pixels smaller
+# than the input, as valid mode predicts.
+#
+# ### Exercise 3: `edge_kernels` (2 points)
+#
+# An **edge** is where the brightness changes quickly. A *vertical* edge is a vertical line
+# between a darker and a brighter region (for example the side of a pillar), so the brightness
+# changes as you move **along a row**, from left to right. A *horizontal* edge (the horizon, the
+# top of a roof) is crossed when you move down a column.
+#
+# Return a dict with two 3 x 3 kernels:
+#
+# - `"vertical"`: a large response (positive or negative) on vertical edges, about 0 on flat
+#   regions, and only a weak response on horizontal edges;
+# - `"horizontal"`: the same for horizontal edges.
+#
+# *Hints.* A kernel gives 0 on a flat region exactly when its weights sum to 0. Compare the
+# column on the right of the window with the column on the left. The classic choice is the
+# [Sobel operator](https://en.wikipedia.org/wiki/Sobel_operator), which also weights the centre row
+# twice to average away some noise. The test applies your kernels to synthetic images with
+# vertical and horizontal edges.
+
+# %% nbgrader={"grade": false, "grade_id": "edge_kernels", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def edge_kernels():
+    """Two 3 x 3 edge-detecting kernels for cross-correlation.
+
+    Returns
+    -------
+    dict
+        ``"vertical"``: ndarray, shape (3, 3), responds to vertical edges (brightness changing
+        from left to right); ``"horizontal"``: ndarray, shape (3, 3), responds to horizontal
+        edges (brightness changing from top to bottom). Both give about 0 on flat regions.
+    """
+    ### BEGIN SOLUTION
+    vertical = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    return {"vertical": vertical, "horizontal": vertical.T.copy()}
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_edge_kernels", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import scipy.signal
+
+import cnnlab.testing as T
+
+kernels = edge_kernels()
+T.assert_true(
+    isinstance(kernels, dict) and {"vertical", "horizontal"} <= set(kernels),
+    f"edge_kernels() must return a dict with keys 'vertical' and 'horizontal', got {kernels!r}",
+)
+for key in ("vertical", "horizontal"):
+    T.assert_shape(kernels[key], (3, 3), name=f'edge_kernels()["{key}"]')
+v_ker = np.asarray(kernels["vertical"], dtype=np.float64)
+h_ker = np.asarray(kernels["horizontal"], dtype=np.float64)
+
+
+def peak(image, kernel):
+    """Largest absolute response of the kernel anywhere on the image."""
+    return float(np.abs(scipy.signal.correlate2d(image, kernel, mode="valid")).max())
+
+
+# Worked example: dark left half, bright right half -> one vertical edge.
+vertical_edge = np.zeros((8, 8))
+vertical_edge[:, 4:] = 1.0
+horizontal_edge = vertical_edge.T.copy()
+flat = np.full((8, 8), 0.6)
+for key, kern, own, other in [("vertical", v_ker, vertical_edge, horizontal_edge),
+                              ("horizontal", h_ker, horizontal_edge, vertical_edge)]:  # fmt: skip
+    scale = np.abs(kern).sum()
+    T.assert_true(
+        scale > 0 and peak(own, kern) >= 0.25 * scale,
+        f'edge_kernels()["{key}"] barely responds to a {key} edge: largest |response| '
+        f"{peak(own, kern):.3g} for a kernel whose |weights| sum to {scale:.3g}",
+        hint="a vertical edge separates left from right, so the vertical kernel should compare "
+        "the right column of its window with the left one (and the horizontal kernel the bottom "
+        "row with the top one). Did you swap the two?"
+        if peak(other, kern) >= 0.25 * scale
+        else "compare the pixels on one side of the edge with those on the other side",
+    )
+    T.assert_true(
+        peak(flat, kern) <= 0.02 * peak(own, kern),
+        f'edge_kernels()["{key}"] responds to a flat region: |response| {peak(flat, kern):.3g} '
+        f"on a constant image, {peak(own, kern):.3g} on an edge",
+        hint="make the kernel's weights sum to 0, so that a constant window gives 0",
+    )
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(303)
+for key, kern, own, other in [("vertical", v_ker, vertical_edge, horizontal_edge),
+                              ("horizontal", h_ker, horizontal_edge, vertical_edge)]:  # fmt: skip
+    T.assert_true(
+        peak(other, kern) <= 0.2 * peak(own, kern),
+        f'edge_kernels()["{key}"] responds to the other orientation as well: |response| '
+        f"{peak(other, kern):.3g} on the wrong edge vs {peak(own, kern):.3g} on a {key} edge",
+        hint="the vertical kernel should be the same along the vertical direction (only compare "
+        "left with right), the horizontal one the same along the horizontal direction",
+    )
+
+# A bright square on a dark background, at another contrast: the vertical kernel must light up on
+# the left and right sides of the square, not on the top and bottom sides (and vice versa).
+square = np.full((16, 16), 0.2)
+square[4:12, 5:12] = 0.9
+# resp[i, j] is centred on pixel (i + 1, j + 1): (6, 3) and (6, 10) sit on the left and right sides,
+# (2, 7) and (10, 7) on the top and bottom sides.
+for key, kern, sides, ends in [("vertical", v_ker, [(6, 3), (6, 10)], [(2, 7), (10, 7)]),
+                               ("horizontal", h_ker, [(2, 7), (10, 7)], [(6, 3), (6, 10)])]:  # fmt: skip
+    resp = np.abs(scipy.signal.correlate2d(square, kern, mode="valid"))
+    on = min(resp[i, j] for i, j in sides)
+    off = max(resp[i, j] for i, j in ends)
+    T.assert_true(
+        on > 0 and off <= 0.2 * on,
+        f'edge_kernels()["{key}"] on a bright square: response {on:.3g} on its {key} sides but '
+        f"{off:.3g} on the other sides",
+        hint="a vertical edge is crossed when moving left-right; a horizontal one when moving "
+        "up-down. Did you swap the two kernels?",
+    )
+    T.assert_true(
+        resp[0, 0] <= 1e-6 * on + 1e-9 and resp[5, 6] <= 1e-6 * on + 1e-9,
+        f'edge_kernels()["{key}"] responds inside flat regions of the square image',
+        hint="make the kernel's weights sum to 0",
+    )
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Your kernels on the photograph, together with the *gradient magnitude*
+# `sqrt(vertical² + horizontal²)`, which does not care about the edge's direction:
+
+# %%
+edges = edge_kernels()
+resp_v = correlate2d(small, edges["vertical"])
+resp_h = correlate2d(small, edges["horizontal"])
+fig, axes = plt.subplots(1, 3, figsize=(16, 4))
+panels = [("vertical-edge kernel: response", resp_v, "RdBu_r"),
+          ("horizontal-edge kernel: response", resp_h, "RdBu_r"),
+          ("gradient magnitude sqrt(v² + h²)", np.hypot(resp_v, resp_h), "magma")]  # fmt: skip
+for ax, (title, arr, cmap) in zip(axes, panels):
+    m = np.abs(arr).max()
+    im = ax.imshow(arr, cmap=cmap, vmin=-m if cmap == "RdBu_r" else 0, vmax=m)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_title(title)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+fig.suptitle("Your edge kernels on the photo (red: brightness rises to the right / downwards)")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to see.** The vertical kernel lights up on the pillars and the vertical window frames,
+# red where brightness rises to the right and blue where it falls; the flat sky gives almost 0.
+# The horizontal kernel picks out the roof lines instead. The gradient magnitude combines both
+# into an outline drawing. The first layer of a trained network learns detectors much like these
+# (notebook 05 shows them).
+#
+# ## 7. Zero padding
+#
+# Valid mode shrinks every map by KH − 1 rows and KW − 1 columns. After ten 3 x 3 layers a
+# 32 x 32 image would be down to 12 x 12, and pixels near the border take part in fewer windows
+# than those in the middle. **Zero padding** fixes both: add `pad` rows of zeros above and below
+# and `pad` columns left and right before sliding the kernel. With a 3 x 3 kernel and `pad = 1`
+# (in general `pad = (K − 1) / 2` for odd K) the output has the same size as the input, which is
+# called "same" padding.
+#
+# In a batch (N, C, H, W) only the two spatial axes are padded. Padding the batch axis would
+# invent black images, and padding the channel axis would invent black channels.
+
+# %% [markdown]
+# ### Exercise 4: `zero_pad` (1 point)
+#
+# Pad a batch with zeros along H and W only. `pad` is either one integer (the same on all four
+# sides) or a pair `(ph, pw)`: `ph` rows on top and bottom, `pw` columns left and right.
+#
+# *Hint.* `np.pad` takes one `(before, after)` pair **per axis**; the first two axes get `(0, 0)`.
+
+# %% nbgrader={"grade": false, "grade_id": "zero_pad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def zero_pad(x, pad):
+    """Pad a batch of images with zeros along the two spatial axes.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    pad : int or tuple (ph, pw)
+        Zeros added on each side: ``ph`` rows above and below, ``pw`` columns left and right
+        (an int means ``ph = pw = pad``).
+
+    Returns
+    -------
+    ndarray, shape (N, C, H + 2*ph, W + 2*pw)
+        Same dtype as ``x``; the original values sit in the middle.
+    """
+    ### BEGIN SOLUTION
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {x.shape}")
+    ph, pw = (pad, pad) if np.ndim(pad) == 0 else pad
+    if ph < 0 or pw < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}")
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_zero_pad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+# Worked example: one 2 x 2 image with one pixel of zeros around it.
+x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])  # (1, 1, 2, 2)
+T.assert_allclose(
+    zero_pad(x, 1),
+    [[[[0.0, 0, 0, 0], [0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]]],
+    name="zero_pad(x of shape (1, 1, 2, 2), 1)",
+    hint="one row of zeros on top and bottom, one column left and right; the image in the middle",
+)
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(404)
+for shape, pad, (ph, pw) in [((2, 3, 5, 4), 2, (2, 2)), ((3, 2, 4, 6), (1, 3), (1, 3)),
+                             ((1, 4, 3, 3), (2, 0), (2, 0)), ((2, 2, 3, 5), 0, (0, 0))]:  # fmt: skip
+    x = rng.normal(size=shape)
+    n, c, h, w = shape
+    got = zero_pad(x, pad)
+    expected = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
+    expected[:, :, ph : ph + h, pw : pw + w] = x
+    got_shape = np.shape(got)
+    name = f"zero_pad(x of shape {shape}, {pad})"
+    if len(got_shape) == 4 and got_shape[0] != n:
+        hint = ("padding on the batch axis: only H and W are padded; the number of images N must "
+                "stay the same (give np.pad (0, 0) for axis 0)")  # fmt: skip
+    elif len(got_shape) == 4 and got_shape[1] != c:
+        hint = ("padding on the channel axis: only H and W are padded; the number of channels C "
+                "must stay the same (give np.pad (0, 0) for axis 1)")  # fmt: skip
+    elif got_shape == (n, c, h + 2 * pw, w + 2 * ph) and ph != pw:
+        hint = "pad = (ph, pw): ph rows above and below (axis 2), pw columns left and right (axis 3)"
+    elif got_shape == (n, c, h + ph, w + pw):
+        hint = "zeros go on BOTH sides: ph rows above and ph below, pw columns left and pw right"
+    else:
+        hint = "the original values must sit in the middle, with ph zero rows above and below"
+    T.assert_allclose(got, expected, name=name, hint=hint)
+# the input must not be modified
+x = rng.normal(size=(1, 2, 3, 3))
+x_copy = x.copy()
+zero_pad(x, 1)
+T.assert_allclose(x, x_copy, name="x after zero_pad(x, 1)", hint="zero_pad must not change its input")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 8. Stride and the output-size formula
+#
+# The **stride** is the step between neighbouring windows. With stride 1 the kernel visits every
+# position; with stride 2 every other row and column, which halves the size of the output (a cheap
+# way to downsample).
+#
+# Counting the windows along one axis gives the formula every convolutional architecture is
+# designed with. The padded input has `n + 2·pad` positions; a window of size `k` starting at
+# `s` fits if `s + k ≤ n + 2·pad`; the starts are 0, stride, 2·stride, ... So the number of
+# windows is
+#
+# $$\text{out} = \left\lfloor \frac{n + 2\,\text{pad} - k}{\text{stride}} \right\rfloor + 1 .$$
+#
+# The "+ 1" counts the window that starts at 0. When `stride` does not divide `n + 2·pad − k`
+# the last few rows or columns are never covered; PyTorch floors as above, and the
+# [CS231n notes](https://cs231n.github.io/convolutional-networks/#conv) recommend choosing sizes
+# that divide exactly. Example: AlexNet's first layer takes a 227 x 227 image with 11 x 11
+# kernels, stride 4 and no padding: ⌊(227 − 11) / 4⌋ + 1 = 55. For many more cases, with
+# pictures, see Dumoulin and Visin,
+# [A guide to convolution arithmetic for deep learning](https://arxiv.org/abs/1603.07285).
+#
+# The figure slides a 3 x 3 kernel with stride 2 over a 5 x 5 input padded by 1.
+
+# %%
+n_in, k, s, p = 5, 3, 2, 1
+n_out = (n_in + 2 * p - k) // s + 1
+positions = [(0, 0), (0, 1), (1, 2), (2, 0)]
+colours = ["tab:red", "tab:blue", "tab:green", "tab:purple"]
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 5), width_ratios=[7, 4])
+ax = axes[0]
+size = n_in + 2 * p
+for i in range(size):
+    for j in range(size):
+        inside = p <= i < p + n_in and p <= j < p + n_in
+        value = (i - p) * n_in + (j - p) + 1 if inside else 0
+        ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor="white" if inside else "0.85", edgecolor="0.6"))
+        ax.text(j + 0.5, i + 0.5, value, ha="center", va="center", color="black" if inside else "0.5")
+for (oi, oj), colour in zip(positions, colours):
+    offset = 0.06 * positions.index((oi, oj))
+    ax.add_patch(plt.Rectangle((oj * s + offset, oi * s + offset), k - 2 * offset, k - 2 * offset,
+                               fill=False, edgecolor=colour, lw=3))  # fmt: skip
+ax.set_xlim(0, size)
+ax.set_ylim(size, 0)
+ax.set_aspect("equal")
+ax.set_title(f"padded input: {n_in}x{n_in} + pad {p} (gray zeros), kernel {k}x{k}, stride {s}")
+ax.set_xlabel("column of the padded input")
+ax.set_ylabel("row of the padded input")
+ax = axes[1]
+for i in range(n_out):
+    for j in range(n_out):
+        colour = colours[positions.index((i, j))] if (i, j) in positions else "white"
+        ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=colour, alpha=0.6, edgecolor="0.4"))
+        ax.text(j + 0.5, i + 0.5, f"({i},{j})", ha="center", va="center")
+ax.set_xlim(0, n_out)
+ax.set_ylim(n_out, 0)
+ax.set_aspect("equal")
+ax.set_title(f"output: ({n_in} + 2*{p} - {k}) // {s} + 1 = {n_out}")
+ax.set_xlabel("output column j")
+ax.set_ylabel("output row i")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to see.** Output cell (i, j) is computed from the window whose top-left corner is at row
+# `i·stride`, column `j·stride` of the *padded* input: the red window for (0, 0) starts at the
+# corner, the blue one for (0, 1) two columns to the right. Neighbouring windows overlap by one
+# column here (kernel 3, stride 2), and border windows see some of the gray zeros.
+#
+# ### Exercise 5: `conv_output_size` (2 points)
+#
+# Return the output size along one axis, as a Python `int`, and raise a `ValueError` with a
+# helpful message when the arguments make no sense: `stride < 1`, `pad < 0`, `k < 1`, or a
+# kernel that does not fit in the padded input (a result smaller than 1).
+#
+# *Hints.* Use floor division `//` (it returns an int for ints). Check the arguments first; then
+# check the result.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_output_size(n, k, stride=1, pad=0):
+    """Number of output positions of a convolution along one axis.
+
+    ``out = (n + 2 * pad - k) // stride + 1``
+
+    Parameters
+    ----------
+    n : int
+        Input size (height or width).
+    k : int
+        Kernel size along the same axis, k >= 1.
+    stride : int
+        Step between windows, stride >= 1.
+    pad : int
+        Zeros added on each side, pad >= 0.
+
+    Returns
+    -------
+    int
+        The output size, at least 1.
+
+    Raises
+    ------
+    ValueError
+        If stride < 1, pad < 0, k < 1, or the kernel does not fit (the result would be < 1).
+    """
+    ### BEGIN SOLUTION
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}")
+    if k < 1:
+        raise ValueError(f"kernel size k must be >= 1, got {k}")
+    out = (n + 2 * pad - k) // stride + 1
+    if out < 1:
+        raise ValueError(f"a kernel of size {k} does not fit in an input of size {n} with pad={pad}")
+    return int(out)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv_output_size", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import cnnlab.testing as T
+
+# Worked examples: check each one with the formula.
+T.assert_equal(conv_output_size(5, 3), 3, name="conv_output_size(5, 3)")
+T.assert_equal(conv_output_size(5, 3, pad=1), 5, name="conv_output_size(5, 3, pad=1)")
+T.assert_equal(conv_output_size(5, 3, stride=2, pad=1), 3, name="conv_output_size(5, 3, stride=2, pad=1)")
+T.assert_equal(conv_output_size(227, 11, stride=4), 55, name="conv_output_size(227, 11, stride=4)")
+with T.raises(ValueError, hint="stride 0 would never move the window: raise ValueError"):
+    conv_output_size(5, 3, stride=0)
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+rng = np.random.default_rng(505)
+cases = [(7, 3, 2, 0), (6, 3, 2, 0), (8, 3, 3, 1), (10, 4, 3, 2), (32, 5, 1, 2), (9, 2, 2, 0),
+         (1, 1, 1, 0), (4, 5, 2, 1), (3, 3, 3, 0), (11, 4, 3, 0)]  # fmt: skip
+cases += [(int(rng.integers(1, 40)), int(rng.integers(1, 6)), int(rng.integers(1, 5)),
+           int(rng.integers(0, 4))) for _ in range(40)]  # fmt: skip
+for n, k, s, p in cases:
+    if n + 2 * p < k:
+        continue
+    expected = (n + 2 * p - k) // s + 1
+    got = conv_output_size(n, k, stride=s, pad=p)
+    if isinstance(got, float):
+        hint = "use floor division //: the size must be an int, and / gives a float"
+    elif s > 1 and got == n + 2 * p - k + 1:
+        hint = "stride ignored: divide (n + 2*pad - k) by the stride before adding 1"
+    elif p > 0 and got == (n + p - k) // s + 1:
+        hint = "padding is added on both sides: use n + 2*pad"
+    elif got == -(-(n + 2 * p - k) // s) + 1 and got != expected:
+        hint = "round down (floor), not up: a window that does not fit entirely is not counted"
+    elif got in (expected - 1, expected + 1):
+        hint = ("off-by-one output size: count the window that starts at position 0, "
+                "(n + 2*pad - k) // stride + 1")  # fmt: skip
+    else:
+        hint = "out = (n + 2*pad - k) // stride + 1"
+    T.assert_equal(got, expected, name=f"conv_output_size({n}, {k}, stride={s}, pad={p})", hint=hint)
+# positional arguments follow the signature (n, k, stride, pad)
+T.assert_equal(conv_output_size(9, 3, 2, 1), 5, name="conv_output_size(9, 3, 2, 1)",
+               hint="the signature is conv_output_size(n, k, stride=1, pad=0)")  # fmt: skip
+for args, why in [((5, 3, -1, 0), "stride < 1"), ((5, 3, 1, -1), "pad < 0"), ((5, 0, 1, 0), "k < 1"),
+                  ((3, 5, 1, 0), "the kernel does not fit (result < 1)"),
+                  ((2, 7, 2, 2), "the kernel does not fit (result < 1)"),
+                  ((4, 9, 1, 2), "the kernel does not fit (result < 1)")]:  # fmt: skip
+    with T.raises(ValueError, hint=f"conv_output_size{args}: raise ValueError when {why}"):
+        conv_output_size(*args)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Some layers you will meet later, with your function:
+
+# %%
+layers = [("28x28 digit, 5x5, no pad", 28, 5, 1, 0), ("32x32, 3x3 'same'", 32, 3, 1, 1),
+          ("32x32, 3x3, stride 2", 32, 3, 2, 1), ("224x224, 7x7, stride 2 (ResNet stem)", 224, 7, 2, 3),
+          ("227x227, 11x11, stride 4 (AlexNet)", 227, 11, 4, 0)]  # fmt: skip
+for name, n, k, s, p in layers:
+    print(f"{name:<40} -> {conv_output_size(n, k, stride=s, pad=p)}")
+
+# %% [markdown]
+# ## 9. Several channels in, several filters out: the convolutional layer
+#
+# Real inputs have several channels (RGB, or the feature maps of a previous layer). A filter of
+# a convolutional layer therefore has shape **(C, KH, KW)**: it covers all C channels of its
+# window at once. At each position it multiplies the whole C x KH x KW block with its weights and
+# **adds everything up** (over the channels too) plus one bias, giving a single number. So one
+# filter yields one output map, whatever C is.
+#
+# A layer has F filters, stored as weights of shape **(F, C, KH, KW)** and biases of shape
+# **(F,)**. Each filter produces its own map, and the maps are stacked: the output *depth* is F,
+# and a batch gives an output of shape **(N, F, OH, OW)**:
+#
+# $$\text{out}[n, f, i, j] = b[f] + \sum_{c=0}^{C-1} \sum_{p=0}^{KH-1} \sum_{q=0}^{KW-1}
+# x_{\text{pad}}[n,\ c,\ i\cdot\text{stride} + p,\ j\cdot\text{stride} + q]\; w[f, c, p, q].$$
+#
+# There is no kernel flip: this is the cross-correlation of section 4, extended to C channels,
+# F filters and N images, with padding and stride.
+#
+# ### Exercise 6: `conv_forward_naive` (4 points)
+#
+# Implement the forward pass of a convolutional layer with loops over the output positions.
+#
+# *Hints.* Pad once with your `zero_pad`, get OH and OW from your `conv_output_size`, and
+# allocate `out = np.zeros((N, F, OH, OW))`. Then loop over `n`, `f`, `i`, `j`: the window is
+# `xp[n, :, i*stride : i*stride + KH, j*stride : j*stride + KW]` (all channels at once), and
+# `out[n, f, i, j] = np.sum(window * w[f]) + b[f]`. Do not flip the kernel.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_forward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_forward_naive(x, w, b, stride=1, pad=0):
+    """Forward pass of a convolutional layer (cross-correlation), with loops.
+
+    ``out[n, f, i, j] = b[f] + sum_{c, p, q} xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]``
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Input batch.
+    w : ndarray, shape (F, C, KH, KW)
+        Filters.
+    b : ndarray, shape (F,)
+        One bias per filter.
+    stride : int
+        Step between windows.
+    pad : int
+        Zeros added on each side of H and W.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, OH, OW)
+        ``OH = (H + 2*pad - KH) // stride + 1``, ``OW = (W + 2*pad - KW) // stride + 1``.
+    """
+    ### BEGIN SOLUTION
+    n_img, c, h, wid = x.shape
+    f, c_w, kh, kw = w.shape
+    if c_w != c or np.shape(b) != (f,):
+        raise ValueError(f"need w (F, {c}, KH, KW) and b (F,), got {w.shape} and {np.shape(b)}")
+    oh = conv_output_size(h, kh, stride, pad)
+    ow = conv_output_size(wid, kw, stride, pad)
+    xp = zero_pad(x, pad)
+    out = np.zeros((n_img, f, oh, ow))
+    for n in range(n_img):
+        for k in range(f):
+            for i in range(oh):
+                for j in range(ow):
+                    window = xp[n, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+                    out[n, k, i, j] = np.sum(window * w[k]) + b[k]
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv_forward_naive", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+
+# Worked example 1: a 2 x 2 kernel of ones sums each window, then the bias 1 is added.
+x = np.arange(9.0).reshape(1, 1, 3, 3)  # [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+w = np.ones((1, 1, 2, 2))
+b = np.array([1.0])
+with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_naive"):
+    out = conv_forward_naive(x, w, b)
+T.assert_allclose(out, [[[[9.0, 13.0], [21.0, 25.0]]]], name="conv_forward_naive(3x3 input, 2x2 ones)",
+                  hint="out[0, 0, 0, 0] = 0 + 1 + 3 + 4 + bias 1 = 9")  # fmt: skip
+
+# Worked example 2: a kernel with a single 1 in its top-left corner copies the top-left pixel of
+# each window, so with stride 2 and pad 1 the output is every other pixel of the padded input.
+x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+w = np.zeros((1, 1, 3, 3))
+w[0, 0, 0, 0] = 1.0
+with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_naive"):
+    out = conv_forward_naive(x, w, np.zeros(1), stride=2, pad=1)
+T.assert_allclose(out, [[[[0.0, 0.0], [0.0, 6.0]]]], name="conv_forward_naive(4x4, stride=2, pad=1)",
+                  hint="window (i, j) starts at row i*stride, column j*stride of the PADDED input; "
+                  "OH = (4 + 2*1 - 3) // 2 + 1 = 2")  # fmt: skip
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+
+def _check(got, ref, suspects, name, default):
+    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
+    hint = default
+    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
+        for mistake, wrong in suspects:
+            if isinstance(wrong, tuple):
+                if got.shape == wrong and got.shape != ref.shape:
+                    hint = mistake
+                    break
+            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
+                hint = mistake
+                break
+    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+
+
+def conv_suspects(x, w, b, stride, pad):
+    """The reference output and the outputs of the mistakes learners make."""
+    conv = lambda xx, ww, bb, s=stride, p=pad: cl.layers.conv_forward(xx, ww, bb, stride=s, pad=p)[0]
+    ref = conv(x, w, b)
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    oh, ow = ref.shape[2:]
+    no_bias = ref - b[:, None, None]
+    size = "OH = (H + 2*pad - KH) // stride + 1 and OW = (W + 2*pad - KW) // stride + 1"
+    s = [
+        ("flipped kernel inside conv_forward: a convolutional layer computes cross-correlation, "
+         "use w[f] as it is (no [::-1, ::-1])", conv(x, w[:, :, ::-1, ::-1].copy(), b)),
+        ("bias missing: add b[f] to every output value of filter f", no_bias),
+        ("channels not summed: each filter covers all C channels of its window, so sum over the "
+         "channels too (you used only channel 0)", conv(x[:, :1], w[:, :1], b)),
+        ("channels not summed: each filter ADDS UP the contributions of all C channels (you "
+         "averaged them)", no_bias / c + b[:, None, None]),
+        ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
+         "column j*stride of the padded input", conv(x, w, b, s=1)[:, :, :oh, :ow]),
+        ("padding ignored: pad the input with zero_pad(x, pad) before sliding the windows",
+         conv(x, w, b, p=0)[:, :, :oh, :ow] if h >= kh and wd >= kw else (-1,)),
+        (f"stride ignored in the output size: {size}",
+         (n, f, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1)),
+        (f"padding ignored in the output size: {size}",
+         (n, f, (h - kh) // stride + 1, (wd - kw) // stride + 1)),
+        (f"off-by-one output size: {size}", (n, f, oh - 1, ow - 1)),
+        (f"off-by-one output size: {size}", (n, f, oh + 1, ow + 1)),
+        ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
+         (n, f * c, oh, ow)),
+        ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
+         (n, f, c, oh, ow)),
+        ("output axes in the wrong order: return (N, F, OH, OW)", (n, oh, ow, f)),
+    ]  # fmt: skip
+    if kh == kw:
+        s.append(("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
+                  "i*stride + p and column j*stride + q", conv(x, w.swapaxes(2, 3).copy(), b)))  # fmt: skip
+    else:
+        s.append(("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
+                  "i*stride + p (KH rows) and column j*stride + q (KW columns)",
+                  (n, f, (h + 2 * pad - kw) // stride + 1, (wd + 2 * pad - kh) // stride + 1)))  # fmt: skip
+    wrong_axis = "bias broadcast on the wrong axis: b has one value per filter, so it belongs on "
+    wrong_axis += "axis 1 of (N, F, OH, OW), e.g. b[None, :, None, None] or b.reshape(1, -1, 1, 1)"
+    for axis in (0, 2, 3):
+        if ref.shape[axis] == f:
+            shape = [1, 1, 1, 1]
+            shape[axis] = f
+            s.append((wrong_axis, no_bias + b.reshape(shape)))
+    return ref, s
+
+
+# N, C, H, W, F, KH, KW, stride, pad: odd and non-square sizes, C > 1, F > 1, N > 1, stride 2
+# and 3 with padding, and a case with N = F = OH = OW = 3 where a misplaced bias broadcasts silently.
+configs = [(2, 3, 7, 6, 4, 3, 2, 1, 0), (2, 2, 9, 8, 3, 3, 3, 2, 1), (1, 3, 10, 7, 2, 4, 3, 3, 2),
+           (3, 2, 5, 6, 3, 3, 3, 2, 1), (2, 1, 6, 5, 2, 1, 1, 1, 0), (1, 4, 8, 11, 5, 5, 3, 2, 2)]  # fmt: skip
+rng = np.random.default_rng(606)
+for n, c, h, wd, f, kh, kw, stride, pad in configs:
+    x = rng.normal(size=(n, c, h, wd))
+    w = rng.normal(size=(f, c, kh, kw))
+    b = rng.normal(size=f)
+    with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_naive"):
+        got = conv_forward_naive(x, w, b, stride=stride, pad=pad)
+    ref, suspects = conv_suspects(x, w, b, stride, pad)
+    _check(got, ref, suspects,
+           name=f"conv_forward_naive(x {x.shape}, w {w.shape}, b, stride={stride}, pad={pad})",
+           default="compare with out[n, f, i, j] = b[f] + sum over c, p, q of "
+           "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]")  # fmt: skip
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The figure runs one filter over the three colour channels of a small photo, and shows the
+# contribution of each channel separately (by calling your function on one channel at a time,
+# with bias 0) next to the full output.
+
+# %%
+block = 10 if cl.is_grading() else 6
+rgb = shrink(photo_rgb, block)[None]  # (1, 3, H, W)
+sobel_v = edge_kernels()["vertical"]
+w_rgb = np.stack([sobel_v, np.zeros((3, 3)), -sobel_v])[None]  # (1, 3, 3, 3): red minus blue edges
+b_rgb = np.array([0.1])
+out_rgb = conv_forward_naive(rgb, w_rgb, b_rgb, pad=1)
+parts = [conv_forward_naive(rgb[:, c : c + 1], w_rgb[:, c : c + 1], np.zeros(1), pad=1) for c in range(3)]
+print("input", rgb.shape, "weights", w_rgb.shape, "-> output", out_rgb.shape)
+print("output == sum of channel contributions + bias:", np.allclose(out_rgb, sum(parts) + b_rgb[0]))
+
+fig, axes = plt.subplots(2, 4, figsize=(15, 6))
+names = ["red", "green", "blue"]
+for c in range(3):
+    axes[0, c].imshow(rgb[0, c], cmap="gray", vmin=0, vmax=1)
+    axes[0, c].set_title(f"input channel {c} ({names[c]})")
+    m = 2.0
+    axes[1, c].imshow(parts[c][0, 0], cmap="RdBu_r", vmin=-m, vmax=m)
+    axes[1, c].set_title(f"channel {c} * w[0, {c}]")
+axes[0, 3].imshow(rgb[0].transpose(1, 2, 0))
+axes[0, 3].set_title("input (RGB)")
+im = axes[1, 3].imshow(out_rgb[0, 0], cmap="RdBu_r", vmin=-m, vmax=m)
+axes[1, 3].set_title("output map = sum + bias")
+fig.colorbar(im, ax=axes[1, :], fraction=0.012, label="response")
+for ax in axes.ravel():
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+fig.suptitle("One filter (F=1) over C=3 channels: w[0, 0] = vertical Sobel, w[0, 1] = 0, w[0, 2] = -Sobel")
+plt.show()
+
+# %% [markdown]
+# **What to see.** The red and blue contributions are nearly mirror images (gray edges are equally
+# strong in all channels), so they cancel in the sum; what survives are edges where red and blue
+# change differently, such as the red pillars against the sky. The filter is a *colour* edge
+# detector that no single channel could implement: that is why filters span all channels.
+#
+# With several filters the output gains depth. Here F = 4 filters on the same image: vertical
+# edges, horizontal edges, a blur, and a 'redness' detector (red minus the mean of green and blue,
+# only at the centre pixel).
+
+# %%
+sobel_h = edge_kernels()["horizontal"]
+gray_avg = np.ones(3)[:, None, None] / 3  # the same kernel on every channel, averaged
+centre = np.zeros((3, 3))
+centre[1, 1] = 1.0
+w_bank = np.stack([gray_avg * sobel_v, gray_avg * sobel_h, gray_avg * np.ones((3, 3)) / 9,
+                   np.stack([centre, -centre / 2, -centre / 2])])  # fmt: skip
+b_bank = np.zeros(4)
+t0 = time.perf_counter()
+maps = conv_forward_naive(rgb, w_bank, b_bank, stride=1, pad=1)
+print(f"x {rgb.shape}, w {w_bank.shape} -> out {maps.shape} in {time.perf_counter() - t0:.2f} s")
+fig = cl.plot.feature_maps(maps[0], title="Output of a layer with F = 4 filters (N, F, OH, OW)[0]", ncols=4)
+for ax, name in zip(fig.axes, ["vertical edges", "horizontal edges", "blur", "redness"]):
+    ax.set_title(f"filter {fig.axes.index(ax)}: {name}", fontsize=9)
+plt.show()
+
+# %% [markdown]
+# **What to see.** One input image became four *feature maps*, one per filter, each highlighting
+# something different. A trained network learns the weights of such a bank of filters, and the
+# next layer treats the F maps as its input channels.
+#
+# ## 10. Counting parameters
+#
+# A convolutional layer with F filters of shape (C, KH, KW) has **F · C · KH · KW weights and F
+# biases**, and this number does not depend on the image size. A dense layer from `n_in` inputs to
+# `n_out` outputs has `n_in · n_out` weights and `n_out` biases.
+#
+# ### Exercise 7: `conv_param_count` (1 point) and Exercise 8: `dense_param_count` (1 point)
+#
+# Count the learnable numbers of each layer; `bias=False` means the layer has no bias (common
+# right before batch normalisation, which you will meet later).
+
+# %% nbgrader={"grade": false, "grade_id": "conv_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_param_count(c_in, c_out, kh, kw, bias=True):
+    """Number of learnable parameters of a convolutional layer.
+
+    Parameters
+    ----------
+    c_in : int
+        Input channels C.
+    c_out : int
+        Filters F (= output channels).
+    kh, kw : int
+        Kernel height and width.
+    bias : bool
+        Whether the layer has one bias per filter.
+
+    Returns
+    -------
+    int
+        ``c_out * c_in * kh * kw`` weights, plus ``c_out`` biases if ``bias``.
+    """
+    ### BEGIN SOLUTION
+    return int(c_out * c_in * kh * kw + (c_out if bias else 0))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv_param_count", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import cnnlab.testing as T
+
+# Worked example: 16 filters of shape (3, 3, 3) = 16 * 27 = 432 weights, plus 16 biases.
+T.assert_equal(conv_param_count(3, 16, 3, 3), 448, name="conv_param_count(3, 16, 3, 3)",
+               hint="each of the 16 filters has 3 * 3 * 3 weights and one bias")  # fmt: skip
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+rng = np.random.default_rng(707)
+cases = [(1, 1, 1, 1, True), (64, 128, 3, 3, False), (3, 96, 11, 11, True), (5, 7, 2, 4, True)]
+cases += [(int(rng.integers(1, 65)), int(rng.integers(1, 65)), int(rng.integers(1, 8)),
+           int(rng.integers(1, 8)), bool(rng.integers(0, 2))) for _ in range(20)]  # fmt: skip
+for c_in, c_out, kh, kw, bias in cases:
+    expected = c_out * c_in * kh * kw + (c_out if bias else 0)
+    got = conv_param_count(c_in, c_out, kh, kw, bias=bias)
+    if got == c_out * kh * kw + (c_out if bias else 0) and c_in > 1:
+        hint = "every filter spans all c_in input channels: c_out * c_in * kh * kw weights"
+    elif bias and got == c_out * c_in * kh * kw:
+        hint = "bias missing: one bias per filter, c_out of them"
+    elif not bias and got == c_out * c_in * kh * kw + c_out:
+        hint = "bias=False means no bias at all"
+    elif bias and got == 2 * c_out * c_in * kh * kw:
+        hint = "one bias per filter (c_out in total), not one per weight"
+    else:
+        hint = "c_out * c_in * kh * kw weights, plus c_out biases when bias=True"
+    T.assert_equal(got, expected, name=f"conv_param_count({c_in}, {c_out}, {kh}, {kw}, bias={bias})",
+                   hint=hint)  # fmt: skip
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "dense_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def dense_param_count(n_in, n_out, bias=True):
+    """Number of learnable parameters of a fully connected layer ``y = W x + b``.
+
+    Parameters
+    ----------
+    n_in : int
+        Input features (for an image: C * H * W).
+    n_out : int
+        Output features.
+    bias : bool
+        Whether the layer has a bias vector of length ``n_out``.
+
+    Returns
+    -------
+    int
+        ``n_in * n_out`` weights, plus ``n_out`` biases if ``bias``.
+    """
+    ### BEGIN SOLUTION
+    return int(n_in * n_out + (n_out if bias else 0))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_dense_param_count", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import cnnlab.testing as T
+
+# Worked example: a 32x32x3 image flattened to 3,072 inputs, 100 neurons.
+T.assert_equal(dense_param_count(3072, 100), 307300, name="dense_param_count(3072, 100)",
+               hint="3072 * 100 weights plus 100 biases")  # fmt: skip
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+rng = np.random.default_rng(808)
+cases = [(1, 1, True), (10, 1, False), (784, 10, True), (3072, 16384, False)]
+cases += [(int(rng.integers(1, 5000)), int(rng.integers(1, 500)), bool(rng.integers(0, 2)))
+          for _ in range(20)]  # fmt: skip
+for n_in, n_out, bias in cases:
+    expected = n_in * n_out + (n_out if bias else 0)
+    got = dense_param_count(n_in, n_out, bias=bias)
+    if bias and got == n_in * n_out:
+        hint = "bias missing: one bias per output, n_out of them"
+    elif bias and got == n_in * n_out + n_in:
+        hint = "one bias per OUTPUT: n_out biases, not n_in"
+    elif not bias and got == expected + n_out:
+        hint = "bias=False means no bias at all"
+    else:
+        hint = "n_in * n_out weights, plus n_out biases when bias=True"
+    T.assert_equal(got, expected, name=f"dense_param_count({n_in}, {n_out}, bias={bias})", hint=hint)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Compare a convolutional layer with dense layers on a 32 x 32 x 3 input. The conv layer
+# (16 filters of 3 x 3, pad 1) produces 16 x 32 x 32 = 16,384 numbers; a dense layer producing
+# as many numbers needs vastly more parameters, and even a small dense layer of 100 neurons is
+# much bigger than the conv layer.
+
+# %%
+in_features = 32 * 32 * 3
+out_values = 16 * conv_output_size(32, 3, pad=1) ** 2
+counts = {
+    "conv 3->16, 3x3\n(16x32x32 outputs)": conv_param_count(3, 16, 3, 3),
+    "conv 16->32, 3x3\n(next layer)": conv_param_count(16, 32, 3, 3),
+    "dense 3072->100": dense_param_count(in_features, 100),
+    f"dense 3072->{out_values}\n(same outputs as conv)": dense_param_count(in_features, out_values),
+}
+for name, count in counts.items():
+    print(f"{name.splitlines()[0]:<22} {count:>14,} parameters")
+
+fig, ax = plt.subplots(figsize=(9, 3.8))
+bars = ax.barh(list(counts), list(counts.values()), color=["tab:blue", "tab:blue", "tab:orange", "tab:orange"])
+ax.bar_label(bars, labels=[f"{v:,}" for v in counts.values()], padding=3)
+ax.set_xscale("log")
+ax.set_xlim(100, 1e10)
+ax.set_xlabel("learnable parameters (log scale)")
+ax.set_title("Parameters of layers on a 32 x 32 x 3 input")
+ax.invert_yaxis()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to see.** The axis is logarithmic: the dense layer with the same output size has about
+# 100,000 times more parameters than the conv layer (50 million against 448). Local connectivity
+# and sharing are what make deep networks on images affordable.
+#
+# ## 11. im2col: a whole convolution as one matrix multiply
+#
+# Your loop version runs the Python interpreter once per output value, and each run does only a
+# few dozen multiplications. Matrix multiplication, on the other hand, is the most optimised
+# routine in numerical computing: BLAS libraries split it into cache-sized blocks, use the CPU's
+# vector instructions and several cores. So the classic trick (used by Caffe and described in the
+# [CS231n notes](https://cs231n.github.io/convolutional-networks/#conv); see also
+# [Chellapilla et al., 2006](https://inria.hal.science/inria-00112631)) is to rearrange the input
+# so that the convolution *becomes* a matrix multiply:
+#
+# 1. **im2col** ("image to columns"): copy every receptive field into one row of a matrix
+#    `cols` of shape **(N·OH·OW, C·KH·KW)**. Row `n·OH·OW + i·OW + j` holds the window of image
+#    `n` at output position (i, j); column `c·KH·KW + p·KW + q` holds its pixel
+#    `xpad[n, c, i·stride + p, j·stride + q]`. This column order is exactly the order of
+#    `w[f].ravel()`, so...
+# 2. ...with `w_mat = w.reshape(F, C·KH·KW)`, every output value is a row of `cols` times a row of
+#    `w_mat`: `cols @ w_mat.T` is a matrix of shape (N·OH·OW, F) holding all of them at once.
+# 3. Add the bias and move the axes back: reshape to (N, OH, OW, F) and transpose to
+#    (N, F, OH, OW).
+#
+# The price is memory: a pixel appears in up to KH·KW rows (KH·KW / stride² on average), so
+# `cols` is about 9 times larger than the input for a 3 x 3 kernel with stride 1.
+#
+# The figure shows `cols` for a tiny input: one image, two channels of 3 x 3 pixels (values 1-9 in
+# channel 0 and 11-19 in channel 1), a 2 x 2 kernel, stride 1.
+
+# %% [markdown]
+# ### Exercise 9: `im2col` (3 points)
+#
+# Build the matrix described above, with the row and column order given in the docstring (the
+# tests check it, because `conv_forward_im2col` relies on it).
+#
+# *Hints.* Pad with `zero_pad`. The simplest version loops over output positions: for each
+# (i, j), cut `xp[:, :, i*stride : i*stride + kh, j*stride : j*stride + kw]`, which has shape
+# (N, C, KH, KW), reshape it to (N, C·KH·KW), and store it in rows `n·OH·OW + i·OW + j` for all
+# n at once. (A faster version loops over the KH·KW kernel offsets instead and copies strided
+# slices.) An intermediate array of shape (N, OH, OW, C, KH, KW) reshaped at the end gives the
+# right order for free.
+
+# %% nbgrader={"grade": false, "grade_id": "im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def im2col(x, kh, kw, stride=1, pad=0):
+    """Copy every receptive field of a batch into one row of a matrix.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kh, kw : int
+        Kernel height and width.
+    stride : int
+        Step between windows.
+    pad : int
+        Zeros added on each side of H and W.
+
+    Returns
+    -------
+    cols : ndarray, shape (N*OH*OW, C*KH*KW)
+        Row ``n*OH*OW + i*OW + j`` is the window of image ``n`` at output position (i, j);
+        column ``c*KH*KW + p*KW + q`` of that row is ``xpad[n, c, i*stride + p, j*stride + q]``,
+        where ``xpad = zero_pad(x, pad)`` and ``OH, OW`` follow ``conv_output_size``.
+    """
+    ### BEGIN SOLUTION
+    n, c, h, w = x.shape
+    oh = conv_output_size(h, kh, stride, pad)
+    ow = conv_output_size(w, kw, stride, pad)
+    xp = zero_pad(x, pad)
+    cols = np.empty((n, oh, ow, c, kh, kw), dtype=np.result_type(x.dtype, np.float64))
+    for p in range(kh):
+        for q in range(kw):
+            # pixel (p, q) of every window: a strided slice of shape (N, C, OH, OW)
+            patch = xp[:, :, p : p + stride * oh : stride, q : q + stride * ow : stride]
+            cols[:, :, :, :, p, q] = patch.transpose(0, 2, 3, 1)
+    return cols.reshape(n * oh * ow, c * kh * kw)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_im2col", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+
+# Worked example 1: a 3 x 3 image, 2 x 2 windows: four windows, four pixels each.
+x = np.arange(9.0).reshape(1, 1, 3, 3)  # [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+with T.forbid_calls(*FORBIDDEN, exercise="im2col"):
+    cols = im2col(x, 2, 2)
+T.assert_allclose(cols, [[0.0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]],
+                  name="im2col(3x3 image, 2, 2)",
+                  hint="row i*OW + j is the window at output position (i, j), read row by row")  # fmt: skip
+
+# Worked example 2: two channels, one window: channel 0's pixels come first, then channel 1's.
+x = np.arange(8.0).reshape(1, 2, 2, 2)
+with T.forbid_calls(*FORBIDDEN, exercise="im2col"):
+    cols = im2col(x, 2, 2)
+T.assert_allclose(cols, [[0.0, 1, 2, 3, 4, 5, 6, 7]], name="im2col(1 x 2 x 2 x 2, 2, 2)",
+                  hint="column c*KH*KW + p*KW + q: channel first, then kernel row, then kernel column")  # fmt: skip
+### BEGIN HIDDEN TESTS
+import itertools
+
+import cnnlab as cl
+
+
+def _check(got, ref, suspects, name, default):
+    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
+    hint = default
+    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
+        for mistake, wrong in suspects:
+            if isinstance(wrong, tuple):
+                if got.shape == wrong and got.shape != ref.shape:
+                    hint = mistake
+                    break
+            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
+                hint = mistake
+                break
+    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+
+
+# N, C, H, W, KH, KW, stride, pad
+configs = [(2, 3, 8, 6, 3, 2, 1, 0), (1, 2, 7, 9, 3, 3, 2, 1), (2, 1, 10, 7, 4, 3, 3, 2),
+           (3, 2, 5, 5, 1, 1, 1, 0), (2, 3, 9, 8, 2, 3, 2, 2)]  # fmt: skip
+rng = np.random.default_rng(909)
+for n, c, h, wd, kh, kw, stride, pad in configs:
+    x = rng.normal(size=(n, c, h, wd))
+    with T.forbid_calls(*FORBIDDEN, exercise="im2col"):
+        got = im2col(x, kh, kw, stride=stride, pad=pad)
+    ref = cl.layers.im2col(x, kh, kw, stride=stride, pad=pad)
+    oh = (h + 2 * pad - kh) // stride + 1
+    ow = (wd + 2 * pad - kw) // stride + 1
+    k = c * kh * kw
+    suspects = []
+    cols6 = ref.reshape(n, oh, ow, c, kh, kw)
+    for perm in itertools.permutations((3, 4, 5)):
+        if perm != (3, 4, 5):
+            suspects.append(
+                ("im2col columns in another order: column c*KH*KW + p*KW + q must hold "
+                 "xpad[n, c, i*stride + p, j*stride + q] (channel first, then kernel row, then "
+                 "kernel column), the order of w[f].ravel()",
+                 cols6.transpose(0, 1, 2, *perm).reshape(n * oh * ow, k)))  # fmt: skip
+    for perm in itertools.permutations((0, 1, 2)):
+        if perm != (0, 1, 2):
+            suspects.append(
+                ("im2col rows in another order: row n*OH*OW + i*OW + j must hold the window of "
+                 "image n at output position (i, j)",
+                 cols6.transpose(*perm, 3, 4, 5).reshape(n * oh * ow, k)))  # fmt: skip
+    size = f"OH = (H + 2*pad - KH) // stride + 1 = {oh}, OW = {ow}, so {n * oh * ow} rows"
+    suspects += [
+        ("matrix transposed: one ROW per window, shape (N*OH*OW, C*KH*KW)", (k, n * oh * ow)),
+        (f"stride ignored in the number of windows: {size}",
+         (n * (h + 2 * pad - kh + 1) * (wd + 2 * pad - kw + 1), k)),
+        (f"padding ignored in the number of windows: {size}",
+         (n * ((h - kh) // stride + 1) * ((wd - kw) // stride + 1), k)),
+        (f"off-by-one output size: {size}", (n * (oh - 1) * (ow - 1), k)),
+        (f"off-by-one output size: {size}", (n * (oh + 1) * (ow + 1), k)),
+        ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
+         "column j*stride of the padded input",
+         cl.layers.im2col(x, kh, kw, stride=1, pad=pad).reshape(n, h + 2 * pad - kh + 1, -1, k)
+         [:, :oh, :ow].reshape(n * oh * ow, k)),
+    ]  # fmt: skip
+    _check(got, ref, suspects,
+           name=f"im2col(x {x.shape}, {kh}, {kw}, stride={stride}, pad={pad})",
+           default="row n*OH*OW + i*OW + j, column c*KH*KW + p*KW + q holds "
+           "xpad[n, c, i*stride + p, j*stride + q]")  # fmt: skip
+### END HIDDEN TESTS
+
+# %%
+tiny = np.stack([np.arange(1.0, 10.0), np.arange(11.0, 20.0)]).reshape(1, 2, 3, 3)
+tiny_cols = im2col(tiny, 2, 2)
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), width_ratios=[1, 1, 2.6])
+for c in range(2):
+    axes[c].imshow(tiny[0, c], cmap="viridis", vmin=0, vmax=20)
+    for (i, j), v in np.ndenumerate(tiny[0, c]):
+        axes[c].text(j, i, f"{v:g}", ha="center", va="center", color="white")
+    axes[c].set_title(f"input channel {c}")
+    axes[c].set_xlabel("column")
+    axes[c].set_ylabel("row")
+axes[2].imshow(tiny_cols, cmap="viridis", vmin=0, vmax=20)
+for (i, j), v in np.ndenumerate(tiny_cols):
+    axes[2].text(j, i, f"{v:g}", ha="center", va="center", color="white")
+axes[2].axvline(3.5, color="red", lw=2)
+axes[2].set_xticks(range(8), [f"c{c} p{p} q{q}" for c in range(2) for p in range(2) for q in range(2)],
+                   rotation=45, ha="right")  # fmt: skip
+axes[2].set_yticks(range(4), [f"(i={i}, j={j})" for i in range(2) for j in range(2)])
+axes[2].set_xlabel("column c*KH*KW + p*KW + q")
+axes[2].set_ylabel("row = output position")
+axes[2].set_title(f"im2col(x, 2, 2): shape {tiny_cols.shape}")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to see.** Each row is one 2 x 2 window, flattened channel by channel (channel 0 left of
+# the red line, channel 1 right of it). The centre pixel 5 sits in all four windows and therefore
+# appears four times: that duplication is the memory cost of im2col.
+#
+# ### Exercise 10: `conv_forward_im2col` (3 points)
+#
+# Implement the convolutional layer with your `im2col` and a **single matrix multiply**, no loops.
+# It must give the same result as `conv_forward_naive`.
+#
+# *Hints.* `cols @ w.reshape(F, -1).T` has shape (N·OH·OW, F). Add `b` (broadcasting over the
+# rows works, since the last axis is F). Then `reshape(N, OH, OW, F)` and
+# `transpose(0, 3, 1, 2)`. Reshaping straight to (N, F, OH, OW) would keep the shape right but
+# scramble the values.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_forward_im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_forward_im2col(x, w, b, stride=1, pad=0):
+    """Forward pass of a convolutional layer as one matrix multiply on im2col columns.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, KH, KW)
+    b : ndarray, shape (F,)
+    stride, pad : int
+        As in ``conv_forward_naive``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, OH, OW)
+        Equal to ``conv_forward_naive(x, w, b, stride, pad)``.
+    """
+    ### BEGIN SOLUTION
+    n, c, h, wid = x.shape
+    f, c_w, kh, kw = w.shape
+    if c_w != c or np.shape(b) != (f,):
+        raise ValueError(f"need w (F, {c}, KH, KW) and b (F,), got {w.shape} and {np.shape(b)}")
+    oh = conv_output_size(h, kh, stride, pad)
+    ow = conv_output_size(wid, kw, stride, pad)
+    cols = im2col(x, kh, kw, stride, pad)  # (N*OH*OW, C*KH*KW)
+    out = cols @ w.reshape(f, -1).T + b  # (N*OH*OW, F)
+    return out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv_forward_im2col", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+
+# Worked example: the same one as for conv_forward_naive, plus two filters at once.
+x = np.arange(9.0).reshape(1, 1, 3, 3)
+w = np.stack([np.ones((1, 2, 2)), -np.ones((1, 2, 2))])  # (2, 1, 2, 2): sum, minus sum
+b = np.array([1.0, 0.0])
+with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_im2col"):
+    out = conv_forward_im2col(x, w, b)
+T.assert_allclose(out, [[[[9.0, 13], [21, 25]], [[-8, -12], [-20, -24]]]],
+                  name="conv_forward_im2col(3x3 input, two 2x2 filters)",
+                  hint="filter 0 sums each window and adds 1, filter 1 gives minus the sum; the "
+                  "output is (N, F, OH, OW) = (1, 2, 2, 2)")  # fmt: skip
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+
+def _check(got, ref, suspects, name, default):
+    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
+    hint = default
+    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
+        for mistake, wrong in suspects:
+            if isinstance(wrong, tuple):
+                if got.shape == wrong and got.shape != ref.shape:
+                    hint = mistake
+                    break
+            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
+                hint = mistake
+                break
+    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+
+
+def conv_suspects(x, w, b, stride, pad):
+    """The reference output and the outputs of the mistakes learners make."""
+    conv = lambda xx, ww, bb, s=stride, p=pad: cl.layers.conv_forward(xx, ww, bb, stride=s, pad=p)[0]
+    ref = conv(x, w, b)
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    oh, ow = ref.shape[2:]
+    no_bias = ref - b[:, None, None]
+    size = "OH = (H + 2*pad - KH) // stride + 1 and OW = (W + 2*pad - KW) // stride + 1"
+    s = [
+        ("(N*OH*OW, F) reshaped straight to (N, F, OH, OW): reshape to (N, OH, OW, F) first, "
+         "then transpose(0, 3, 1, 2)", ref.transpose(0, 2, 3, 1).reshape(n, f, oh, ow)),
+        ("output axes in the wrong order: transpose (N, OH, OW, F) to (N, F, OH, OW)",
+         (n, oh, ow, f)),
+        ("flipped kernel inside conv_forward: a convolutional layer computes cross-correlation, "
+         "use w as it is (no [::-1, ::-1])", conv(x, w[:, :, ::-1, ::-1].copy(), b)),
+        ("bias missing: add b[f] to every output value of filter f", no_bias),
+        ("channels not summed: each filter covers all C channels (you used only channel 0)",
+         conv(x[:, :1], w[:, :1], b)),
+        ("channels not summed: each filter ADDS UP the contributions of all C channels (you "
+         "averaged them)", no_bias / c + b[:, None, None]),
+        ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
+         "column j*stride of the padded input", conv(x, w, b, s=1)[:, :, :oh, :ow]),
+        (f"stride ignored in the output size: {size}",
+         (n, f, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1)),
+        (f"off-by-one output size: {size}", (n, f, oh - 1, ow - 1)),
+        (f"off-by-one output size: {size}", (n, f, oh + 1, ow + 1)),
+        ("weights reshaped in another order than the im2col columns: w.reshape(F, -1) lists "
+         "w[f, c, p, q] at column c*KH*KW + p*KW + q, which must match im2col's columns",
+         conv(x, w.transpose(0, 2, 3, 1).reshape(f, c, kh, kw).copy(), b)),
+    ]  # fmt: skip
+    if kh == kw:
+        s.append(("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
+                  "i*stride + p and column j*stride + q", conv(x, w.swapaxes(2, 3).copy(), b)))  # fmt: skip
+    wrong_axis = "bias broadcast on the wrong axis: b has one value per filter, so it belongs on "
+    wrong_axis += "axis 1 of (N, F, OH, OW) (or on the last axis of the (N*OH*OW, F) product)"
+    for axis in (0, 2, 3):
+        if ref.shape[axis] == f:
+            shape = [1, 1, 1, 1]
+            shape[axis] = f
+            s.append((wrong_axis, no_bias + b.reshape(shape)))
+    return ref, s
+
+
+configs = [(2, 3, 7, 6, 4, 3, 2, 1, 0), (2, 2, 9, 8, 3, 3, 3, 2, 1), (1, 3, 10, 7, 2, 4, 3, 3, 2),
+           (3, 2, 5, 6, 3, 3, 3, 2, 1), (2, 1, 6, 5, 2, 1, 1, 1, 0), (4, 4, 12, 11, 6, 5, 3, 2, 2)]  # fmt: skip
+rng = np.random.default_rng(1010)
+for n, c, h, wd, f, kh, kw, stride, pad in configs:
+    x = rng.normal(size=(n, c, h, wd))
+    w = rng.normal(size=(f, c, kh, kw))
+    b = rng.normal(size=f)
+    with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_im2col"):
+        got = conv_forward_im2col(x, w, b, stride=stride, pad=pad)
+    ref, suspects = conv_suspects(x, w, b, stride, pad)
+    _check(got, ref, suspects,
+           name=f"conv_forward_im2col(x {x.shape}, w {w.shape}, b, stride={stride}, pad={pad})",
+           default="cols = im2col(x, KH, KW, stride, pad); out = cols @ w.reshape(F, -1).T + b, "
+           "then reshape to (N, OH, OW, F) and transpose to (N, F, OH, OW)")  # fmt: skip
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### How much faster?
+#
+# Both versions run on the same random batch (N = 2 images, C = 3 channels, F = 8 filters of
+# 3 x 3, pad 1) at growing image sizes. The loop version is timed once; the im2col version, being
+# fast, is timed as the best of five runs. (The sizes are smaller while the notebook is graded.)
+
+# %%
+sizes = [8, 16] if cl.is_grading() else [8, 16, 24, 32]
+rng = np.random.default_rng(2)
+w_t = rng.normal(size=(8, 3, 3, 3))
+b_t = rng.normal(size=8)
+t_naive, t_im2col = [], []
+for side in sizes:
+    x_t = rng.normal(size=(2, 3, side, side))
+    t0 = time.perf_counter()
+    out_naive = conv_forward_naive(x_t, w_t, b_t, stride=1, pad=1)
+    t_naive.append(time.perf_counter() - t0)
+    best = np.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        out_fast = conv_forward_im2col(x_t, w_t, b_t, stride=1, pad=1)
+        best = min(best, time.perf_counter() - t0)
+    t_im2col.append(best)
+    same = np.allclose(out_naive, out_fast)
+    print(f"{side:>3}x{side:<3} naive {t_naive[-1] * 1e3:8.1f} ms   im2col {best * 1e3:7.2f} ms   "
+          f"speed-up {t_naive[-1] / best:6.0f}x   same output: {same}")  # fmt: skip
+
+pixels = np.array(sizes) ** 2
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+axes[0].loglog(pixels, np.array(t_naive) * 1e3, "o-", label="conv_forward_naive (loops)")
+axes[0].loglog(pixels, np.array(t_im2col) * 1e3, "s-", label="conv_forward_im2col (one matmul)")
+axes[0].set_xlabel("pixels per image (H * W)")
+axes[0].set_ylabel("time (ms, log scale)")
+axes[0].set_title("Forward pass time, N=2, C=3, F=8, 3x3")
+axes[0].legend()
+axes[0].grid(alpha=0.3, which="both")
+axes[1].bar([f"{s}x{s}" for s in sizes], np.array(t_naive) / np.array(t_im2col))
+axes[1].set_xlabel("image size")
+axes[1].set_ylabel("speed-up (naive time / im2col time)")
+axes[1].set_title("How many times faster im2col is")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to see.** Both times grow in proportion to the number of pixels (parallel lines on the
+# log-log plot), but the im2col line sits one to two orders of magnitude lower, and both versions
+# give the same output. The exact speed-up depends on your machine; it grows with the batch size
+# and the number of filters, because the matrix multiply gets bigger while the per-value Python
+# overhead of the loops stays the same. The course's `cl.layers.conv_forward` uses this same
+# idea, with a strided view instead of a copy loop.
+#
+# ## Summary
+#
+# | quantity | shape or formula |
+# |---|---|
+# | input batch `x` | (N, C, H, W) |
+# | weights `w`, bias `b` | (F, C, KH, KW), (F,) |
+# | output | (N, F, OH, OW), `OH = (H + 2·pad − KH) // stride + 1` |
+# | parameters | F·C·KH·KW + F, independent of H and W |
+# | im2col matrix | (N·OH·OW, C·KH·KW) |
+#
+# - A convolutional layer is a dense layer with two constraints: each output sees only a small
+#   window (local connectivity), and all positions share the same weights (parameter sharing).
+#   That makes it cheap in parameters and equivariant to shifts.
+# - Deep-learning "convolution" is cross-correlation; true convolution flips the kernel.
+# - Padding controls how the size shrinks, stride how fast it shrinks; the output-size formula
+#   combines both.
+# - Each filter sums over all input channels; F filters give F output channels.
+# - Loops are clear but slow; rearranging the windows with im2col turns the whole layer into one
+#   matrix multiply, which is tens to hundreds of times faster.
+#
+# **Next: 02-layers.** You will write the backward pass of the convolution (the gradient of
+# im2col is its counterpart col2im), pooling and ReLU layers, and stack them into a network.
+#
+# **Further reading.** [CS231n: Convolutional Neural Networks](https://cs231n.github.io/convolutional-networks/);
+# V. Dumoulin and F. Visin, [A guide to convolution arithmetic for deep learning](https://arxiv.org/abs/1603.07285);
+# C. Olah, [Understanding Convolutions](https://colah.github.io/posts/2014-07-Understanding-Convolutions/);
+# K. Chellapilla, S. Puri and P. Simard, [High Performance Convolutional Neural Networks for
+# Document Processing](https://inria.hal.science/inria-00112631) (2006), the im2col idea.
