@@ -1,0 +1,553 @@
+"""The trusted side: grade one submitted notebook against its source notebook.
+
+For each step of :func:`autograde.notebook.plan`:
+
+- code cells run in a :class:`Sandbox` (a separate, limited process; see
+  :mod:`autograde.sandbox` and :mod:`autograde.limits`) with a per-cell timeout;
+- test cells run here, from the source notebook (hidden tests included), in a fresh namespace
+  where the names the cell uses and the sandbox defines are bound to proxies (functions and
+  classes call into the sandbox, data is copied). Checks, their reference computations and the
+  comparison never run in the learner's process.
+
+A timeout or a dead sandbox fails the cell at hand with a one-line reason; a fresh sandbox then
+replays the code cells run so far (minus the culprits) and grading goes on.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import dis
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+
+from autograde import wire
+from autograde.notebook import Plan, Step, Unreadable, plan, read_notebook, source_points
+
+DEFAULTS = {
+    "timeout": 60.0,
+    "memory": 4 << 30,
+    "fsize": 64 << 20,
+    "notebook_timeout": 900.0,
+    "landlock": True,
+    "max_restarts": 6,
+}
+MESSAGE_CAP = 2000
+
+
+class CellTimeout(BaseException):
+    """Raised by the alarm when a test cell runs too long in the judge."""
+
+
+# --------------------------------------------------------------------------------------------
+# Sandbox process
+# --------------------------------------------------------------------------------------------
+
+
+def _mpl_cache() -> list[Path]:
+    try:
+        import matplotlib
+
+        folder = Path(matplotlib.get_cachedir())
+        if not list(folder.glob("fontlist-*.json")):
+            import matplotlib.font_manager  # noqa: F401 - builds the font cache once
+        return list(folder.glob("fontlist-*.json"))
+    except Exception:
+        return []
+
+
+def sandbox_env(workdir: Path) -> dict:
+    """The scrubbed environment of a sandbox."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
+        "IPYTHONDIR": str(workdir / ".config" / "ipython"),
+        "NBGRADER_EXECUTION": "autograde",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    if os.environ.get("CNNLAB_DATA"):
+        env["CNNLAB_DATA"] = os.environ["CNNLAB_DATA"]
+    return env
+
+
+class Sandbox:
+    """A sandbox process and the RPC peer talking to it."""
+
+    def __init__(self, workdir: Path, options: dict):
+        self.workdir = workdir
+        self.options = options
+        self.proc: subprocess.Popen | None = None
+        self.peer: wire.Peer | None = None
+        self.isolation: dict = {}
+        self.restarts = 0
+
+    def start(self) -> None:
+        mpl = self.workdir / ".config" / "matplotlib"
+        mpl.mkdir(parents=True, exist_ok=True)
+        for path in _mpl_cache():
+            if not (mpl / path.name).exists():
+                shutil.copy(path, mpl / path.name)
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        config = {
+            "memory": int(self.options["memory"]),
+            "fsize": int(self.options["fsize"]),
+            "landlock": bool(self.options["landlock"]),
+        }
+        log = open(self.workdir / ".sandbox-output.txt", "ab")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-s", "-P", "-m", "autograde.sandbox"]
+                + [str(to_child_r), str(from_child_w), json.dumps(config)],
+                pass_fds=(to_child_r, from_child_w),
+                cwd=self.workdir,
+                env=sandbox_env(self.workdir),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+            os.close(to_child_r)
+            os.close(from_child_w)
+        os.set_blocking(to_child_w, False)
+        self.peer = wire.Peer(from_child_r, to_child_w, trusted=True)
+        _forbid_hooks(self.peer)
+        header, _ = wire.recv_message(from_child_r, time.monotonic() + 120)
+        if not header.get("ready"):
+            raise wire.ProtocolError("sandbox did not start")
+        self.isolation = header.get("isolation", {})
+
+    def kill(self) -> str:
+        """Kill the sandbox (and anything it started); return how it ended."""
+        how = ""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+                self.proc.wait()
+                how = "killed"
+            else:
+                how = describe_exit(self.proc.returncode)
+        if self.peer is not None:
+            for fd in (self.peer.rfd, self.peer.wfd):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.proc, self.peer = None, None
+        return how
+
+    def exit_status(self) -> str:
+        """How the process ended (waits briefly for it)."""
+        if self.proc is None:
+            return "gone"
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "stopped answering"
+        return describe_exit(code)
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        extra = " (segmentation fault)" if name == "SIGSEGV" else ""
+        return f"killed by {name}{extra}"
+    return f"exit code {code}"
+
+
+# --------------------------------------------------------------------------------------------
+# Test cells
+# --------------------------------------------------------------------------------------------
+
+
+def referenced_names(code) -> set[str]:
+    """Global names a test cell reads (nested code included) minus those it binds itself."""
+    loads, stores = set(), set()
+
+    def walk(co, top):
+        for ins in dis.get_instructions(co):
+            if ins.opname in ("LOAD_NAME", "LOAD_GLOBAL", "LOAD_FROM_DICT_OR_GLOBALS"):
+                loads.add(ins.argval)
+            elif top and ins.opname in ("STORE_NAME", "STORE_GLOBAL", "IMPORT_NAME"):
+                stores.add(ins.argval)
+            elif ins.opname == "STORE_GLOBAL":
+                stores.add(ins.argval)
+        for const in co.co_consts:
+            if hasattr(const, "co_code"):
+                walk(const, False)
+
+    walk(code, True)
+    return {n for n in loads - stores if isinstance(n, str) and not hasattr(builtins, n)}
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float):
+    usable = threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def fire(signum, frame):
+        raise CellTimeout()
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _forbid_hooks(peer: wire.Peer) -> None:
+    import cnnlab.testing as T
+
+    stack: list = []
+
+    def before():
+        contexts = T.active_forbid_contexts()
+        stack.append(contexts)
+        return {"forbid": [list(c.targets) for c in contexts]} if contexts else {}
+
+    def after(reply):
+        contexts = stack.pop() if stack else []
+        hits = reply.get("forbid_hits")
+        if isinstance(hits, list):
+            for ctx, names in zip(contexts, hits):
+                for name in names if isinstance(names, list) else []:
+                    ctx.record(str(name)[:200])
+        text = reply.get("stdout")
+        if isinstance(text, str) and text:
+            sys.stdout.write(text[:20000])
+
+    peer.before_call, peer.after_call = before, after
+
+
+def format_failure(exc: BaseException) -> str:
+    """One message for the learner: never the test cell's source or the judge's traceback."""
+    if isinstance(exc, AssertionError):
+        text = str(exc) or "a check failed"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, wire.StudentError):
+            text = f"your code raised {exc}"
+        tb = getattr(exc, "remote_traceback", "")
+        if tb:
+            text = f"your code raised {type(exc).__name__}: {exc}\n{tb.rstrip()}"
+    return text[:MESSAGE_CAP]
+
+
+def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
+    """Run one test cell here against proxies of the sandbox's names."""
+    import cnnlab.testing as T
+
+    result = {"grade_id": step.grade_id, "max_points": step.points, "points": 0.0}
+    t0 = time.monotonic()
+    peer = sandbox.peer
+    buf = io.StringIO()
+    problem = None
+    try:
+        code = compile(step.source, f"<test {step.grade_id}>", "exec")
+    except SyntaxError as exc:
+        result.update(passed=False, message=f"the test cell does not compile ({exc.msg})")
+        return result
+    peer.deadline = t0 + timeout
+    try:
+        with (
+            contextlib.redirect_stdout(buf),
+            contextlib.redirect_stderr(buf),
+            warnings.catch_warnings(),
+            _alarm(timeout + 5),
+        ):
+            warnings.simplefilter("ignore")
+            bindings = peer.request("lookup", names=sorted(referenced_names(code)))
+            ns = {"__name__": "__main__", "__builtins__": builtins}
+            ns.update(bindings)
+            exec(code, ns)
+        passed, message = True, ""
+    except (wire.Timeout, CellTimeout):
+        passed, message, problem = False, f"timed out after {timeout:g} s (infinite loop?)", "t"
+    except (wire.PeerGone, wire.ProtocolError) as exc:
+        passed, problem = False, "d"
+        message = f"the kernel died during this test ({exc})"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        passed, message = False, format_failure(exc)
+        if os.environ.get("CNNLAB_GRADE_DEBUG"):
+            import traceback
+
+            traceback.print_exc(file=sys.__stderr__)
+    finally:
+        T._ACTIVE.clear()
+        sys.setprofile(None)
+        peer.deadline = None
+    if peer.broken and problem is None:
+        passed, problem = False, "t" if peer.broken == "timeout" else "d"
+        message = (
+            f"timed out after {timeout:g} s (infinite loop?)"
+            if problem == "t"
+            else f"the kernel died during this test ({peer.broken})"
+        )
+    if problem == "d":
+        message = f"the kernel died during this test ({sandbox.exit_status()})"
+    result.update(
+        passed=passed,
+        points=step.points if passed else 0.0,
+        message=message,
+        output=buf.getvalue()[-5000:],
+        seconds=round(time.monotonic() - t0, 3),
+        problem=problem,
+    )
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# One notebook
+# --------------------------------------------------------------------------------------------
+
+
+class _Run:
+    """State of grading one notebook: the sandbox, replay list, events."""
+
+    def __init__(self, workdir: Path, options: dict):
+        self.options = options
+        self.sandbox = Sandbox(workdir, options)
+        self.replay: list[Step] = []
+        self.events: list[tuple[str, str]] = []  # (status, reason)
+        self.cell_errors: list[str] = []
+        self.flags: list[str] = []
+        self.notes: list[str] = []
+        self.restarts = 0
+
+    def _collect_flags(self):
+        peer = self.sandbox.peer
+        if peer is not None and peer.flags:
+            for flag in peer.flags:
+                if flag not in self.flags:
+                    self.flags.append(flag)
+            peer.flags.clear()
+
+    def ensure(self) -> bool:
+        """Start (or restart and replay) the sandbox; False when that is no longer possible."""
+        if self.sandbox.peer is not None:
+            return True
+        if self.restarts > self.options["max_restarts"]:
+            return False
+        self.restarts += 1
+        try:
+            self.sandbox.start()
+        except (wire.PeerGone, wire.ProtocolError, wire.Timeout, OSError) as exc:
+            self.sandbox.kill()
+            self.events.append(("crashed", f"the sandbox could not start ({exc})"))
+            return False
+        for step in list(self.replay):
+            outcome = self._exec(step, replaying=True)
+            if outcome in ("timeout", "died"):
+                self.replay.remove(step)
+                return self.ensure()
+        return True
+
+    def _exec(self, step: Step, replaying: bool = False) -> str:
+        peer = self.sandbox.peer
+        peer.deadline = time.monotonic() + self.options["timeout"]
+        try:
+            reply = peer.request("exec", code=step.source)
+        except wire.Timeout:
+            self.sandbox.kill()
+            self.events.append(
+                ("timeout", f"{step.label} timed out after {self.options['timeout']:g} s "
+                 "(infinite loop?)")
+            )  # fmt: skip
+            return "timeout"
+        except (wire.PeerGone, wire.ProtocolError) as exc:
+            how = self.sandbox.exit_status()
+            if isinstance(exc, wire.ProtocolError):
+                how = f"it broke the grading protocol: {exc}"
+            self.sandbox.kill()
+            self.events.append(("crashed", f"the kernel died in {step.label} ({how})"))
+            return "died"
+        finally:
+            if self.sandbox.peer is not None:
+                self.sandbox.peer.deadline = None
+        self._collect_flags()
+        if replaying:
+            return "ok"
+        output = reply.get("output", "") if isinstance(reply, dict) else ""
+        if "more characters of output dropped" in output[-200:]:
+            self.notes.append(f"output of {step.label} truncated to 100 kB")
+        err = reply.get("error") if isinstance(reply, dict) else None
+        if isinstance(err, dict):
+            kind, msg = str(err.get("type")), str(err.get("message", ""))[:300]
+            self.cell_errors.append(f"{step.label}: {kind}: {msg}".splitlines()[0][:300])
+            if kind == "MemoryError":
+                limit = self.options["memory"] / (1 << 30)
+                self.events.append(("memory", f"{step.label} hit the memory limit ({limit:g} GiB)"))
+            if kind == "SystemExit":
+                self.notes.append(f"{step.label} called sys.exit(); the cell was stopped")
+        return "ok"
+
+    def run(self, the_plan: Plan) -> list[dict]:
+        tests = []
+        deadline = time.monotonic() + self.options["notebook_timeout"]
+        for step in the_plan.steps:
+            if time.monotonic() > deadline:
+                if step.kind == "test":
+                    tests.append(_not_run(step, "not run: the notebook's time budget ran out"))
+                continue
+            if not self.ensure():
+                if step.kind == "test":
+                    tests.append(_not_run(step, "not run: the kernel kept dying"))
+                continue
+            if step.kind == "code":
+                outcome = self._exec(step)
+                if outcome == "ok":
+                    self.replay.append(step)
+                continue
+            res = run_test(self.sandbox, step, self.options["timeout"])
+            self._collect_flags()
+            problem = res.pop("problem", None)
+            if problem == "t":
+                self.sandbox.kill()
+                self.events.append(("timeout", f"{step.grade_id} timed out"))
+            elif problem == "d":
+                self.sandbox.kill()
+                self.events.append(("crashed", f"the kernel died in {step.grade_id}"))
+            tests.append(res)
+        return tests
+
+    def close(self):
+        self.sandbox.kill()
+
+
+def _not_run(step: Step, message: str) -> dict:
+    return {
+        "grade_id": step.grade_id,
+        "max_points": step.points,
+        "points": 0.0,
+        "passed": False,
+        "message": message,
+        "output": "",
+        "seconds": 0.0,
+    }
+
+
+_STATUS_ORDER = ("unreadable", "wrong-notebook", "timeout", "crashed", "memory", "ok")
+
+
+def grade_notebook(
+    source: Path | nbformat.NotebookNode,
+    submission: Path | bytes,
+    options: dict | None = None,
+    extra_files: Path | None = None,
+) -> dict:
+    """Grade one submission; return a JSON-serialisable result.
+
+    Parameters
+    ----------
+    source : Path or NotebookNode
+        The instructor's notebook (solutions and hidden tests).
+    submission : Path or bytes
+        The learner's notebook file (or its bytes).
+    options : dict, optional
+        Overrides of :data:`DEFAULTS` (timeout, memory, fsize, notebook_timeout, landlock).
+    extra_files : Path, optional
+        A folder whose non-notebook files are copied into the working directory (the release
+        folder: data files the notebook reads).
+
+    Returns
+    -------
+    dict
+        ``status`` (ok, unreadable, wrong-notebook, timeout, crashed, memory), ``reason`` (one
+        line, empty when all went well), ``score``, ``max_score``, ``tests`` (grade_id, points,
+        max_points, passed, message), ``notes``, ``flags``, ``cell_errors``, ``isolation``,
+        ``seconds``.
+    """
+    opts = dict(DEFAULTS, **(options or {}))
+    t0 = time.monotonic()
+    src_nb = source if isinstance(source, nbformat.NotebookNode) else nbformat.read(source, 4)
+    points = source_points(src_nb)
+    result = {
+        "status": "ok",
+        "reason": "",
+        "score": 0.0,
+        "max_score": float(sum(points.values())),
+        "tests": [],
+        "notes": [],
+        "flags": [],
+        "cell_errors": [],
+        "isolation": {},
+    }
+    data = submission if isinstance(submission, bytes) else Path(submission).read_bytes()
+    try:
+        sub_nb = read_notebook(data)
+    except Unreadable as exc:
+        result.update(status="unreadable", reason=str(exc))
+        result["tests"] = [_not_run(Step("test", g, "", g, p), str(exc)) for g, p in points.items()]
+        result["seconds"] = round(time.monotonic() - t0, 2)
+        return result
+    the_plan = plan(src_nb, sub_nb)
+    result["notes"] = list(the_plan.notes)
+    workdir = Path(tempfile.mkdtemp(prefix="cnnlab-grade-"))
+    os.chmod(workdir, 0o700)
+    if extra_files is not None and Path(extra_files).is_dir():
+        for path in Path(extra_files).iterdir():
+            if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
+                shutil.copy(path, workdir / path.name)
+    run = _Run(workdir, opts)
+    try:
+        tests = run.run(the_plan)
+    finally:
+        run.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    by_id = {t["grade_id"]: t for t in tests}
+    ordered = []
+    for gid, pts in points.items():
+        test = by_id.get(gid) or _not_run(Step("test", gid, "", gid, pts), "not run")
+        ordered.append(test)
+    result["tests"] = ordered
+    result["score"] = float(sum(t["points"] for t in ordered))
+    result["notes"] += run.notes
+    result["flags"] = run.flags
+    result["cell_errors"] = run.cell_errors
+    result["isolation"] = run.sandbox.isolation
+    events = list(run.events)
+    if the_plan.matched_ids == 0 and the_plan.foreign_ids > 0:
+        events.insert(0, ("wrong-notebook", "this notebook belongs to another assignment"))
+    if events:
+        events.sort(key=lambda e: _STATUS_ORDER.index(e[0]))
+        result["status"], result["reason"] = events[0]
+        if len(events) > 1:
+            result["reason"] += f" (+{len(events) - 1} more)"
+    elif the_plan.notes or run.notes:
+        result["reason"] = (the_plan.notes + run.notes)[0]
+    result["seconds"] = round(time.monotonic() - t0, 2)
+    return result

@@ -1,0 +1,284 @@
+"""The untrusted side: runs a learner's cells and serves their functions over RPC.
+
+Started by the judge as ``python -s -P -m autograde.sandbox RFD WFD CONFIG_JSON`` in the
+submission's temporary working directory with a scrubbed environment. It imports NumPy, cnnlab
+and IPython, applies :mod:`autograde.limits`, snapshots the identities of the functions a test
+could rely on, then serves:
+
+- ``exec``: run one cell through an IPython ``InteractiveShell`` (so magics and
+  ``get_ipython()`` work) with stdout/stderr captured per cell (capped), ``SystemExit`` and every
+  other exception caught; report the error and any tampering found since the last message;
+- ``lookup``: the values of the names a test cell uses (functions and classes as proxies, data
+  copied);
+- ``call`` and the handle operations of :mod:`autograde.wire`, run inside the ``forbid_calls``
+  contexts the judge has open.
+
+Nothing here decides a score: the judge only reads plain data from this process.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import sys
+import types
+
+CAP = 100_000
+
+
+class CappedWriter(io.TextIOBase):
+    """A text stream that keeps the first ``cap`` characters and counts the rest."""
+
+    def __init__(self, cap: int = CAP):
+        self.cap = cap
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def write(self, text):
+        text = str(text)
+        room = self.cap - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(len(text), room)
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def getvalue(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n... [{self.dropped} more characters of output dropped]"
+        return text
+
+
+class Tamper:
+    """Identities of numpy, numpy.testing, cnnlab, builtins and sys.modules entries."""
+
+    WATCHED = (
+        "numpy",
+        "numpy.testing",
+        "numpy.linalg",
+        "numpy.random",
+        "numpy.lib",
+        "cnnlab",
+        "cnnlab.testing",
+        "cnnlab.layers",
+        "cnnlab.nn",
+        "cnnlab.gradcheck",
+        "scipy.signal",
+    )
+
+    def __init__(self, shell=None):
+        self.seen: set[str] = set()
+        self.snapshot = self._take()
+        self.modules = dict(sys.modules)
+        self.custom_tb = getattr(shell, "CustomTB", None)
+
+    def _take(self) -> dict:
+        snap = {}
+        for name in self.WATCHED:
+            mod = sys.modules.get(name)
+            if mod is None:
+                continue
+            for attr, value in list(vars(mod).items()):
+                if attr.startswith("__"):
+                    continue
+                snap[(name, attr)] = self._ident(value)
+                if isinstance(value, type) and getattr(value, "__module__", "").startswith(
+                    "cnnlab"
+                ):
+                    for key, member in list(vars(value).items()):
+                        snap[(f"{name}.{attr}", key)] = self._ident(member)
+        for attr, value in list(vars(builtins).items()):
+            if not attr.startswith("_"):
+                snap[("builtins", attr)] = self._ident(value)
+        return snap
+
+    @staticmethod
+    def _ident(value):
+        code = getattr(value, "__code__", None)
+        return (id(value), id(code) if code is not None else None)
+
+    def check(self, shell=None) -> list[str]:
+        """New findings since the last check."""
+        found = []
+        now = self._take()
+        for key, ident in self.snapshot.items():
+            if now.get(key) != ident:
+                found.append(f"monkeypatch: {key[0]}.{key[1]} was replaced or removed")
+        for name, mod in self.modules.items():
+            if sys.modules.get(name) is not mod:
+                found.append(f"monkeypatch: sys.modules[{name!r}] was replaced or removed")
+        if shell is not None and (
+            shell.custom_exceptions or getattr(shell, "CustomTB", None) is not self.custom_tb
+        ):
+            found.append("custom exception handler installed in IPython (set_custom_exc)")
+        new = [f for f in found if f not in self.seen]
+        self.seen.update(new)
+        return new[:20]
+
+
+def _student_traceback(exc: BaseException) -> str:
+    import traceback
+
+    from autograde.wire import _is_student_file
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_student_file(f.filename)]
+    return "".join(traceback.format_list(frames[-6:]))[:4000]
+
+
+def main(argv: list[str]) -> int:
+    rfd, wfd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
+    from autograde import limits
+
+    limits.die_with_parent()
+    import warnings
+
+    import numpy  # noqa: F401 - imported before the limits apply, as the learner's setup cell does
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import cnnlab
+    import cnnlab.layers  # noqa: F401
+    import cnnlab.nn  # noqa: F401
+    import cnnlab.testing
+    from autograde.wire import Peer
+
+    report = limits.apply(
+        os.getcwd(),
+        memory=int(config["memory"]),
+        fsize=int(config["fsize"]),
+        landlock=bool(config.get("landlock", True)),
+    )
+    forbid_cls = cnnlab.testing.forbid_calls
+    forbidden_error = cnnlab.testing.ForbiddenCallError
+    get_profile = sys.getprofile
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+    shell = InteractiveShell.instance(colors="NoColor")
+    shell.user_ns["__name__"] = "__main__"
+    tamper = Tamper(shell)
+    peer = Peer(rfd, wfd, trusted=False)
+
+    def captured(fn):
+        out = CappedWriter()
+        sys.stdout = sys.stderr = out
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")
+                return fn(), out
+        finally:
+            sys.stdout, sys.stderr = real_stdout, real_stderr
+
+    def close_figures():
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            try:
+                plt.close("all")
+            except Exception:
+                pass
+
+    def do_exec(header, blobs):
+        code = str(header.get("code", ""))
+        result, out = captured(lambda: shell.run_cell(code, store_history=False))
+        close_figures()
+        err = result.error_before_exec or result.error_in_exec
+        peer.flags.extend(tamper.check(shell))
+        reply = {"output": out.getvalue()}
+        if err is not None:
+            reply["error"] = {
+                "type": type(err).__name__,
+                "message": _safe_str(err)[:2000],
+                "traceback": _student_traceback(err),
+            }
+        return reply
+
+    def do_lookup(header, blobs):
+        found = {}
+        for name in header.get("names", []):
+            if not isinstance(name, str) or name not in shell.user_ns:
+                continue
+            value = shell.user_ns[name]
+            if isinstance(value, types.ModuleType):
+                continue
+            found[name] = value
+        return found
+
+    def call_wrapper(fn, args, kwargs, header):
+        specs = header.get("forbid") or []
+        contexts = []
+        for targets in specs:
+            ctx = forbid_cls(*[str(t) for t in targets if isinstance(t, str)])
+            ctx.__enter__()
+            if get_profile() != ctx._profile:
+                ctx.record("sys.setprofile (the call watcher was switched off)")
+            contexts.append(ctx)
+        try:
+            value, out = captured(lambda: fn(*args, **kwargs))
+        finally:
+            hits = []
+            if contexts and get_profile() != contexts[-1]._profile:
+                for ctx in contexts:
+                    ctx.record("sys.setprofile (the call watcher was switched off)")
+            for ctx in reversed(contexts):
+                hits.append(list(ctx.hits))
+                ctx.hits.clear()
+                try:
+                    ctx.__exit__(None, None, None)
+                except forbidden_error:
+                    pass
+            peer.forbid_hits = list(reversed(hits))
+            peer.flags.extend(tamper.check(shell))
+        text = out.getvalue()
+        if text:
+            peer.call_output = text
+        return value
+
+    peer.handlers.update({"exec": do_exec, "lookup": do_lookup})
+    peer.call_wrapper = call_wrapper
+    _install_reply_extras(peer)
+    from autograde.wire import send_message
+
+    send_message(wfd, {"ready": True, "isolation": report, "pid": os.getpid()}, [])
+    try:
+        peer.serve()
+    except BaseException:
+        return 3
+    return 0
+
+
+def _install_reply_extras(peer) -> None:
+    """Attach forbid hits and captured output of a call to its reply."""
+    from autograde import wire
+
+    original = wire.send_message
+
+    def send(fd, header, blobs, deadline=None):
+        hits = getattr(peer, "forbid_hits", None)
+        if hits is not None and "reply" in header:
+            header = dict(header, forbid_hits=hits)
+            peer.forbid_hits = None
+        text = getattr(peer, "call_output", None)
+        if text and "reply" in header:
+            header = dict(header, stdout=text)
+            peer.call_output = None
+        return original(fd, header, blobs, deadline)
+
+    wire.send_message = send
+
+
+def _safe_str(exc) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return "<message could not be shown>"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
