@@ -1,0 +1,63 @@
+"""``cnnlab-grade check NOTEBOOK``: a learner's self-check with the public tests.
+
+The tests are those of the released notebook of the same assignment (``notebooks/``), matched
+by the notebook's nbgrader metadata, so editing a test cell in one's own copy changes nothing.
+The learner's code runs in the same sandbox as in grading; no gradebook is needed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+from autograde.collect import _grade_ids
+from autograde.notebook import Unreadable, read_notebook
+from autograde.release import ROOT
+
+
+def find_release(nb, release_dir: Path = ROOT / "notebooks") -> Path | None:
+    """The released notebook sharing the most grade ids with ``nb``."""
+    ids = _grade_ids(nb)
+    best, best_score = None, 0
+    for path in sorted(release_dir.glob("*/*.ipynb")):
+        score = len(ids & _grade_ids(nbformat.read(path, 4)))
+        if score > best_score:
+            best, best_score = path, score
+    return best
+
+
+def check(path: Path, options: dict | None = None, release_dir: Path = ROOT / "notebooks") -> int:
+    """Print each exercise's points and messages; return 0 (1 if the file is unreadable)."""
+    from autograde.judge import grade_notebook
+
+    data = Path(path).read_bytes()
+    try:
+        nb = read_notebook(data)
+    except Unreadable as exc:
+        print(f"{path}: cannot be checked: {exc}")
+        return 1
+    release = find_release(nb, release_dir)
+    if release is None:
+        print(f"{path}: no released notebook matches it; checking its own test cells")
+        source = nb
+    else:
+        print(f"checking {path} with the public tests of {release.parent.name}/{release.name}")
+        source = nbformat.read(release, 4)
+    result = grade_notebook(source, data, options, release.parent if release else None)
+    width = max((len(t["grade_id"]) for t in result["tests"]), default=10)
+    for test in result["tests"]:
+        mark = "ok  " if test["passed"] else "FAIL"
+        print(f"{mark} {test['grade_id']:<{width}} {test['points']:g}/{test['max_points']:g}")
+        if not test["passed"] and test["message"]:
+            for line in test["message"].splitlines()[:12]:
+                print(f"       {line}")
+    for note in result["notes"] + [f"cell {e}" for e in result["cell_errors"]]:
+        print(f"note: {note}")
+    if result["reason"]:
+        print(f"note: {result['reason']}")
+    print(f"public tests: {result['score']:g}/{result['max_score']:g} points")
+    print("(hidden tests are added when your notebook is graded)")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,260 @@
+"""Grade a course directory in parallel, resumably.
+
+Layout (nbgrader's)::
+
+    DIR/source/<assignment>/<notebook>.ipynb            instructor notebooks (built from
+                                                         solutions/ when the folder is missing)
+    DIR/submitted/<student>/<assignment>/<notebook>.ipynb
+    DIR/feedback/<student>/<assignment>/<notebook>.html  written here
+    DIR/grades.csv, DIR/gradebook.db                     written here
+    DIR/.cnnlab-grade/results/<student>/<assignment>.json  per-submission cache
+
+Each submission is graded by a worker process (the judge) that starts its own sandbox. Results
+are cached under a key made of the grader version, the options, the source notebook and the
+submitted file: a killed run resumes where it stopped and a rerun changes nothing. Only this
+(parent) process writes the gradebook.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograde.feedback import write_csv, write_feedback
+from autograde.release import ROOT, build_source
+
+VERSION = "cnnlab-grade 1"
+
+
+@dataclass
+class Job:
+    student: str
+    assignment: str
+    notebook: str
+    submission: str | None
+    source: str
+    note: str = ""
+
+
+def find_sources(course_dir: Path) -> dict[str, Path]:
+    """``{assignment: source notebook}``; build ``DIR/source`` from solutions/ if missing."""
+    src = course_dir / "source"
+    if not src.is_dir() or not any(src.glob("*/*.ipynb")):
+        build_source(src)
+    found = {}
+    for folder in sorted(p for p in src.iterdir() if p.is_dir()):
+        notebooks = sorted(folder.glob("*.ipynb"))
+        if notebooks:
+            found[folder.name] = notebooks[0]
+    return found
+
+
+def find_jobs(course_dir: Path, sources: dict[str, Path], assignments: list[str]) -> list[Job]:
+    """One job per student and assignment (also when the student submitted nothing)."""
+    submitted = course_dir / "submitted"
+    students = (
+        sorted(p.name for p in submitted.iterdir() if p.is_dir()) if submitted.is_dir() else []
+    )
+    jobs = []
+    for assignment in assignments:
+        source = sources[assignment]
+        for student in students:
+            folder = submitted / student / assignment
+            path, note = folder / source.name, ""
+            if not path.exists():
+                others = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
+                if len(others) >= 1:
+                    path = others[0]
+                    note = f"graded {path.name} (expected {source.name})"
+                else:
+                    path = None
+            jobs.append(
+                Job(
+                    student, assignment, source.stem, str(path) if path else None, str(source), note
+                )
+            )
+    return jobs
+
+
+def cache_key(job: Job, options: dict) -> str:
+    digest = hashlib.sha256()
+    digest.update(VERSION.encode())
+    digest.update(json.dumps(options, sort_keys=True).encode())
+    digest.update(Path(job.source).read_bytes())
+    digest.update(b"\0")
+    digest.update(Path(job.submission).read_bytes() if job.submission else b"<missing>")
+    return digest.hexdigest()
+
+
+def _cache_path(course_dir: Path, job: Job) -> Path:
+    return course_dir / ".cnnlab-grade" / "results" / job.student / f"{job.assignment}.json"
+
+
+def load_cached(course_dir: Path, job: Job, key: str) -> dict | None:
+    path = _cache_path(course_dir, job)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if data.get("key") == key else None
+
+
+def store(course_dir: Path, job: Job, key: str, result: dict) -> None:
+    path = _cache_path(course_dir, job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(dict(result, key=key), indent=1))
+    os.replace(tmp, path)
+
+
+def _missing(job: Job) -> dict:
+    from autograde.notebook import source_points
+
+    points = source_points(nbformat.read(job.source, 4))
+    tests = [
+        {"grade_id": g, "points": 0.0, "max_points": p, "passed": False, "message": "no submission"}
+        for g, p in points.items()
+    ]
+    return {
+        "status": "missing",
+        "reason": "no notebook submitted",
+        "score": 0.0,
+        "max_score": float(sum(points.values())),
+        "tests": tests,
+        "notes": [],
+        "flags": [],
+        "cell_errors": [],
+    }
+
+
+def _init_worker() -> None:
+    try:
+        from autograde.limits import die_with_parent
+
+        die_with_parent()
+    except Exception:
+        pass
+
+
+def grade_job(job: Job, options: dict) -> dict:
+    """Grade one job (runs in a worker process)."""
+    from autograde.judge import grade_notebook
+
+    if job.submission is None:
+        return _missing(job)
+    try:
+        result = grade_notebook(
+            Path(job.source), Path(job.submission), options, _release_dir(job.assignment)
+        )
+    except Exception as exc:  # a bug of ours must not stop the class
+        result = _missing(job)
+        result.update(status="grader-error", reason=f"grader error: {type(exc).__name__}: {exc}")
+    if job.note:
+        result.setdefault("notes", []).insert(0, job.note)
+    return result
+
+
+def _release_dir(assignment: str) -> Path | None:
+    folder = ROOT / "notebooks" / assignment
+    return folder if folder.is_dir() else None
+
+
+def run(
+    course_dir: Path,
+    assignments: list[str] | None = None,
+    *,
+    workers: int | None = None,
+    db_url: str | None = None,
+    options: dict | None = None,
+    progress: bool = True,
+    feedback: bool = True,
+) -> list[dict]:
+    """Grade every submission of ``assignments`` (all by default); return the result rows."""
+    from autograde.gradebook import Book
+
+    course_dir = Path(course_dir).resolve()
+    options = dict(options or {})
+    sources = find_sources(course_dir)
+    unknown = [a for a in assignments or [] if a not in sources]
+    if unknown:
+        raise SystemExit(f"unknown assignment(s) {unknown}; known: {sorted(sources)}")
+    chosen = list(assignments or sources)
+    jobs = find_jobs(course_dir, sources, chosen)
+    keys = {id(j): cache_key(j, options) for j in jobs}
+    results: dict[int, dict] = {}
+    todo = []
+    for job in jobs:
+        cached = load_cached(course_dir, job, keys[id(job)])
+        if cached is not None:
+            results[id(job)] = cached
+        else:
+            todo.append(job)
+    book = Book(db_url or f"sqlite:///{course_dir / 'gradebook.db'}")
+    source_nbs = {a: nbformat.read(sources[a], 4) for a in chosen}
+
+    def save(job: Job, result: dict):
+        result = dict(result, student=job.student, assignment=job.assignment)
+        result["notebook"] = job.notebook
+        store(course_dir, job, keys[id(job)], result)
+        results[id(job)] = result
+        if job.submission is not None:
+            book.ensure_notebook(job.assignment, job.notebook, source_nbs[job.assignment])
+            book.record(job.student, job.assignment, job.notebook, result)
+
+    try:
+        for job in jobs:  # cached results go to the gradebook too (idempotent)
+            if id(job) in results and job.submission is not None:
+                book.ensure_notebook(job.assignment, job.notebook, source_nbs[job.assignment])
+                book.record(job.student, job.assignment, job.notebook, results[id(job)])
+        _run_pool(todo, options, workers or os.cpu_count() or 1, save, progress)
+    finally:
+        book.close()
+    rows = [dict(results[id(j)], student=j.student, assignment=j.assignment) for j in jobs]
+    write_csv(course_dir / "grades.csv", rows)
+    if feedback:
+        for job, row in zip(jobs, rows):
+            if job.submission is not None:
+                write_feedback(course_dir, job.student, job.assignment, job.notebook, row)
+    return rows
+
+
+def _run_pool(todo: list[Job], options: dict, workers: int, save, progress: bool) -> None:
+    if not todo:
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), file=sys.stdout, desc="grading", unit="nb", disable=not progress)
+    pending = list(todo)
+    attempts: dict[int, int] = {}
+    ctx = multiprocessing.get_context("spawn")
+    while pending:
+        with cf.ProcessPoolExecutor(
+            max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker
+        ) as pool:
+            futures = {pool.submit(grade_job, job, options): job for job in pending}
+            pending = []
+            for fut in cf.as_completed(futures):
+                job = futures[fut]
+                try:
+                    result = fut.result()
+                except Exception as exc:  # a worker died (BrokenProcessPool): retry once
+                    attempts[id(job)] = attempts.get(id(job), 0) + 1
+                    if attempts[id(job)] < 2:
+                        pending.append(job)
+                        continue
+                    result = _missing(job)
+                    result.update(status="grader-error", reason=f"grader worker died: {exc}")
+                save(job, result)
+                bar.update(1)
+        if pending:
+            time.sleep(0.5)
+    bar.close()

@@ -1,0 +1,71 @@
+"""Write results into nbgrader's gradebook (SQLite by default, any SQLAlchemy URL).
+
+Only the grading parent process calls this, one result at a time, each in its own commit, so
+parallel workers can never corrupt the database or lose a grade. Writing the same result again
+sets the same scores (regrading is idempotent).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from nbgrader.api import Gradebook
+
+from autograde.notebook import cell_kind
+
+
+class Book:
+    """A thin wrapper creating assignments, notebooks and cells on demand."""
+
+    def __init__(self, db_url: str):
+        # nbgrader runs the `alembic` script by name: make the one next to this Python findable
+        bindir = os.path.dirname(sys.executable)
+        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+        self.gb = Gradebook(db_url)
+        self._known: set[tuple[str, str]] = set()
+
+    def close(self) -> None:
+        self.gb.close()
+
+    def ensure_notebook(self, assignment: str, notebook: str, source_nb) -> None:
+        """Create the assignment, notebook, grade cells and solution cells if missing."""
+        if (assignment, notebook) in self._known:
+            return
+        gb = self.gb
+        gb.update_or_create_assignment(assignment)
+        gb.update_or_create_notebook(notebook, assignment)
+        for cell in source_nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            gid = meta.get("grade_id")
+            if cell.get("cell_type") != "code" or not gid:
+                continue
+            kind = cell_kind(cell)
+            if kind == "test":
+                gb.update_or_create_grade_cell(
+                    gid,
+                    notebook,
+                    assignment,
+                    max_score=float(meta.get("points", 0) or 0),
+                    cell_type="code",
+                )
+            elif kind == "answer":
+                gb.update_or_create_solution_cell(gid, notebook, assignment)
+        gb.db.commit()
+        self._known.add((assignment, notebook))
+
+    def record(self, student: str, assignment: str, notebook: str, result: dict) -> None:
+        """Store the automatic scores of one graded notebook."""
+        gb = self.gb
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(assignment, student)
+        scores = {t["grade_id"]: float(t["points"]) for t in result.get("tests", [])}
+        nb = gb.find_submission_notebook(notebook, assignment, student)
+        for grade in nb.grades:
+            grade.auto_score = scores.get(grade.name, 0.0)
+        gb.db.commit()
+
+    def score(self, student: str, assignment: str) -> float:
+        """Total score of a submission as the gradebook computes it."""
+        return float(self.gb.find_submission(assignment, student).score)
