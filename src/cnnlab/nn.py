@@ -134,8 +134,8 @@ class Conv2d(Module):
         )
         return out
 
-    def backward(self, dout):
-        dx, dw, db = L.conv_backward(dout, self._need_cache())
+    def backward(self, dout, need_dx=True):
+        dx, dw, db = L.conv_backward(dout, self._need_cache(), need_dx=need_dx)
         self._store_grads(w=dw, b=db)
         return dx
 
@@ -329,8 +329,19 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def backward(self, dout):
-        for layer in reversed(self.layers):
+    def backward(self, dout, need_dx=True):
+        """Backpropagate through all layers; returns dx (None if ``need_dx`` is False).
+
+        ``need_dx=False`` lets a first Conv2d skip its input gradient (training needs only the
+        parameter gradients), which saves about a third of that layer's backward time.
+        """
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if i == 0 and not need_dx:
+                if isinstance(layer, (Conv2d, Sequential)):
+                    return layer.backward(dout, need_dx=False)
+                layer.backward(dout)
+                return None
             dout = layer.backward(dout)
         return dout
 

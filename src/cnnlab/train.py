@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from .layers import softmax_cross_entropy
+from .nn import Sequential
 
 __all__ = ["fit", "evaluate", "predict", "predict_proba"]
 
@@ -93,7 +94,10 @@ def fit(
                     xb = augment(xb, rng)
                 scores = model.forward(xb)
                 loss, dscores = softmax_cross_entropy(scores, yb)
-                model.backward(dscores)
+                if isinstance(model, Sequential):
+                    model.backward(dscores, need_dx=False)  # no gradient w.r.t. the images
+                else:
+                    model.backward(dscores)
                 optimizer.step(model.grads)
                 loss_sum += loss * len(idx)
                 correct += int((scores.argmax(axis=1) == yb).sum())

@@ -90,18 +90,23 @@ def maxpool_backward(dout, cache):
     if dout.shape != out.shape:
         raise ValueError(f"dout must have shape (N, C, OH, OW) = {out.shape}, got {dout.shape}")
     oh, ow = out.shape[2:]
-    dx = np.zeros_like(x)
     dout = dout.astype(x.dtype, copy=False)
+    tiles = stride == size and oh * size == x.shape[2] and ow * size == x.shape[3]
+    dx = np.empty_like(x) if tiles else np.zeros_like(x)  # tiles: every pixel gets written
+    last = size * size - 1
     pending = None  # windows whose maximum is not found yet (None: all of them)
     for k in range(size * size):
         p, q = divmod(k, size)  # row-major order inside the window
-        hit = _offset_view(x, p, q, oh, ow, stride) == out
-        if pending is None:
-            pending = ~hit
+        if k == last and pending is not None:
+            hit = pending  # the maximum must be at the last position
         else:
-            hit &= pending
-            if k < size * size - 1:
-                pending &= ~hit
+            hit = _offset_view(x, p, q, oh, ow, stride) == out
+            if pending is None:
+                pending = ~hit
+            else:
+                hit &= pending
+                if k < last:
+                    pending &= ~hit
         target = _offset_view(dx, p, q, oh, ow, stride)
         if stride >= size:  # windows do not overlap: each input position is written once
             np.multiply(hit, dout, out=target)

@@ -1,0 +1,207 @@
+"""Time cnnlab's conv layer and a full training step against PyTorch on the CPU.
+
+Usage::
+
+    python benchmarks/bench_layers.py            # prints a Markdown table
+    python benchmarks/bench_layers.py --reps 50  # more repetitions, steadier medians
+
+For each course shape (float32, batch 64) the table gives, in milliseconds (median over the
+repetitions, cnnlab and PyTorch timed alternately in the same process so that load from other
+programs affects both alike):
+
+- conv1 / conv2: forward and backward of the first and second conv layer of the course network
+  (3x3, pad 1; C -> 16 on HxW and 16 -> 32 on H/2 x W/2);
+- step: a full training step of ``course_convnet`` (forward, softmax loss, backward, Adam).
+
+``ratio`` is cnnlab time / PyTorch time (lower is better; 1.5 means 50 % slower). GFLOP/s counts
+the multiply-adds of the convolutions and matrix products (backward = 2 x forward); the ceiling
+is NumPy's own float32 matrix product on a 1024 x 1024 problem with the same threads. PyTorch
+uses as many threads as the BLAS NumPy calls (threadpoolctl), else ``os.cpu_count()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from cnnlab import layers as L
+from cnnlab.models import course_convnet
+from cnnlab.optim import Adam
+
+SHAPES = {
+    "digits 1x8x8": (1, 8, 8),
+    "shapes 1x28x28": (1, 28, 28),
+    "CIFAR-like 3x32x32": (3, 32, 32),
+}
+BATCH = 64
+
+
+def blas_threads():
+    try:
+        from threadpoolctl import threadpool_info
+
+        counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+        if counts:
+            return max(counts)
+    except ImportError:
+        pass
+    return os.cpu_count() or 1
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def compare(ours, theirs, reps):
+    """Median seconds of ``ours`` and ``theirs`` (None when PyTorch is missing), run alternately."""
+    ours()
+    if theirs is not None:
+        theirs()
+    a, b = [], []
+    for _ in range(reps):
+        a.append(timed(ours))
+        if theirs is not None:
+            b.append(timed(theirs))
+    return float(np.median(a)), (float(np.median(b)) if b else None)
+
+
+def matmul_gflops(reps=10):
+    a = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
+    a @ a
+    best = min(timed(lambda: a @ a) for _ in range(reps))
+    return 2 * 1024**3 / best / 1e9
+
+
+def conv_cases(shape, torch, reps):
+    """Rows for the two conv layers of the course network at this input shape."""
+    rng = np.random.default_rng(0)
+    c, h, w = shape
+    rows = []
+    for name, (cin, cout, hh, ww) in {
+        "conv1": (c, 16, h, w),
+        "conv2": (16, 32, h // 2, w // 2),
+    }.items():
+        x = rng.standard_normal((BATCH, cin, hh, ww)).astype(np.float32)
+        wt = (rng.standard_normal((cout, cin, 3, 3)) * 0.1).astype(np.float32)
+        b = np.zeros(cout, np.float32)
+        out, cache = L.conv_forward(x, wt, b, stride=1, pad=1)
+        dout = rng.standard_normal(out.shape).astype(np.float32)
+        flops = 2 * out.size * cin * 9
+        fwd_t = bwd_t = None
+        if torch is not None:
+            tx, tw, tb, td = (torch.from_numpy(a) for a in (x, wt, b, dout))
+
+            def fwd_t():
+                with torch.no_grad():
+                    torch.nn.functional.conv2d(tx, tw, tb, padding=1)
+
+            def bwd_t():
+                torch.ops.aten.convolution_backward(
+                    td, tx, tw, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
+                )
+
+        fo, ft = compare(lambda: L.conv_forward(x, wt, b, stride=1, pad=1), fwd_t, reps)
+        bo, bt = compare(lambda: L.conv_backward(dout, cache), bwd_t, reps)
+        rows.append((f"{name} fwd {cin}->{cout} @{hh}x{ww}", fo, ft, flops))
+        rows.append((f"{name} bwd", bo, bt, 2 * flops))
+        rows.append((f"{name} fwd+bwd", fo + bo, (ft + bt) if ft else None, 3 * flops))
+    return rows
+
+
+def torch_course_net(torch, model, shape):
+    """The same architecture and weights as ``model`` in PyTorch."""
+    tnn = torch.nn
+    layers = []
+    for layer in model:
+        kind = type(layer).__name__
+        if kind == "Conv2d":
+            m = tnn.Conv2d(layer.in_channels, layer.out_channels, 3, padding=layer.pad)
+            m.weight.data = torch.from_numpy(layer.params["w"].copy())
+        elif kind == "Linear":
+            m = tnn.Linear(layer.in_features, layer.out_features)
+            m.weight.data = torch.from_numpy(layer.params["w"].T.copy())
+        elif kind == "MaxPool2d":
+            m = tnn.MaxPool2d(layer.size, layer.stride)
+        else:
+            m = {"ReLU": tnn.ReLU, "Flatten": tnn.Flatten}[kind]()
+        if kind in ("Conv2d", "Linear"):
+            m.bias.data.zero_()
+        layers.append(m)
+    return tnn.Sequential(*layers)
+
+
+def step_case(shape, torch, reps):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((BATCH, *shape)).astype(np.float32)
+    y = rng.integers(0, 10, BATCH)
+    model = course_convnet(shape, seed=0)
+    opt = Adam(model.params, lr=1e-3)
+
+    def ours():
+        scores = model.forward(x)
+        _, dscores = L.softmax_cross_entropy(scores, y)
+        model.backward(dscores, need_dx=False)  # as in cnnlab.train.fit
+        opt.step(model.grads)
+
+    theirs = None
+    if torch is not None:
+        tmodel = torch_course_net(torch, model, shape)
+        topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def theirs():
+            topt.zero_grad()
+            torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
+            topt.step()
+
+    flops = 0
+    a = np.zeros((1, *shape), np.float32)
+    for layer in model:
+        out = layer.forward(a)
+        if type(layer).__name__ == "Conv2d":
+            flops += 2 * out.size * layer.params["w"][0].size
+        elif type(layer).__name__ == "Linear":
+            flops += 2 * layer.params["w"].size
+        a = out
+    so, st = compare(ours, theirs, reps)
+    return [("train step (fwd+bwd+Adam)", so, st, 3 * flops * BATCH)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=20, help="timed repetitions per row")
+    args = parser.parse_args(argv)
+    threads = blas_threads()
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+        torch_version = torch.__version__
+    except ImportError:
+        torch, torch_version = None, "not installed"
+    ceiling = matmul_gflops()
+    print(f"NumPy {np.__version__}, PyTorch {torch_version}, {threads} thread(s), batch {BATCH}")
+    print(f"NumPy float32 matmul (1024^3): {ceiling:.1f} GFLOP/s (ceiling)\n")
+    print("| shape | operation | cnnlab ms | PyTorch ms | ratio | cnnlab GFLOP/s | % of ceiling |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, shape in SHAPES.items():
+        for name, ours, theirs, flops in conv_cases(shape, torch, args.reps) + step_case(
+            shape, torch, args.reps
+        ):
+            gf = flops / ours / 1e9
+            t_ms = f"{theirs * 1e3:.2f}" if theirs else "-"
+            ratio = f"{ours / theirs:.2f}" if theirs else "-"
+            print(
+                f"| {label} | {name} | {ours * 1e3:.2f} | {t_ms} | {ratio} | {gf:.1f} "
+                f"| {100 * gf / ceiling:.0f} % |"
+            )
+    print(f"\nceiling re-measured at the end: {matmul_gflops():.1f} GFLOP/s")
+
+
+if __name__ == "__main__":
+    main()
