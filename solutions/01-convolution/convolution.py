@@ -66,7 +66,12 @@ def shrink(img, k):
     return img.reshape(img.shape[:-2] + (h, k, w, k)).mean(axis=(-3, -1))
 
 
-print("colour photo:", photo_rgb.shape, photo_rgb.dtype, f"values {photo_rgb.min():.2f}..{photo_rgb.max():.2f}")
+print(
+    "colour photo:",
+    photo_rgb.shape,
+    photo_rgb.dtype,
+    f"values {photo_rgb.min():.2f}..{photo_rgb.max():.2f}",
+)
 print("gray photo:  ", photo_gray.shape)
 
 as_bytes = np.array([200], dtype=np.uint8)
@@ -215,6 +220,7 @@ print("output shape (H - KH + 1, W - KW + 1) =", (4 - 2 + 1, 4 - 2 + 1))
 # *Hints.* Allocate the output with `np.zeros`, then for each `(i, j)` cut the window
 # `image[i:i + kh, j:j + kw]` and store `np.sum(window * kernel)`. Kernels need not be square.
 
+
 # %% nbgrader={"grade": false, "grade_id": "correlate2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def correlate2d(image, kernel):
     """Valid-mode 2-D cross-correlation, with loops over the output positions.
@@ -249,72 +255,62 @@ def correlate2d(image, kernel):
 
 # %% nbgrader={"grade": true, "grade_id": "test_correlate2d", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
+import scipy.signal
 
 import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# Worked example: this kernel computes out[i, j] = image[i, j] - image[i + 1, j + 1].
-image = np.array([[1.0, 2, 0, 1], [0, 1, 3, 2], [2, 0, 1, 1]])
-kernel = np.array([[1.0, 0], [0, -1]])
-with T.forbid_calls(*FORBIDDEN, exercise="correlate2d"):
-    out = correlate2d(image, kernel)
-T.assert_allclose(
-    out,
-    [[0.0, -1, -2], [0, 0, 2]],
-    name="correlate2d(3 x 4 image, 2 x 2 kernel)",
-    hint="out[i, j] = sum over p, q of image[i + p, j + q] * kernel[p, q], for the 2 x 3 "
-    "positions where the kernel fits inside the image",
-)
-### BEGIN HIDDEN TESTS
-import scipy.signal
 
-
-def _check(got, ref, suspects, name, default):
-    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
-    hint = default
+def diagnose(got, expected, suspects, default):
+    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
     if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
         for mistake, wrong in suspects:
             if isinstance(wrong, tuple):
-                if got.shape == wrong and got.shape != ref.shape:
-                    hint = mistake
-                    break
+                if got.shape == wrong and wrong != np.shape(expected):
+                    return mistake
             elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                hint = mistake
-                break
-    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+                return mistake
+    return default
 
 
+def check_correlate2d(image, kernel, expected):
+    """Call correlate2d (library convolutions forbidden) and compare with ``expected``."""
+    with T.forbid_calls(*FORBIDDEN, exercise="correlate2d"):
+        got = correlate2d(image, kernel)
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    size = "'valid' mode has H - KH + 1 rows and W - KW + 1 columns"
+    transposed = ("kernel axes transposed: kernel[p, q] multiplies image[i + p, j + q]; p runs "
+                  "along the rows (KH values), q along the columns (KW values)")  # fmt: skip
+    suspects = [
+        ("flipped kernel: flipping the kernel turns this into a convolution; cross-correlation "
+         "multiplies image[i + p, j + q] by kernel[p, q] as it is",
+         scipy.signal.convolve2d(image, kernel, mode="valid")),
+        (f"output size is not 'valid': {size}, the positions where the whole kernel fits", (h, w)),
+        (f"off-by-one output size: {size} (range(h - kh + 1), not range(h - kh))",
+         (h - kh, w - kw)),
+        (f"off-by-one output size: {size}", (h - kh + 2, w - kw + 2)),
+        (transposed, scipy.signal.correlate2d(image, kernel.T, mode="valid")
+         if kh == kw else (h - kw + 1, w - kh + 1)),
+    ]  # fmt: skip
+    hint = diagnose(got, expected, suspects, default="out[i, j] = sum over p, q of "
+                    "image[i + p, j + q] * kernel[p, q], for every position where it fits")  # fmt: skip
+    T.assert_allclose(got, expected, name=f"correlate2d(image {image.shape}, kernel "
+                      f"{kernel.shape})", hint=hint)  # fmt: skip
+
+
+# Worked example: this kernel computes out[i, j] = image[i, j] - image[i + 1, j + 1],
+# at the 2 x 3 positions where a 2 x 2 kernel fits inside a 3 x 4 image.
+image = np.array([[1.0, 2, 0, 1], [0, 1, 3, 2], [2, 0, 1, 1]])
+kernel = np.array([[1.0, 0], [0, -1]])
+check_correlate2d(image, kernel, expected=np.array([[0.0, -1, -2], [0, 0, 2]]))
+### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(101)
 for (h, w), (kh, kw) in [((11, 17), (3, 5)), ((9, 8), (4, 2)), ((7, 10), (3, 3)),
                          ((6, 7), (1, 1)), ((5, 4), (5, 4)), ((12, 9), (2, 3))]:  # fmt: skip
     img = rng.normal(size=(h, w))
     ker = rng.normal(size=(kh, kw))
-    with T.forbid_calls(*FORBIDDEN, exercise="correlate2d"):
-        got = correlate2d(img, ker)
-    ref = scipy.signal.correlate2d(img, ker, mode="valid")
-    suspects = [
-        ("flipped kernel: flipping the kernel turns this into a convolution; cross-correlation "
-         "multiplies image[i + p, j + q] by kernel[p, q] as it is",
-         scipy.signal.convolve2d(img, ker, mode="valid")),
-        ("output size is not 'valid': keep only the H - KH + 1 by W - KW + 1 positions where the "
-         "whole kernel fits inside the image", (h, w)),
-        ("off-by-one output size: 'valid' mode has H - KH + 1 rows and W - KW + 1 columns "
-         "(range(h - kh + 1), not range(h - kh))", (h - kh, w - kw)),
-        ("off-by-one output size: 'valid' mode has H - KH + 1 rows and W - KW + 1 columns",
-         (h - kh + 2, w - kw + 2)),
-        ("kernel axes transposed: kernel[p, q] multiplies image[i + p, j + q]; p runs along the "
-         "rows (KH values), q along the columns (KW values)", (h - kw + 1, w - kh + 1)),
-    ]  # fmt: skip
-    if kh == kw:
-        suspects.append(
-            ("kernel axes transposed: kernel[p, q] multiplies image[i + p, j + q]; p runs along "
-             "the rows, q along the columns", scipy.signal.correlate2d(img, ker.T, mode="valid"))
-        )  # fmt: skip
-    _check(
-        got, ref, suspects, name=f"correlate2d(image {img.shape}, kernel {ker.shape})",
-        default="compare with the formula out[i, j] = sum_{p,q} image[i + p, j + q] * kernel[p, q]",
-    )  # fmt: skip
+    check_correlate2d(img, ker, expected=scipy.signal.correlate2d(img, ker, mode="valid"))
 
 # integers in, floats out: the output must not be truncated to the input's dtype
 img = rng.integers(0, 5, size=(5, 6))
@@ -356,6 +352,7 @@ T.assert_allclose(
 #
 # *Hint.* `kernel[::-1, ::-1]` reverses both axes. A transpose is not a flip.
 
+
 # %% nbgrader={"grade": false, "grade_id": "convolve2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def convolve2d(image, kernel):
     """Valid-mode 2-D convolution: cross-correlation with the kernel rotated by 180 degrees.
@@ -379,59 +376,61 @@ def convolve2d(image, kernel):
 
 # %% nbgrader={"grade": true, "grade_id": "test_convolve2d", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
+import scipy.signal
 
 import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# Worked example: the flipped kernel is [[-1, 0], [0, 1]], so out[i, j] = image[i+1, j+1] - image[i, j].
-image = np.array([[1.0, 2, 0, 1], [0, 1, 3, 2], [2, 0, 1, 1]])
-kernel = np.array([[1.0, 0], [0, -1]])
-with T.forbid_calls(*FORBIDDEN, exercise="convolve2d"):
-    out = convolve2d(image, kernel)
-T.assert_allclose(
-    out,
-    [[0.0, 1, 2], [0, 0, -2]],
-    name="convolve2d(3 x 4 image, 2 x 2 kernel)",
-    hint="flip the kernel in both directions (kernel[::-1, ::-1]) and cross-correlate",
-)
-### BEGIN HIDDEN TESTS
-import scipy.signal
 
-
-def _check(got, ref, suspects, name, default):
-    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
-    hint = default
+def diagnose(got, expected, suspects, default):
+    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
     if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
         for mistake, wrong in suspects:
-            if got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                hint = mistake
-                break
-    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+            if isinstance(wrong, tuple):
+                if got.shape == wrong and wrong != np.shape(expected):
+                    return mistake
+            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
+                return mistake
+    return default
 
 
-rng = np.random.default_rng(202)
-for (h, w), (kh, kw) in [((10, 13), (3, 4)), ((8, 7), (3, 3)), ((9, 6), (2, 5)), ((5, 5), (1, 1))]:
-    img = rng.normal(size=(h, w))
-    ker = rng.normal(size=(kh, kw))
+def check_convolve2d(image, kernel, expected):
+    """Call convolve2d (library convolutions forbidden) and compare with ``expected``."""
     with T.forbid_calls(*FORBIDDEN, exercise="convolve2d"):
-        got = convolve2d(img, ker)
-    ref = scipy.signal.convolve2d(img, ker, mode="valid")
-    corr = lambda k, img=img: scipy.signal.correlate2d(img, k, mode="valid")
+        got = convolve2d(image, kernel)
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    corr = lambda k: scipy.signal.correlate2d(image, k, mode="valid")
+    one_axis = "kernel flipped along one axis only: convolution flips rows AND columns"
     suspects = [
         ("kernel not flipped: that is cross-correlation; convolution uses kernel[::-1, ::-1]",
-         corr(ker)),
-        ("kernel flipped along one axis only: convolution flips rows AND columns "
-         "(kernel[::-1, ::-1])", corr(ker[::-1, :])),
-        ("kernel flipped along one axis only: convolution flips rows AND columns "
-         "(kernel[::-1, ::-1])", corr(ker[:, ::-1])),
+         corr(kernel)),
+        (one_axis, corr(kernel[::-1, :])),
+        (one_axis, corr(kernel[:, ::-1])),
+        ("kernel transposed instead of flipped: a flip reverses both axes, kernel[::-1, ::-1]",
+         corr(kernel.T) if kh == kw else (h - kw + 1, w - kh + 1)),
     ]  # fmt: skip
-    if kh == kw:
-        suspects.append(("kernel transposed instead of flipped: use kernel[::-1, ::-1]", corr(ker.T)))
-    _check(
-        got, ref, suspects, name=f"convolve2d(image {img.shape}, kernel {ker.shape})",
-        default="convolve2d(image, kernel) should equal correlate2d(image, kernel[::-1, ::-1])",
-    )  # fmt: skip
+    hint = diagnose(
+        got,
+        expected,
+        suspects,
+        default="convolve2d(image, kernel) = correlate2d(image, kernel[::-1, ::-1])",
+    )
+    T.assert_allclose(got, expected, name=f"convolve2d(image {image.shape}, kernel "
+                      f"{kernel.shape})", hint=hint)  # fmt: skip
+
+
+# Worked example: kernel [[1, 0], [2, 0]] flipped is [[0, 2], [0, 1]], so
+# out[i, j] = 2 * image[i, j + 1] + image[i + 1, j + 1].
+image = np.array([[1.0, 2, 0, 1], [0, 1, 3, 2], [2, 0, 1, 1]])
+kernel = np.array([[1.0, 0], [2, 0]])
+check_convolve2d(image, kernel, expected=np.array([[5.0, 3, 4], [2, 7, 5]]))
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(202)
+for (h, w), (kh, kw) in [((8, 7), (3, 3)), ((10, 13), (3, 4)), ((9, 6), (2, 5)), ((5, 5), (1, 1))]:
+    img = rng.normal(size=(h, w))
+    ker = rng.normal(size=(kh, kw))
+    check_convolve2d(img, ker, expected=scipy.signal.convolve2d(img, ker, mode="valid"))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -476,7 +475,9 @@ shifted = np.roll(img, shift=(2, 3), axis=(0, 1))  # move the image down 2, righ
 a = np.roll(correlate2d(img, ker), shift=(2, 3), axis=(0, 1))
 b = correlate2d(shifted, ker)
 # away from the wrapped-around border the two agree exactly
-print("shift then correlate == correlate then shift (inner part):", np.allclose(a[3:, 4:], b[3:, 4:]))
+print(
+    "shift then correlate == correlate then shift (inner part):", np.allclose(a[3:, 4:], b[3:, 4:])
+)
 
 # %% [markdown]
 # ## 6. Hand-made kernels on a real photograph
@@ -506,7 +507,9 @@ filtered = {
     "box blur 5x5": correlate2d(small, blur),
     "sharpen 3x3": correlate2d(small, sharpen),
 }
-print(f"three correlations of a {small.shape} image with your loops: {time.perf_counter() - t0:.2f} s")
+print(
+    f"three correlations of a {small.shape} image with your loops: {time.perf_counter() - t0:.2f} s"
+)
 
 fig, axes = plt.subplots(2, 3, figsize=(14, 7), height_ratios=[3, 1.3])
 for col, (title, out) in enumerate(filtered.items()):
@@ -548,6 +551,7 @@ plt.show()
 # [Sobel operator](https://en.wikipedia.org/wiki/Sobel_operator), which also weights the centre row
 # twice to average away some noise. The test applies your kernels to synthetic images with
 # vertical and horizontal edges.
+
 
 # %% nbgrader={"grade": false, "grade_id": "edge_kernels", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def edge_kernels():
@@ -699,6 +703,7 @@ plt.show()
 #
 # *Hint.* `np.pad` takes one `(before, after)` pair **per axis**; the first two axes get `(0, 0)`.
 
+
 # %% nbgrader={"grade": false, "grade_id": "zero_pad", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def zero_pad(x, pad):
     """Pad a batch of images with zeros along the two spatial axes.
@@ -731,43 +736,42 @@ import numpy as np
 
 import cnnlab.testing as T
 
+
+def check_zero_pad(x, pad, ph, pw):
+    """Call zero_pad(x, pad) and compare with the padded batch built here; name the mistake."""
+    n, c, h, w = x.shape
+    x_before = x.copy()
+    expected = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
+    expected[:, :, ph : ph + h, pw : pw + w] = x
+    got = zero_pad(x, pad)
+    shape = np.shape(got)
+    if len(shape) == 4 and shape[0] != n:
+        hint = ("padding on the batch axis: only H and W are padded; the number of images N must "
+                "stay the same (give np.pad (0, 0) for axis 0)")  # fmt: skip
+    elif len(shape) == 4 and shape[1] != c:
+        hint = ("padding on the channel axis: only H and W are padded; the number of channels C "
+                "must stay the same (give np.pad (0, 0) for axis 1)")  # fmt: skip
+    elif shape == (n, c, h + 2 * pw, w + 2 * ph) and ph != pw:
+        hint = (
+            "pad = (ph, pw): ph rows above and below (axis 2), pw columns left and right (axis 3)"
+        )
+    elif shape == (n, c, h + ph, w + pw) and (ph or pw):
+        hint = "zeros go on BOTH sides: ph rows above and ph below, pw columns left and pw right"
+    else:
+        hint = "the original values must sit in the middle, with ph zero rows above and below"
+    T.assert_allclose(got, expected, name=f"zero_pad(x of shape {x.shape}, {pad})", hint=hint)
+    T.assert_allclose(x, x_before, name=f"x after zero_pad(x, {pad})",
+                      hint="zero_pad must not change its input: build a new, larger array")  # fmt: skip
+
+
 # Worked example: one 2 x 2 image with one pixel of zeros around it.
 x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])  # (1, 1, 2, 2)
-T.assert_allclose(
-    zero_pad(x, 1),
-    [[[[0.0, 0, 0, 0], [0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]]],
-    name="zero_pad(x of shape (1, 1, 2, 2), 1)",
-    hint="one row of zeros on top and bottom, one column left and right; the image in the middle",
-)
+check_zero_pad(x, 1, 1, 1)  # expected [[0, 0, 0, 0], [0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(404)
 for shape, pad, (ph, pw) in [((2, 3, 5, 4), 2, (2, 2)), ((3, 2, 4, 6), (1, 3), (1, 3)),
                              ((1, 4, 3, 3), (2, 0), (2, 0)), ((2, 2, 3, 5), 0, (0, 0))]:  # fmt: skip
-    x = rng.normal(size=shape)
-    n, c, h, w = shape
-    got = zero_pad(x, pad)
-    expected = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
-    expected[:, :, ph : ph + h, pw : pw + w] = x
-    got_shape = np.shape(got)
-    name = f"zero_pad(x of shape {shape}, {pad})"
-    if len(got_shape) == 4 and got_shape[0] != n:
-        hint = ("padding on the batch axis: only H and W are padded; the number of images N must "
-                "stay the same (give np.pad (0, 0) for axis 0)")  # fmt: skip
-    elif len(got_shape) == 4 and got_shape[1] != c:
-        hint = ("padding on the channel axis: only H and W are padded; the number of channels C "
-                "must stay the same (give np.pad (0, 0) for axis 1)")  # fmt: skip
-    elif got_shape == (n, c, h + 2 * pw, w + 2 * ph) and ph != pw:
-        hint = "pad = (ph, pw): ph rows above and below (axis 2), pw columns left and right (axis 3)"
-    elif got_shape == (n, c, h + ph, w + pw):
-        hint = "zeros go on BOTH sides: ph rows above and ph below, pw columns left and pw right"
-    else:
-        hint = "the original values must sit in the middle, with ph zero rows above and below"
-    T.assert_allclose(got, expected, name=name, hint=hint)
-# the input must not be modified
-x = rng.normal(size=(1, 2, 3, 3))
-x_copy = x.copy()
-zero_pad(x, 1)
-T.assert_allclose(x, x_copy, name="x after zero_pad(x, 1)", hint="zero_pad must not change its input")
+    check_zero_pad(rng.normal(size=shape), pad, ph, pw)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -807,8 +811,12 @@ for i in range(size):
     for j in range(size):
         inside = p <= i < p + n_in and p <= j < p + n_in
         value = (i - p) * n_in + (j - p) + 1 if inside else 0
-        ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor="white" if inside else "0.85", edgecolor="0.6"))
-        ax.text(j + 0.5, i + 0.5, value, ha="center", va="center", color="black" if inside else "0.5")
+        ax.add_patch(
+            plt.Rectangle((j, i), 1, 1, facecolor="white" if inside else "0.85", edgecolor="0.6")
+        )
+        ax.text(
+            j + 0.5, i + 0.5, value, ha="center", va="center", color="black" if inside else "0.5"
+        )
 for (oi, oj), colour in zip(positions, colours):
     offset = 0.06 * positions.index((oi, oj))
     ax.add_patch(plt.Rectangle((oj * s + offset, oi * s + offset), k - 2 * offset, k - 2 * offset,
@@ -849,6 +857,7 @@ plt.show()
 # *Hints.* Use floor division `//` (it returns an int for ints). Check the arguments first; then
 # check the result.
 
+
 # %% nbgrader={"grade": false, "grade_id": "conv_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_output_size(n, k, stride=1, pad=0):
     """Number of output positions of a convolution along one axis.
@@ -885,7 +894,9 @@ def conv_output_size(n, k, stride=1, pad=0):
         raise ValueError(f"kernel size k must be >= 1, got {k}")
     out = (n + 2 * pad - k) // stride + 1
     if out < 1:
-        raise ValueError(f"a kernel of size {k} does not fit in an input of size {n} with pad={pad}")
+        raise ValueError(
+            f"a kernel of size {k} does not fit in an input of size {n} with pad={pad}"
+        )
     return int(out)
     ### END SOLUTION
 
@@ -893,25 +904,9 @@ def conv_output_size(n, k, stride=1, pad=0):
 # %% nbgrader={"grade": true, "grade_id": "test_conv_output_size", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import cnnlab.testing as T
 
-# Worked examples: check each one with the formula.
-T.assert_equal(conv_output_size(5, 3), 3, name="conv_output_size(5, 3)")
-T.assert_equal(conv_output_size(5, 3, pad=1), 5, name="conv_output_size(5, 3, pad=1)")
-T.assert_equal(conv_output_size(5, 3, stride=2, pad=1), 3, name="conv_output_size(5, 3, stride=2, pad=1)")
-T.assert_equal(conv_output_size(227, 11, stride=4), 55, name="conv_output_size(227, 11, stride=4)")
-with T.raises(ValueError, hint="stride 0 would never move the window: raise ValueError"):
-    conv_output_size(5, 3, stride=0)
-### BEGIN HIDDEN TESTS
-import numpy as np
 
-rng = np.random.default_rng(505)
-cases = [(7, 3, 2, 0), (6, 3, 2, 0), (8, 3, 3, 1), (10, 4, 3, 2), (32, 5, 1, 2), (9, 2, 2, 0),
-         (1, 1, 1, 0), (4, 5, 2, 1), (3, 3, 3, 0), (11, 4, 3, 0)]  # fmt: skip
-cases += [(int(rng.integers(1, 40)), int(rng.integers(1, 6)), int(rng.integers(1, 5)),
-           int(rng.integers(0, 4))) for _ in range(40)]  # fmt: skip
-for n, k, s, p in cases:
-    if n + 2 * p < k:
-        continue
-    expected = (n + 2 * p - k) // s + 1
+def check_size(n, k, s, p, expected):
+    """Call conv_output_size(n, k, stride=s, pad=p); name the mistake when the result is wrong."""
     got = conv_output_size(n, k, stride=s, pad=p)
     if isinstance(got, float):
         hint = "use floor division //: the size must be an int, and / gives a float"
@@ -926,7 +921,32 @@ for n, k, s, p in cases:
                 "(n + 2*pad - k) // stride + 1")  # fmt: skip
     else:
         hint = "out = (n + 2*pad - k) // stride + 1"
-    T.assert_equal(got, expected, name=f"conv_output_size({n}, {k}, stride={s}, pad={p})", hint=hint)
+    T.assert_equal(
+        got, expected, name=f"conv_output_size({n}, {k}, stride={s}, pad={p})", hint=hint
+    )
+
+
+# Worked examples (n, k, stride, pad, expected): check each one with the formula.
+for n, k, s, p, expected in [
+    (5, 3, 1, 0, 3),
+    (5, 3, 1, 1, 5),
+    (5, 3, 2, 1, 3),
+    (227, 11, 4, 0, 55),
+]:
+    check_size(n, k, s, p, expected)
+with T.raises(ValueError, hint="stride 0 would never move the window: raise ValueError"):
+    conv_output_size(5, 3, stride=0)
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+rng = np.random.default_rng(505)
+cases = [(7, 3, 2, 0), (6, 3, 2, 0), (8, 3, 3, 1), (10, 4, 3, 2), (32, 5, 1, 2), (9, 2, 2, 0),
+         (1, 1, 1, 0), (4, 5, 2, 1), (3, 3, 3, 0), (11, 4, 3, 0)]  # fmt: skip
+cases += [(int(rng.integers(1, 40)), int(rng.integers(1, 6)), int(rng.integers(1, 5)),
+           int(rng.integers(0, 4))) for _ in range(40)]  # fmt: skip
+for n, k, s, p in cases:
+    if n + 2 * p >= k:
+        check_size(n, k, s, p, (n + 2 * p - k) // s + 1)
 # positional arguments follow the signature (n, k, stride, pad)
 T.assert_equal(conv_output_size(9, 3, 2, 1), 5, name="conv_output_size(9, 3, 2, 1)",
                hint="the signature is conv_output_size(n, k, stride=1, pad=0)")  # fmt: skip
@@ -976,6 +996,7 @@ for name, n, k, s, p in layers:
 # `xp[n, :, i*stride : i*stride + KH, j*stride : j*stride + KW]` (all channels at once), and
 # `out[n, f, i, j] = np.sum(window * w[f]) + b[f]`. Do not flip the kernel.
 
+
 # %% nbgrader={"grade": false, "grade_id": "conv_forward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_forward_naive(x, w, b, stride=1, pad=0):
     """Forward pass of a convolutional layer (cross-correlation), with loops.
@@ -1022,69 +1043,51 @@ def conv_forward_naive(x, w, b, stride=1, pad=0):
 # %% nbgrader={"grade": true, "grade_id": "test_conv_forward_naive", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 
+import cnnlab as cl
 import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# Worked example 1: a 2 x 2 kernel of ones sums each window, then the bias 1 is added.
-x = np.arange(9.0).reshape(1, 1, 3, 3)  # [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-w = np.ones((1, 1, 2, 2))
-b = np.array([1.0])
-with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_naive"):
-    out = conv_forward_naive(x, w, b)
-T.assert_allclose(out, [[[[9.0, 13.0], [21.0, 25.0]]]], name="conv_forward_naive(3x3 input, 2x2 ones)",
-                  hint="out[0, 0, 0, 0] = 0 + 1 + 3 + 4 + bias 1 = 9")  # fmt: skip
 
-# Worked example 2: a kernel with a single 1 in its top-left corner copies the top-left pixel of
-# each window, so with stride 2 and pad 1 the output is every other pixel of the padded input.
-x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
-w = np.zeros((1, 1, 3, 3))
-w[0, 0, 0, 0] = 1.0
-with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_naive"):
-    out = conv_forward_naive(x, w, np.zeros(1), stride=2, pad=1)
-T.assert_allclose(out, [[[[0.0, 0.0], [0.0, 6.0]]]], name="conv_forward_naive(4x4, stride=2, pad=1)",
-                  hint="window (i, j) starts at row i*stride, column j*stride of the PADDED input; "
-                  "OH = (4 + 2*1 - 3) // 2 + 1 = 2")  # fmt: skip
-### BEGIN HIDDEN TESTS
-import cnnlab as cl
-
-
-def _check(got, ref, suspects, name, default):
-    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
-    hint = default
+def diagnose(got, expected, suspects, default):
+    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
     if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
         for mistake, wrong in suspects:
             if isinstance(wrong, tuple):
-                if got.shape == wrong and got.shape != ref.shape:
-                    hint = mistake
-                    break
+                if got.shape == wrong and wrong != np.shape(expected):
+                    return mistake
             elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                hint = mistake
-                break
-    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+                return mistake
+    return default
 
 
 def conv_suspects(x, w, b, stride, pad):
-    """The reference output and the outputs of the mistakes learners make."""
-    conv = lambda xx, ww, bb, s=stride, p=pad: cl.layers.conv_forward(xx, ww, bb, stride=s, pad=p)[0]
+    """What the mistakes learners make would return, as (message, output or shape) pairs."""
+    conv = lambda xx, ww, bb, s=stride, p=pad: cl.layers.conv_forward(xx, ww, bb, stride=s, pad=p)[
+        0
+    ]
     ref = conv(x, w, b)
     n, c, h, wd = x.shape
     f, _, kh, kw = w.shape
     oh, ow = ref.shape[2:]
     no_bias = ref - b[:, None, None]
     size = "OH = (H + 2*pad - KH) // stride + 1 and OW = (W + 2*pad - KW) // stride + 1"
-    s = [
+    suspects = [
+        ("(N*OH*OW, F) reshaped straight to (N, F, OH, OW): reshape to (N, OH, OW, F) first, "
+         "then transpose(0, 3, 1, 2)", ref.transpose(0, 2, 3, 1).reshape(n, f, oh, ow)),
+        ("output axes in the wrong order: return (N, F, OH, OW)", (n, oh, ow, f)),
         ("flipped kernel inside conv_forward: a convolutional layer computes cross-correlation, "
-         "use w[f] as it is (no [::-1, ::-1])", conv(x, w[:, :, ::-1, ::-1].copy(), b)),
+         "use w as it is (no [::-1, ::-1])", conv(x, w[:, :, ::-1, ::-1].copy(), b)),
         ("bias missing: add b[f] to every output value of filter f", no_bias),
         ("channels not summed: each filter covers all C channels of its window, so sum over the "
          "channels too (you used only channel 0)", conv(x[:, :1], w[:, :1], b)),
+        ("channels not summed: each filter covers all C channels of its window; only the last "
+         "channel is left (did a loop over c overwrite the value with = instead of adding?)",
+         conv(x[:, -1:], w[:, -1:], b)),
         ("channels not summed: each filter ADDS UP the contributions of all C channels (you "
          "averaged them)", no_bias / c + b[:, None, None]),
         ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
          "column j*stride of the padded input", conv(x, w, b, s=1)[:, :, :oh, :ow]),
-        ("padding ignored: pad the input with zero_pad(x, pad) before sliding the windows",
-         conv(x, w, b, p=0)[:, :, :oh, :ow] if h >= kh and wd >= kw else (-1,)),
         (f"stride ignored in the output size: {size}",
          (n, f, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1)),
         (f"padding ignored in the output size: {size}",
@@ -1095,41 +1098,65 @@ def conv_suspects(x, w, b, stride, pad):
          (n, f * c, oh, ow)),
         ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
          (n, f, c, oh, ow)),
-        ("output axes in the wrong order: return (N, F, OH, OW)", (n, oh, ow, f)),
+        ("weights reshaped in another order than the im2col columns: w.reshape(F, -1) lists "
+         "w[f, c, p, q] at column c*KH*KW + p*KW + q, which must match im2col's columns",
+         conv(x, w.transpose(0, 2, 3, 1).reshape(f, c, kh, kw).copy(), b)),
     ]  # fmt: skip
+    transposed = ("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
+                  "i*stride + p (KH rows) and column j*stride + q (KW columns)")  # fmt: skip
     if kh == kw:
-        s.append(("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
-                  "i*stride + p and column j*stride + q", conv(x, w.swapaxes(2, 3).copy(), b)))  # fmt: skip
+        suspects.append((transposed, conv(x, w.swapaxes(2, 3).copy(), b)))
     else:
-        s.append(("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
-                  "i*stride + p (KH rows) and column j*stride + q (KW columns)",
-                  (n, f, (h + 2 * pad - kw) // stride + 1, (wd + 2 * pad - kh) // stride + 1)))  # fmt: skip
-    wrong_axis = "bias broadcast on the wrong axis: b has one value per filter, so it belongs on "
-    wrong_axis += "axis 1 of (N, F, OH, OW), e.g. b[None, :, None, None] or b.reshape(1, -1, 1, 1)"
+        suspects.append((transposed, (n, f, (h + 2 * pad - kw) // stride + 1,
+                                      (wd + 2 * pad - kh) // stride + 1)))  # fmt: skip
+    wrong_axis = ("bias broadcast on the wrong axis: b has one value per filter, so it belongs on "
+                  "axis 1 of (N, F, OH, OW), e.g. b[None, :, None, None] or b.reshape(1, -1, 1, 1)")  # fmt: skip
     for axis in (0, 2, 3):
-        if ref.shape[axis] == f:
+        if ref.shape[axis] == f and f > 1:
             shape = [1, 1, 1, 1]
             shape[axis] = f
-            s.append((wrong_axis, no_bias + b.reshape(shape)))
-    return ref, s
+            suspects.append((wrong_axis, no_bias + b.reshape(shape)))
+    return suspects
 
 
+def check_conv(fn, name, x, w, b, stride, pad, expected):
+    """Call fn(x, w, b, stride=, pad=) (library convolutions forbidden); compare, name mistakes."""
+    with T.forbid_calls(*FORBIDDEN, exercise=name):
+        got = fn(x, w, b, stride=stride, pad=pad)
+    hint = diagnose(got, expected, conv_suspects(x, w, b, stride, pad),
+                    default="out[n, f, i, j] = b[f] + sum over c, p, q of "
+                    "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]")  # fmt: skip
+    T.assert_allclose(got, expected, name=f"{name}(x {x.shape}, w {w.shape}, b, "
+                      f"stride={stride}, pad={pad})", hint=hint)  # fmt: skip
+
+
+# Worked example 1: a 2 x 2 kernel of ones sums each window, then the bias 1 is added:
+# out[0, 0, 0, 0] = 0 + 1 + 3 + 4 + 1 = 9.
+x = np.arange(9.0).reshape(1, 1, 3, 3)  # [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+check_conv(conv_forward_naive, "conv_forward_naive", x, np.ones((1, 1, 2, 2)), np.array([1.0]), stride=1, pad=0,
+           expected=np.array([[[[9.0, 13.0], [21.0, 25.0]]]]))  # fmt: skip
+
+# Worked example 2: a kernel with a single 1 in its top-left corner copies the top-left pixel of
+# each window. With stride 2 and pad 1 the windows start at rows and columns 0 and 2 of the
+# padded 6 x 6 input, so OH = OW = (4 + 2*1 - 3) // 2 + 1 = 2.
+x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+w = np.zeros((1, 1, 3, 3))
+w[0, 0, 0, 0] = 1.0
+check_conv(conv_forward_naive, "conv_forward_naive", x, w, np.zeros(1), stride=2, pad=1,
+           expected=np.array([[[[0.0, 0.0], [0.0, 6.0]]]]))  # fmt: skip
+### BEGIN HIDDEN TESTS
 # N, C, H, W, F, KH, KW, stride, pad: odd and non-square sizes, C > 1, F > 1, N > 1, stride 2
-# and 3 with padding, and a case with N = F = OH = OW = 3 where a misplaced bias broadcasts silently.
-configs = [(2, 3, 7, 6, 4, 3, 2, 1, 0), (2, 2, 9, 8, 3, 3, 3, 2, 1), (1, 3, 10, 7, 2, 4, 3, 3, 2),
-           (3, 2, 5, 6, 3, 3, 3, 2, 1), (2, 1, 6, 5, 2, 1, 1, 1, 0), (1, 4, 8, 11, 5, 5, 3, 2, 2)]  # fmt: skip
+# and 3 with padding. The first case has N = F = OH = OW = 3, so that a bias added on the wrong
+# axis broadcasts silently (and is named) instead of raising a broadcasting error.
+configs = [(3, 2, 5, 6, 3, 3, 3, 2, 1), (2, 3, 7, 6, 4, 3, 2, 1, 0), (2, 2, 9, 8, 3, 3, 3, 2, 1),
+           (1, 3, 10, 7, 2, 4, 3, 3, 2), (2, 1, 6, 5, 2, 1, 1, 1, 0), (1, 4, 8, 11, 5, 5, 3, 2, 2)]  # fmt: skip
 rng = np.random.default_rng(606)
 for n, c, h, wd, f, kh, kw, stride, pad in configs:
     x = rng.normal(size=(n, c, h, wd))
     w = rng.normal(size=(f, c, kh, kw))
     b = rng.normal(size=f)
-    with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_naive"):
-        got = conv_forward_naive(x, w, b, stride=stride, pad=pad)
-    ref, suspects = conv_suspects(x, w, b, stride, pad)
-    _check(got, ref, suspects,
-           name=f"conv_forward_naive(x {x.shape}, w {w.shape}, b, stride={stride}, pad={pad})",
-           default="compare with out[n, f, i, j] = b[f] + sum over c, p, q of "
-           "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]")  # fmt: skip
+    ref = cl.layers.conv_forward(x, w, b, stride=stride, pad=pad)[0]
+    check_conv(conv_forward_naive, "conv_forward_naive", x, w, b, stride, pad, expected=ref)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1144,7 +1171,9 @@ sobel_v = edge_kernels()["vertical"]
 w_rgb = np.stack([sobel_v, np.zeros((3, 3)), -sobel_v])[None]  # (1, 3, 3, 3): red minus blue edges
 b_rgb = np.array([0.1])
 out_rgb = conv_forward_naive(rgb, w_rgb, b_rgb, pad=1)
-parts = [conv_forward_naive(rgb[:, c : c + 1], w_rgb[:, c : c + 1], np.zeros(1), pad=1) for c in range(3)]
+parts = [
+    conv_forward_naive(rgb[:, c : c + 1], w_rgb[:, c : c + 1], np.zeros(1), pad=1) for c in range(3)
+]
 print("input", rgb.shape, "weights", w_rgb.shape, "-> output", out_rgb.shape)
 print("output == sum of channel contributions + bias:", np.allclose(out_rgb, sum(parts) + b_rgb[0]))
 
@@ -1164,7 +1193,9 @@ fig.colorbar(im, ax=axes[1, :], fraction=0.012, label="response")
 for ax in axes.ravel():
     ax.set_xlabel("column")
     ax.set_ylabel("row")
-fig.suptitle("One filter (F=1) over C=3 channels: w[0, 0] = vertical Sobel, w[0, 1] = 0, w[0, 2] = -Sobel")
+fig.suptitle(
+    "One filter (F=1) over C=3 channels: w[0, 0] = vertical Sobel, w[0, 1] = 0, w[0, 2] = -Sobel"
+)
 plt.show()
 
 # %% [markdown]
@@ -1188,7 +1219,9 @@ b_bank = np.zeros(4)
 t0 = time.perf_counter()
 maps = conv_forward_naive(rgb, w_bank, b_bank, stride=1, pad=1)
 print(f"x {rgb.shape}, w {w_bank.shape} -> out {maps.shape} in {time.perf_counter() - t0:.2f} s")
-fig = cl.plot.feature_maps(maps[0], title="Output of a layer with F = 4 filters (N, F, OH, OW)[0]", ncols=4)
+fig = cl.plot.feature_maps(
+    maps[0], title="Output of a layer with F = 4 filters (N, F, OH, OW)[0]", ncols=4
+)
 for ax, name in zip(fig.axes, ["vertical edges", "horizontal edges", "blur", "redness"]):
     ax.set_title(f"filter {fig.axes.index(ax)}: {name}", fontsize=9)
 plt.show()
@@ -1208,6 +1241,7 @@ plt.show()
 #
 # Count the learnable numbers of each layer; `bias=False` means the layer has no bias (common
 # right before batch normalisation, which you will meet later).
+
 
 # %% nbgrader={"grade": false, "grade_id": "conv_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_param_count(c_in, c_out, kh, kw, bias=True):
@@ -1237,17 +1271,9 @@ def conv_param_count(c_in, c_out, kh, kw, bias=True):
 # %% nbgrader={"grade": true, "grade_id": "test_conv_param_count", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import cnnlab.testing as T
 
-# Worked example: 16 filters of shape (3, 3, 3) = 16 * 27 = 432 weights, plus 16 biases.
-T.assert_equal(conv_param_count(3, 16, 3, 3), 448, name="conv_param_count(3, 16, 3, 3)",
-               hint="each of the 16 filters has 3 * 3 * 3 weights and one bias")  # fmt: skip
-### BEGIN HIDDEN TESTS
-import numpy as np
 
-rng = np.random.default_rng(707)
-cases = [(1, 1, 1, 1, True), (64, 128, 3, 3, False), (3, 96, 11, 11, True), (5, 7, 2, 4, True)]
-cases += [(int(rng.integers(1, 65)), int(rng.integers(1, 65)), int(rng.integers(1, 8)),
-           int(rng.integers(1, 8)), bool(rng.integers(0, 2))) for _ in range(20)]  # fmt: skip
-for c_in, c_out, kh, kw, bias in cases:
+def check_conv_count(c_in, c_out, kh, kw, bias):
+    """Call conv_param_count and name the mistake when the count is wrong."""
     expected = c_out * c_in * kh * kw + (c_out if bias else 0)
     got = conv_param_count(c_in, c_out, kh, kw, bias=bias)
     if got == c_out * kh * kw + (c_out if bias else 0) and c_in > 1:
@@ -1262,7 +1288,21 @@ for c_in, c_out, kh, kw, bias in cases:
         hint = "c_out * c_in * kh * kw weights, plus c_out biases when bias=True"
     T.assert_equal(got, expected, name=f"conv_param_count({c_in}, {c_out}, {kh}, {kw}, bias={bias})",
                    hint=hint)  # fmt: skip
+
+
+# Worked example: 16 filters of shape (3, 3, 3) = 16 * 27 = 432 weights, plus 16 biases = 448.
+check_conv_count(3, 16, 3, 3, bias=True)
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+rng = np.random.default_rng(707)
+cases = [(1, 1, 1, 1, True), (64, 128, 3, 3, False), (3, 96, 11, 11, True), (5, 7, 2, 4, True)]
+cases += [(int(rng.integers(1, 65)), int(rng.integers(1, 65)), int(rng.integers(1, 8)),
+           int(rng.integers(1, 8)), bool(rng.integers(0, 2))) for _ in range(20)]  # fmt: skip
+for c_in, c_out, kh, kw, bias in cases:
+    check_conv_count(c_in, c_out, kh, kw, bias)
 ### END HIDDEN TESTS
+
 
 # %% nbgrader={"grade": false, "grade_id": "dense_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dense_param_count(n_in, n_out, bias=True):
@@ -1290,17 +1330,9 @@ def dense_param_count(n_in, n_out, bias=True):
 # %% nbgrader={"grade": true, "grade_id": "test_dense_param_count", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import cnnlab.testing as T
 
-# Worked example: a 32x32x3 image flattened to 3,072 inputs, 100 neurons.
-T.assert_equal(dense_param_count(3072, 100), 307300, name="dense_param_count(3072, 100)",
-               hint="3072 * 100 weights plus 100 biases")  # fmt: skip
-### BEGIN HIDDEN TESTS
-import numpy as np
 
-rng = np.random.default_rng(808)
-cases = [(1, 1, True), (10, 1, False), (784, 10, True), (3072, 16384, False)]
-cases += [(int(rng.integers(1, 5000)), int(rng.integers(1, 500)), bool(rng.integers(0, 2)))
-          for _ in range(20)]  # fmt: skip
-for n_in, n_out, bias in cases:
+def check_dense_count(n_in, n_out, bias):
+    """Call dense_param_count and name the mistake when the count is wrong."""
     expected = n_in * n_out + (n_out if bias else 0)
     got = dense_param_count(n_in, n_out, bias=bias)
     if bias and got == n_in * n_out:
@@ -1311,7 +1343,22 @@ for n_in, n_out, bias in cases:
         hint = "bias=False means no bias at all"
     else:
         hint = "n_in * n_out weights, plus n_out biases when bias=True"
-    T.assert_equal(got, expected, name=f"dense_param_count({n_in}, {n_out}, bias={bias})", hint=hint)
+    T.assert_equal(
+        got, expected, name=f"dense_param_count({n_in}, {n_out}, bias={bias})", hint=hint
+    )
+
+
+# Worked example: a 32x32x3 image flattened to 3,072 inputs, 100 neurons: 307,200 weights + 100.
+check_dense_count(3072, 100, bias=True)
+### BEGIN HIDDEN TESTS
+import numpy as np
+
+rng = np.random.default_rng(808)
+cases = [(1, 1, True), (10, 1, False), (784, 10, True), (3072, 16384, False)]
+cases += [(int(rng.integers(1, 5000)), int(rng.integers(1, 500)), bool(rng.integers(0, 2)))
+          for _ in range(20)]  # fmt: skip
+for n_in, n_out, bias in cases:
+    check_dense_count(n_in, n_out, bias)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1333,7 +1380,9 @@ for name, count in counts.items():
     print(f"{name.splitlines()[0]:<22} {count:>14,} parameters")
 
 fig, ax = plt.subplots(figsize=(9, 3.8))
-bars = ax.barh(list(counts), list(counts.values()), color=["tab:blue", "tab:blue", "tab:orange", "tab:orange"])
+bars = ax.barh(
+    list(counts), list(counts.values()), color=["tab:blue", "tab:blue", "tab:orange", "tab:orange"]
+)
 ax.bar_label(bars, labels=[f"{v:,}" for v in counts.values()], padding=3)
 ax.set_xscale("log")
 ax.set_xlim(100, 1e10)
@@ -1387,6 +1436,7 @@ plt.show()
 # slices.) An intermediate array of shape (N, OH, OW, C, KH, KW) reshaped at the end gives the
 # right order for free.
 
+
 # %% nbgrader={"grade": false, "grade_id": "im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def im2col(x, kh, kw, stride=1, pad=0):
     """Copy every receptive field of a batch into one row of a matrix.
@@ -1424,61 +1474,36 @@ def im2col(x, kh, kw, stride=1, pad=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_im2col", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import itertools
+
 import numpy as np
 
+import cnnlab as cl
 import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# Worked example 1: a 3 x 3 image, 2 x 2 windows: four windows, four pixels each.
-x = np.arange(9.0).reshape(1, 1, 3, 3)  # [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-with T.forbid_calls(*FORBIDDEN, exercise="im2col"):
-    cols = im2col(x, 2, 2)
-T.assert_allclose(cols, [[0.0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]],
-                  name="im2col(3x3 image, 2, 2)",
-                  hint="row i*OW + j is the window at output position (i, j), read row by row")  # fmt: skip
 
-# Worked example 2: two channels, one window: channel 0's pixels come first, then channel 1's.
-x = np.arange(8.0).reshape(1, 2, 2, 2)
-with T.forbid_calls(*FORBIDDEN, exercise="im2col"):
-    cols = im2col(x, 2, 2)
-T.assert_allclose(cols, [[0.0, 1, 2, 3, 4, 5, 6, 7]], name="im2col(1 x 2 x 2 x 2, 2, 2)",
-                  hint="column c*KH*KW + p*KW + q: channel first, then kernel row, then kernel column")  # fmt: skip
-### BEGIN HIDDEN TESTS
-import itertools
-
-import cnnlab as cl
-
-
-def _check(got, ref, suspects, name, default):
-    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
-    hint = default
+def diagnose(got, expected, suspects, default):
+    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
     if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
         for mistake, wrong in suspects:
             if isinstance(wrong, tuple):
-                if got.shape == wrong and got.shape != ref.shape:
-                    hint = mistake
-                    break
+                if got.shape == wrong and wrong != np.shape(expected):
+                    return mistake
             elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                hint = mistake
-                break
-    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+                return mistake
+    return default
 
 
-# N, C, H, W, KH, KW, stride, pad
-configs = [(2, 3, 8, 6, 3, 2, 1, 0), (1, 2, 7, 9, 3, 3, 2, 1), (2, 1, 10, 7, 4, 3, 3, 2),
-           (3, 2, 5, 5, 1, 1, 1, 0), (2, 3, 9, 8, 2, 3, 2, 2)]  # fmt: skip
-rng = np.random.default_rng(909)
-for n, c, h, wd, kh, kw, stride, pad in configs:
-    x = rng.normal(size=(n, c, h, wd))
-    with T.forbid_calls(*FORBIDDEN, exercise="im2col"):
-        got = im2col(x, kh, kw, stride=stride, pad=pad)
-    ref = cl.layers.im2col(x, kh, kw, stride=stride, pad=pad)
+def im2col_suspects(x, kh, kw, stride, pad):
+    """What the mistakes learners make would return, as (message, output or shape) pairs."""
+    n, c, h, wd = x.shape
     oh = (h + 2 * pad - kh) // stride + 1
     ow = (wd + 2 * pad - kw) // stride + 1
     k = c * kh * kw
+    cols6 = cl.layers.im2col(x, kh, kw, stride=stride, pad=pad).reshape(n, oh, ow, c, kh, kw)
     suspects = []
-    cols6 = ref.reshape(n, oh, ow, c, kh, kw)
     for perm in itertools.permutations((3, 4, 5)):
         if perm != (3, 4, 5):
             suspects.append(
@@ -1492,7 +1517,8 @@ for n, c, h, wd, kh, kw, stride, pad in configs:
                 ("im2col rows in another order: row n*OH*OW + i*OW + j must hold the window of "
                  "image n at output position (i, j)",
                  cols6.transpose(*perm, 3, 4, 5).reshape(n * oh * ow, k)))  # fmt: skip
-    size = f"OH = (H + 2*pad - KH) // stride + 1 = {oh}, OW = {ow}, so {n * oh * ow} rows"
+    size = f"OH = (H + 2*pad - KH) // stride + 1 = {oh}, OW = {ow}, so N*OH*OW = {n * oh * ow} rows"
+    stride1 = cl.layers.im2col(x, kh, kw, stride=1, pad=pad)
     suspects += [
         ("matrix transposed: one ROW per window, shape (N*OH*OW, C*KH*KW)", (k, n * oh * ow)),
         (f"stride ignored in the number of windows: {size}",
@@ -1503,13 +1529,53 @@ for n, c, h, wd, kh, kw, stride, pad in configs:
         (f"off-by-one output size: {size}", (n * (oh + 1) * (ow + 1), k)),
         ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
          "column j*stride of the padded input",
-         cl.layers.im2col(x, kh, kw, stride=1, pad=pad).reshape(n, h + 2 * pad - kh + 1, -1, k)
-         [:, :oh, :ow].reshape(n * oh * ow, k)),
+         stride1.reshape(n, h + 2 * pad - kh + 1, -1, k)[:, :oh, :ow].reshape(n * oh * ow, k)),
     ]  # fmt: skip
-    _check(got, ref, suspects,
-           name=f"im2col(x {x.shape}, {kh}, {kw}, stride={stride}, pad={pad})",
-           default="row n*OH*OW + i*OW + j, column c*KH*KW + p*KW + q holds "
-           "xpad[n, c, i*stride + p, j*stride + q]")  # fmt: skip
+    return suspects
+
+
+def check_im2col(x, kh, kw, stride, pad, expected):
+    """Call im2col (library convolutions forbidden), compare, and name the mistake if one fits."""
+    with T.forbid_calls(*FORBIDDEN, exercise="im2col"):
+        got = im2col(x, kh, kw, stride=stride, pad=pad)
+    hint = diagnose(got, expected, im2col_suspects(x, kh, kw, stride, pad),
+                    default="row n*OH*OW + i*OW + j, column c*KH*KW + p*KW + q holds "
+                    "xpad[n, c, i*stride + p, j*stride + q]")  # fmt: skip
+    T.assert_allclose(got, expected, name=f"im2col(x {x.shape}, {kh}, {kw}, stride={stride}, "
+                      f"pad={pad})", hint=hint)  # fmt: skip
+
+
+# Worked example 1: a 3 x 3 image, 2 x 2 windows: four windows (rows), four pixels each.
+x = np.arange(9.0).reshape(1, 1, 3, 3)  # [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+check_im2col(
+    x,
+    2,
+    2,
+    stride=1,
+    pad=0,
+    expected=np.array([[0.0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]),
+)
+
+# Worked example 2: two channels, one window: channel 0's four pixels come first, then channel 1's.
+x = np.arange(8.0).reshape(1, 2, 2, 2)
+check_im2col(x, 2, 2, stride=1, pad=0, expected=np.arange(8.0).reshape(1, 8))
+
+# Worked example 3: two images, 1 x 1 windows, stride 2: pixels (0, 0), (0, 2), (2, 0), (2, 2) of
+# image 0 first, then those of image 1.
+x = np.arange(18.0).reshape(2, 1, 3, 3)
+check_im2col(
+    x, 1, 1, stride=2, pad=0, expected=np.array([[0.0], [2], [6], [8], [9], [11], [15], [17]])
+)
+### BEGIN HIDDEN TESTS
+# N, C, H, W, KH, KW, stride, pad
+configs = [(2, 3, 8, 6, 3, 2, 1, 0), (1, 2, 7, 9, 3, 3, 2, 1), (2, 1, 10, 7, 4, 3, 3, 2),
+           (3, 2, 5, 5, 1, 1, 1, 0), (2, 3, 9, 8, 2, 3, 2, 2)]  # fmt: skip
+rng = np.random.default_rng(909)
+for n, c, h, wd, kh, kw, stride, pad in configs:
+    x = rng.normal(size=(n, c, h, wd))
+    check_im2col(
+        x, kh, kw, stride, pad, expected=cl.layers.im2col(x, kh, kw, stride=stride, pad=pad)
+    )
 ### END HIDDEN TESTS
 
 # %%
@@ -1551,6 +1617,7 @@ plt.show()
 # `transpose(0, 3, 1, 2)`. Reshaping straight to (N, F, OH, OW) would keep the shape right but
 # scramble the values.
 
+
 # %% nbgrader={"grade": false, "grade_id": "conv_forward_im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_forward_im2col(x, w, b, stride=1, pad=0):
     """Forward pass of a convolutional layer as one matrix multiply on im2col columns.
@@ -1584,97 +1651,112 @@ def conv_forward_im2col(x, w, b, stride=1, pad=0):
 # %% nbgrader={"grade": true, "grade_id": "test_conv_forward_im2col", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 
+import cnnlab as cl
 import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# Worked example: the same one as for conv_forward_naive, plus two filters at once.
-x = np.arange(9.0).reshape(1, 1, 3, 3)
-w = np.stack([np.ones((1, 2, 2)), -np.ones((1, 2, 2))])  # (2, 1, 2, 2): sum, minus sum
-b = np.array([1.0, 0.0])
-with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_im2col"):
-    out = conv_forward_im2col(x, w, b)
-T.assert_allclose(out, [[[[9.0, 13], [21, 25]], [[-8, -12], [-20, -24]]]],
-                  name="conv_forward_im2col(3x3 input, two 2x2 filters)",
-                  hint="filter 0 sums each window and adds 1, filter 1 gives minus the sum; the "
-                  "output is (N, F, OH, OW) = (1, 2, 2, 2)")  # fmt: skip
-### BEGIN HIDDEN TESTS
-import cnnlab as cl
 
-
-def _check(got, ref, suspects, name, default):
-    """Compare with the reference; if ``got`` matches a known mistake, name it in the hint."""
-    hint = default
+def diagnose(got, expected, suspects, default):
+    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
     if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
         for mistake, wrong in suspects:
             if isinstance(wrong, tuple):
-                if got.shape == wrong and got.shape != ref.shape:
-                    hint = mistake
-                    break
+                if got.shape == wrong and wrong != np.shape(expected):
+                    return mistake
             elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                hint = mistake
-                break
-    T.assert_allclose(got, ref, rtol=1e-6, atol=1e-8, name=name, hint=hint)
+                return mistake
+    return default
 
 
 def conv_suspects(x, w, b, stride, pad):
-    """The reference output and the outputs of the mistakes learners make."""
-    conv = lambda xx, ww, bb, s=stride, p=pad: cl.layers.conv_forward(xx, ww, bb, stride=s, pad=p)[0]
+    """What the mistakes learners make would return, as (message, output or shape) pairs."""
+    conv = lambda xx, ww, bb, s=stride, p=pad: cl.layers.conv_forward(xx, ww, bb, stride=s, pad=p)[
+        0
+    ]
     ref = conv(x, w, b)
     n, c, h, wd = x.shape
     f, _, kh, kw = w.shape
     oh, ow = ref.shape[2:]
     no_bias = ref - b[:, None, None]
     size = "OH = (H + 2*pad - KH) // stride + 1 and OW = (W + 2*pad - KW) // stride + 1"
-    s = [
+    suspects = [
         ("(N*OH*OW, F) reshaped straight to (N, F, OH, OW): reshape to (N, OH, OW, F) first, "
          "then transpose(0, 3, 1, 2)", ref.transpose(0, 2, 3, 1).reshape(n, f, oh, ow)),
-        ("output axes in the wrong order: transpose (N, OH, OW, F) to (N, F, OH, OW)",
-         (n, oh, ow, f)),
+        ("output axes in the wrong order: return (N, F, OH, OW)", (n, oh, ow, f)),
         ("flipped kernel inside conv_forward: a convolutional layer computes cross-correlation, "
          "use w as it is (no [::-1, ::-1])", conv(x, w[:, :, ::-1, ::-1].copy(), b)),
         ("bias missing: add b[f] to every output value of filter f", no_bias),
-        ("channels not summed: each filter covers all C channels (you used only channel 0)",
-         conv(x[:, :1], w[:, :1], b)),
+        ("channels not summed: each filter covers all C channels of its window, so sum over the "
+         "channels too (you used only channel 0)", conv(x[:, :1], w[:, :1], b)),
+        ("channels not summed: each filter covers all C channels of its window; only the last "
+         "channel is left (did a loop over c overwrite the value with = instead of adding?)",
+         conv(x[:, -1:], w[:, -1:], b)),
         ("channels not summed: each filter ADDS UP the contributions of all C channels (you "
          "averaged them)", no_bias / c + b[:, None, None]),
         ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
          "column j*stride of the padded input", conv(x, w, b, s=1)[:, :, :oh, :ow]),
         (f"stride ignored in the output size: {size}",
          (n, f, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1)),
+        (f"padding ignored in the output size: {size}",
+         (n, f, (h - kh) // stride + 1, (wd - kw) // stride + 1)),
         (f"off-by-one output size: {size}", (n, f, oh - 1, ow - 1)),
         (f"off-by-one output size: {size}", (n, f, oh + 1, ow + 1)),
+        ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
+         (n, f * c, oh, ow)),
+        ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
+         (n, f, c, oh, ow)),
         ("weights reshaped in another order than the im2col columns: w.reshape(F, -1) lists "
          "w[f, c, p, q] at column c*KH*KW + p*KW + q, which must match im2col's columns",
          conv(x, w.transpose(0, 2, 3, 1).reshape(f, c, kh, kw).copy(), b)),
     ]  # fmt: skip
+    transposed = ("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
+                  "i*stride + p (KH rows) and column j*stride + q (KW columns)")  # fmt: skip
     if kh == kw:
-        s.append(("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
-                  "i*stride + p and column j*stride + q", conv(x, w.swapaxes(2, 3).copy(), b)))  # fmt: skip
-    wrong_axis = "bias broadcast on the wrong axis: b has one value per filter, so it belongs on "
-    wrong_axis += "axis 1 of (N, F, OH, OW) (or on the last axis of the (N*OH*OW, F) product)"
+        suspects.append((transposed, conv(x, w.swapaxes(2, 3).copy(), b)))
+    else:
+        suspects.append((transposed, (n, f, (h + 2 * pad - kw) // stride + 1,
+                                      (wd + 2 * pad - kh) // stride + 1)))  # fmt: skip
+    wrong_axis = ("bias broadcast on the wrong axis: b has one value per filter, so it belongs on "
+                  "axis 1 of (N, F, OH, OW), e.g. b[None, :, None, None] or b.reshape(1, -1, 1, 1)")  # fmt: skip
     for axis in (0, 2, 3):
-        if ref.shape[axis] == f:
+        if ref.shape[axis] == f and f > 1:
             shape = [1, 1, 1, 1]
             shape[axis] = f
-            s.append((wrong_axis, no_bias + b.reshape(shape)))
-    return ref, s
+            suspects.append((wrong_axis, no_bias + b.reshape(shape)))
+    return suspects
 
 
-configs = [(2, 3, 7, 6, 4, 3, 2, 1, 0), (2, 2, 9, 8, 3, 3, 3, 2, 1), (1, 3, 10, 7, 2, 4, 3, 3, 2),
-           (3, 2, 5, 6, 3, 3, 3, 2, 1), (2, 1, 6, 5, 2, 1, 1, 1, 0), (4, 4, 12, 11, 6, 5, 3, 2, 2)]  # fmt: skip
+def check_conv(fn, name, x, w, b, stride, pad, expected):
+    """Call fn(x, w, b, stride=, pad=) (library convolutions forbidden); compare, name mistakes."""
+    with T.forbid_calls(*FORBIDDEN, exercise=name):
+        got = fn(x, w, b, stride=stride, pad=pad)
+    hint = diagnose(got, expected, conv_suspects(x, w, b, stride, pad),
+                    default="out[n, f, i, j] = b[f] + sum over c, p, q of "
+                    "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]")  # fmt: skip
+    T.assert_allclose(got, expected, name=f"{name}(x {x.shape}, w {w.shape}, b, "
+                      f"stride={stride}, pad={pad})", hint=hint)  # fmt: skip
+
+
+# Worked example: the one of conv_forward_naive, with two filters at once: filter 0 sums each
+# window and adds 1, filter 1 gives minus the sum. The output is (N, F, OH, OW) = (1, 2, 2, 2).
+x = np.arange(9.0).reshape(1, 1, 3, 3)
+w = np.stack([np.ones((1, 2, 2)), -np.ones((1, 2, 2))])  # (2, 1, 2, 2)
+check_conv(conv_forward_im2col, "conv_forward_im2col", x, w, np.array([1.0, 0.0]), stride=1, pad=0,
+           expected=np.array([[[[9.0, 13], [21, 25]], [[-8, -12], [-20, -24]]]]))  # fmt: skip
+### BEGIN HIDDEN TESTS
+# N, C, H, W, F, KH, KW, stride, pad: odd and non-square sizes, C > 1, F > 1, N > 1, stride 2
+# and 3 with padding. The first case has N = F = OH = OW = 3, so that a bias added on the wrong
+# axis broadcasts silently (and is named) instead of raising a broadcasting error.
+configs = [(3, 2, 5, 6, 3, 3, 3, 2, 1), (2, 3, 7, 6, 4, 3, 2, 1, 0), (2, 2, 9, 8, 3, 3, 3, 2, 1),
+           (1, 3, 10, 7, 2, 4, 3, 3, 2), (2, 1, 6, 5, 2, 1, 1, 1, 0), (4, 4, 12, 11, 6, 5, 3, 2, 2)]  # fmt: skip
 rng = np.random.default_rng(1010)
 for n, c, h, wd, f, kh, kw, stride, pad in configs:
     x = rng.normal(size=(n, c, h, wd))
     w = rng.normal(size=(f, c, kh, kw))
     b = rng.normal(size=f)
-    with T.forbid_calls(*FORBIDDEN, exercise="conv_forward_im2col"):
-        got = conv_forward_im2col(x, w, b, stride=stride, pad=pad)
-    ref, suspects = conv_suspects(x, w, b, stride, pad)
-    _check(got, ref, suspects,
-           name=f"conv_forward_im2col(x {x.shape}, w {w.shape}, b, stride={stride}, pad={pad})",
-           default="cols = im2col(x, KH, KW, stride, pad); out = cols @ w.reshape(F, -1).T + b, "
-           "then reshape to (N, OH, OW, F) and transpose to (N, F, OH, OW)")  # fmt: skip
+    ref = cl.layers.conv_forward(x, w, b, stride=stride, pad=pad)[0]
+    check_conv(conv_forward_im2col, "conv_forward_im2col", x, w, b, stride, pad, expected=ref)
 ### END HIDDEN TESTS
 
 # %% [markdown]
