@@ -959,7 +959,7 @@ cases = [
     ((1, 2, 5, 6), (3, 3, 3), 1, 0),
     ((3, 2, 7, 6), (4, 3, 3), 2, 1),
     ((2, 3, 8, 7), (2, 2, 3), 3, 2),
-    ((2, 1, 6, 5), (3, 3, 2), 1, 1),
+    ((2, 1, 5, 4), (2, 3, 2), 1, 1),
 ]
 for (n, c, h, wd), (f, kh, kw), stride, pad in cases:
     label = f"x {(n, c, h, wd)}, w {(f, c, kh, kw)}, stride {stride}, pad {pad}"
@@ -1964,10 +1964,10 @@ for p in (0.2, 0.6):
 # bottleneck blocks do the same. A 1x1 convolution from 256 to 64 channels costs
 # 256 x 64 multiply-adds per pixel and makes the following 3x3 convolution four times cheaper.
 #
-# Because it is a matrix product per pixel, it needs no im2col: with `x` of shape (N, C, H, W)
-# and the weight matrix `W = w[:, :, 0, 0]` of shape (F, C), the whole layer is one product
-# over the channel axis, `np.einsum("fc,nchw->nfhw", W, x)`, or equally a `(F, C) @ (C, H*W)`
-# product per image.
+# Because it is a matrix product per pixel, it needs no im2col and no loop: the weights form
+# an (F, C) matrix, every image is a (C, H*W) matrix whose columns are its pixels, and one
+# product contracts the shared channel axis C. `np.einsum` writes such a contraction in one
+# line by naming the axes of each operand and of the result.
 #
 # The figure applies three hand-made 1x1 filters to a colour photograph: a luminance filter
 # $(0.299, 0.587, 0.114)$, red minus green, and blue minus yellow.
@@ -2008,6 +2008,10 @@ plt.show()
 #
 # One `np.einsum` or one matrix product (plus the bias), no loops over pixels, and no call to
 # `cnnlab.layers` or `scipy`. The test compares with a 1x1 `conv_forward`.
+#
+# *Hints:* `w[:, :, 0, 0]` is the (F, C) matrix. With `np.einsum`, the subscripts of `x` are
+# `nchw`; which letter disappears in the output? With `@`, reshape `x` to (N, C, H*W) and
+# reshape the product back. The bias needs two trailing axes to broadcast over H and W.
 
 
 # %% nbgrader={"grade": false, "grade_id": "conv1x1_as_matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -2157,9 +2161,9 @@ plt.show()
 #
 # ### Exercise 10: `receptive_field` (2 points)
 #
-# *Hint:* walk through the layers from input to output, keeping two numbers: the receptive field
-# so far and the jump. Which stride matters for the growth caused by layer $l$: its own, or
-# those of the layers below it?
+# *Hint:* walk through the layers from input to output, keeping two numbers, the receptive
+# field so far and the jump, and update the field before the jump. Check your function on the
+# three stacks of the figure.
 
 
 # %% nbgrader={"grade": false, "grade_id": "receptive_field", "locked": false, "schema_version": 3, "solution": true, "task": false}
