@@ -96,6 +96,7 @@ def run_notebook(path: Path, *, timeout: int = 120, grading: bool = False) -> Ru
         timeout=timeout,
         kernel_name="python3",
         allow_errors=True,
+        interrupt_on_timeout=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
     cell_seconds: dict[str, float] = {}
