@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_layers.py            # prints a Markdown table
     python benchmarks/bench_layers.py --reps 50  # more repetitions, steadier medians
+    python benchmarks/bench_layers.py --threads 1  # both libraries on one thread
 
 For each course shape (float32, batch 64) the table gives, in milliseconds (median over the
 repetitions, cnnlab and PyTorch timed alternately in the same process so that load from other
@@ -77,40 +78,44 @@ def matmul_gflops(reps=10):
     return 2 * 1024**3 / best / 1e9
 
 
+def conv_rows(name, cin, cout, hw, torch, reps):
+    """Forward, backward and their sum for one 3x3, pad 1 conv layer on a batch of 64."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, cin, *hw)).astype(np.float32)
+    wt = (rng.standard_normal((cout, cin, 3, 3)) * 0.1).astype(np.float32)
+    b = np.zeros(cout, np.float32)
+    out, cache = L.conv_forward(x, wt, b, stride=1, pad=1)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    flops = 2 * out.size * cin * 9
+    fwd_t = bwd_t = None
+    if torch is not None:
+        tx, tw, tb, td = (torch.from_numpy(a) for a in (x, wt, b, dout))
+
+        def fwd_t():
+            with torch.no_grad():
+                torch.nn.functional.conv2d(tx, tw, tb, padding=1)
+
+        def bwd_t():
+            mask = [True, True, True]
+            torch.ops.aten.convolution_backward(
+                td, tx, tw, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask
+            )
+
+    fo, ft = compare(lambda: L.conv_forward(x, wt, b, stride=1, pad=1), fwd_t, reps)
+    bo, bt = compare(lambda: L.conv_backward(dout, cache), bwd_t, reps)
+    return [
+        (f"{name} fwd {cin}->{cout} @{hw[0]}x{hw[1]}", fo, ft, flops),
+        (f"{name} bwd", bo, bt, 2 * flops),
+        (f"{name} fwd+bwd", fo + bo, (ft + bt) if ft else None, 3 * flops),
+    ]
+
+
 def conv_cases(shape, torch, reps):
     """Rows for the two conv layers of the course network at this input shape."""
-    rng = np.random.default_rng(0)
     c, h, w = shape
-    rows = []
-    for name, (cin, cout, hh, ww) in {
-        "conv1": (c, 16, h, w),
-        "conv2": (16, 32, h // 2, w // 2),
-    }.items():
-        x = rng.standard_normal((BATCH, cin, hh, ww)).astype(np.float32)
-        wt = (rng.standard_normal((cout, cin, 3, 3)) * 0.1).astype(np.float32)
-        b = np.zeros(cout, np.float32)
-        out, cache = L.conv_forward(x, wt, b, stride=1, pad=1)
-        dout = rng.standard_normal(out.shape).astype(np.float32)
-        flops = 2 * out.size * cin * 9
-        fwd_t = bwd_t = None
-        if torch is not None:
-            tx, tw, tb, td = (torch.from_numpy(a) for a in (x, wt, b, dout))
-
-            def fwd_t():
-                with torch.no_grad():
-                    torch.nn.functional.conv2d(tx, tw, tb, padding=1)
-
-            def bwd_t():
-                torch.ops.aten.convolution_backward(
-                    td, tx, tw, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [True, True, True]
-                )
-
-        fo, ft = compare(lambda: L.conv_forward(x, wt, b, stride=1, pad=1), fwd_t, reps)
-        bo, bt = compare(lambda: L.conv_backward(dout, cache), bwd_t, reps)
-        rows.append((f"{name} fwd {cin}->{cout} @{hh}x{ww}", fo, ft, flops))
-        rows.append((f"{name} bwd", bo, bt, 2 * flops))
-        rows.append((f"{name} fwd+bwd", fo + bo, (ft + bt) if ft else None, 3 * flops))
-    return rows
+    return conv_rows("conv1", c, 16, (h, w), torch, reps) + conv_rows(
+        "conv2", 16, 32, (h // 2, w // 2), torch, reps
+    )
 
 
 def torch_course_net(torch, model, shape):
@@ -175,7 +180,15 @@ def step_case(shape, torch, reps):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=20, help="timed repetitions per row")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="limit NumPy's BLAS and PyTorch to this many threads (default: BLAS default)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
     threads = blas_threads()
     try:
         import torch
@@ -186,6 +199,9 @@ def main(argv=None):
         torch, torch_version = None, "not installed"
     ceiling = matmul_gflops()
     print(f"NumPy {np.__version__}, PyTorch {torch_version}, {threads} thread(s), batch {BATCH}")
+    if hasattr(os, "getloadavg"):
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"{os.cpu_count()} CPUs, load average {load} (other programs share the CPUs)")
     print(f"NumPy float32 matmul (1024^3): {ceiling:.1f} GFLOP/s (ceiling)\n")
     print("| shape | operation | cnnlab ms | PyTorch ms | ratio | cnnlab GFLOP/s | % of ceiling |")
     print("|---|---|---:|---:|---:|---:|---:|")

@@ -178,9 +178,15 @@ def conv_forward(x, w, b, *, stride=1, pad=0):
     f, c, kh, kw = w.shape
     if not isinstance(b, np.ndarray) or b.shape != (f,):
         raise ValueError(f"b must have shape (F,) = ({f},), got {getattr(b, 'shape', None)}")
-    n = x.shape[0]
-    cols, oh, ow, width = _columns(x, kh, kw, stride, pad)  # (N, C*KH*KW, OH*width)
-    out = np.matmul(w.reshape(f, c * kh * kw).astype(x.dtype, copy=False), cols)
+    n, k = x.shape[0], c * kh * kw
+    fields, oh, ow, width = _receptive_fields(x, kh, kw, stride, pad)
+    w2 = w.reshape(f, k).astype(x.dtype, copy=False)
+    cols = np.empty((n, k, oh * width), dtype=x.dtype)
+    out = np.empty((n, f, oh * width), dtype=x.dtype)
+    # A few images at a time, so that each block of columns is still in cache for its product.
+    for i in _chunks(n, k * oh * width * x.itemsize):
+        cols[i].reshape(fields[i].shape)[...] = fields[i]  # im2col copy
+        np.matmul(w2, cols[i], out=out[i])
     out += b.astype(x.dtype, copy=False)[:, None]
     out = out.reshape(n, f, oh, width)[:, :, :, :ow]  # drop the extra "wide" columns (a view)
     return out, (x, w, b, stride, pad, cols)
@@ -194,29 +200,36 @@ def _padded(x, pad):
     return xp
 
 
-def _columns(x, kh, kw, stride, pad):
-    """im2col for the layer: cols of shape (N, C*KH*KW, OH*width), plus OH, OW and width.
+def _chunks(n, bytes_per_image, budget=1 << 20):
+    """Slices of about ``budget`` bytes of columns (at least one image each)."""
+    step = max(1, budget // max(1, bytes_per_image))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
-    Any stride: width = OW and cols[n] is the transpose of image n's block of :func:`im2col`.
+
+def _receptive_fields(x, kh, kw, stride, pad):
+    """View of every receptive field, the source of im2col; returns (view, OH, OW, width).
+
+    Any stride: the view is (N, C, KH, KW, OH, OW) and width = OW, so that the columns of image
+    n, ``view[n].reshape(C*KH*KW, OH*OW)``, are the transpose of its block of :func:`im2col`.
 
     Stride 1 ("wide" columns, width = Wp, the padded width): window (i, j) at kernel offset
     (p, q) reads the padded pixel ``(i + p) * Wp + (j + q)`` of the flattened image, so letting j
-    run over the whole padded width turns each (c, p, q) row of cols into ONE contiguous run of
-    OH*Wp values. Copying long runs instead of short rows makes im2col several times faster; the
-    Wp - OW extra outputs per row are computed and thrown away.
+    run over the whole padded width turns each (c, p, q) row of the columns into ONE contiguous
+    run of OH*Wp values: the view is (N, C, KH, KW, OH*Wp). Copying long runs instead of short
+    rows makes im2col several times faster; the Wp - OW extra outputs per row are computed and
+    thrown away.
     """
     n, c, h, w = x.shape
     oh, ow = conv_output_size(h, kh, stride, pad), conv_output_size(w, kw, stride, pad)
     if stride != 1:
-        win = _windows(x, kh, kw, stride, pad)  # (N, C, KH, KW, OH, OW) view
-        return np.ascontiguousarray(win).reshape(n, c * kh * kw, oh * ow), oh, ow, ow
+        return _windows(x, kh, kw, stride, pad), oh, ow, ow
     xp = _padded(x, pad)
     wp, it = xp.shape[3], xp.itemsize
     runs = as_strided(
         xp, shape=(n, c, kh, kw, oh * wp), strides=(*xp.strides[:2], wp * it, it, it),
         writeable=False,
     )  # fmt: skip
-    return np.ascontiguousarray(runs).reshape(n, c * kh * kw, oh * wp), oh, ow, wp
+    return runs, oh, ow, wp
 
 
 def conv_backward(dout, cache, *, need_dx=True):
@@ -256,16 +269,19 @@ def conv_backward(dout, cache, *, need_dx=True):
     dw = dw.reshape(w.shape).astype(w.dtype)
     if not need_dx:
         return None, dw, db
-    dcols = np.matmul(w.reshape(f, c * kh * kw).astype(dt, copy=False).T, d3)
+    w2t = w.reshape(f, c * kh * kw).astype(dt, copy=False).T
     if stride != 1:
+        dcols = np.matmul(w2t, d3)  # (N, C*KH*KW, OH*OW)
         dx = _fold(dcols.reshape(n, c, kh, kw, oh, ow), x.shape, kh, kw, stride, pad)
         return dx, dw, db
-    # wide columns: add each (p, q) run back at flat offset p*Wp + q of the padded image
-    dcols = dcols.reshape(n, c, kh, kw, oh * width)
+    # wide columns: add each (p, q) run back at flat offset p*Wp + q of the padded image,
+    # a few images at a time so that the block of dcols is still in cache
     dxp = np.zeros((n, c, h + 2 * pad + 1, width), dtype=dt)
     flat = dxp.reshape(n, c, -1)
-    for p in range(kh):
-        for q in range(kw):
-            start = p * width + q
-            flat[:, :, start : start + oh * width] += dcols[:, :, p, q]
+    for i in _chunks(n, cols[0].nbytes):
+        dcols = np.matmul(w2t, d3[i]).reshape(-1, c, kh, kw, oh * width)
+        for p in range(kh):
+            for q in range(kw):
+                start = p * width + q
+                flat[i, :, start : start + oh * width] += dcols[:, :, p, q]
     return dxp[:, :, pad : pad + h, pad : pad + wd], dw, db
