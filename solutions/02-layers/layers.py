@@ -166,9 +166,9 @@ print("gradient shapes of the parameters:", dw1.shape, db1.shape, dw4.shape, db4
 # | 1e-6 ... 1e-4 | suspicious: look for a kink, a tie, or float32 |
 # | 1e-2 or larger | the backward pass is wrong |
 #
-# The left panel measures the error of both formulas for
-# $f(x) = \sum_i x_i^2 \sin x_i$ over a range of steps $h$; the right panel shows what happens at a **kink**: for $f(x) = \sum_i c_i\,\mathrm{relu}(x_i)$
-# evaluated at points a distance $d$ from 0, with $h = 10^{-5}$.
+# The left panel measures the error of both formulas for $f(x) = \sum_i x_i^2 \sin x_i$ over a
+# range of steps $h$. The right panel shows what happens at a **kink**: the centred difference
+# of $f(x) = \sum_i c_i\,\mathrm{relu}(x_i)$ with $h = 10^{-5}$, at inputs a distance $d$ from 0.
 
 
 # %%
@@ -224,12 +224,15 @@ plt.show()
 # %% [markdown]
 # On the left, read from right to left: as $h$ shrinks, both errors first fall (less truncation
 # error; the centred curve falls twice as steeply, like $h^2$) and then climb again (round-off).
-# The centred difference reaches about 1e-10 near $h = 10^{-5}$; the forward difference never
-# gets below about 1e-7. On the right, the
-# check is perfect while the inputs stay farther than $h$ from 0, and jumps to order 1 as soon
-# as $x_i \pm h$ lands on the other side of the kink: the "numerical gradient" then averages the
-# two slopes. The layer is not wrong; the check is. That is why every check in this notebook
-# builds inputs that stay away from ReLU's 0 and from ties in max pooling.
+# The centred difference reaches about 1e-10 near $h = 10^{-5}$; the forward difference does
+# roughly a thousand times worse at its best step, around $10^{-7}$, and at $h = 10^{-5}$ its
+# error is about 1e-5, the "suspicious" range of the table.
+#
+# On the right, the check is perfect while the inputs stay farther than $h$ from 0, and the
+# error jumps to order 1 as soon as $x_i \pm h$ lands on the other side of the kink: the
+# "numerical gradient" then averages the two slopes. The layer is not wrong; the check is. That
+# is why every check in this notebook builds inputs that stay away from ReLU's 0 and from ties
+# in max pooling.
 #
 # **Worked example.** For $f(x) = \sum_i x_i^3$ the centred difference can be computed exactly:
 # $\big((x+h)^3 - (x-h)^3\big)/(2h) = 3x^2 + h^2$. With $h = 0.01$ and $x = 2$ that is
@@ -2149,11 +2152,11 @@ plt.show()
 
 # %% [markdown]
 # The cyan boxes are the receptive fields; check them against the recurrence above. Notice also
-# that the gradient is far from uniform inside the box (with stride 2 and 3x3 kernels the windows
-# overlap unevenly, which leaves a checkerboard of stronger and weaker pixels): central pixels reach the output through
-# many more paths than border pixels, so they matter more. [Luo et al.
-# (2016)](https://arxiv.org/abs/1701.04128) call this the *effective* receptive field and show it
-# is often much smaller than the theoretical one.
+# that the gradient is far from uniform inside a box: central pixels reach the output through
+# many more paths than border pixels, so they matter more (with stride 2 and 3x3 kernels the
+# windows also overlap unevenly, which leaves a checkerboard of stronger and weaker pixels).
+# [Luo et al. (2016)](https://arxiv.org/abs/1701.04128) call the region that really matters the
+# *effective* receptive field and show that it is often much smaller than the theoretical one.
 #
 # **Worked examples.** Two 3x3 convolutions with stride 1: `[(3, 1), (3, 1)]` gives 5. Two 2x2
 # poolings with stride 2: `[(2, 2), (2, 2)]` gives 4 (each output summarises a 4x4 block). No
@@ -2347,8 +2350,8 @@ plt.show()
 
 # %% [markdown]
 # Every bar should be green: around 1e-8 or below, the accuracy of a centred difference in
-# float64. A red bar means a bug, or an input too close to a kink or a tie. Try it: replace `away_from_zero` by `g.standard_normal(...) * 1e-6` and watch the ReLU
-# bar jump.
+# float64. A red bar means a bug, or an input too close to a kink or a tie. Try it: replace
+# `away_from_zero` by `1e-6 * g.standard_normal((2, 3, 4, 4))` and watch the ReLU bar jump.
 #
 # ## Summary
 #
