@@ -1,0 +1,2640 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Hyperparameters: tuning a convnet like an engineer, not by luck
+#
+# In 03-training you trained a convnet and, along the way, picked a learning rate, a batch
+# size, a number of epochs, a number of filters. Those choices were given to you. This notebook
+# is about making them yourself, with a procedure you can defend instead of a lucky guess.
+#
+# **When you finish you will be able to**
+#
+# - tell parameters from hyperparameters, and say why a separate validation set is needed to
+#   choose the latter and why the test set is looked at exactly once;
+# - write a stratified train/validation split;
+# - find a workable learning rate in one short run with a learning-rate range test;
+# - explain what batch size, L2 weight decay and the architecture knobs (filters, kernel size,
+#   depth) change, and what they cost in parameters and time;
+# - sample hyperparameters on a log scale and run a random search, and explain why it beats a
+#   grid search of the same budget;
+# - stop training at the right epoch, and read learning curves to tell under-fitting from
+#   over-fitting.
+#
+# **Builds on** 03-training: the `cnnlab.nn` modules, the optimisers of `cnnlab.optim`, the
+# training loop `cnnlab.train.fit` and learning curves. From here on we use the library versions
+# of everything you wrote there.
+#
+# **Time**: about 2 hours. The whole notebook runs in about a minute on a laptop CPU: every
+# training run is small on purpose, and each search prints its budget next to its result.
+#
+# **Points**: 21, in ten graded exercises. Each test cell shows checks you can read; the grader
+# runs more hidden checks (random inputs, the usual mistakes), so aim for a correct function,
+# not one that is correct on the example only.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import itertools
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import cnnlab as cl
+from cnnlab import nn
+from cnnlab.layers import softmax_cross_entropy
+
+np.set_printoptions(precision=4, suppress=True)
+
+# %% [markdown]
+# The data are scikit-learn's 8x8 handwritten digits again: 1,797 images, of which
+# `cl.data.load_digits()` sets 360 aside as a **test set**. We call the other 1,437 the
+# *development* set: everything we learn and decide in this notebook comes from it.
+
+# %%
+X_dev, y_dev, X_test, y_test = cl.data.load_digits(test_size=0.2, seed=0)
+print("development:", X_dev.shape, " test:", X_test.shape)
+print("images per class (development):", np.bincount(y_dev))
+FAST = cl.is_grading()  # True while the autograder runs this notebook: demos shrink
+notebook_start = time.perf_counter()
+
+# %% [markdown]
+# ## 1. Parameters and hyperparameters
+#
+# A convnet has two kinds of numbers in it.
+#
+# - **Parameters** are the weights and biases. There are thousands of them (millions in real
+#   networks), and nobody sets them by hand: gradient descent does, by minimising the training
+#   loss.
+# - **Hyperparameters** are everything you decide *before* gradient descent starts: how fast it
+#   moves (learning rate), how many examples it averages over per step (batch size), for how
+#   long (epochs), how strongly large weights are penalised (weight decay), and the shape of the
+#   network itself (filters per layer, kernel size, depth, width of the dense layers).
+#
+# There is no gradient for a hyperparameter: the training loss does not tell you which learning
+# rate is best, and it actively misleads you about capacity (a bigger network always fits the
+# training set better). So hyperparameters are chosen by a different loop: train with a
+# candidate setting, *measure on data the training never saw*, compare, repeat. The outer loop
+# is a search, and the inner loop is everything you built in 03-training.
+#
+# The figure counts the parameters of the course network on 8x8 digits. Each bar is decided by
+# a few hyperparameters (printed under it).
+
+# %%
+model = cl.models.course_convnet((1, 8, 8), conv_channels=(16, 32), hidden=(64,), seed=0)
+names, counts, knobs = [], [], []
+for i, layer in enumerate(model):
+    if layer.num_params():
+        names.append(f"{i}: {type(layer).__name__}")
+        counts.append(layer.num_params())
+        if isinstance(layer, nn.Conv2d):
+            knobs.append(f"filters={layer.out_channels}\nkernel={layer.kernel_size}")
+        else:
+            knobs.append(f"width={layer.out_features}")
+fig, ax = plt.subplots(figsize=(8, 3.2))
+bars = ax.bar(range(len(counts)), counts, color="tab:blue")
+ax.bar_label(bars, [f"{c:,}" for c in counts])
+ax.set_xticks(range(len(counts)), [f"{n}\n{k}" for n, k in zip(names, knobs)], fontsize=8)
+ax.set_ylabel("learned parameters")
+ax.set_title(
+    f"{model.num_params():,} parameters, set by gradient descent; the knobs under each bar are set by you"
+)
+ax.set_ylim(0, max(counts) * 1.2)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Most of the parameters sit in the first dense layer, whose input is the flattened output of
+# the last pooling layer: doubling the filters of the last conv layer doubles that bar. Every
+# count here is a *consequence* of hyperparameters, which is why architecture choices are part
+# of the search, not a given.
+
+# %% [markdown]
+# ## 2. Train, validation, test
+#
+# To choose between settings we need a score that predicts how well a model will do on new
+# images. The training loss is the wrong score: it rewards memorising. So the development set
+# is cut in two:
+#
+# - the **training set**, on which gradient descent fits the parameters;
+# - the **validation set**, on which we score each candidate setting and stop training.
+#
+# Choosing the best of many settings on the validation set is itself a kind of fitting: with
+# enough candidates, one will look good partly by chance. The validation score of the winner is
+# therefore optimistic. That is what the **test set** is for: it is used *once*, at the very
+# end, on the one model we have decided on, and never to make a decision. Peek at it to pick a
+# learning rate and it becomes a second validation set, with the same optimism and no honest
+# number left. (The [CS231n notes on hyperparameter tuning](https://cs231n.github.io/classification/#val)
+# make the same point.)
+#
+# Two details make a split trustworthy:
+#
+# 1. **Shuffle.** Data files are often ordered (by class, by date, by who collected them).
+#    Cutting off "the last 20 %" of an ordered file gives a validation set that looks nothing
+#    like the training set.
+# 2. **Stratify.** With few examples per class, even a shuffled split can give one class far
+#    more than its share of the validation set and another far less. A *stratified* split
+#    shuffles and cuts each class separately, so every class keeps its proportion.
+#
+# The figure shows both effects on the development set sorted by label, as many real files are.
+
+# %%
+order = np.argsort(y_dev, kind="stable")  # a file sorted by class
+y_sorted = y_dev[order]
+n_val = int(round(0.2 * len(y_sorted)))
+tail_cut = y_sorted[-n_val:]  # "the last 20 %"
+shuffled = y_sorted[np.random.default_rng(0).permutation(len(y_sorted))[:n_val]]
+expected = 0.2 * np.bincount(y_sorted)
+
+fig, ax = plt.subplots(figsize=(8, 3))
+k = np.arange(10)
+ax.bar(k - 0.2, np.bincount(tail_cut, minlength=10), width=0.4, label="last 20 % of a sorted file")
+ax.bar(k + 0.2, np.bincount(shuffled, minlength=10), width=0.4, label="20 % after shuffling")
+ax.plot(k, expected, "k_", markersize=18, mew=2, label="20 % of each class")
+ax.set_xticks(k)
+ax.set_xlabel("digit")
+ax.set_ylabel("images in the validation set")
+ax.set_title("Validation sets cut from a file sorted by class")
+ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Cut from the sorted file, the validation set holds only 8s and 9s: a model would be
+# validated on two classes it may barely have seen in training. After shuffling every class is
+# present, but the counts still wander around the black marks by a few images. With 29 images
+# per class that is noise of 10-20 % per class; stratifying removes it.
+#
+# **Worked example.** Ten images, five of class 0 and five of class 1, and `val_fraction=0.4`.
+# Stratified: each class sends `round(0.4 * 5) = 2` of its five images, chosen at random, to the
+# validation set, so it has 2 + 2 = 4 images, and the training set the other 6. Unstratified:
+# shuffle all ten and take 4; the validation set may well have three 0s and one 1.
+#
+# ### Exercise 1: `train_val_split` (3 points)
+#
+# Write `train_val_split(X, y, val_fraction, rng, stratify=True)`.
+#
+# - With `stratify=True`, for each class `c` (each distinct value of `y`, in any order), shuffle
+#   the indices of that class with `rng` and put the first `round(val_fraction * n_c)` of them
+#   into the validation set.
+# - With `stratify=False`, shuffle all indices and put the first `round(val_fraction * N)` into
+#   the validation set.
+# - Every sample ends up in exactly one of the two parts, and each image keeps its own label.
+# - Shuffle the order within each part too (with `rng`), so that the training set is not
+#   sorted by class.
+#
+# Hints: `rng.permutation`, `np.flatnonzero(y == c)`, `np.unique(y)`. Build index arrays first,
+# then index `X` and `y` once. Raise `ValueError` unless `0 < val_fraction < 1`. Write it
+# yourself: a call into `sklearn.model_selection` earns no points here.
+
+
+# %% nbgrader={"grade": false, "grade_id": "train_val_split", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_val_split(X, y, val_fraction, rng, stratify=True):
+    """Split (X, y) at random into a training and a validation part.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, ...)
+        Samples, e.g. images (N, C, H, W).
+    y : ndarray of int, shape (N,)
+        Class labels (any integers, not necessarily 0..K-1).
+    val_fraction : float
+        Fraction of the samples that go to the validation set, strictly between 0 and 1.
+    rng : np.random.Generator
+        The only source of randomness.
+    stratify : bool, default True
+        Split every class separately so each keeps its proportion (within one sample).
+
+    Returns
+    -------
+    X_train : ndarray, shape (N_train, ...)
+    y_train : ndarray, shape (N_train,)
+    X_val : ndarray, shape (N_val, ...)
+    y_val : ndarray, shape (N_val,)
+        N_train + N_val == N; no sample is in both parts.
+    """
+    ### BEGIN SOLUTION
+    X, y = np.asarray(X), np.asarray(y)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
+    n = len(y)
+    if stratify:
+        parts = []
+        for c in np.unique(y):
+            idx = rng.permutation(np.flatnonzero(y == c))
+            parts.append(idx[: int(round(val_fraction * len(idx)))])
+        val_idx = np.concatenate(parts)
+    else:
+        val_idx = rng.permutation(n)[: int(round(val_fraction * n))]
+    is_val = np.zeros(n, dtype=bool)
+    is_val[val_idx] = True
+    train_idx = rng.permutation(np.flatnonzero(~is_val))
+    val_idx = rng.permutation(np.flatnonzero(is_val))
+    return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_val_split", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+# The worked example: sample i has X[i] = [i]; images 0-4 are class 0, images 5-9 class 1.
+X = np.arange(10.0).reshape(10, 1)
+y = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+with T.forbid_calls("sklearn.model_selection", exercise="train_val_split"):
+    X_tr, y_tr, X_va, y_va = train_val_split(X, y, 0.4, np.random.default_rng(0))
+T.assert_true(
+    not set(np.ravel(X_tr).tolist()) & set(np.ravel(X_va).tolist()),
+    f"samples {sorted(set(np.ravel(X_tr).tolist()) & set(np.ravel(X_va).tolist()))} are in both train and validation",
+    hint="the split leaks samples between train and validation: each sample goes to exactly one part",
+)
+T.assert_equal(
+    np.sort(np.concatenate([X_tr[:, 0], X_va[:, 0]])),
+    np.arange(10.0),
+    name="the ids in train + val, sorted",
+    hint="every sample must be in exactly one of the two parts",
+)
+T.assert_shape(X_va, (4, 1), name="X_val", hint="round(0.4 * 5) = 2 samples of each class")
+T.assert_equal(np.bincount(y_va, minlength=2), np.array([2, 2]), name="class counts in val")
+T.assert_equal(
+    y_va,
+    (X_va[:, 0] >= 5).astype(y_va.dtype),
+    name="y_val",
+    hint="index X and y with the same indices",
+)
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(2024)
+
+
+def ids_of(Xpart):
+    return np.asarray(Xpart)[:, 0, 0, 0].astype(int)
+
+
+def check_partition(out, X, y, what):
+    T.assert_true(
+        isinstance(out, (tuple, list)) and len(out) == 4,
+        f"{what}: expected a tuple (X_train, y_train, X_val, y_val)",
+    )
+    X_tr, y_tr, X_va, y_va = (np.asarray(a) for a in out)
+    n = len(y)
+    T.assert_equal(X_tr.shape[1:], X.shape[1:], name=f"{what}: X_train.shape[1:]")
+    T.assert_equal(X_va.shape[1:], X.shape[1:], name=f"{what}: X_val.shape[1:]")
+    T.assert_equal(len(y_tr), len(X_tr), name=f"{what}: len(y_train)")
+    T.assert_equal(len(y_va), len(X_va), name=f"{what}: len(y_val)")
+    ids_tr, ids_va = ids_of(X_tr), ids_of(X_va)
+    shared = np.intersect1d(ids_tr, ids_va)
+    T.assert_true(
+        shared.size == 0,
+        f"{what}: {shared.size} samples are in BOTH train and validation (e.g. sample {shared[:3].tolist()})",
+        hint="a split that leaks samples between train and validation: the validation score then "
+        "rewards memorising; mark the validation indices and train on the rest only",
+    )
+    T.assert_true(
+        len(np.unique(ids_tr)) == len(ids_tr) and len(np.unique(ids_va)) == len(ids_va),
+        f"{what}: some samples appear twice in the same part",
+        hint="draw indices without replacement (rng.permutation, not rng.integers or rng.choice)",
+    )
+    T.assert_equal(
+        len(ids_tr) + len(ids_va), n, name=f"{what}: N_train + N_val",
+        hint="every sample must end up in one of the two parts; none may be dropped",
+    )  # fmt: skip
+    T.assert_equal(
+        y_tr, y[ids_tr], name=f"{what}: y_train", hint="each image must keep its own label"
+    )
+    T.assert_equal(
+        y_va, y[ids_va], name=f"{what}: y_val", hint="each image must keep its own label"
+    )
+    return ids_tr, ids_va
+
+
+for trial in range(4):
+    n_classes = int(rng.integers(2, 6))
+    sizes = rng.integers(3, 60, size=n_classes)
+    labels = rng.choice(np.arange(3, 40), size=n_classes, replace=False)
+    y = np.repeat(labels, sizes)  # sorted by class, as data files often are
+    N = len(y)
+    X = np.arange(N)[:, None, None, None] * np.ones((1, 2, 3, 1))  # X[i] holds i everywhere
+    frac = float(rng.uniform(0.15, 0.45))
+    what = f"stratified split of {N} samples, classes {labels.tolist()} of sizes {sizes.tolist()}, val_fraction={frac:.3f}"
+    ids_tr, ids_va = check_partition(
+        train_val_split(X, y, frac, np.random.default_rng(trial)), X, y, what
+    )
+    for c, n_c in zip(labels, sizes):
+        got = int(np.sum(y[ids_va] == c))
+        T.assert_true(
+            abs(got - frac * n_c) <= 1.0,
+            f"{what}: class {c} has {got} validation samples, expected about {frac * n_c:.2f} (within one)",
+            hint="stratify=True must keep each class's proportion: split every class separately",
+        )
+
+# an unstratified split is random: not the first or the last block of an ordered file
+y = np.repeat(np.array([0, 1, 2, 3]), [50, 30, 15, 5])
+X = np.arange(100)[:, None, None, None] * np.ones((1, 1, 2, 2))
+what = "unstratified split of 100 samples sorted by class, val_fraction=0.3"
+ids_tr, ids_va = check_partition(
+    train_val_split(X, y, 0.3, np.random.default_rng(5), stratify=False), X, y, what
+)
+T.assert_true(
+    abs(len(ids_va) - 30) <= 1,
+    f"{what}: {len(ids_va)} validation samples, expected 30 (within one)",
+)
+T.assert_true(
+    set(ids_va.tolist()) not in ({*range(30)}, {*range(70, 100)}),
+    f"{what}: the validation set is a contiguous block of the file",
+    hint="shuffle the indices (rng.permutation) before cutting",
+)
+T.assert_true(
+    np.any(np.diff(y[ids_tr]) < 0),
+    f"{what}: the training set is still sorted by class",
+    hint="shuffle the order inside each part too, so mini-batches are not one class at a time",
+)
+
+# the randomness comes from rng, and only from rng
+X = np.arange(60)[:, None, None, None] * np.ones((1, 1, 1, 1))
+y = np.repeat(np.arange(3), 20)
+a = train_val_split(X, y, 0.25, np.random.default_rng(11))
+b = train_val_split(X, y, 0.25, np.random.default_rng(11))
+T.assert_equal(
+    ids_of(a[2]),
+    ids_of(b[2]),
+    name="val ids for the same seed",
+    hint="use rng for every random choice (no np.random.seed, no global state)",
+)
+g = np.random.default_rng(12)
+c1 = ids_of(train_val_split(X, y, 0.25, g)[2])
+c2 = ids_of(train_val_split(X, y, 0.25, g)[2])
+T.assert_true(
+    set(c1.tolist()) != set(c2.tolist()),
+    "two calls with the same Generator gave the same validation set",
+    hint="draw from the rng you are given; do not create a new generator with a fixed seed inside",
+)
+for bad in (0.0, 1.0, 1.5, -0.2):
+    with T.raises(ValueError, hint="raise ValueError unless 0 < val_fraction < 1"):
+        train_val_split(X, y, bad, np.random.default_rng(0))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# From now on the notebook uses **your** split: 20 % of the development set for validation,
+# stratified. The test set stays where it is until the very last section.
+
+# %%
+rng = np.random.default_rng(0)
+X_train, y_train, X_val, y_val = train_val_split(X_dev, y_dev, 0.2, rng)
+print(f"train {X_train.shape}, validation {X_val.shape}, test {X_test.shape} (not touched)")
+print("validation images per class:", np.bincount(y_val, minlength=10))
+
+
+# %% [markdown]
+# Two small helpers for the demonstrations below. `small_convnet` is the course network with
+# few filters (8 and 16) so that an epoch on 1,150 digits takes a fraction of a second, and
+# `quiet` hides NumPy's overflow warnings, which diverging runs (on purpose) would print.
+
+
+# %%
+def small_convnet(filters=8, hidden=32, seed=0, **kwargs):
+    """The course convnet with `filters` and 2 * `filters` channels."""
+    return cl.models.course_convnet(
+        (1, 8, 8), conv_channels=(filters, 2 * filters), hidden=(hidden,), seed=seed, **kwargs
+    )
+
+
+def quiet():
+    """Silence overflow warnings of runs that diverge on purpose."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
+# %% [markdown]
+# ## 3. The learning rate, the first knob to turn
+#
+# If you tune only one hyperparameter, tune the learning rate: it decides whether training
+# works at all ([Bengio, 2012, *Practical recommendations for gradient-based training*](https://arxiv.org/abs/1206.5533)
+# calls it the single most important one). Too small, and each step barely moves the weights:
+# the loss falls, but so slowly that you run out of epochs. Too large, and each step overshoots
+# the valley it was meant to descend into; the loss jumps around or explodes, and a network
+# with ReLUs can end up in a state it never leaves. Between the two is a range, often spanning
+# less than a factor of ten, where training is fast and stable.
+#
+# The figure trains the same network from the same initial weights with plain SGD and three
+# learning rates, six epochs each.
+
+# %%
+t0 = time.perf_counter()
+lr_runs = {}
+epochs = 3 if FAST else 6
+for lr in (0.003, 0.3, 0.8):
+    model = small_convnet(seed=0)
+    with quiet():
+        lr_runs[lr] = cl.train.fit(
+            model, cl.optim.SGD(model.params, lr=lr), X_train, y_train,
+            epochs=epochs, batch_size=32, val=(X_val, y_val), progress=False,
+        )  # fmt: skip
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+for (lr, h), color, label in zip(
+    lr_runs.items(), ("tab:blue", "tab:green", "tab:red"), ("too small", "good", "too large")
+):
+    ep = np.arange(1, len(h["train_loss"]) + 1)
+    axes[0].plot(ep, h["train_loss"], "-o", color=color, label=f"lr={lr} ({label})")
+    axes[1].plot(ep, h["val_acc"], "-o", color=color, label=f"lr={lr}")
+axes[0].set(xlabel="epoch", ylabel="training loss", title="Training loss")
+axes[1].set(xlabel="epoch", ylabel="validation accuracy", title="Validation accuracy", ylim=(0, 1))
+axes[0].legend()
+for ax in axes:
+    ax.grid(alpha=0.3)
+fig.suptitle(
+    f"Plain SGD, three learning rates (3 runs x {epochs} epochs, {time.perf_counter() - t0:.1f} s)"
+)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# With `lr=0.003` (blue) the loss creeps down and validation accuracy is still poor after all
+# epochs: nothing is wrong except patience. With `lr=0.3` (green) the network is above 90 %
+# within a few epochs. With `lr=0.8` (red) the first steps are too violent: the loss rises and
+# then stays flat, and accuracy sits at chance. Notice that the good and the bad learning rate
+# are less than a factor of three apart.
+#
+# ### The learning-rate range test
+#
+# Trying learning rates one full training run at a time is slow. [Leslie Smith (2017),
+# *Cyclical Learning Rates for Training Neural Networks*, section 3.3](https://arxiv.org/abs/1506.01186)
+# proposed a shortcut: a single short run in which the learning rate *grows* at every
+# mini-batch, from far too small to far too large, while you record the loss of each batch.
+# Plotted against the learning rate on a log axis, the loss has a typical shape:
+#
+# 1. flat at first (steps too small to matter),
+# 2. then falling, steeply at some point (the learning rate has become useful),
+# 3. then bottoming out and shooting up (steps too large: divergence).
+#
+# A good learning rate sits where the loss falls *fastest*, well before the minimum (at the
+# minimum the run is already on the verge of diverging). Because the sweep spans several
+# orders of magnitude, the learning rate is increased **geometrically**: step `i` of `steps`
+# uses
+#
+# $$\text{lr}_i = \text{lr}_\min \cdot \left(\frac{\text{lr}_\max}{\text{lr}_\min}\right)^{i/(\text{steps}-1)},
+# \qquad i = 0, \dots, \text{steps}-1,$$
+#
+# so that every factor of ten gets the same number of steps. (`np.geomspace` computes exactly
+# this.) Once the loss has clearly blown up there is no point in continuing: we stop when the
+# loss is no longer finite or is more than 4 times the lowest loss seen so far.
+#
+# The optimiser of the range test should be the one you will train with. Ours is SGD with
+# momentum 0.9 (`cl.optim.Momentum`, which you wrote in 03-training): its velocity
+# `v = 0.9 v + grad` and update `p -= lr * v` make progress fast enough that a few hundred
+# mini-batches show the whole curve.
+#
+# **Worked example.** `lr_min=1e-3`, `lr_max=1e-1`, `steps=3` gives the learning rates 0.001,
+# 0.01, 0.1. Step 0 draws a mini-batch, computes its loss *with the current weights* (that is
+# the number recorded), backpropagates, and makes one momentum step with learning rate 0.001;
+# step 1 does the same with 0.01, and so on, with the same optimiser (its velocity carries
+# over from step to step). For a fresh 10-class network that predicts all classes equally, the
+# first recorded loss is ln 10 = 2.303.
+#
+# ### Exercise 2: `lr_range_test` (3 points)
+#
+# Write `lr_range_test(model_fn, X, y, lr_min, lr_max, steps, rng, batch_size=32)`:
+#
+# - call `model_fn()` **once** to get a fresh `cnnlab.nn.Sequential` and put it in training
+#   mode;
+# - for each of the `steps` geometrically spaced learning rates: take the next mini-batch of
+#   `batch_size` samples from a random order of the data (draw a new order with
+#   `rng.permutation` when fewer than `batch_size` unused samples remain), compute the loss with
+#   `softmax_cross_entropy(model.forward(Xb), yb)`, record it, then backpropagate and make one
+#   momentum step with this learning rate: create **one** `cl.optim.Momentum(model.params,
+#   lr=lr_min, beta=0.9)` before the loop, then set `opt.lr = lr` and call
+#   `opt.step(model.grads)` at every step;
+# - stop after recording a loss that is not finite or is larger than 4 times the smallest loss
+#   recorded so far;
+# - return the learning rates used and the recorded losses, two 1-D arrays of the same length
+#   (`steps`, or fewer when the run stopped early).
+#
+# Hints: `model.params` and `model.grads` are dicts with the same keys, and the optimiser
+# updates the arrays of `model.params` in place. Raise `ValueError` unless
+# `0 < lr_min < lr_max` and `steps >= 2`. Wrapping the loop in `with np.errstate(over="ignore",
+# invalid="ignore"):` keeps diverging steps quiet.
+
+
+# %% nbgrader={"grade": false, "grade_id": "lr_range_test", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def lr_range_test(model_fn, X, y, lr_min, lr_max, steps, rng, batch_size=32):
+    """Train briefly with a learning rate that grows geometrically at every mini-batch.
+
+    Parameters
+    ----------
+    model_fn : callable
+        ``model_fn()`` returns a fresh ``cnnlab.nn.Sequential`` (called once).
+    X : ndarray, shape (N, C, H, W)
+    y : ndarray of int, shape (N,)
+    lr_min, lr_max : float
+        First and last learning rate, 0 < lr_min < lr_max.
+    steps : int
+        Number of mini-batches (and learning rates), at least 2.
+    rng : np.random.Generator
+        Shuffles the order in which mini-batches are drawn.
+    batch_size : int, default 32
+
+    Returns
+    -------
+    lrs : ndarray, shape (S,)
+        ``lr_min * (lr_max / lr_min) ** (i / (steps - 1))`` for the S steps taken.
+    losses : ndarray, shape (S,)
+        Loss of each step's mini-batch, computed before that step's update (SGD with momentum
+        0.9, ``cl.optim.Momentum``). S == steps unless the run stopped at a loss that was not
+        finite or above 4 x the lowest so far.
+    """
+    ### BEGIN SOLUTION
+    if not 0 < lr_min < lr_max:
+        raise ValueError(f"need 0 < lr_min < lr_max, got {lr_min}, {lr_max}")
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2, got {steps}")
+    X, y = np.asarray(X), np.asarray(y)
+    model = model_fn()
+    model.train()
+    opt = cl.optim.Momentum(model.params, lr=lr_min, beta=0.9)
+    lrs = lr_min * (lr_max / lr_min) ** (np.arange(steps) / (steps - 1))
+    n = len(y)
+    order, pos = rng.permutation(n), 0
+    losses, lowest = [], np.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        for lr in lrs:
+            if pos + batch_size > n:
+                order, pos = rng.permutation(n), 0
+            idx = order[pos : pos + batch_size]
+            pos += batch_size
+            loss, dscores = softmax_cross_entropy(model.forward(X[idx]), y[idx])
+            loss = float(loss)
+            losses.append(loss)
+            lowest = min(lowest, loss)
+            if not np.isfinite(loss) or loss > 4 * lowest:
+                break
+            model.backward(dscores)
+            opt.lr = lr
+            opt.step(model.grads)
+    return lrs[: len(losses)], np.array(losses)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_lr_range_test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab as cl
+import cnnlab.testing as T
+
+X, y, _, _ = cl.data.load_digits()
+X, y = X[:200], y[:200]
+n_calls = []
+
+
+def zero_linear():
+    """Flatten + Linear with all weights zero: predicts every class equally at first."""
+    n_calls.append(1)
+    model = cl.nn.Sequential(cl.nn.Flatten(), cl.nn.Linear(64, 10, seed=0, dtype="float64"))
+    model.params["1.w"][...] = 0.0
+    return model
+
+
+# worked example: three learning rates, and a first loss of ln(10)
+lrs, losses = lr_range_test(zero_linear, X, y, 1e-3, 1e-1, 3, np.random.default_rng(0))
+T.assert_allclose(
+    lrs, [1e-3, 1e-2, 1e-1], rtol=1e-9, name="lrs",
+    hint="the learning rate must grow GEOMETRICALLY, lr_i = lr_min * (lr_max / lr_min) ** (i / (steps - 1)) (np.geomspace), not linearly (np.linspace)",
+)  # fmt: skip
+T.assert_shape(losses, (3,), name="losses")
+T.assert_allclose(
+    np.asarray(losses)[:1],
+    [np.log(10)],
+    rtol=1e-6,
+    name="losses[0]",
+    hint="record the loss BEFORE the first update (the fresh model predicts uniformly: ln 10)",
+)
+T.assert_equal(
+    len(n_calls), 1, name="calls to model_fn", hint="call model_fn() once, before the loop"
+)
+### BEGIN HIDDEN TESTS
+# 1. geometric spacing over many steps, end points included
+n_calls.clear()
+lrs, losses = lr_range_test(zero_linear, X, y, 1e-5, 1e-2, 16, np.random.default_rng(1))
+T.assert_shape(
+    lrs,
+    (16,),
+    name="lrs (steps=16, a range too small to diverge)",
+    hint="no early stop expected here: run all steps",
+)
+ratios = np.asarray(lrs)[1:] / np.asarray(lrs)[:-1]
+T.assert_allclose(
+    ratios, np.full(15, 10 ** (3 / 15)), rtol=1e-6, name="lrs[i+1] / lrs[i]",
+    hint="the learning rate must grow GEOMETRICALLY (np.geomspace), not linearly (np.linspace)",
+)  # fmt: skip
+T.assert_allclose(
+    [lrs[0], lrs[-1]],
+    [1e-5, 1e-2],
+    rtol=1e-9,
+    name="first and last lr",
+    hint="the sweep runs from lr_min to lr_max inclusive: exponent i / (steps - 1)",
+)
+T.assert_equal(len(n_calls), 1, name="calls to model_fn", hint="call model_fn() exactly once")
+
+
+# 2. replay: every sample identical, so every mini-batch gives the same gradient whichever
+#    samples it holds; the losses are then fully determined and must match plain SGD.
+def conv_fn():
+    n_calls.append(1)
+    return cl.nn.Sequential(
+        cl.nn.Conv2d(1, 3, 3, pad=1, seed=3, dtype="float64"), cl.nn.ReLU(), cl.nn.Flatten(),
+        cl.nn.Linear(3 * 64, 10, seed=4, dtype="float64"),
+    )  # fmt: skip
+
+
+def reference(model, x1, label, lrs):
+    out, velocity = [], {k: np.zeros_like(p) for k, p in model.params.items()}
+    for lr in lrs:
+        scores = model.forward(np.repeat(x1, 8, axis=0))
+        loss, ds = cl.layers.softmax_cross_entropy(scores, np.full(8, label))
+        out.append(float(loss))
+        if not np.isfinite(loss) or loss > 4 * min(out):
+            break
+        model.backward(ds)
+        for k, p in model.params.items():
+            velocity[k] = 0.9 * velocity[k] + model.grads[k]
+            p -= lr * velocity[k]
+    return np.array(out)
+
+
+x1 = np.asarray(X[:1], dtype=np.float64)
+X_same, y_same = np.repeat(x1, 50, axis=0), np.full(50, 3)
+for lr_min, lr_max, steps in ((1e-4, 1e-2, 12), (1e-5, 4e-3, 25)):
+    n_calls.clear()
+    with np.errstate(all="ignore"):
+        lrs, losses = lr_range_test(
+            conv_fn, X_same, y_same, lr_min, lr_max, steps, np.random.default_rng(2)
+        )
+        want_lrs = np.geomspace(lr_min, lr_max, steps)
+        want = reference(conv_fn(), x1, 3, want_lrs)
+    what = f"lr_range_test(lr_min={lr_min}, lr_max={lr_max}, steps={steps}) on identical samples"
+    losses = np.asarray(losses)
+    T.assert_true(
+        len(n_calls) == 2,
+        f"{what}: model_fn was called {len(n_calls) - 1} times",
+        hint="call model_fn() exactly once",
+    )
+    T.assert_allclose(
+        losses[:1],
+        want[:1],
+        rtol=1e-6,
+        name=f"{what}: losses[0]",
+        hint="record each loss BEFORE that step's update",
+    )
+    T.assert_equal(
+        len(losses),
+        len(want),
+        name=f"{what}: number of losses",
+        hint="this run does not diverge: all steps are taken",
+    )
+    T.assert_allclose(
+        losses, want, rtol=1e-5, atol=1e-9, name=f"{what}: losses",
+        hint="step i makes one momentum step (one cl.optim.Momentum(beta=0.9) created before the loop, "
+        "opt.lr = lrs[i]) after recording the loss",
+    )  # fmt: skip
+    T.assert_allclose(
+        lrs,
+        want_lrs[: len(want)],
+        rtol=1e-9,
+        name=f"{what}: lrs",
+        hint="return the learning rates of the steps taken, same length as losses",
+    )
+
+# 3. divergence: with lr up to 1e3 the loss blows up, and the run must stop exactly at the
+#    first loss that is not finite or above 4 x the lowest loss so far
+with np.errstate(all="ignore"):
+    lrs, losses = lr_range_test(zero_linear, X, y, 1e-3, 1e3, 40, np.random.default_rng(4))
+losses = np.asarray(losses, dtype=np.float64)
+what = "lr_range_test(lr_min=1e-3, lr_max=1e3, steps=40) on digits"
+T.assert_equal(
+    len(lrs),
+    len(losses),
+    name=f"{what}: len(lrs)",
+    hint="return the learning rates of the steps taken, same length as losses",
+)
+finite = np.isfinite(losses)
+lowest = np.minimum.accumulate(np.where(finite, losses, np.inf))
+blown = ~finite | (losses > 4 * lowest)
+first = int(np.argmax(blown)) if blown.any() else None
+T.assert_true(
+    first is not None,
+    f"{what}: ran {len(losses)} steps and no loss is above 4 x the lowest so far; with lr up to 1e3 it must blow up",
+    hint="stop right after recording a loss that is not finite or > 4 x the lowest loss so far",
+)
+T.assert_true(
+    first == len(losses) - 1,
+    f"{what}: the loss of step {first} ({losses[first]:.3g}) is above 4 x the lowest so far "
+    f"({lowest[first]:.3g}), but the run went on until step {len(losses) - 1}",
+    hint="stop right after recording a loss that is not finite or > 4 x the LOWEST loss so far (not the first loss)",
+)
+
+# 4. the mini-batches are shuffled with the given rng
+g = np.random.default_rng(7)
+lr_range_test(zero_linear, X, y, 1e-4, 1e-3, 4, g)
+T.assert_true(
+    g.random() != np.random.default_rng(7).random(),
+    "the rng passed in was not used",
+    hint="draw the order of the mini-batches with rng.permutation",
+)
+with T.raises(ValueError, hint="raise ValueError unless 0 < lr_min < lr_max"):
+    lr_range_test(zero_linear, X, y, 1e-1, 1e-3, 5, np.random.default_rng(0))
+with T.raises(ValueError, hint="raise ValueError when steps < 2"):
+    lr_range_test(zero_linear, X, y, 1e-3, 1e-1, 1, np.random.default_rng(0))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Picking a value from the curve
+#
+# The raw losses of single mini-batches are noisy, so the curve is smoothed before we look for
+# the steepest descent. The usual smoother is an *exponential moving average* with bias
+# correction, the same trick Adam uses for its moment estimates: with `beta = 0.8`,
+#
+# $$a_i = \beta\, a_{i-1} + (1-\beta)\,\text{loss}_i,\quad a_{-1} = 0, \qquad
+# \text{smooth}_i = \frac{a_i}{1 - \beta^{\,i+1}}.$$
+#
+# The division undoes the pull towards the starting value 0 during the first steps. Then:
+#
+# 1. cut the curve at divergence: keep only the steps *before* the first loss that is not finite
+#    or larger than 4 times the lowest raw loss so far;
+# 2. smooth what is left;
+# 3. compute the slope of the smoothed loss against **log10 of the learning rate**
+#    (`np.gradient(smooth, np.log10(lrs))`: "how much does the loss drop per factor of ten");
+# 4. return the learning rate where that slope is most negative, looking only at the steps up
+#    to the lowest smoothed loss: the descent we want is on the way *down*. (Between the
+#    minimum and the divergence the loss jumps up and down, and a fall after a jump is not
+#    learning.)
+#
+# **Worked example.** Learning rates 1e-4, 1e-3, 1e-2, 1e-1, 1, 10 (one decade apart, so
+# `log10(lr)` is -4, -3, ..., 1) with losses 2.30, 2.29, 1.50, 0.60, 0.50, 30.0.
+#
+# | lr | 1e-4 | 1e-3 | 1e-2 | 1e-1 | 1 | 10 |
+# |---|---|---|---|---|---|---|
+# | loss | 2.30 | 2.29 | 1.50 | 0.60 | 0.50 | 30.0 |
+# | kept? | yes | yes | yes | yes | yes | no: 30 > 4 x 0.50 |
+# | smoothed | 2.300 | 2.294 | 1.969 | 1.505 | 1.206 | |
+# | slope per decade | -0.006 | -0.166 | **-0.395** | -0.381 | -0.299 | |
+#
+# The slope uses central differences inside (`(smooth[i+1] - smooth[i-1]) / 2` here) and
+# one-sided ones at the ends, which is what `np.gradient` does. The most negative slope is at
+# `lr = 0.01`: the suggestion.
+#
+# ### Exercise 3: `suggest_lr` (2 points)
+#
+# Write `suggest_lr(lrs, losses, beta=0.8)` following the four steps above. Raise `ValueError`
+# when fewer than two steps remain before divergence. Do not pick the learning rate of the
+# lowest loss: at that point the run is already about to blow up.
+
+
+# %% nbgrader={"grade": false, "grade_id": "suggest_lr", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def suggest_lr(lrs, losses, beta=0.8):
+    """The learning rate at the steepest descent of the smoothed range-test loss.
+
+    Parameters
+    ----------
+    lrs : ndarray, shape (S,)
+        Increasing learning rates, as returned by ``lr_range_test``.
+    losses : ndarray, shape (S,)
+        The loss recorded at each learning rate.
+    beta : float, default 0.8
+        Weight of the past in the bias-corrected exponential moving average.
+
+    Returns
+    -------
+    lr : float
+        ``lrs[i]`` where the slope of the smoothed loss against ``log10(lrs)`` is most
+        negative. Only steps before divergence (a loss that is not finite or above 4 x the
+        lowest loss so far) are smoothed, and only steps up to the lowest smoothed loss are
+        candidates.
+    """
+    ### BEGIN SOLUTION
+    lrs = np.asarray(lrs, dtype=np.float64)
+    losses = np.asarray(losses, dtype=np.float64)
+    if lrs.ndim != 1 or lrs.shape != losses.shape:
+        raise ValueError(
+            f"lrs and losses must be 1-D of the same length, got {lrs.shape}, {losses.shape}"
+        )
+    n, lowest = len(losses), np.inf
+    for i, loss in enumerate(losses):
+        lowest = min(lowest, loss)
+        if not np.isfinite(loss) or loss > 4 * lowest:
+            n = i
+            break
+    if n < 2:
+        raise ValueError("need at least two steps before the loss diverges")
+    smooth, avg = np.empty(n), 0.0
+    for i in range(n):
+        avg = beta * avg + (1 - beta) * losses[i]
+        smooth[i] = avg / (1 - beta ** (i + 1))
+    slope = np.gradient(smooth, np.log10(lrs[:n]))
+    down = int(np.argmin(smooth)) + 1  # candidates: the way down to the lowest smoothed loss
+    return float(lrs[int(np.argmin(slope[:down]))])
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_suggest_lr", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+# the worked example
+lrs = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0])
+losses = np.array([2.30, 2.29, 1.50, 0.60, 0.50, 30.0])
+lr = suggest_lr(lrs, losses)
+T.assert_true(
+    isinstance(lr, (float, np.floating)),
+    f"suggest_lr should return a float, got {type(lr).__name__}",
+)
+T.assert_allclose(
+    np.atleast_1d(lr), [0.01], rtol=1e-9, name="suggest_lr on the worked example",
+    hint="return the lr of the steepest descent of the smoothed loss, not of the lowest loss: cut at divergence, "
+    "smooth (beta=0.8, bias-corrected), slope against log10(lr), most negative slope up to the lowest smoothed loss",
+)  # fmt: skip
+with T.raises(
+    ValueError,
+    hint="cut from the first loss that is not finite or > 4 x the lowest loss so far; fewer than two steps remain here: raise ValueError",
+):
+    suggest_lr(np.array([1e-3, 1e-2, 1e-1]), np.array([2.0, 50.0, 80.0]))
+### BEGIN HIDDEN TESTS
+
+
+def ref_suggest(lrs, losses, beta=0.8, cut=True, smooth=True, correct=True, log=True, down=True):
+    """The right answer (all flags True) and the answers of the usual mistakes."""
+    n, lowest = len(losses), np.inf
+    for i, loss in enumerate(losses):
+        lowest = min(lowest, loss)
+        if not np.isfinite(loss) or (cut and loss > 4 * lowest):
+            n = i
+            break
+    out, avg = np.empty(n), 0.0
+    for i in range(n):
+        avg = beta * avg + (1 - beta) * losses[i]
+        out[i] = (avg / (1 - beta ** (i + 1)) if correct else avg) if smooth else losses[i]
+    slope = np.gradient(out, np.log10(lrs[:n]) if log else lrs[:n])
+    stop = int(np.argmin(out)) + 1 if down else n
+    return float(lrs[np.argmin(slope[:stop])])
+
+
+MISTAKES = {
+    "cut": "cut the curve at the first loss that is not finite or > 4 x the lowest loss so far",
+    "smooth": "smooth the losses (EMA) before taking the slope; a single lucky batch must not decide",
+    "correct": "the moving average must be bias-corrected: divide by (1 - beta ** (i + 1))",
+    "log": "take the slope against log10(lr) (np.gradient(smooth, np.log10(lrs))), not against lr itself",
+    "down": "only the steps up to the LOWEST smoothed loss are candidates: a fall after a jump is not learning",
+}
+
+
+rng = np.random.default_rng(3)
+lrs = np.geomspace(1e-5, 10.0, 61)
+t = np.log10(lrs)
+base = 2.3 - 2.0 / (1 + np.exp(-(t + 2.5) / 0.15)) + 4.0 * np.clip(t + 0.3, 0, None) ** 2
+
+
+def check(losses, what, hint, beta=0.8):
+    got = suggest_lr(lrs, losses) if beta == 0.8 else suggest_lr(lrs, losses, beta=beta)
+    want = ref_suggest(lrs, losses, beta)
+    try:
+        value = float(np.ravel(got)[0])
+    except (TypeError, ValueError, IndexError):
+        value = None
+    if value is not None and not np.isclose(value, want, rtol=1e-9, atol=0):
+        finite = np.where(np.isfinite(losses), losses, np.inf)
+        if np.isclose(value, lrs[int(np.argmin(finite))], rtol=1e-9, atol=0):
+            hint = "return the lr of the steepest smoothed descent, not of the lowest loss"
+        if beta != 0.8 and np.isclose(value, ref_suggest(lrs, losses, 0.8), rtol=1e-9, atol=0):
+            hint = "use the beta argument in the moving average, not a fixed 0.8"
+        matches = [
+            text
+            for flag, text in MISTAKES.items()
+            if np.isclose(value, ref_suggest(lrs, losses, beta, **{flag: False}), rtol=1e-9, atol=0)
+        ]
+        if matches:
+            hint = "; or: ".join(matches)
+    T.assert_allclose(
+        np.atleast_1d(got), [want], rtol=1e-9, name=f"suggest_lr on {what}", hint=hint
+    )
+
+
+# a clean curve: the steepest descent is not the minimum
+check(
+    base,
+    "a smooth range-test curve",
+    "return the lr of the steepest SMOOTHED descent, not of the lowest loss",
+)
+# a single noisy dip early on must not win: smoothing
+dip = base.copy()
+dip[12] -= 0.9
+check(
+    dip,
+    "a curve with one noisy low batch",
+    "smooth the losses (bias-corrected EMA) before taking the slope; a single lucky batch must not decide",
+)
+# after divergence the curve is meaningless: cut it
+div = base.copy()
+div[50:] = [9.0, 0.2, 40.0, 0.1, 90.0, 1.0, 200.0, 3.0, 500.0, 1e4, np.inf]
+check(
+    div,
+    "a curve that diverges and then jumps around",
+    "ignore everything from the first loss that is not finite or > 4 x the lowest loss so far",
+)
+# a jump after the minimum that falls back before the divergence cut: not a candidate
+bump = 2.3 - 1.6 / (1 + np.exp(-(t + 2.5) / 0.5)) + 4.0 * np.clip(t + 0.3, 0, None) ** 2
+bump[46:51] = [2.0, 2.0, 2.0, 0.5, 0.5]
+check(
+    bump,
+    "a curve that jumps up after its minimum and falls back",
+    "only the steps up to the LOWEST smoothed loss are candidates: a fall after a jump is not learning",
+)
+# tiny noise at tiny learning rates: slope per DECADE, not per unit of lr
+noisy = base + rng.normal(0, 0.002, size=base.shape)
+check(
+    noisy,
+    "a curve with a little noise",
+    "take the slope against log10(lr) (np.gradient(smooth, np.log10(lrs))), not against lr itself",
+)
+# the smoothing factor is an argument
+check(
+    dip,
+    "a curve with one noisy low batch, beta=0.5",
+    "use the beta argument in the moving average",
+    beta=0.5,
+)
+for seed in range(3):
+    r = np.random.default_rng(10 + seed)
+    shift = r.uniform(-1.5, 0.5)
+    curve = (
+        2.3
+        - 2.0 / (1 + np.exp(-(t + 2.5 - shift) / r.uniform(0.1, 0.4)))
+        + 3 * np.clip(t + 0.3 - shift, 0, None) ** 2
+    )
+    check(
+        curve + r.normal(0, 0.03, size=t.shape),
+        f"a random noisy curve (seed {10 + seed})",
+        "follow the four steps: cut at divergence, smooth, slope vs log10(lr), argmin",
+    )
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now the real thing: a range test on the training digits, 200 mini-batches of 32 with the
+# learning rate going from `1e-4` to `1`, about five epochs of work (fewer if it diverges
+# early).
+#
+# One detail first. He initialisation gives the last layer outputs large enough that a fresh
+# network is confidently wrong: its initial loss is well above ln 10. The first steps of a
+# range test would then be spent shrinking those outputs, and that early drop would look like
+# learning. So `model_fn` shrinks the last layer's initial weights by a factor of 10, and the
+# network starts out predicting every class with about the same probability (loss ln 10). It
+# is a good habit in general: "verify the loss at initialisation" is one of the first steps in
+# [Karpathy's recipe for training neural networks](https://karpathy.github.io/2019/04/25/recipe/).
+
+
+# %%
+def range_test_model(seed=0):
+    """small_convnet with the last layer's initial weights shrunk 10x (initial loss ~ ln 10)."""
+    model = small_convnet(seed=seed)
+    model.params[f"{len(model) - 1}.w"][...] *= 0.1
+    return model
+
+
+t0 = time.perf_counter()
+rt_steps = 200
+lrs, losses = lr_range_test(
+    range_test_model, X_train, y_train, 1e-4, 1.0, rt_steps, np.random.default_rng(0)
+)
+lr_suggested = suggest_lr(lrs, losses)
+seconds = time.perf_counter() - t0
+
+running_min = np.minimum.accumulate(losses)
+kept = int(np.argmax(~np.isfinite(losses) | (losses > 4 * running_min))) or len(losses)
+smooth, avg = [], 0.0
+for i, loss in enumerate(losses[:kept]):
+    avg = 0.8 * avg + 0.2 * loss
+    smooth.append(avg / (1 - 0.8 ** (i + 1)))
+fig, ax = plt.subplots(figsize=(7, 3.6))
+ax.semilogx(lrs, np.minimum(losses, 10), ".", color="0.6", label="loss of each mini-batch")
+ax.semilogx(lrs[:kept], smooth, color="tab:blue", label="smoothed, before divergence")
+ax.axvline(
+    lr_suggested, color="tab:green", ls="--", label=f"steepest descent: lr = {lr_suggested:.3g}"
+)
+ax.axvline(
+    lrs[int(np.argmin(losses))],
+    color="tab:red",
+    ls=":",
+    label=f"lowest loss: lr = {lrs[int(np.argmin(losses))]:.3g}",
+)
+ax.set_ylim(0, 3.5)
+ax.set(xlabel="learning rate (log scale)", ylabel="mini-batch loss")
+ax.set_title(
+    f"Learning-rate range test, SGD with momentum: {len(losses)} of {rt_steps} steps, {seconds:.1f} s"
+)
+ax.legend(fontsize=8, loc="lower left")
+ax.grid(alpha=0.3)
+fig.tight_layout()
+plt.show()
+print(f"the run stopped after {len(losses)} of {rt_steps} steps, at lr = {lrs[-1]:.3g}")
+
+# %% [markdown]
+# Read the curve from left to right: up to a few times `1e-3` the loss stays at ln 10 = 2.3
+# (steps too small to matter), then it falls steeply, bottoms out (red), and explodes, which
+# ends the run early. The green line marks the suggestion: well below the learning rate of
+# the lowest loss, where the run was already on the edge. It is a *starting point*, usually
+# good to within a factor of about three; one short training run confirms it:
+
+# %%
+t0 = time.perf_counter()
+model = range_test_model(seed=0)
+with quiet():
+    h = cl.train.fit(model, cl.optim.Momentum(model.params, lr=lr_suggested), X_train, y_train,
+                     epochs=2 if FAST else 4, batch_size=32, val=(X_val, y_val), progress=False)  # fmt: skip
+print(f"momentum SGD with lr={lr_suggested:.3g}: validation accuracy per epoch {np.round(h['val_acc'], 3)} "
+      f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
+
+# %% [markdown]
+# ## 4. Batch size, and how it interacts with the learning rate
+#
+# The gradient of one mini-batch is an *estimate* of the gradient over the whole training set.
+# Averaging over more examples makes the estimate less noisy (its standard deviation shrinks
+# like one over the square root of the batch size) and makes each step cheaper per example,
+# because the arithmetic is vectorised. But one epoch of a larger batch makes *fewer* steps:
+# with 1,150 images, batch size 16 gives 72 updates per epoch, batch size 256 only 5.
+#
+# The learning rate and the batch size are therefore tied together. A larger batch gives a
+# more reliable direction, so it can afford a larger step; a common rule of thumb, the
+# *linear scaling rule* ([Goyal et al., 2017](https://arxiv.org/abs/1706.02677)), multiplies the
+# learning rate by *k* when the batch grows by *k* (up to a point, and usually with a few
+# warm-up epochs). Very large batches also tend to land in sharper minima that generalise a
+# little worse ([Keskar et al., 2017](https://arxiv.org/abs/1609.04836)); very small batches
+# waste time on overhead. In practice you pick the batch size for your hardware first (the
+# largest that is still fast per example) and then tune the learning rate *for that batch
+# size*.
+#
+# The figure trains for the same number of epochs with every pair of three batch sizes and four
+# learning rates.
+
+# %%
+t0 = time.perf_counter()
+batch_sizes, bs_lrs = (16, 64, 256), (0.03, 0.1, 0.3, 1.0)
+bs_epochs = 1 if FAST else 2
+acc_grid = np.zeros((len(batch_sizes), len(bs_lrs)))
+sec_per_epoch = {}
+for i, bs in enumerate(batch_sizes):
+    for j, lr in enumerate(bs_lrs):
+        model = small_convnet(seed=0)
+        with quiet():
+            h = cl.train.fit(model, cl.optim.SGD(model.params, lr=lr), X_train, y_train,
+                             epochs=bs_epochs, batch_size=bs, progress=False)  # fmt: skip
+        acc_grid[i, j] = cl.train.evaluate(model, X_val, y_val)[1]
+        sec_per_epoch.setdefault(bs, []).append(h["time"][-1] / bs_epochs)
+seconds = time.perf_counter() - t0
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), width_ratios=[1.4, 1])
+im = axes[0].imshow(acc_grid, cmap="viridis", vmin=0, vmax=1)
+for i in range(len(batch_sizes)):
+    for j in range(len(bs_lrs)):
+        axes[0].text(j, i, f"{acc_grid[i, j]:.2f}", ha="center", va="center",
+                     color="white" if acc_grid[i, j] < 0.6 else "black")  # fmt: skip
+axes[0].set_xticks(range(len(bs_lrs)), [str(lr) for lr in bs_lrs])
+axes[0].set_yticks(range(len(batch_sizes)), [str(b) for b in batch_sizes])
+axes[0].set(
+    xlabel="learning rate",
+    ylabel="batch size",
+    title=f"Validation accuracy after {bs_epochs} epoch(s)",
+)
+fig.colorbar(im, ax=axes[0], fraction=0.046)
+axes[1].bar(
+    [str(b) for b in batch_sizes],
+    [np.median(sec_per_epoch[b]) for b in batch_sizes],
+    color="tab:gray",
+)
+axes[1].set(xlabel="batch size", ylabel="seconds per epoch", title="Cost of one epoch")
+fig.suptitle(
+    f"Batch size x learning rate: {acc_grid.size} runs x {bs_epochs} epoch(s), {seconds:.1f} s"
+)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Along each row, accuracy first rises with the learning rate and then collapses; the best
+# learning rate moves to the *right* as the batch grows (larger batches want larger steps,
+# and they also tolerate them: the largest learning rate that still works grows with the
+# batch). At a fixed learning rate, small batches win in this short budget simply because they
+# make many more updates per epoch, but each of their epochs costs more time (right panel).
+# Comparing batch sizes at one fixed learning rate is therefore unfair; compare each at its
+# own best learning rate.
+
+# %% [markdown]
+# ## 5. L2 weight decay
+#
+# A network with many parameters can fit the training set in many ways, some of which use very
+# large weights to carve out single training examples. *L2 regularisation* adds a penalty on
+# the size of the weights to the loss,
+#
+# $$L_\text{total} = L_\text{data} + \frac{\lambda}{2} \sum_{w \in \text{weights}} w^2,
+# \qquad \frac{\partial}{\partial w}\,\frac{\lambda}{2} w^2 = \lambda w,$$
+#
+# so every SGD step becomes `w -= lr * (grad + λ w)`, i.e. `w *= (1 - lr λ)` followed by the
+# usual step: the weights **decay** towards zero unless the data keep pushing them out. This is
+# why L2 regularisation is called *weight decay*. The factor 1/2 is there only so that the
+# gradient is `λ w` and not `2 λ w`.
+#
+# Biases are left out of the sum (and so are batch-norm's gamma and beta). A bias only shifts a
+# unit's output; it does not make the function wigglier, and penalising it can only push the
+# model towards under-fitting ([CS231n notes on regularisation](https://cs231n.github.io/neural-networks-2/#reg)).
+# In `cnnlab` the rule is simple: arrays with `ndim >= 2` (conv filters, dense matrices) are
+# weights; one-dimensional arrays are not. The optimisers of `cnnlab.optim` follow the same rule
+# for their `weight_decay` argument.
+#
+# A caveat for later: with Adam, adding `λ w` to the gradient is *not* the same as decaying the
+# weights, because Adam rescales every gradient. AdamW decouples the two
+# ([Loshchilov and Hutter, 2019](https://arxiv.org/abs/1711.05101)). With plain SGD and
+# momentum the two are the same thing.
+#
+# **Worked example.** `params = {"0.w": [[1, 2], [3, 4]], "0.b": [1, 1]}` and `λ = 0.1`: the
+# penalty is `0.5 * 0.1 * (1 + 4 + 9 + 16) = 1.5`; its gradient is `0.1 * w = [[0.1, 0.2],
+# [0.3, 0.4]]` for the weights and `[0, 0]` for the bias.
+#
+# ### Exercise 4: `l2_penalty` (2 points)
+#
+# Write `l2_penalty(params, reg)` returning the penalty (a float) and a dict of gradients with
+# **the same keys as `params`** (zeros for the arrays that are not weights), so that it can be
+# added to `model.grads` key by key. Do not modify `params`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "l2_penalty", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def l2_penalty(params, reg):
+    """L2 penalty 0.5 * reg * sum(w**2) over the weights (arrays with ndim >= 2), and its gradient.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        Named parameter arrays, e.g. ``model.params``: weights (ndim >= 2) and biases (ndim 1).
+    reg : float
+        Regularisation strength lambda, >= 0.
+
+    Returns
+    -------
+    loss : float
+        ``0.5 * reg * sum of w**2`` over every weight array; biases are not penalised.
+    grads : dict of str to ndarray
+        Same keys and shapes as ``params``: ``reg * w`` for weights, zeros for the rest.
+    """
+    ### BEGIN SOLUTION
+    loss, grads = 0.0, {}
+    for name, p in params.items():
+        p = np.asarray(p)
+        if p.ndim >= 2:
+            loss += 0.5 * reg * float(np.sum(p.astype(np.float64) ** 2))
+            grads[name] = reg * p
+        else:
+            grads[name] = np.zeros_like(p)
+    return float(loss), grads
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_l2_penalty", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+# the worked example
+params = {"0.w": np.array([[1.0, 2.0], [3.0, 4.0]]), "0.b": np.array([1.0, 1.0])}
+loss, grads = l2_penalty(params, 0.1)
+hint = "0.5 * reg * sum of squared WEIGHTS; biases (1-D arrays) are not penalised"
+try:
+    value = float(np.ravel(loss)[0])
+except (TypeError, ValueError, IndexError):
+    value = None
+if value is not None and np.isclose(value, 3.0):
+    hint = "the loss is twice what it should be: the penalty is 0.5 * reg * sum(w**2); the 0.5 is missing"
+elif value is not None and (np.isclose(value, 1.6) or np.isclose(value, 3.2)):
+    hint = "the penalty includes the biases: only arrays with ndim >= 2 are weights"
+T.assert_allclose(np.atleast_1d(loss), [1.5], name="loss", hint=hint)
+T.assert_allclose(
+    grads["0.w"],
+    [[0.1, 0.2], [0.3, 0.4]],
+    name="grads['0.w']",
+    hint="d/dw of 0.5 * reg * w**2 is reg * w",
+)
+T.assert_allclose(
+    grads["0.b"],
+    [0.0, 0.0],
+    name="grads['0.b']",
+    hint="biases are not penalised: their gradient is zero",
+)
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(8)
+shapes = {
+    "0.w": (4, 3, 3, 3),
+    "0.b": (4,),
+    "2.gamma": (4,),
+    "2.beta": (4,),
+    "5.w": (36, 7),
+    "5.b": (7,),
+    "7.w": (7, 3),
+    "7.b": (3,),
+}
+for _trial in range(3):
+    params = {k: rng.normal(size=s) for k, s in shapes.items()}
+    saved = {k: v.copy() for k, v in params.items()}
+    reg = float(10 ** rng.uniform(-4, -1))
+    weights = {k: v for k, v in params.items() if v.ndim >= 2}
+    want = 0.5 * reg * sum(float(np.sum(w**2)) for w in weights.values())
+    loss, grads = l2_penalty(params, reg)
+    with_bias = 0.5 * reg * sum(float(np.sum(v**2)) for v in params.values())
+    hint = "0.5 * reg * (sum of w**2 over arrays with ndim >= 2)"
+    if np.isclose(float(loss), 2 * want):
+        hint = "the loss is twice what it should be: the penalty is 0.5 * reg * sum(w**2); the 0.5 is missing"
+    elif np.isclose(float(loss), with_bias) or np.isclose(float(loss), 2 * with_bias):
+        hint = (
+            "the penalty includes biases (and gamma/beta): only arrays with ndim >= 2 are weights"
+        )
+    T.assert_allclose(
+        np.atleast_1d(loss), [want], rtol=1e-7, name=f"l2_penalty loss (reg={reg:.2e})", hint=hint
+    )
+    T.assert_true(isinstance(grads, dict), f"grads should be a dict, got {type(grads).__name__}")
+    T.assert_equal(
+        sorted(grads),
+        sorted(params),
+        name="keys of grads",
+        hint="one gradient per parameter, zeros for biases",
+    )
+    for k, p in params.items():
+        if p.ndim >= 2:
+            T.assert_allclose(
+                grads[k],
+                reg * p,
+                rtol=1e-7,
+                name=f"grads[{k!r}]",
+                hint="the gradient of 0.5 * reg * w**2 is reg * w (2 * reg * w means the 0.5 is missing)",
+            )
+        else:
+            T.assert_allclose(
+                grads[k],
+                np.zeros_like(p),
+                name=f"grads[{k!r}]",
+                hint="biases and batch-norm gamma/beta are not penalised: zero gradient",
+            )
+    for k in params:
+        T.assert_equal(
+            params[k],
+            saved[k],
+            name=f"params[{k!r}] after the call",
+            hint="l2_penalty must not change the parameters",
+        )
+# consistency with a numerical derivative of the loss
+params = {"w": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
+_, grads = l2_penalty(params, 0.05)
+h = 1e-6
+plus = {k: v.copy() for k, v in params.items()}
+plus["w"][1, 2] += h
+minus = {k: v.copy() for k, v in params.items()}
+minus["w"][1, 2] -= h
+numeric = (l2_penalty(plus, 0.05)[0] - l2_penalty(minus, 0.05)[0]) / (2 * h)
+T.assert_allclose(
+    grads["w"][1:2, 2],
+    [numeric],
+    rtol=1e-5,
+    name="grads['w'][1, 2] vs numerical derivative of the loss",
+    hint="loss and gradient must belong together",
+)
+T.assert_allclose(np.atleast_1d(l2_penalty(params, 0.0)[0]), [0.0], name="loss with reg=0")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Your penalty and the optimiser's `weight_decay` are the same thing. One SGD step with
+# `l2_penalty` added to the gradients by hand lands exactly where `SGD(weight_decay=...)` does:
+
+# %%
+X_small, y_small = X_train[:32], y_train[:32]
+reg, lr = 1e-2, 0.1
+by_hand, built_in = small_convnet(seed=1), small_convnet(seed=1)
+for model in (by_hand, built_in):
+    _, dscores = softmax_cross_entropy(model.forward(X_small), y_small)
+    model.backward(dscores)
+_, penalty_grads = l2_penalty(by_hand.params, reg)
+grads = {k: by_hand.grads[k] + penalty_grads[k] for k in by_hand.params}
+cl.optim.SGD(by_hand.params, lr=lr).step(grads)
+cl.optim.SGD(built_in.params, lr=lr, weight_decay=reg).step(built_in.grads)
+diff = max(float(np.abs(by_hand.params[k] - built_in.params[k]).max()) for k in by_hand.params)
+print(f"largest difference between the two updated models: {diff:.2e}")
+
+# %% [markdown]
+# What does weight decay buy? Its job is to fight over-fitting, so we make over-fitting easy:
+# only 150 training images, a network with a wide dense layer, 25 epochs, SGD with momentum.
+# Four strengths of weight decay, everything else equal.
+
+# %%
+t0 = time.perf_counter()
+wd_values = (0.0, 1e-3, 1e-2, 1e-1)
+wd_epochs = 12 if FAST else 25
+wd_rows = []
+for wd in wd_values:
+    model = small_convnet(hidden=64, seed=0)
+    with quiet():
+        cl.train.fit(model, cl.optim.Momentum(model.params, lr=0.05, weight_decay=wd), X_train[:150], y_train[:150],
+                     epochs=wd_epochs, batch_size=16, progress=False)  # fmt: skip
+    train_acc = cl.train.evaluate(model, X_train[:150], y_train[:150])[1]
+    val_acc = cl.train.evaluate(model, X_val, y_val)[1]
+    norm = np.sqrt(sum(float(np.sum(p**2)) for p in model.params.values() if p.ndim >= 2))
+    wd_rows.append((wd, train_acc, val_acc, norm))
+seconds = time.perf_counter() - t0
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+xs = np.arange(len(wd_values))
+axes[0].plot(xs, [r[1] for r in wd_rows], "-o", label="training accuracy (150 images)")
+axes[0].plot(xs, [r[2] for r in wd_rows], "-o", label="validation accuracy")
+axes[0].set(xlabel="weight decay λ", ylabel="accuracy", title="Accuracy", ylim=(0.5, 1.02))
+axes[0].legend(fontsize=8)
+axes[1].bar(xs, [r[3] for r in wd_rows], color="tab:gray")
+axes[1].set(
+    xlabel="weight decay λ", ylabel="sqrt(sum of w²)", title="Size of the weights after training"
+)
+for ax in axes:
+    ax.set_xticks(xs, [str(w) for w in wd_values])
+    ax.grid(alpha=0.3)
+fig.suptitle(
+    f"Weight decay on a small training set: {len(wd_values)} runs x {wd_epochs} epochs, {seconds:.1f} s"
+)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The right panel is the mechanism: the stronger the decay, the smaller the weights end up.
+# The left panel is the effect. Without decay the network reaches (nearly) 100 % on its 150
+# training images while validation accuracy lags far behind; a moderate decay narrows the gap
+# and lifts validation accuracy; too strong a decay starts to hurt the *training* accuracy as
+# well (the penalty wins over the data), which is under-fitting. The best λ is found the same
+# way as the best learning rate: by validation.
+
+# %% [markdown]
+# ## 6. Architecture knobs: filters, kernel size, depth
+#
+# The shape of the network is a hyperparameter too, and unlike the learning rate it changes
+# what each run **costs**. For a convolution with `C` input channels, `F` filters of size
+# `K x K` and an output of `OH x OW` positions:
+#
+# - parameters: `F * (C * K * K + 1)`;
+# - multiply-adds per image: `F * C * K * K * OH * OW`.
+#
+# So doubling the filters of every layer roughly *quadruples* the cost of the inner layers
+# (both `F` and the next layer's `C` double); going from 3x3 to 5x5 kernels multiplies it by
+# 25/9 ≈ 2.8; a second conv per block adds a whole layer. Two stacked 3x3 convs see a 5x5
+# window, like one 5x5 conv, with fewer parameters and an extra ReLU in between, which is why
+# modern networks prefer depth over big kernels ([Simonyan and Zisserman, 2015](https://arxiv.org/abs/1409.1556);
+# see also the [CS231n notes on layer patterns](https://cs231n.github.io/convolutional-networks/#layerpat)).
+#
+# The table and figure train five variants for the same short budget and measure parameters,
+# time and validation accuracy.
+
+
+# %%
+def convnet_k5(filters=8, seed=0):
+    """Like small_convnet, but with 5x5 kernels (pad 2 keeps the size)."""
+    rng_init = np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, filters, 5, pad=2, rng=rng_init), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(filters, 2 * filters, 5, pad=2, rng=rng_init), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(), nn.Linear(2 * filters * 2 * 2, 32, rng=rng_init), nn.ReLU(),
+        nn.Linear(32, 10, rng=rng_init),
+    )  # fmt: skip
+
+
+variants = {
+    "narrow: 4, 8 filters": lambda: small_convnet(filters=4),
+    "base: 8, 16 filters": lambda: small_convnet(filters=8),
+    "wide: 16, 32 filters": lambda: small_convnet(filters=16),
+    "base with 5x5 kernels": lambda: convnet_k5(filters=8),
+    "deep: 2 convs per block": lambda: small_convnet(filters=8, convs_per_block=2),
+}
+t0 = time.perf_counter()
+arch_epochs = 2 if FAST else 3
+arch_rows = []
+for name, make in variants.items():
+    model = make()
+    h = cl.train.fit(model, cl.optim.Momentum(model.params, lr=0.05), X_train, y_train,
+                     epochs=arch_epochs, batch_size=32, progress=False)  # fmt: skip
+    arch_rows.append(
+        (
+            name,
+            model.num_params(),
+            h["time"][-1] / arch_epochs,
+            cl.train.evaluate(model, X_val, y_val)[1],
+        )
+    )
+seconds = time.perf_counter() - t0
+
+print(f"{'variant':<26}{'parameters':>11}{'s / epoch':>11}{'val acc':>9}")
+for name, n_params, sec, acc in arch_rows:
+    print(f"{name:<26}{n_params:>11,}{sec:>11.2f}{acc:>9.3f}")
+print(f"budget: {len(arch_rows)} runs x {arch_epochs} epochs, {seconds:.1f} s")
+
+fig, ax = plt.subplots(figsize=(7, 3.6))
+for name, n_params, sec, acc in arch_rows:
+    ax.scatter(n_params, acc, s=600 * sec, alpha=0.6)
+    ax.annotate(name, (n_params, acc), textcoords="offset points", xytext=(8, -3), fontsize=8)
+ax.set_xscale("log")
+ax.set(xlabel="parameters (log scale)", ylabel="validation accuracy",
+       title=f"Five architectures, {arch_epochs} epochs each (area = seconds per epoch)")  # fmt: skip
+ax.grid(alpha=0.3)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# More parameters are not automatically better: on 8x8 digits and a budget of a few epochs the
+# extra capacity of the wide network buys little, and it costs several times more per epoch.
+# The 5x5 and the two-conv variants each see a larger window per feature; which wins here is
+# an empirical question, and these short runs are noisy (another seed could reorder the close
+# ones). That is the general lesson of this section: architecture choices are compared like any
+# other hyperparameter, on validation data, at equal budget, and their cost is part of the
+# answer.
+
+# %% [markdown]
+# ## 7. Searching: grid versus random
+#
+# With two or more hyperparameters to tune, the obvious plan is a **grid**: pick 3 values for
+# each, try all 3 x 3 = 9 combinations. [Bergstra and Bengio (2012), *Random Search for
+# Hyper-Parameter Optimization*](https://jmlr.org/papers/v13/bergstra12a.html) showed that
+# trying 9 **random** combinations is usually better, for a reason that is easy to see.
+#
+# In most problems only a few hyperparameters matter much (the learning rate, almost always),
+# and you do not know in advance which. Suppose the score depends strongly on `x` and hardly on
+# `y`. A 3 x 3 grid tries only **3** distinct values of `x`, each three times with different
+# `y`, which is wasted effort. Nine random points try **9** distinct values of `x`. The figure
+# shows this on a made-up score that depends on `x` only (a narrow peak at `x = 0.72`): the
+# points are the trials, and their shadows on the horizontal axis are the values of `x` each
+# method actually tested.
+
+
+# %%
+def toy_score(x):
+    """A made-up validation score that depends on x only: a narrow peak at x = 0.72."""
+    return np.exp(-(((x - 0.72) / 0.09) ** 2))
+
+
+grid_pts = np.array([(a, b) for a in (1 / 6, 3 / 6, 5 / 6) for b in (1 / 6, 3 / 6, 5 / 6)])
+rand_pts = np.random.default_rng(1).uniform(0, 1, size=(9, 2))
+xx = np.linspace(0, 1, 400)
+fig, axes = plt.subplots(2, 2, figsize=(10, 5.2), height_ratios=[1, 2.2], sharex=True)
+for col, (pts, title) in enumerate(
+    ((grid_pts, "grid: 9 trials, 3 distinct x"), (rand_pts, "random: 9 trials, 9 distinct x"))
+):
+    top, main = axes[0, col], axes[1, col]
+    top.plot(xx, toy_score(xx), color="0.4")
+    top.plot(pts[:, 0], toy_score(pts[:, 0]), "o", color="tab:red")
+    best = pts[np.argmax(toy_score(pts[:, 0])), 0]
+    top.set_title(f"{title}; best score found {toy_score(best):.2f}")
+    top.set_ylabel("score")
+    main.scatter(pts[:, 0], pts[:, 1], color="tab:red", zorder=3)
+    for x in pts[:, 0]:
+        main.axvline(x, color="tab:red", alpha=0.25)
+    main.set(xlabel="x  (important)", ylabel="y  (unimportant)", xlim=(0, 1), ylim=(0, 1))
+fig.suptitle("The same budget, projected onto the hyperparameter that matters")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The grid tested `x = 1/6, 1/2, 5/6` and missed the peak between them; the random trials are
+# spread over nine different values of `x`, and the best of them lands close to the peak.
+# Random search also has practical virtues: you can stop it at any time, add trials later,
+# and run trials in parallel, and its cost does not multiply with every hyperparameter you add.
+#
+# ### Scale parameters live on a log scale
+#
+# "Random" needs a distribution. For a learning rate between `1e-4` and `1`, drawing uniformly
+# from `[0.0001, 1]` would be a mistake: 90 % of the draws would land in `[0.1, 1]` and only
+# 0.01 % below `1e-3`. What matters for a learning rate, a weight decay or a regularisation
+# strength is its *order of magnitude*: 0.001 and 0.002 behave very differently, 0.501 and 0.502
+# do not. So we draw the **exponent** uniformly, `u ~ Uniform(log10 low, log10 high)`, and use
+# `10 ** u`. Each decade then gets the same share of the trials. This is called *log-uniform*
+# sampling; use it for every hyperparameter that is a scale (learning rate, weight decay), and a
+# plain uniform for those that are not (dropout probability, momentum close to but below 1 is
+# better sampled as `1 - log-uniform`).
+#
+# **Worked example.** `low = 1`, `high = 100`: the exponent is uniform on `[0, 2]`, so half of
+# the samples are below `10 ** 1 = 10`. A plain uniform on `[1, 100]` puts only 9 % there.
+#
+# ### Exercise 5: `log_uniform` (1 point)
+#
+# Write `log_uniform(low, high, size, rng)`. Raise `ValueError` unless `0 < low < high`. `size`
+# is passed on to `rng.uniform` (an int, a tuple, or `None` for a single float).
+
+
+# %% nbgrader={"grade": false, "grade_id": "log_uniform", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def log_uniform(low, high, size, rng):
+    """Samples whose base-10 logarithm is uniform on [log10(low), log10(high)].
+
+    Parameters
+    ----------
+    low, high : float
+        Range of the samples, 0 < low < high.
+    size : int, tuple of int or None
+        Output shape, as for ``rng.uniform``; None gives a single float.
+    rng : np.random.Generator
+
+    Returns
+    -------
+    samples : ndarray of shape ``size`` (or float when size is None), values in [low, high]
+    """
+    ### BEGIN SOLUTION
+    if not 0 < low < high:
+        raise ValueError(f"need 0 < low < high, got low={low}, high={high}")
+    return 10.0 ** rng.uniform(np.log10(low), np.log10(high), size)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_log_uniform", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+s = np.asarray(log_uniform(1.0, 100.0, 4000, np.random.default_rng(0)))
+T.assert_shape(s, (4000,), name="log_uniform(1, 100, 4000)")
+T.assert_true(
+    s.min() >= 1.0 and s.max() <= 100.0,
+    f"samples must lie in [1, 100], got [{s.min():.3g}, {s.max():.3g}]",
+)
+below = float(np.mean(s < 10.0))
+T.assert_true(
+    0.45 < below < 0.55,
+    f"{below:.1%} of the samples are below 10, expected about 50 %",
+    hint="uniform instead of log-uniform sampling: draw the EXPONENT uniformly, then take 10 ** exponent",
+)
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(99)
+for trial in range(3):
+    lo_exp = rng.uniform(-7, -1)
+    span = rng.uniform(1.5, 5)
+    low, high = 10**lo_exp, 10 ** (lo_exp + span)
+    s = np.asarray(log_uniform(low, high, (50, 80), np.random.default_rng(trial)))
+    T.assert_shape(
+        s,
+        (50, 80),
+        name=f"log_uniform(low={low:.2g}, high={high:.2g}, size=(50, 80))",
+        hint="pass size on to rng.uniform",
+    )
+    T.assert_true(
+        s.min() >= low * (1 - 1e-12) and s.max() <= high * (1 + 1e-12),
+        f"samples outside [{low:.3g}, {high:.3g}]",
+    )
+    u = (np.log10(s) - lo_exp) / span  # should be Uniform(0, 1)
+    hist = np.histogram(u, bins=5, range=(0, 1))[0] / u.size
+    T.assert_allclose(
+        hist, np.full(5, 0.2), atol=0.03, name=f"share of samples in each fifth of [log10 low, log10 high] (low={low:.2g}, high={high:.2g})",
+        hint="uniform instead of log-uniform sampling: each decade must get the same share; draw log10 uniformly",
+    )  # fmt: skip
+one = log_uniform(1e-3, 1.0, None, np.random.default_rng(0))
+T.assert_true(
+    np.ndim(one) == 0,
+    "log_uniform(..., size=None) should give a single number",
+    hint="pass size on to rng.uniform",
+)
+a = np.asarray(log_uniform(1e-4, 1e-1, 10, np.random.default_rng(5)))
+b = np.asarray(log_uniform(1e-4, 1e-1, 10, np.random.default_rng(5)))
+T.assert_allclose(
+    a,
+    b,
+    rtol=0,
+    atol=0,
+    name="two calls with the same seed",
+    hint="use the rng you are given for all randomness",
+)
+g = np.random.default_rng(6)
+T.assert_true(
+    not np.allclose(log_uniform(1e-4, 1e-1, 10, g), log_uniform(1e-4, 1e-1, 10, g)),
+    "two calls with the same Generator gave the same samples",
+    hint="draw from the rng you are given; do not seed a new generator inside",
+)
+for low, high in ((0.0, 1.0), (-1.0, 1.0), (1e-2, 1e-3), (0.1, 0.1)):
+    with T.raises(ValueError, hint="raise ValueError unless 0 < low < high"):
+        log_uniform(low, high, 5, np.random.default_rng(0))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The figure compares 2,000 draws from `[1e-4, 1]` with your `log_uniform` and with a plain
+# uniform, counted per decade.
+
+# %%
+draw_rng = np.random.default_rng(0)
+samples = {
+    "uniform on [1e-4, 1]": draw_rng.uniform(1e-4, 1.0, 2000),
+    "log-uniform on [1e-4, 1]": log_uniform(1e-4, 1.0, 2000, draw_rng),
+}
+bins = np.logspace(-4, 0, 9)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+for ax, (label, s) in zip(axes, samples.items()):
+    ax.hist(s, bins=bins, color="tab:blue", edgecolor="white")
+    ax.set_xscale("log")
+    ax.set(title=label, xlabel="sampled value (log scale)")
+axes[0].set_ylabel("samples per half decade")
+fig.suptitle("2,000 learning rates drawn two ways")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The plain uniform spends almost all of its draws in the top decade, `[0.1, 1]`, and would
+# never try a learning rate of `1e-3`; the log-uniform spreads them evenly over the four
+# decades.
+#
+# ### Exercise 6: `sample_config` (2 points)
+#
+# A *search space* is a dict that maps each hyperparameter's name to how it is drawn:
+#
+# | spec | meaning | example |
+# |---|---|---|
+# | `("log", lo, hi)` | log-uniform float in `[lo, hi]` | `"lr": ("log", 1e-4, 1.0)` |
+# | `("uniform", lo, hi)` | uniform float in `[lo, hi)` | `"dropout": ("uniform", 0.0, 0.5)` |
+# | `("int", lo, hi)` | integer from `lo` to `hi`, **both included** | `"filters": ("int", 4, 16)` |
+# | `("choice", options)` | one of the options, each equally likely | `"batch_size": ("choice", [32, 64])` |
+#
+# Write `sample_config(space, rng)` returning one configuration: a dict with the same keys, in
+# the same order, and one value drawn for each (a Python `float` for "log" and "uniform", an
+# `int` for "int", one of the options themselves for "choice"). Raise `ValueError` for an
+# unknown kind. Use your `log_uniform` for "log".
+#
+# Hint: `rng.integers(lo, hi)` never returns `hi`. Write it yourself: sklearn's
+# `ParameterSampler` earns no points here.
+
+
+# %% nbgrader={"grade": false, "grade_id": "sample_config", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def sample_config(space, rng):
+    """Draw one configuration from a search space.
+
+    Parameters
+    ----------
+    space : dict of str to tuple
+        ``("log", lo, hi)``, ``("uniform", lo, hi)``, ``("int", lo, hi)`` (hi included) or
+        ``("choice", options)``.
+    rng : np.random.Generator
+
+    Returns
+    -------
+    config : dict
+        Same keys in the same order; float for "log" and "uniform", int for "int", an element
+        of ``options`` for "choice".
+    """
+    ### BEGIN SOLUTION
+    config = {}
+    for name, spec in space.items():
+        kind = spec[0]
+        if kind == "log":
+            config[name] = float(log_uniform(spec[1], spec[2], None, rng))
+        elif kind == "uniform":
+            config[name] = float(rng.uniform(spec[1], spec[2]))
+        elif kind == "int":
+            config[name] = int(rng.integers(spec[1], spec[2] + 1))
+        elif kind == "choice":
+            options = spec[1]
+            config[name] = options[int(rng.integers(len(options)))]
+        else:
+            raise ValueError(f"unknown kind {kind!r} for {name!r}; use log, uniform, int or choice")
+    return config
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_sample_config", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+space = {
+    "lr": ("log", 1e-4, 1e-1),
+    "dropout": ("uniform", 0.0, 0.5),
+    "filters": ("int", 4, 6),
+    "optimizer": ("choice", ["sgd", "adam"]),
+}
+with T.forbid_calls("sklearn.model_selection", exercise="sample_config"):
+    config = sample_config(space, np.random.default_rng(0))
+T.assert_equal(
+    list(config),
+    list(space),
+    name="keys of the config",
+    hint="one entry per hyperparameter, in the order of space",
+)
+T.assert_true(
+    isinstance(config["lr"], float) and 1e-4 <= config["lr"] <= 1e-1,
+    f"config['lr'] = {config['lr']!r}: expected a float in [1e-4, 1e-1]",
+)
+T.assert_true(
+    isinstance(config["dropout"], float) and 0.0 <= config["dropout"] <= 0.5,
+    f"config['dropout'] = {config['dropout']!r}: expected a float in [0, 0.5]",
+)
+T.assert_true(
+    isinstance(config["filters"], (int, np.integer)) and 4 <= config["filters"] <= 6,
+    f"config['filters'] = {config['filters']!r}: expected an int in 4..6",
+)
+T.assert_true(
+    config["optimizer"] in ("sgd", "adam"),
+    f"config['optimizer'] = {config['optimizer']!r}: expected 'sgd' or 'adam'",
+)
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(21)
+space = {
+    "z_lr": ("log", 1e-5, 1e-1),
+    "a_int": ("int", 2, 4),
+    "m_uniform": ("uniform", 0.2, 0.9),
+    "b_choice": ("choice", [16, "x", 2.5]),
+}
+draws = [sample_config(space, rng) for _ in range(300)]
+T.assert_equal(
+    list(draws[0]),
+    list(space),
+    name="keys of the config",
+    hint="same keys, in the same order as space",
+)
+ints = np.array([d["a_int"] for d in draws])
+T.assert_true(
+    all(isinstance(d["a_int"], (int, np.integer)) for d in draws),
+    "('int', lo, hi) must give integers",
+)
+T.assert_true(
+    ints.max() == 4 and ints.min() == 2,
+    f"('int', 2, 4) gave values from {ints.min()} to {ints.max()} in 300 draws; expected 2, 3 and 4",
+    hint="an inclusive/exclusive mistake: ('int', lo, hi) includes hi, and rng.integers(lo, hi) excludes it; use rng.integers(lo, hi + 1)",
+)
+try:
+    sevens = [sample_config({"one": ("int", 7, 7)}, rng)["one"] for _ in range(5)]
+except ValueError as exc:
+    sevens = f"ValueError: {exc}"
+T.assert_true(
+    sevens == [7] * 5,
+    f"('int', 7, 7) must always give 7, got {sevens}",
+    hint="an inclusive/exclusive mistake: ('int', lo, hi) includes hi; use rng.integers(lo, hi + 1)",
+)
+lrs = np.array([d["z_lr"] for d in draws])
+T.assert_true(
+    lrs.min() >= 1e-5 and lrs.max() <= 1e-1, "('log', 1e-5, 1e-1) gave values outside the range"
+)
+share = float(np.mean(lrs < 1e-3))
+T.assert_true(
+    0.38 < share < 0.62,
+    f"{share:.0%} of ('log', 1e-5, 1e-1) draws are below 1e-3, expected about 50 %",
+    hint="uniform instead of log-uniform sampling for 'log': use your log_uniform",
+)
+uni = np.array([d["m_uniform"] for d in draws])
+T.assert_true(
+    uni.min() >= 0.2 and uni.max() <= 0.9 and 0.4 < np.mean(uni < 0.55) < 0.6,
+    "('uniform', 0.2, 0.9) should be uniform on [0.2, 0.9)",
+    hint="rng.uniform(lo, hi)",
+)
+picked = [d["b_choice"] for d in draws]
+T.assert_true(
+    all(p in (16, "x", 2.5) for p in picked),
+    "('choice', options) must return one of the options itself",
+)
+T.assert_true(
+    {str(p) for p in picked} == {"16", "x", "2.5"},
+    "('choice', options) never picked some of the options in 300 draws",
+    hint="pick an index with rng.integers(len(options))",
+)
+a = sample_config(space, np.random.default_rng(4))
+b = sample_config(space, np.random.default_rng(4))
+T.assert_equal(
+    str(a),
+    str(b),
+    name="two configs drawn with the same seed",
+    hint="use the rng you are given for every draw",
+)
+with T.raises(ValueError, hint="raise ValueError for an unknown kind of spec"):
+    sample_config({"lr": ("gauss", 0.0, 1.0)}, np.random.default_rng(0))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 7: `grid_configs` (1 point)
+#
+# For the comparison we also need the grid. Write `grid_configs(grid)`: `grid` maps each name to
+# a list of values, and the result is the list of **all** combinations (the cartesian product)
+# as dicts, in this order: the first key is the outer loop and the last key changes fastest,
+# as in nested `for` loops written in the order of the keys.
+#
+# **Worked example.** `{"lr": [0.1, 0.01], "bs": [32, 64]}` gives
+# `[{"lr": 0.1, "bs": 32}, {"lr": 0.1, "bs": 64}, {"lr": 0.01, "bs": 32}, {"lr": 0.01, "bs": 64}]`.
+#
+# Hint: `itertools.product` is allowed (and is the natural tool); sklearn's `ParameterGrid` is
+# not, and it would sort the keys anyway.
+
+
+# %% nbgrader={"grade": false, "grade_id": "grid_configs", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def grid_configs(grid):
+    """Every combination of the values in ``grid``, first key outermost, last key fastest.
+
+    Parameters
+    ----------
+    grid : dict of str to list
+        Candidate values for each hyperparameter.
+
+    Returns
+    -------
+    configs : list of dict
+        ``prod(len(values))`` dicts with the keys of ``grid`` in its order.
+    """
+    ### BEGIN SOLUTION
+    names = list(grid)
+    return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_grid_configs", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+with T.forbid_calls("sklearn.model_selection", exercise="grid_configs"):
+    configs = grid_configs({"lr": [0.1, 0.01], "bs": [32, 64]})
+want = [
+    {"lr": 0.1, "bs": 32},
+    {"lr": 0.1, "bs": 64},
+    {"lr": 0.01, "bs": 32},
+    {"lr": 0.01, "bs": 64},
+]
+T.assert_equal(len(configs), 4, name="number of configs")
+T.assert_equal(
+    str(configs),
+    str(want),
+    name="grid_configs on the worked example",
+    hint="the first key is the outer loop, the last key changes fastest",
+)
+### BEGIN HIDDEN TESTS
+grid = {"z": [1, 2], "a": ["p", "q", "r"], "m": [0.5], "k": [True, False]}
+configs = grid_configs(grid)
+want = [
+    {"z": z, "a": a, "m": m, "k": k}
+    for z in grid["z"]
+    for a in grid["a"]
+    for m in grid["m"]
+    for k in grid["k"]
+]
+T.assert_equal(
+    len(configs),
+    12,
+    name="number of configs for sizes 2, 3, 1, 2",
+    hint="all combinations: the product of the list lengths",
+)
+T.assert_true(all(isinstance(c, dict) for c in configs), "every config must be a dict")
+T.assert_equal(
+    [list(c) for c in configs][0],
+    ["z", "a", "m", "k"],
+    name="keys of a config",
+    hint="keep the keys in the order of grid (do not sort them)",
+)
+T.assert_equal(
+    str(configs), str(want), name="the order of the configs",
+    hint="first key outermost, last key fastest (nested loops in the order of the keys); sorting the keys changes the order",
+)  # fmt: skip
+T.assert_equal(
+    str(grid_configs({"lr": [1e-3, 1e-2, 1e-1]})),
+    str([{"lr": 1e-3}, {"lr": 1e-2}, {"lr": 1e-1}]),
+    name="a single key",
+)
+T.assert_equal(
+    str(grid_configs({"lr": [0.1], "wd": []})),
+    "[]",
+    name="a key with no values",
+    hint="the product with an empty list is empty",
+)
+T.assert_equal(
+    str(grid_configs({"lr": [1, 2], "wd": [3]})),
+    str(grid_configs({"lr": [1, 2], "wd": [3]})),
+    name="two calls",
+    hint="the order must be deterministic",
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 8: `random_search` (2 points)
+#
+# Write `random_search(train_fn, space, n_trials, rng)`: draw `n_trials` configurations with
+# your `sample_config`, call `train_fn(config)` **once per configuration** (it trains a model
+# and returns its validation score, higher is better), and return the list of
+# `(config, score)` pairs sorted **best first**. Trials with equal scores keep their order; a
+# trial whose score is `nan` (a run that diverged) goes to the end.
+#
+# Hint: `sorted(..., key=..., reverse=True)` keeps equal elements in order. Beware: NaN compares
+# as neither smaller nor larger than anything, which silently breaks sorting; give it a key of
+# `-inf`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "random_search", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def random_search(train_fn, space, n_trials, rng):
+    """Evaluate ``n_trials`` random configurations and rank them.
+
+    Parameters
+    ----------
+    train_fn : callable
+        ``train_fn(config) -> float``: the validation score of a model trained with ``config``
+        (higher is better). Called exactly once per trial.
+    space : dict
+        Search space, as for ``sample_config``.
+    n_trials : int
+    rng : np.random.Generator
+
+    Returns
+    -------
+    results : list of (dict, float)
+        ``(config, score)`` for every trial, sorted by score, best first; NaN scores last.
+    """
+    ### BEGIN SOLUTION
+    results = []
+    for _ in range(n_trials):
+        config = sample_config(space, rng)
+        results.append((config, float(train_fn(config))))
+    return sorted(results, key=lambda r: -np.inf if np.isnan(r[1]) else r[1], reverse=True)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_random_search", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+seen = []
+
+
+def score_fn(config):
+    """A made-up validation score: best at lr = 10 ** -1.5."""
+    seen.append(dict(config))
+    return -abs(np.log10(config["lr"]) + 1.5)
+
+
+results = random_search(score_fn, {"lr": ("log", 1e-3, 1.0)}, 5, np.random.default_rng(0))
+T.assert_equal(len(results), 5, name="number of results")
+T.assert_equal(len(seen), 5, name="calls to train_fn", hint="call train_fn exactly once per trial")
+scores = [float(r[1]) for r in results]
+T.assert_true(
+    scores == sorted(scores, reverse=True),
+    f"scores {np.round(scores, 3).tolist()} are not sorted best (highest) first",
+)
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(31)
+space = {"lr": ("log", 1e-4, 1.0), "layers": ("int", 1, 3), "act": ("choice", ["relu", "tanh"])}
+for n_trials in (1, 7, 12):
+    seen.clear()
+    results = random_search(score_fn, space, n_trials, np.random.default_rng(n_trials))
+    T.assert_true(
+        isinstance(results, list),
+        f"random_search should return a list, got {type(results).__name__}",
+    )
+    T.assert_equal(
+        len(seen),
+        n_trials,
+        name=f"calls to train_fn for n_trials={n_trials}",
+        hint="random search must call train_fn exactly once per trial (no extra calls to rank or re-check)",
+    )
+    T.assert_equal(len(results), n_trials, name=f"number of results for n_trials={n_trials}")
+    T.assert_true(all(len(r) == 2 for r in results), "each result must be a (config, score) pair")
+    scores = [float(r[1]) for r in results]
+    T.assert_true(
+        scores == sorted(scores, reverse=True),
+        f"n_trials={n_trials}: scores {np.round(scores, 3).tolist()} are not sorted best first",
+        hint="random search returning unsorted results (or worst first): sort by score with reverse=True",
+    )
+    for config, score in results:
+        T.assert_allclose(
+            np.atleast_1d(score),
+            [-abs(np.log10(config["lr"]) + 1.5)],
+            rtol=1e-9,
+            name=f"score of {config}",
+            hint="keep each config with its own score",
+        )
+        T.assert_true(
+            1e-4 <= config["lr"] <= 1.0
+            and config["layers"] in (1, 2, 3)
+            and config["act"] in ("relu", "tanh"),
+            f"config {config} is not from the search space",
+        )
+    T.assert_equal(
+        sorted(str(sorted(c.items())) for c in seen), sorted(str(sorted(r[0].items())) for r in results),
+        name="configs returned vs configs trained", hint="return exactly the configs train_fn was called with",
+    )  # fmt: skip
+    T.assert_true(
+        len({str(sorted(c.items())) for c in seen}) == n_trials,
+        "the trials should be different random configs",
+        hint="draw a new config for every trial with sample_config(space, rng)",
+    )
+seen.clear()
+T.assert_equal(
+    str(random_search(score_fn, space, 0, np.random.default_rng(0))), "[]", name="n_trials=0"
+)
+T.assert_equal(len(seen), 0, name="calls to train_fn for n_trials=0")
+
+
+# diverged trials (NaN) go last
+def nan_fn(config):
+    return float("nan") if config["layers"] == 2 else float(config["lr"])
+
+
+results = random_search(nan_fn, space, 15, np.random.default_rng(3))
+scores = np.array([float(r[1]) for r in results])
+n_nan = int(np.isnan(scores).sum())
+T.assert_true(n_nan > 0, "this test expected some NaN scores")
+T.assert_true(
+    bool(np.all(np.isnan(scores[len(scores) - n_nan :])))
+    and bool(np.all(np.diff(scores[: len(scores) - n_nan]) <= 0)),
+    f"scores {np.round(scores, 4).tolist()}: NaN scores must come last, the others best first",
+    hint="NaN breaks sorting; use a key that maps NaN to -inf",
+)
+a = random_search(score_fn, space, 4, np.random.default_rng(9))
+b = random_search(score_fn, space, 4, np.random.default_rng(9))
+T.assert_equal(
+    str(a),
+    str(b),
+    name="two searches with the same seed",
+    hint="draw every config from the rng you are given",
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Grid and random search on the digits
+#
+# Time for a real comparison. The two hyperparameters are the learning rate of SGD with
+# momentum (important) and the weight decay (unimportant in a two-epoch run: it has no time to
+# act). Both searches get the same budget, nine short runs, over the same ranges: the grid uses
+# three log-spaced values of each, the random search draws from log-uniform distributions.
+# Each trial trains on the training set for 2 epochs and is scored by validation accuracy.
+
+# %%
+X_search, y_search = (X_train[:600], y_train[:600]) if FAST else (X_train, y_train)
+search_epochs = 1 if FAST else 2
+n_trials = 4 if FAST else 9
+
+
+def train_and_score(config, seed=0):
+    """Validation accuracy of a small convnet trained with `config` (a search trial)."""
+    model = small_convnet(seed=seed)
+    opt = cl.optim.Momentum(model.params, lr=config["lr"], weight_decay=config["weight_decay"])
+    with quiet():
+        cl.train.fit(
+            model,
+            opt,
+            X_search,
+            y_search,
+            epochs=search_epochs,
+            batch_size=32,
+            seed=seed,
+            progress=False,
+        )
+    return cl.train.evaluate(model, X_val, y_val)[1]
+
+
+space = {"lr": ("log", 1e-3, 1.0), "weight_decay": ("log", 1e-6, 1e-2)}
+side = int(round(np.sqrt(n_trials)))
+grid = {
+    "lr": list(np.geomspace(1e-3, 1.0, side)),
+    "weight_decay": list(np.geomspace(1e-6, 1e-2, side)),
+}
+
+t0 = time.perf_counter()
+grid_results = sorted(
+    ((c, train_and_score(c)) for c in grid_configs(grid)), key=lambda r: r[1], reverse=True
+)
+grid_seconds = time.perf_counter() - t0
+t0 = time.perf_counter()
+random_results = random_search(train_and_score, space, n_trials, np.random.default_rng(0))
+random_seconds = time.perf_counter() - t0
+
+for label, results, seconds in (
+    ("grid search", grid_results, grid_seconds),
+    ("random search", random_results, random_seconds),
+):
+    print(
+        f"{label}: {len(results)} trials x {search_epochs} epochs on {len(y_search)} images, {seconds:.1f} s"
+    )
+    print(f"  {'rank':>4} {'lr':>9} {'weight_decay':>13} {'val acc':>8}")
+    for rank, (c, score) in enumerate(results, 1):
+        print(f"  {rank:>4} {c['lr']:>9.2e} {c['weight_decay']:>13.2e} {score:>8.3f}")
+
+# %% [markdown]
+# The two tables are the *results table* of each search, best first. Plotting the score
+# against each hyperparameter shows which one mattered:
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+for results, label, marker in ((grid_results, "grid", "s"), (random_results, "random", "o")):
+    cfgs, scores = [r[0] for r in results], [r[1] for r in results]
+    axes[0].scatter([c["lr"] for c in cfgs], scores, marker=marker, label=label, alpha=0.7, s=50)
+    axes[1].scatter(
+        [c["weight_decay"] for c in cfgs], scores, marker=marker, label=label, alpha=0.7, s=50
+    )
+axes[0].set(
+    xscale="log",
+    xlabel="learning rate (log scale)",
+    ylabel="validation accuracy",
+    title="Score against the learning rate",
+)
+axes[1].set(xscale="log", xlabel="weight decay (log scale)", title="Score against the weight decay")
+for ax in axes:
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+best_grid, best_random = grid_results[0][1], random_results[0][1]
+fig.suptitle(
+    f"Same budget ({n_trials} trials each): best grid {best_grid:.3f}, best random {best_random:.3f}"
+)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Against the learning rate (left) the scores trace a clear hump: too small learns nothing in
+# two epochs, too large diverges. The grid sits on only three learning rates, stacked three
+# times each; the random search probes nine and so maps the hump. Against the weight decay
+# (right) the points are scattered with no pattern: in this budget it barely matters, and each
+# grid row spent two of its three trials re-measuring it. Which search ends up with the
+# single best score depends on where the grid values happen to fall (look at the title); the
+# random search does not bet on that. With more hyperparameters, of which only one or two
+# matter, its advantage grows.
+#
+# In practice one does this in stages ([CS231n, hyperparameter optimisation](https://cs231n.github.io/neural-networks-3/#hyper)):
+# a coarse random search over wide ranges with very short runs, then a finer random search
+# in the region that worked, with longer runs. And when the best trial lies at the edge of a
+# range, widen the range: the optimum may be outside.
+
+# %% [markdown]
+# ## 8. Early stopping
+#
+# How many epochs? Training longer always lowers the training loss, but beyond some point
+# the network starts to learn the peculiarities of its training images, and the validation
+# loss turns back up. **Early stopping** watches the validation loss after every epoch, keeps
+# a copy of the weights from the best epoch, and stops once the validation loss has not
+# improved for `patience` epochs in a row; then it restores the best weights. It turns the
+# number of epochs into a hyperparameter that tunes itself, costs nothing, and is one of the most
+# effective regularisers there is ([Goodfellow, Bengio and Courville, *Deep Learning*,
+# section 7.8](https://www.deeplearningbook.org/contents/regularization.html);
+# [Prechelt, *Early stopping, but when?*](https://doi.org/10.1007/3-540-49430-8_3)).
+#
+# Two details matter:
+#
+# - **Patience counts from the best epoch**, not from the start: every real improvement resets
+#   the count. Validation curves are noisy, so a single bad epoch must not end training.
+# - **`min_delta`**: an improvement only counts if the loss drops by *more than* `min_delta`.
+#   Otherwise a curve that creeps down by 0.0001 per epoch would keep training forever.
+#
+# **Worked example.** `patience=2`, validation losses 1.0, 0.8, 0.9, 0.85. Epoch 0 sets the
+# best (1.0); epoch 1 improves it (0.8, best epoch 1, count back to 0); epochs 2 and 3 do not
+# improve on 0.8 (count 1, then 2 = patience), so `update` returns `False, False, False, True`.
+# The weights to keep are those of epoch 1.
+#
+# ### Exercise 9: `EarlyStopping` (2 points)
+#
+# Write the class `EarlyStopping(patience, min_delta=0.0)`:
+#
+# - attributes `best` (the lowest validation loss so far, `inf` before the first update) and
+#   `best_epoch` (the epoch it happened in, counting the first call to `update` as epoch 0;
+#   `None` before the first update);
+# - `update(val_loss)` records one epoch and returns `True` when training should stop: when the
+#   last `patience` epochs all failed to improve on `best` by more than `min_delta`.
+#
+# Raise `ValueError` when `patience < 1` or `min_delta < 0`.
+
+
+# %% nbgrader={"grade": false, "grade_id": "EarlyStopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class EarlyStopping:
+    """Stop training when the validation loss stops improving.
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without improvement (counted from the best epoch) before stopping, >= 1.
+    min_delta : float, default 0.0
+        An epoch improves only if its loss is below ``best - min_delta``.
+
+    Attributes
+    ----------
+    best : float
+        Lowest validation loss so far (``inf`` before the first update).
+    best_epoch : int or None
+        Epoch of ``best``; the first ``update`` is epoch 0.
+    """
+
+    def __init__(self, patience, min_delta=0.0):
+        ### BEGIN SOLUTION
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1, got {patience}")
+        if min_delta < 0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.best = float("inf")
+        self.best_epoch = None
+        self.epoch = -1
+        self.bad_epochs = 0
+        ### END SOLUTION
+
+    def update(self, val_loss):
+        """Record the validation loss of one epoch; return True when training should stop."""
+        ### BEGIN SOLUTION
+        self.epoch += 1
+        if val_loss < self.best - self.min_delta:
+            self.best = float(val_loss)
+            self.best_epoch = self.epoch
+            self.bad_epochs = 0
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_EarlyStopping", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+
+def run_stopper(stopper, losses):
+    flags = []
+    for loss in losses:
+        flag = stopper.update(loss)
+        T.assert_true(
+            isinstance(flag, (bool, np.bool_)), f"update should return True or False, got {flag!r}"
+        )
+        flags.append(bool(flag))
+    return flags
+
+
+# the worked example
+es = EarlyStopping(patience=2)
+T.assert_equal(
+    run_stopper(es, [1.0, 0.8, 0.9, 0.85]), [False, False, False, True], name="update on 1.0, 0.8, 0.9, 0.85 with patience=2",
+    hint="count only the epochs since the best one: early stopping that counts patience from the first epoch rather than from the best one stops too early",
+)  # fmt: skip
+T.assert_allclose(np.atleast_1d(es.best), [0.8], name="best")
+T.assert_equal(es.best_epoch, 1, name="best_epoch", hint="the first update is epoch 0")
+### BEGIN HIDDEN TESTS
+# patience counts from the best epoch: steady improvement never stops
+es = EarlyStopping(patience=3)
+flags = run_stopper(es, [1.0, 0.9, 0.8, 0.7, 0.6, 0.65, 0.66, 0.67])
+T.assert_equal(
+    flags, [False] * 7 + [True], name="patience=3 on a loss that improves for 5 epochs, then not for 3",
+    hint="early stopping that counts patience from the first epoch rather than from the best one: count only epochs since the last improvement",
+)  # fmt: skip
+T.assert_equal(es.best_epoch, 4, name="best_epoch")
+# an improvement resets the count
+es = EarlyStopping(patience=3)
+flags = run_stopper(es, [1.0, 1.1, 1.2, 0.9, 1.0, 1.05, 1.1])
+T.assert_equal(
+    flags, [False] * 6 + [True], name="patience=3 on 1.0, 1.1, 1.2, 0.9, 1.0, 1.05, 1.1",
+    hint="an improvement must reset the count of bad epochs to 0 (patience counts from the best epoch)",
+)  # fmt: skip
+T.assert_allclose(np.atleast_1d(es.best), [0.9], name="best")
+T.assert_equal(es.best_epoch, 3, name="best_epoch")
+# min_delta: small decreases are not improvements
+es = EarlyStopping(patience=2, min_delta=0.05)
+flags = run_stopper(es, [1.0, 0.97, 0.96, 0.955])
+T.assert_equal(
+    flags[:3], [False, False, True], name="patience=2, min_delta=0.05 on 1.0, 0.97, 0.96",
+    hint="early stopping that ignores min_delta: a decrease counts only if val_loss < best - min_delta",
+)  # fmt: skip
+T.assert_allclose(
+    np.atleast_1d(es.best),
+    [1.0],
+    name="best with min_delta=0.05",
+    hint="best changes only on an improvement larger than min_delta",
+)
+T.assert_equal(es.best_epoch, 0, name="best_epoch with min_delta=0.05")
+es = EarlyStopping(patience=2, min_delta=0.05)
+flags = run_stopper(es, [1.0, 0.97, 0.94, 0.93, 0.92])
+T.assert_equal(
+    flags,
+    [False, False, False, False, True],
+    name="patience=2, min_delta=0.05 on 1.0, 0.97, 0.94, 0.93, 0.92",
+    hint="0.94 < 1.0 - 0.05 is an improvement and resets the count",
+)
+# an equal loss is not an improvement
+es = EarlyStopping(patience=2)
+T.assert_equal(
+    run_stopper(es, [0.5, 0.5, 0.5]),
+    [False, False, True],
+    name="patience=2 on 0.5, 0.5, 0.5",
+    hint="an equal loss is no improvement: use <, not <=",
+)
+T.assert_equal(es.best_epoch, 0, name="best_epoch on 0.5, 0.5, 0.5")
+
+
+# random curves against a reference
+def ref_flags(losses, patience, min_delta):
+    best, bad, out = np.inf, 0, []
+    for v in losses:
+        if v < best - min_delta:
+            best, bad = v, 0
+        else:
+            bad += 1
+        out.append(bad >= patience)
+    return out
+
+
+rng = np.random.default_rng(17)
+for trial in range(4):
+    n = int(rng.integers(8, 20))
+    losses = [
+        float(v)
+        for v in 1.0 / np.arange(1, n + 1) ** 0.5
+        + rng.normal(0, 0.05, n)
+        + 0.02 * np.arange(n) * (trial % 2)
+    ]
+    patience, min_delta = int(rng.integers(1, 5)), float(rng.choice([0.0, 0.01, 0.03]))
+    es = EarlyStopping(patience, min_delta=min_delta)
+    T.assert_equal(
+        run_stopper(es, losses),
+        ref_flags(losses, patience, min_delta),
+        name=f"update on random curve {trial} (patience={patience}, min_delta={min_delta})",
+    )
+for bad in ((0, 0.0), (2, -0.1)):
+    with T.raises(ValueError, hint="raise ValueError when patience < 1 or min_delta < 0"):
+        EarlyStopping(bad[0], min_delta=bad[1])
+### END HIDDEN TESTS
+
+# %% [markdown]
+# In a training loop, early stopping looks like this: train one epoch at a time, evaluate,
+# keep a copy of the best weights, stop when told, restore the copy. We make over-fitting
+# quick on purpose (only 60 training images, a wide dense layer, Adam with a large step), so
+# that the turn of the validation loss comes within a few epochs.
+
+# %%
+t0 = time.perf_counter()
+model = small_convnet(hidden=128, seed=0)
+opt = cl.optim.Adam(model.params, lr=1e-2)
+stopper = EarlyStopping(patience=5, min_delta=1e-3)
+history = {"train_loss": [], "val_loss": []}
+best_params = None
+max_epochs = 40
+for epoch in range(max_epochs):
+    h = cl.train.fit(
+        model, opt, X_train[:60], y_train[:60], epochs=1, batch_size=10, seed=epoch, progress=False
+    )
+    val_loss, _ = cl.train.evaluate(model, X_val, y_val)
+    history["train_loss"].append(h["train_loss"][0])
+    history["val_loss"].append(val_loss)
+    stop = stopper.update(val_loss)
+    if stopper.best_epoch == epoch:
+        best_params = {k: v.copy() for k, v in model.params.items()}
+    if stop:
+        break
+for k, v in model.params.items():  # restore the best weights
+    v[...] = best_params[k]
+seconds = time.perf_counter() - t0
+
+fig, ax = plt.subplots(figsize=(7, 3.6))
+ep = np.arange(len(history["val_loss"]))
+ax.plot(ep, history["train_loss"], "-o", ms=3, label="training loss")
+ax.plot(ep, history["val_loss"], "-o", ms=3, label="validation loss")
+ax.axvline(
+    stopper.best_epoch,
+    color="tab:green",
+    ls="--",
+    label=f"best epoch {stopper.best_epoch} (weights kept)",
+)
+ax.axvspan(
+    stopper.best_epoch,
+    ep[-1],
+    color="tab:red",
+    alpha=0.08,
+    label=f"patience: {stopper.patience} epochs without improvement",
+)
+ax.set(
+    xlabel="epoch (first is 0)",
+    ylabel="loss",
+    title=f"Early stopping: {len(ep)} of {max_epochs} epochs run, {seconds:.1f} s",
+)
+ax.legend(fontsize=8)
+ax.grid(alpha=0.3)
+fig.tight_layout()
+plt.show()
+print(
+    f"restored weights of epoch {stopper.best_epoch}: validation loss {cl.train.evaluate(model, X_val, y_val)[0]:.3f}"
+)
+
+# %% [markdown]
+# The training loss keeps falling to nearly zero; the validation loss falls, turns, and climbs
+# (the network grows ever more confident on its 60 images, including where it is wrong on new
+# ones). The green line is where the run would have been best; the shaded span is the
+# patience the stopper waited to be sure the turn was real. The model we keep is the one from
+# the green line, and the remaining epochs of the budget were never spent.
+
+# %% [markdown]
+# ## 9. Reading learning curves
+#
+# Learning curves are the main instrument panel of training. Before changing anything, look
+# at them and ask three questions:
+#
+# - **Is the training loss going down?** If not, the problem is optimisation (learning rate,
+#   initialisation, a bug), not generalisation.
+# - **Where is the validation curve relative to the training curve?** Close together and both
+#   high: the model *under-fits* (more capacity, more epochs, a better learning rate). Training
+#   far better than validation, with the validation loss flat or rising: the model
+#   *over-fits* (more data, augmentation, weight decay, dropout, early stopping).
+# - **Is something different between the two measurements?** The training numbers of `fit`
+#   are averages over the epoch, taken *in training mode* while the weights were still
+#   changing; the validation numbers are taken after the epoch, *in evaluation mode*. Dropout,
+#   for example, is on in the first and off in the second.
+#
+# Below are three real runs on the digits. Study each figure, then answer the question about
+# it. (The runs are described only by what you could see in a notebook of your own; what was
+# done to produce them is revealed in the feedback.)
+
+# %%
+t0 = time.perf_counter()
+diagnosis_runs = {}
+model = cl.models.course_convnet((1, 8, 8), conv_channels=(2,), hidden=(), seed=0)
+diagnosis_runs["Run A"] = cl.train.fit(model, cl.optim.SGD(model.params, lr=0.01), X_train, y_train,
+                                       epochs=12, batch_size=32, val=(X_val, y_val), progress=False)  # fmt: skip
+model = small_convnet(hidden=64, seed=0)
+diagnosis_runs["Run B"] = cl.train.fit(model, cl.optim.Adam(model.params, lr=1e-2), X_train[:40], y_train[:40],
+                                       epochs=40, batch_size=10, val=(X_val, y_val), progress=False)  # fmt: skip
+model = small_convnet(hidden=64, seed=0, dropout=0.5)
+diagnosis_runs["Run C"] = cl.train.fit(model, cl.optim.Adam(model.params, lr=3e-3), X_train, y_train,
+                                       epochs=8, batch_size=32, val=(X_val, y_val), progress=False)  # fmt: skip
+print(f"three runs, {time.perf_counter() - t0:.1f} s")
+for name, h in diagnosis_runs.items():
+    fig = cl.plot.training_curves(
+        {k: h[k] for k in ("train_loss", "val_loss", "train_acc", "val_acc")}, title=name
+    )
+    plt.show()
+
+# %% [markdown]
+# ### Exercise 10: three diagnoses (3 points, one each)
+#
+# Answer each question by assigning one letter, e.g. `q1 = "B"`.
+#
+# **q1. Run A.** Both losses fall slowly and stay close to each other, and both accuracies are
+# low after 12 epochs. What is the most useful next step?
+#
+# - A. Stop training earlier: the validation loss is about to rise.
+# - B. Add weight decay or dropout: the model is over-fitting.
+# - C. Give the model more capacity and/or train longer or with a larger learning rate: it
+#   under-fits.
+# - D. Nothing: training and validation agree, so the model is as good as it can be.
+
+# %% nbgrader={"grade": false, "grade_id": "q1", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+q1 = "C"
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test_q1", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import cnnlab.testing as T
+
+T.assert_true(
+    isinstance(q1, str) and q1.strip().upper() in ("A", "B", "C", "D"),
+    f"q1 should be one of 'A', 'B', 'C', 'D', got {q1!r}",
+)
+### BEGIN HIDDEN TESTS
+T.assert_equal(
+    q1.strip().upper(), "C", name="q1",
+    hint="Run A under-fits: training and validation losses are both high and close together, and still "
+    "falling. There is no gap for regularisation or early stopping to close (B, A), and 'the curves agree' "
+    "does not mean 'good' (D): the model is too small (2 filters, no hidden layer) and the learning rate "
+    "too small (plain SGD, 0.01) to fit even the training set.",
+)  # fmt: skip
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **q2. Run B.** The training loss goes to almost zero and the training accuracy to 100 %. The
+# validation loss falls for a while, then rises, and the validation accuracy stops improving.
+# Which statement is right?
+#
+# - A. The model over-fits: it memorises its training images. The weights from the epoch with
+#   the lowest validation loss are the ones to keep; more training data, augmentation or weight
+#   decay would help.
+# - B. The learning rate is too large: lower it and the validation loss will keep falling.
+# - C. The model under-fits: make it bigger.
+# - D. The validation set must be mislabelled, since the training accuracy is 100 %.
+
+# %% nbgrader={"grade": false, "grade_id": "q2", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+q2 = "A"
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test_q2", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import cnnlab.testing as T
+
+T.assert_true(
+    isinstance(q2, str) and q2.strip().upper() in ("A", "B", "C", "D"),
+    f"q2 should be one of 'A', 'B', 'C', 'D', got {q2!r}",
+)
+### BEGIN HIDDEN TESTS
+T.assert_equal(
+    q2.strip().upper(), "A", name="q2",
+    hint="Run B over-fits: it was trained on only 40 images, fits them perfectly (training loss near 0), "
+    "and the validation loss turns upward once it starts memorising them. The fix is on the data / "
+    "regularisation side (more data, augmentation, weight decay) plus early stopping at the validation "
+    "minimum. A smaller learning rate (B) only slows the same path down; a bigger model (C) makes "
+    "memorising easier.",
+)  # fmt: skip
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **q3. Run C.** For most of the run the *training* loss is **higher** than the validation
+# loss, and the training accuracy lower than the validation accuracy. What is the most likely
+# explanation?
+#
+# - A. The validation images leaked into the training set.
+# - B. The network uses dropout (or another train-only noise), which is active when the
+#   training numbers are measured and switched off for validation; also, the training numbers
+#   are averaged over an epoch in which the weights were still improving.
+# - C. The learning rate is too large, so the training loss cannot go down.
+# - D. The model is over-fitting.
+
+# %% nbgrader={"grade": false, "grade_id": "q3", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+q3 = "B"
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test_q3", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import cnnlab.testing as T
+
+T.assert_true(
+    isinstance(q3, str) and q3.strip().upper() in ("A", "B", "C", "D"),
+    f"q3 should be one of 'A', 'B', 'C', 'D', got {q3!r}",
+)
+### BEGIN HIDDEN TESTS
+T.assert_equal(
+    q3.strip().upper(), "B", name="q3",
+    hint="Run C has dropout with p=0.5 after its hidden layer. During training half of those units are "
+    "switched off at random, which makes the training predictions worse; evaluation uses the full "
+    "network. On top of that, fit reports the training loss averaged over the epoch, while the weights "
+    "were still improving. Validation below training is therefore expected here, not a leak (A, which "
+    "would show suspiciously high validation accuracy, not this); the training loss does go down (C), "
+    "and over-fitting (D) looks the other way round.",
+)  # fmt: skip
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 10. The final model, and the one look at the test set
+#
+# The search is over. We take the best configuration of the random search and train it
+# properly: on the whole training set, for more epochs, with early stopping on the validation
+# set. Then, and only then, we evaluate on the test set, once. Whatever the number, we report
+# it; we do not go back and tune against it.
+
+# %%
+best_config = random_results[0][0]
+print(
+    "best configuration of the random search:",
+    {k: float(f"{v:.3g}") for k, v in best_config.items()},
+)
+t0 = time.perf_counter()
+model = small_convnet(seed=0)
+opt = cl.optim.Momentum(
+    model.params, lr=best_config["lr"], weight_decay=best_config["weight_decay"]
+)
+stopper = EarlyStopping(patience=3, min_delta=1e-3)
+best_params = {k: v.copy() for k, v in model.params.items()}
+final_epochs = 4 if FAST else 12
+for epoch in range(final_epochs):
+    with quiet():
+        cl.train.fit(
+            model, opt, X_train, y_train, epochs=1, batch_size=32, seed=epoch, progress=False
+        )
+    val_loss, val_acc = cl.train.evaluate(model, X_val, y_val)
+    stop = stopper.update(val_loss)
+    if stopper.best_epoch == epoch:
+        best_params = {k: v.copy() for k, v in model.params.items()}
+    if stop:
+        break
+for k, v in model.params.items():
+    v[...] = best_params[k]
+val_loss, val_acc = cl.train.evaluate(model, X_val, y_val)
+test_loss, test_acc = cl.train.evaluate(model, X_test, y_test)  # the one and only look
+print(
+    f"trained {epoch + 1} epochs (best epoch {stopper.best_epoch}) in {time.perf_counter() - t0:.1f} s"
+)
+print(f"validation accuracy {val_acc:.3f}   test accuracy {test_acc:.3f}")
+print(f"the whole notebook ran in {time.perf_counter() - notebook_start:.0f} s")
+
+# %% [markdown]
+# The test accuracy is usually a little below the validation accuracy: the validation set
+# helped choose the configuration and the stopping epoch, so its number is slightly
+# optimistic, exactly as section 2 predicted. The test number is the honest one.
+#
+# ## Summary
+#
+# - **Parameters** are learned by gradient descent on the training set; **hyperparameters**
+#   are chosen by comparing runs on a **validation** set; the **test** set is used once, at the
+#   end. Split with shuffling and stratification.
+# - The **learning rate** matters most. A **range test** (one short run with a geometrically
+#   growing learning rate) finds a good value in the time of one epoch: take the steepest descent
+#   of the smoothed loss, before divergence.
+# - **Batch size** and learning rate go together: larger batches want (and tolerate) larger
+#   learning rates and make fewer steps per epoch. Compare batch sizes each at its best
+#   learning rate.
+# - **L2 weight decay** adds `0.5 λ Σ w²` (weights only) to the loss and shrinks the weights at
+#   every step; it narrows the gap between training and validation, until it is so strong that
+#   it under-fits.
+# - **Architecture** knobs trade accuracy for parameters and time; compare them at equal budget.
+# - **Random search** with **log-uniform** sampling of scale parameters beats a grid of the
+#   same budget, because it tries more distinct values of the hyperparameters that matter.
+# - **Early stopping** picks the number of epochs from the validation loss, with patience
+#   counted from the best epoch and a `min_delta` to ignore tiny improvements.
+# - **Learning curves** tell you what to change: both high and close means under-fitting; a
+#   widening gap with a rising validation loss means over-fitting; mind what differs between
+#   the training and the validation measurement (dropout, averaging over the epoch).
+#
+# **Next**: 05-visualization opens up a trained convnet to see what its filters and feature
+# maps respond to, and which pixels its decisions depend on.
