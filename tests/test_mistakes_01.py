@@ -551,3 +551,73 @@ def test_conv_param_count_mistakes(expr, needle):
 def test_dense_param_count_mistakes(expr, needle):
     source = f"def dense_param_count(n_in, n_out, bias=True):\n    return {expr}\n"
     fails("test_dense_param_count", "dense_param_count", source, needle)
+
+
+# ------------------------------------------------------------------------------------------
+# Other correct answers pass, and slow loop answers stay inside the 5 s test-cell budget
+# ------------------------------------------------------------------------------------------
+
+SCALAR_CORRELATE = """
+def correlate2d(image, kernel):
+    h, w = len(image), len(image[0])
+    kh, kw = len(kernel), len(kernel[0])
+    out = np.zeros((h - kh + 1, w - kw + 1))
+    for i in range(h - kh + 1):
+        for j in range(w - kw + 1):
+            total = 0.0
+            for p in range(kh):
+                for q in range(kw):
+                    total += image[i + p][j + q] * kernel[p][q]
+            out[i, j] = total
+    return out
+"""
+
+SCALAR_CONV = """
+def conv_forward_naive(x, w, b, stride=1, pad=0):
+    n_img, c, h, wid = x.shape
+    f, _, kh, kw = w.shape
+    oh = (h + 2 * pad - kh) // stride + 1
+    ow = (wid + 2 * pad - kw) // stride + 1
+    xp = np.zeros((n_img, c, h + 2 * pad, wid + 2 * pad))
+    xp[:, :, pad : pad + h, pad : pad + wid] = x
+    out = np.zeros((n_img, f, oh, ow))
+    for n in range(n_img):
+        for k in range(f):
+            for i in range(oh):
+                for j in range(ow):
+                    total = b[k]
+                    for cc in range(c):
+                        for p in range(kh):
+                            for q in range(kw):
+                                total += xp[n, cc, i * stride + p, j * stride + q] * w[k, cc, p, q]
+                    out[n, k, i, j] = total
+    return out
+"""
+
+VECTORISED_CONV = """
+def conv_forward_naive(x, w, b, stride=1, pad=0):
+    xp = zero_pad(x, pad)
+    kh, kw = w.shape[2:]
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride]
+    return np.einsum("nchwpq,fcpq->nfhw", win, w) + b[None, :, None, None]
+"""
+
+
+@pytest.mark.parametrize(
+    "test_id, name, source",
+    [
+        ("test_correlate2d", "correlate2d", SCALAR_CORRELATE),
+        ("test_conv_forward_naive", "conv_forward_naive", SCALAR_CONV),
+        ("test_conv_forward_naive", "conv_forward_naive", VECTORISED_CONV),
+    ],
+    ids=["scalar_correlate2d", "scalar_conv_forward_naive", "einsum_conv_forward_naive"],
+)
+def test_other_correct_answers_pass_within_budget(test_id, name, source):
+    import time
+
+    start = time.perf_counter()
+    exc = run_test_cell(NB, test_id, overrides={name: source})
+    seconds = time.perf_counter() - start
+    assert exc is None, f"{test_id} failed a correct answer: {exc}"
+    assert seconds < 5, f"{test_id} took {seconds:.1f} s with a scalar-loop answer"

@@ -107,8 +107,8 @@ plt.show()
 
 # %% [markdown]
 # **What to see.** Each channel on its own is just a gray image: the sky is bright in all three,
-# the red pillars are bright only in channel 0. The patch on the right is what the network really
-# receives: a grid of numbers, nothing more.
+# while the red pillars and railings are lighter in channel 0 than in the other two. The patch
+# on the right is what the network really receives: a grid of numbers, nothing more.
 #
 # ## 2. Why fully connected layers do not scale to images
 #
@@ -128,8 +128,10 @@ conv_weights = np.full(sides.shape, 3 * 3 * 3)  # one 3 x 3 filter over 3 channe
 fig, ax = plt.subplots(figsize=(6.5, 3.8))
 ax.loglog(sides, dense_weights, "o-", label="one dense neuron: H * W * 3")
 ax.loglog(sides, conv_weights, "s-", label="one 3 x 3 conv filter: 3 * 3 * 3")
-for s, n in zip(sides, dense_weights):
-    ax.annotate(f"{n:,}", (s, n), textcoords="offset points", xytext=(-10, 6), fontsize=8)
+for s, n in zip(sides[1:], dense_weights[1:]):
+    ax.annotate(f"{n:,}", (s, n), textcoords="offset points", xytext=(-12, 7), fontsize=8)
+ax.set_xticks(sides, [str(s) for s in sides])
+ax.minorticks_off()
 ax.set_xlabel("image side H = W (pixels)")
 ax.set_ylabel("weights per unit")
 ax.set_title("Weights of one unit looking at an RGB image")
@@ -162,20 +164,21 @@ plt.show()
 
 # %%
 rng = np.random.default_rng(0)
-shared_kernel = rng.normal(size=(3, 3))
+shared_kernel = rng.uniform(-2, 2, size=(3, 3))
 panels = {
-    "dense neuron A": rng.normal(size=(10, 10)),
-    "dense neuron B": rng.normal(size=(10, 10)),
-    "conv unit at (1, 1)": np.zeros((10, 10)),
-    "conv unit at (5, 6)": np.zeros((10, 10)),
+    "dense neuron A": rng.uniform(-2, 2, size=(10, 10)),
+    "dense neuron B": rng.uniform(-2, 2, size=(10, 10)),
+    "conv unit at (1, 1)": np.full((10, 10), np.nan),  # NaN: no connection (drawn gray)
+    "conv unit at (5, 6)": np.full((10, 10), np.nan),
 }
 panels["conv unit at (1, 1)"][1:4, 1:4] = shared_kernel
 panels["conv unit at (5, 6)"][5:8, 6:9] = shared_kernel
 
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
 for ax, (title, weights) in zip(axes, panels.items()):
-    im = ax.imshow(weights, cmap="RdBu_r", vmin=-2.5, vmax=2.5)
-    ax.set_title(f"{title}\n{np.count_nonzero(weights)} connections")
+    ax.set_facecolor("0.8")
+    im = ax.imshow(weights, cmap="RdBu_r", vmin=-2, vmax=2)
+    ax.set_title(f"{title}\n{np.count_nonzero(~np.isnan(weights))} connections")
     ax.set_xlabel("input column")
     ax.set_ylabel("input row")
 fig.colorbar(im, ax=axes, fraction=0.015, label="weight")
@@ -184,7 +187,7 @@ plt.show()
 
 # %% [markdown]
 # **What to see.** Each dense neuron has its own weight for all 100 pixels. Each conv unit is
-# connected to only 9 pixels (white means no connection), and the two conv units carry *the same*
+# connected to only 9 pixels (gray means no connection), and the two conv units carry *the same*
 # nine weights, just shifted: a whole feature map is described by those nine numbers.
 #
 # ## 4. Cross-correlation
@@ -511,26 +514,30 @@ print(
     f"three correlations of a {small.shape} image with your loops: {time.perf_counter() - t0:.2f} s"
 )
 
-fig, axes = plt.subplots(2, 3, figsize=(14, 7), height_ratios=[3, 1.3])
-for col, (title, out) in enumerate(filtered.items()):
-    axes[0, col].imshow(out, cmap="gray", vmin=0, vmax=1)
-    axes[0, col].set_title(f"{title}: output {out.shape}")
-    axes[0, col].set_xlabel("column")
-    axes[0, col].set_ylabel("row")
-    row = out.shape[0] // 2
-    axes[1, col].plot(out[row, 60:120])
-    axes[1, col].set_xlabel("column (60..119)")
-    axes[1, col].set_ylabel("intensity")
-    axes[1, col].set_title(f"row {row} of the output")
-    axes[1, col].set_ylim(-0.2, 1.2)
+fig, axes = plt.subplot_mosaic([["a", "b", "c"], ["p", "p", "p"]], figsize=(14, 7),
+                              height_ratios=[3, 1.4])  # fmt: skip
+row, cols = 53, np.arange(60, 120)  # one row of the input image, 60 columns across the temple
+for key, (title, out) in zip("abc", filtered.items()):
+    o = (small.shape[0] - out.shape[0]) // 2  # output (i, j) is centred on input (i + o, j + o)
+    axes[key].imshow(out, cmap="gray", vmin=0, vmax=1)
+    axes[key].axhline(row - o, color="yellow", lw=1)
+    axes[key].set_title(f"{title}: output {out.shape}")
+    axes[key].set_xlabel("column")
+    axes[key].set_ylabel("row")
+    axes["p"].plot(cols, out[row - o, cols - o], label=title)
+axes["p"].set_xlabel("column of the input image")
+axes["p"].set_ylabel("intensity")
+axes["p"].set_title(f"input row {row} (yellow line) after each kernel")
+axes["p"].legend(loc="lower right")
 fig.suptitle("Hand-made kernels applied with your correlate2d")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to see.** The blurred photo is softer and its intensity profile (bottom row) is smooth;
-# the sharpened one has crisper edges, and its profile overshoots above 1 and below 0 next to every
-# step, which is how sharpening makes edges look stronger. The outputs are 2 or 4 pixels smaller
+# **What to see.** The blurred photo is softer and its intensity profile (bottom) is smooth;
+# the sharpened one has crisper edges, and its profile overshoots above and below the original
+# next to every step, which is how sharpening makes edges look stronger (it amplifies noise and
+# fine texture too). The outputs are 2 or 4 pixels smaller
 # than the input, as valid mode predicts.
 #
 # ### Exercise 3: `edge_kernels` (2 points)
@@ -672,13 +679,14 @@ for ax, (title, arr, cmap) in zip(axes, panels):
     ax.set_title(title)
     ax.set_xlabel("column")
     ax.set_ylabel("row")
-fig.suptitle("Your edge kernels on the photo (red: brightness rises to the right / downwards)")
+fig.suptitle("Your edge kernels on the photo (red and blue: responses of opposite sign)")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to see.** The vertical kernel lights up on the pillars and the vertical window frames,
-# red where brightness rises to the right and blue where it falls; the flat sky gives almost 0.
+# **What to see.** The vertical kernel lights up on the sides of the temple and the vertical
+# window frames, with one sign where brightness rises to the right and the other where it falls;
+# the flat sky gives almost 0.
 # The horizontal kernel picks out the roof lines instead. The gradient magnitude combines both
 # into an outline drawing. The first layer of a trained network learns detectors much like these
 # (notebook 05 shows them).
@@ -823,6 +831,8 @@ for (oi, oj), colour in zip(positions, colours):
                                fill=False, edgecolor=colour, lw=3))  # fmt: skip
 ax.set_xlim(0, size)
 ax.set_ylim(size, 0)
+ax.set_xticks(np.arange(size) + 0.5, range(size))
+ax.set_yticks(np.arange(size) + 0.5, range(size))
 ax.set_aspect("equal")
 ax.set_title(f"padded input: {n_in}x{n_in} + pad {p} (gray zeros), kernel {k}x{k}, stride {s}")
 ax.set_xlabel("column of the padded input")
@@ -835,6 +845,8 @@ for i in range(n_out):
         ax.text(j + 0.5, i + 0.5, f"({i},{j})", ha="center", va="center")
 ax.set_xlim(0, n_out)
 ax.set_ylim(n_out, 0)
+ax.set_xticks(np.arange(n_out) + 0.5, range(n_out))
+ax.set_yticks(np.arange(n_out) + 0.5, range(n_out))
 ax.set_aspect("equal")
 ax.set_title(f"output: ({n_in} + 2*{p} - {k}) // {s} + 1 = {n_out}")
 ax.set_xlabel("output column j")
@@ -1219,11 +1231,18 @@ b_bank = np.zeros(4)
 t0 = time.perf_counter()
 maps = conv_forward_naive(rgb, w_bank, b_bank, stride=1, pad=1)
 print(f"x {rgb.shape}, w {w_bank.shape} -> out {maps.shape} in {time.perf_counter() - t0:.2f} s")
-fig = cl.plot.feature_maps(
-    maps[0], title="Output of a layer with F = 4 filters (N, F, OH, OW)[0]", ncols=4
-)
-for ax, name in zip(fig.axes, ["vertical edges", "horizontal edges", "blur", "redness"]):
-    ax.set_title(f"filter {fig.axes.index(ax)}: {name}", fontsize=9)
+fig, axes = plt.subplots(1, 5, figsize=(17, 3.2))
+axes[0].imshow(rgb[0].transpose(1, 2, 0))
+axes[0].set_title(f"input x[0], C = {rgb.shape[1]}")
+for f, name in enumerate(["vertical edges", "horizontal edges", "blur", "redness"]):
+    im = axes[f + 1].imshow(maps[0, f], cmap="viridis")
+    fig.colorbar(im, ax=axes[f + 1], fraction=0.046)
+    axes[f + 1].set_title(f"out[0, {f}]: {name}")
+for ax in axes:
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+fig.suptitle(f"A layer with F = 4 filters: output {maps.shape} = (N, F, OH, OW)")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -1587,6 +1606,8 @@ for c in range(2):
     for (i, j), v in np.ndenumerate(tiny[0, c]):
         axes[c].text(j, i, f"{v:g}", ha="center", va="center", color="white")
     axes[c].set_title(f"input channel {c}")
+    axes[c].set_xticks(range(3))
+    axes[c].set_yticks(range(3))
     axes[c].set_xlabel("column")
     axes[c].set_ylabel("row")
 axes[2].imshow(tiny_cols, cmap="viridis", vmin=0, vmax=20)
@@ -1804,9 +1825,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to see.** Both times grow in proportion to the number of pixels (parallel lines on the
-# log-log plot), but the im2col line sits one to two orders of magnitude lower, and both versions
-# give the same output. The exact speed-up depends on your machine; it grows with the batch size
+# **What to see.** The loop time grows in proportion to the number of pixels (one Python iteration
+# per output value); the im2col time sits two to three orders of magnitude lower and grows more
+# slowly at these small sizes, where fixed overheads dominate. Both versions give the same output. The exact speed-up depends on your machine; it grows with the batch size
 # and the number of filters, because the matrix multiply gets bigger while the per-value Python
 # overhead of the loops stays the same. The course's `cl.layers.conv_forward` uses this same
 # idea, with a strided view instead of a copy loop.
