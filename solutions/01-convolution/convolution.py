@@ -20,11 +20,11 @@
 # **Time.** About two to three hours. Every cell runs in a few seconds.
 #
 # **How it is graded.** There are 10 exercises worth 20 points in total; the points are written
-# above each one. Write your code between the lines `# YOUR CODE HERE` and the end of the
-# function, and do not rename the functions. Under each answer cell a test cell checks a small
-# example that you can verify by hand; the autograder runs more (hidden) tests on random shapes,
-# so a function that only passes the visible example is not finished yet. Exercises that ask you
-# to write the loops or the `im2col` yourself earn nothing if a library does the work
+# above each one. In each answer cell, replace `raise NotImplementedError()` with your code and
+# keep the function's name and signature. Under each answer cell a test cell
+# checks a small example that you can verify by hand; the autograder runs more (hidden) tests on
+# random shapes, so a function that only passes the visible example is not finished yet. Exercises
+# that ask you to write the loops or the `im2col` yourself earn nothing if a library does the work
 # (`scipy.signal`, `scipy.ndimage`, `np.convolve`, `np.correlate` or `cnnlab.layers`); the test
 # tells you so.
 
@@ -537,8 +537,8 @@ plt.show()
 # **What to see.** The blurred photo is softer and its intensity profile (bottom) is smooth;
 # the sharpened one has crisper edges, and its profile overshoots above and below the original
 # next to every step, which is how sharpening makes edges look stronger (it amplifies noise and
-# fine texture too). The outputs are 2 or 4 pixels smaller
-# than the input, as valid mode predicts.
+# fine texture too). The outputs are 2 or 4 pixels smaller than the input, as valid mode
+# predicts.
 #
 # ### Exercise 3: `edge_kernels` (2 points)
 #
@@ -684,12 +684,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to see.** The vertical kernel lights up on the sides of the temple and the vertical
-# window frames, with one sign where brightness rises to the right and the other where it falls;
-# the flat sky gives almost 0.
-# The horizontal kernel picks out the roof lines instead. The gradient magnitude combines both
-# into an outline drawing. The first layer of a trained network learns detectors much like these
-# (notebook 05 shows them).
+# **What to see.** The vertical kernel lights up on the sides of the temple and the vertical window
+# frames, with one sign where brightness rises to the right and the other where it falls; the flat
+# sky gives almost 0. The horizontal kernel picks out the roof lines instead. The gradient magnitude
+# combines both into an outline drawing. The first layer of a trained network learns detectors much
+# like these (notebook 05 shows them).
 #
 # ## 7. Zero padding
 #
@@ -1827,10 +1826,10 @@ plt.show()
 # %% [markdown]
 # **What to see.** The loop time grows in proportion to the number of pixels (one Python iteration
 # per output value); the im2col time sits two to three orders of magnitude lower and grows more
-# slowly at these small sizes, where fixed overheads dominate. Both versions give the same output. The exact speed-up depends on your machine; it grows with the batch size
-# and the number of filters, because the matrix multiply gets bigger while the per-value Python
-# overhead of the loops stays the same. The course's `cl.layers.conv_forward` uses this same
-# idea, with a strided view instead of a copy loop.
+# slowly at these small sizes, where fixed overheads dominate. Both versions give the same
+# output. The exact speed-up depends on your machine: the loop version pays the interpreter's
+# overhead once for every output value, the matrix multiply once per call, so the gap widens as
+# the layer gets bigger. The course's `cl.layers.conv_forward` is built on the same idea.
 #
 # ## Summary
 #
@@ -1850,7 +1849,7 @@ plt.show()
 #   combines both.
 # - Each filter sums over all input channels; F filters give F output channels.
 # - Loops are clear but slow; rearranging the windows with im2col turns the whole layer into one
-#   matrix multiply, which is tens to hundreds of times faster.
+#   matrix multiply, which is hundreds of times faster.
 #
 # **Next: 02-layers.** You will write the backward pass of the convolution (the gradient of
 # im2col is its counterpart col2im), pooling and ReLU layers, and stack them into a network.
