@@ -817,9 +817,10 @@ for name, arg, grad in (("x", 0, dx), ("w", 1, dw), ("b", 2, db)):
 #   $H \times W$.
 #
 # With stride $s > 1$ the same loop formula holds; only the stamps are placed $s$ pixels apart.
-# This view (gradients of a convolution are convolutions) is also why the backward pass costs
-# about as much as the forward pass. [Dumoulin & Visin (2016)](https://arxiv.org/abs/1603.07285)
-# draw all the cases.
+# This view (the gradients of a convolution are themselves convolutions) explains why training
+# costs about three times as much as inference: `dx` and `dw` each cost about one forward pass.
+# [Dumoulin & Visin (2016)](https://arxiv.org/abs/1603.07285) draw all the cases, including
+# strides and padding.
 #
 # The figure checks these claims on one channel with `cnnlab.layers.conv_backward`: a single
 # 1 in `dout` stamps the kernel; a random `dout` gives the full convolution; `dw` is the valid
