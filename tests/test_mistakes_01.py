@@ -362,6 +362,14 @@ NAIVE_MISTAKES = {
         {"oh": "(h + 2 * pad - kh) // stride", "ow": "(wid + 2 * pad - kw) // stride"},
         "off-by-one",
     ),
+    "padding_ignored": (
+        {
+            "oh": "(h - kh) // stride + 1",
+            "ow": "(wid - kw) // stride + 1",
+            "start": "i * stride + pad, j * stride + pad",
+        },
+        "padding ignored",
+    ),
 }
 
 
@@ -428,6 +436,14 @@ IM2COL_MISTAKES = {
                         "rows in another order"),
     "transposed": ({"ret": "cols.reshape(n * oh * ow, c * kh * kw).T"}, "transposed"),
     "stride_ignored": ({"place": "i : i + kh, j : j + kw"}, "stride ignored when placing"),
+    "off_by_one": ({"loops": "i, j in [(i, j) for i in range(oh - 1) for j in range(ow - 1)]",
+                    "ret": "cols.reshape(n * (oh - 1) * (ow - 1), c * kh * kw)"}, "off-by-one"),
+    "padding_ignored": (
+        {"loops": "i, j in [(i, j) for i in range((h - kh) // stride + 1)"
+                  " for j in range((w - kw) // stride + 1)]",
+         "ret": "cols.reshape(-1, c * kh * kw)"},
+        "padding ignored",
+    ),
 }  # fmt: skip
 
 
@@ -483,6 +499,8 @@ FAST_MISTAKES = {
     ),
     "weights_channels_last": ({"w_mat": "w.transpose(0, 2, 3, 1).reshape(f, -1)"},
                               "weights reshaped in another order"),
+    "kernel_transposed": ({"w_mat": "w.transpose(0, 1, 3, 2).reshape(f, -1)"},
+                          "kernel axes transposed"),
     "channel_0_only": (
         {"w_mat": "np.concatenate([w[:, :1], 0 * w[:, 1:]], axis=1).reshape(f, -1)"},
         "channels not summed",

@@ -20,13 +20,12 @@
 # **Time.** About two to three hours. Every cell runs in a few seconds.
 #
 # **How it is graded.** There are 10 exercises worth 20 points in total; the points are written
-# above each one. In each answer cell, replace `raise NotImplementedError()` with your code and
-# keep the function's name and signature. Under each answer cell a test cell
-# checks a small example that you can verify by hand; the autograder runs more (hidden) tests on
-# random shapes, so a function that only passes the visible example is not finished yet. Exercises
-# that ask you to write the loops or the `im2col` yourself earn nothing if a library does the work
-# (`scipy.signal`, `scipy.ndimage`, `np.convolve`, `np.correlate` or `cnnlab.layers`); the test
-# tells you so.
+# above each one. In each answer cell, replace `raise NotImplementedError()` with your code and keep
+# the function's name and signature. Under each answer cell a test cell checks a small example that
+# you can verify by hand; the autograder runs more (hidden) tests on random shapes, so a function
+# that only passes the visible example is not finished yet. Exercises that ask you to write the
+# loops or the `im2col` yourself earn nothing if a library does the work (`scipy.signal`,
+# `scipy.ndimage`, `np.convolve`, `np.correlate` or `cnnlab.layers`); the test tells you so.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import time
