@@ -137,10 +137,14 @@ def _missing(job: Job) -> dict:
 
 
 def _init_worker() -> None:
+    """Die with the parent; import what every test cell needs once per worker."""
     try:
         from autograde.limits import die_with_parent
 
         die_with_parent()
+        import scipy.signal  # noqa: F401
+
+        import cnnlab.testing  # noqa: F401
     except Exception:
         pass
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 from nbgrader.api import Gradebook
 
@@ -57,6 +58,11 @@ class Book:
 
     def record(self, student: str, assignment: str, notebook: str, result: dict) -> None:
         """Store the automatic scores of one graded notebook."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLAlchemy autoflush chatter inside nbgrader
+            self._record(student, assignment, notebook, result)
+
+    def _record(self, student, assignment, notebook, result):
         gb = self.gb
         gb.update_or_create_student(student)
         gb.update_or_create_submission(assignment, student)

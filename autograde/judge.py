@@ -279,13 +279,13 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
     except SyntaxError as exc:
         result.update(passed=False, message=f"the test cell does not compile ({exc.msg})")
         return result
-    peer.deadline = t0 + timeout
+    peer.call_timeout = timeout
     try:
         with (
             contextlib.redirect_stdout(buf),
             contextlib.redirect_stderr(buf),
             warnings.catch_warnings(),
-            _alarm(timeout + 5),
+            _alarm(max(3 * timeout, timeout + 30)),
         ):
             warnings.simplefilter("ignore")
             bindings = peer.request("lookup", names=sorted(referenced_names(code)))
@@ -309,7 +309,7 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
     finally:
         T._ACTIVE.clear()
         sys.setprofile(None)
-        peer.deadline = None
+        peer.deadline = peer.call_timeout = None
     if peer.broken and problem is None:
         passed, problem = False, "t" if peer.broken == "timeout" else "d"
         message = (

@@ -78,16 +78,14 @@ class Tamper:
 
     def __init__(self, shell=None):
         self.seen: set[str] = set()
+        self.watched = {n: sys.modules[n] for n in self.WATCHED if n in sys.modules}
         self.snapshot = self._take()
         self.modules = dict(sys.modules)
         self.custom_tb = getattr(shell, "CustomTB", None)
 
     def _take(self) -> dict:
         snap = {}
-        for name in self.WATCHED:
-            mod = sys.modules.get(name)
-            if mod is None:
-                continue
+        for name, mod in self.watched.items():
             for attr, value in list(vars(mod).items()):
                 if attr.startswith("__"):
                     continue
@@ -111,9 +109,13 @@ class Tamper:
         """New findings since the last check."""
         found = []
         now = self._take()
+        changed: dict[str, list[str]] = {}
         for key, ident in self.snapshot.items():
             if now.get(key) != ident:
-                found.append(f"monkeypatch: {key[0]}.{key[1]} was replaced or removed")
+                changed.setdefault(key[0], []).append(key[1])
+        for owner, names in changed.items():
+            shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            found.append(f"monkeypatch: {owner}.{shown} replaced or removed")
         for name, mod in self.modules.items():
             if sys.modules.get(name) is not mod:
                 found.append(f"monkeypatch: sys.modules[{name!r}] was replaced or removed")
@@ -124,6 +126,75 @@ class Tamper:
         new = [f for f in found if f not in self.seen]
         self.seen.update(new)
         return new[:20]
+
+
+class Watch:
+    """Records calls into forbidden functions or modules (the sandbox side of forbid_calls).
+
+    A target that names a module matches every function whose module is that one or below it,
+    also when the learner imports it only during the call; a function target matches its code
+    object (so aliases are caught), or its module and name when the module is not imported yet.
+    """
+
+    def __init__(self, targets: list[str]):
+        import importlib.util
+
+        _code_objects = Watch.code_objects
+        self.outer: list = []
+        self.hits: list[str] = []
+        self.modules: list[str] = []
+        self.codes: dict = {}
+        self.names: dict[tuple[str, str], str] = {}
+        self.inner = None
+        for target in targets:
+            if target in sys.modules:
+                self.modules.append(target)
+                continue
+            parent, _, last = target.rpartition(".")
+            mod = sys.modules.get(parent)
+            obj = getattr(mod, last, None) if mod is not None else None
+            if isinstance(obj, types.ModuleType):
+                self.modules.append(target)
+            elif obj is not None:
+                for code in _code_objects(obj):
+                    self.codes.setdefault(code, target)
+                self.names[(getattr(obj, "__module__", parent) or parent, last)] = target
+            else:
+                try:
+                    is_module = importlib.util.find_spec(target) is not None
+                except (ImportError, ValueError):
+                    is_module = False
+                if is_module:
+                    self.modules.append(target)
+                elif parent:
+                    self.names[(parent, last)] = target
+
+    code_objects = None  # cnnlab.testing._code_objects, captured before learner code runs
+
+    def record(self, name: str) -> None:
+        if name not in self.hits:
+            self.hits.append(name)
+
+    def chain(self, outer: list) -> object:
+        self.outer = outer
+        return self.hook
+
+    def hook(self, frame, event, arg):
+        if event != "call":
+            return
+        code = frame.f_code
+        for watch in [*self.outer, self]:
+            name = watch.codes.get(code)
+            if name is None and (watch.modules or watch.names):
+                modname = frame.f_globals.get("__name__") or ""
+                name = watch.names.get((modname, code.co_name))
+                if name is None:
+                    for m in watch.modules:
+                        if modname == m or modname.startswith(m + "."):
+                            name = m
+                            break
+            if name is not None:
+                watch.record(name)
 
 
 def _student_traceback(exc: BaseException) -> str:
@@ -157,9 +228,8 @@ def main(argv: list[str]) -> int:
         fsize=int(config["fsize"]),
         landlock=bool(config.get("landlock", True)),
     )
-    forbid_cls = cnnlab.testing.forbid_calls
-    forbidden_error = cnnlab.testing.ForbiddenCallError
-    get_profile = sys.getprofile
+    get_profile, set_profile = sys.getprofile, sys.setprofile
+    Watch.code_objects = staticmethod(cnnlab.testing._code_objects)
     real_stdout, real_stderr = sys.stdout, sys.stderr
     shell = InteractiveShell.instance(colors="NoColor")
     shell.user_ns["__name__"] = "__main__"
@@ -211,29 +281,22 @@ def main(argv: list[str]) -> int:
         return found
 
     def call_wrapper(fn, args, kwargs, header):
-        specs = header.get("forbid") or []
-        contexts = []
-        for targets in specs:
-            ctx = forbid_cls(*[str(t) for t in targets if isinstance(t, str)])
-            ctx.__enter__()
-            if get_profile() != ctx._profile:
-                ctx.record("sys.setprofile (the call watcher was switched off)")
-            contexts.append(ctx)
+        specs = [t for t in header.get("forbid") or [] if isinstance(t, list)]
+        watches = [Watch([str(x) for x in targets]) for targets in specs]
+        previous = get_profile()
+        if watches:
+            set_profile(watches[-1].chain(watches[:-1]))
+            if get_profile() != watches[-1].hook:
+                for w in watches:
+                    w.record("sys.setprofile (the call watcher was switched off)")
         try:
             value, out = captured(lambda: fn(*args, **kwargs))
         finally:
-            hits = []
-            if contexts and get_profile() != contexts[-1]._profile:
-                for ctx in contexts:
-                    ctx.record("sys.setprofile (the call watcher was switched off)")
-            for ctx in reversed(contexts):
-                hits.append(list(ctx.hits))
-                ctx.hits.clear()
-                try:
-                    ctx.__exit__(None, None, None)
-                except forbidden_error:
-                    pass
-            peer.forbid_hits = list(reversed(hits))
+            if watches and get_profile() != watches[-1].hook:
+                for w in watches:
+                    w.record("sys.setprofile (the call watcher was switched off)")
+            set_profile(previous)
+            peer.forbid_hits = [w.hits for w in watches]
             peer.flags.extend(tamper.check(shell))
         text = out.getvalue()
         if text:

@@ -35,6 +35,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# NumPy functions the wire relies on, captured before any learner code runs in this process
+_array_equal = np.array_equal
+_ascontiguousarray = np.ascontiguousarray
+_asarray = np.asarray
+_write_array = np.lib.format.write_array
+_frombuffer = np.frombuffer
+
 MAX_MESSAGE = 1 << 30
 MAX_ITEMS = 100_000
 _ARRAY_KINDS = set("biufcU")
@@ -152,7 +159,7 @@ def recv_message(fd: int, deadline: float | None = None) -> tuple[dict, list[byt
 def dump_array(arr: np.ndarray) -> bytes:
     """``.npy`` bytes of ``arr`` (no pickles)."""
     buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.asarray(arr), allow_pickle=False)
+    _write_array(buf, _asarray(arr), allow_pickle=False)
     return buf.getvalue()
 
 
@@ -177,7 +184,7 @@ def load_array(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if count * dtype.itemsize != len(blob) - fp.tell():
         raise ProtocolError("array size does not match its header")
-    view = np.frombuffer(blob, dtype=dtype, count=count, offset=fp.tell())
+    view = _frombuffer(blob, dtype=dtype, count=count, offset=fp.tell())
     view = view.reshape(shape, order="F" if fortran else "C")
     return view.copy(order="K"), view
 
@@ -342,10 +349,13 @@ class Peer:
         self.after_call = None  # judge: reads the reply of a "call" request
         self.max_items = MAX_ITEMS
         self.broken: str | None = None  # why the channel is unusable (judge side)
+        self.call_timeout: float | None = None  # judge: seconds allowed for each request
 
     def _exchange(self, header: dict, blobs: list[bytes]):
         if self.broken:
             raise PeerGone(self.broken)
+        if self.call_timeout is not None:
+            self.deadline = time.monotonic() + self.call_timeout
         try:
             send_message(self.wfd, header, blobs, self.deadline)
             return self._await(header["msg"], raw=True)
@@ -729,9 +739,9 @@ def _unchanged(arr: np.ndarray, view: np.ndarray) -> bool:
     if arr.shape != view.shape or arr.dtype != view.dtype:
         return False
     try:
-        return bool(np.array_equal(np.ascontiguousarray(arr).view(np.uint8), view.view(np.uint8)))
+        return bool(_array_equal(_ascontiguousarray(arr).view(np.uint8), view.view(np.uint8)))
     except ValueError:
-        return bool(np.array_equal(arr, view))
+        return bool(_array_equal(arr, view))
 
 
 def _plain_immutable(value) -> bool:

@@ -1,0 +1,357 @@
+"""Bad submissions and tampering: each gets a grade and a reason, and the class keeps grading.
+
+One synthetic class of ~30 submissions is graded once (two workers, 10 s per cell, 1 GiB) and every
+case checks its own row. The honest score of each tampering submission is computed by the same
+grader on the same code without the tampering lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_grading_synth import (
+    ASSIGNMENT,
+    MAX_SCORE,
+    WRONG_SQUARE,
+    dumps,
+    find,
+    make_course,
+    perfect,
+    release_nb,
+    submission,
+)
+
+from autograde import grade
+from autograde.limits import landlock_abi
+
+OPTIONS = {"timeout": 10.0, "memory": 1 << 30}
+
+LOOP_IN_CALL = "def square(x):\n    while True:\n        pass\n"
+FORK_BOMB = """\
+import os, subprocess
+refused = 0
+for _ in range(200):
+    try:
+        pid = os.fork()
+    except OSError:
+        refused += 1
+        continue
+    if pid == 0:
+        while True:
+            pass
+try:
+    subprocess.run(["true"])
+except OSError:
+    refused += 1
+raise RuntimeError(f"refused {refused} forks")
+"""
+BIG_OUTPUT = """\
+import os
+print("x" * (30 << 20))
+for _ in range(20):
+    os.write(1, b"y" * (10 << 20))
+"""
+STDERR_SQUARE = """\
+import sys
+import warnings
+
+def square(x):
+    warnings.warn("careful: squaring")
+    print("progress on stderr", file=sys.stderr)
+    return np.asarray(x, dtype=float) ** 2
+
+print("cell-level stderr", file=sys.stderr)
+warnings.warn("a cell warning")
+"""
+EQ_TRUE = """\
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+class F(float):
+    def __eq__(self, other):
+        return True
+
+def square(x):
+    return AlwaysEqual()
+"""
+REFERENCE = "def correlate1d(x, k):\n    return np.correlate(x, k, mode='valid')\n"
+SETPROFILE = (
+    "import sys\n\ndef correlate1d(x, k):\n    sys.setprofile(None)\n"
+    "    return np.correlate(x, k, mode='valid')\n"
+)
+TAMPER = {
+    "patch_testing": "import numpy as np\nimport cnnlab.testing as T\n"
+    "np.testing.assert_allclose = lambda *a, **k: None\nT.assert_allclose = lambda *a, **k: None\n"
+    "T.assert_equal = lambda *a, **k: None\n",
+    "patch_numpy": "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n",
+    "patch_builtins": "import builtins\nbuiltins.AssertionError = type('Nope', (Exception,), {})\n",
+    "patch_sysmodules": "import sys, types\n"
+    "sys.modules['cnnlab.testing'] = types.ModuleType('x')\n",
+    "custom_exc": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n",
+}
+
+
+def isolation_probe(course: Path) -> str:
+    secret = course / "source" / ASSIGNMENT / "synth.ipynb"
+    other = course / "submitted" / "honest" / ASSIGNMENT / "synth.ipynb"
+    return f"""\
+import os, pathlib
+leaks = []
+for p in [{str(secret)!r}, {str(other)!r}, {str(Path(__file__))!r}]:
+    try:
+        pathlib.Path(p).read_bytes()
+        leaks.append(p)
+    except Exception:
+        pass
+try:
+    pathlib.Path({str(course / "pwned.txt")!r}).write_text("x")
+    leaks.append("write")
+except Exception:
+    pass
+try:
+    os.kill(os.getppid(), 9)
+    leaks.append("kill")
+except Exception:
+    pass
+q1 = 3 if not leaks else 100
+"""
+
+
+def other_assignment() -> bytes:
+    nb = nbformat.v4.new_notebook()
+    for gid, grade_cell in (("foo", False), ("test_foo", True)):
+        cell = nbformat.v4.new_code_cell("foo = 1" if not grade_cell else "assert foo == 1")
+        cell.metadata["nbgrader"] = {
+            "grade_id": gid,
+            "grade": grade_cell,
+            "solution": not grade_cell,
+            "locked": grade_cell,
+            "points": 1,
+            "schema_version": 3,
+        }
+        nb.cells.append(cell)
+    return dumps(nb)
+
+
+def _deleted():
+    nb = perfect()
+    for gid in ("setup", "test_square", "test_q1"):
+        del nb.cells[find(nb, gid)]
+    return nb
+
+
+def _edited():
+    nb = submission({"q1": "q1 = 4"})
+    nb.cells[find(nb, "test_q1")].source = "pass"
+    nb.cells[find(nb, "test_square")].source = "import numpy as np\n"
+    return nb
+
+
+def _renamed():
+    nb = perfect()
+    nb.cells[find(nb, "test_sgd")].metadata["nbgrader"]["grade_id"] = "test_renamed"
+    nb.cells[find(nb, "square")].metadata["nbgrader"]["grade_id"] = "my_square"
+    return nb
+
+
+def _duplicated():
+    nb = perfect()
+    i = find(nb, "test_Counter")
+    nb.cells.insert(i + 1, nbformat.from_dict(json.loads(json.dumps(nb.cells[i]))))
+    j = find(nb, "square")
+    nb.cells.insert(j + 1, nbformat.from_dict(json.loads(json.dumps(nb.cells[j]))))
+    for n, cell in enumerate(nb.cells):
+        cell.id = f"c{n}"
+    return nb
+
+
+def _stripped():
+    nb = perfect()
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    return nb
+
+
+def _v3():
+    return nbformat.writes(nbformat.convert(perfect(), 3), version=3).encode()
+
+
+# student: (submission builder, expected score, expected status, text in reason, text in flags)
+CASES = {
+    "honest": (perfect, MAX_SCORE, "ok", "", None),
+    "blank": (release_nb, 0.0, "ok", "", None),
+    "loop_call": (lambda: submission({"square": LOOP_IN_CALL}), 8.0, "timeout", "timed out", None),
+    "loop_cell": (
+        lambda: submission(extra=[("setup", "while True:\n    pass\n")]),
+        MAX_SCORE,
+        "timeout",
+        "timed out after 10 s",
+        None,
+    ),
+    "sys_exit": (
+        lambda: submission(extra=[("setup", "import sys\nsys.exit(1)")]),
+        MAX_SCORE,
+        "ok",
+        "sys.exit",
+        None,
+    ),
+    "os_exit": (
+        lambda: submission(extra=[("square", "import os\nos._exit(3)")]),
+        MAX_SCORE,
+        "crashed",
+        "exit code 3",
+        None,
+    ),
+    "segfault": (
+        lambda: submission(extra=[("square", "import ctypes\nctypes.string_at(0)")]),
+        MAX_SCORE,
+        "crashed",
+        "SIGSEGV",
+        None,
+    ),
+    "memory_bomb": (
+        lambda: submission(extra=[("setup", "hog = bytearray(3 << 30)")]),
+        MAX_SCORE,
+        "memory",
+        "memory limit",
+        None,
+    ),
+    "fork_bomb": (lambda: submission(extra=[("setup", FORK_BOMB)]), MAX_SCORE, "ok", "", None),
+    "big_output": (
+        lambda: submission(extra=[("setup", BIG_OUTPUT)]),
+        MAX_SCORE,
+        "ok",
+        "truncated",
+        None,
+    ),
+    "deleted_cells": (_deleted, MAX_SCORE, "ok", "restored", None),
+    "edited_cells": (_edited, MAX_SCORE - 1, "ok", "restored", None),
+    "renamed_ids": (_renamed, MAX_SCORE, "ok", "content", None),
+    "duplicated_ids": (_duplicated, MAX_SCORE, "ok", "duplicate", None),
+    "stripped_metadata": (_stripped, MAX_SCORE, "ok", "content", None),
+    "invalid_json": (lambda: b'{"cells": [', 0.0, "unreadable", "invalid JSON", None),
+    "empty_file": (lambda: b"", 0.0, "unreadable", "empty", None),
+    "binary_file": (lambda: bytes(range(256)) * 20, 0.0, "unreadable", "binary", None),
+    "nbformat3": (_v3, MAX_SCORE, "ok", "", None),
+    "other_assignment": (other_assignment, 0.0, "wrong-notebook", "another assignment", None),
+    "extra_files": (perfect, MAX_SCORE, "ok", "", None),
+    "stderr_warnings": (lambda: submission({"square": STDERR_SQUARE}), MAX_SCORE, "ok", "", None),
+    "eq_always_true": (
+        lambda: submission({"square": EQ_TRUE, "q1": "q1 = F(3.5)"}),
+        MAX_SCORE - 3,
+        "ok",
+        "",
+        "eq-always-true",
+    ),
+    "reference_only": (lambda: submission({"correlate1d": REFERENCE}), 7.0, "ok", "", None),
+    "setprofile_off": (lambda: submission({"correlate1d": SETPROFILE}), 7.0, "ok", "", None),
+}
+for _name, _code in TAMPER.items():
+    CASES[_name] = (
+        lambda code=_code: submission({"square": WRONG_SQUARE}, extra=[("square", code)]),
+        MAX_SCORE - 2,  # what the wrong square earns without the tampering
+        "ok",
+        "",
+        "custom exception" if _name == "custom_exc" else "monkeypatch",
+    )
+CASES["honest_wrong_square"] = (
+    lambda: submission({"square": WRONG_SQUARE}),
+    MAX_SCORE - 2,
+    "ok",
+    "",
+    None,
+)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("badclass")
+    students = {name: case[0]() for name, case in CASES.items()}
+    course = make_course(root, students)
+    extra = course / "submitted" / "extra_files" / ASSIGNMENT
+    (extra / "data.bin").write_bytes(b"\0" * 1000)
+    (extra / "notes.txt").write_text("my notes")
+    (extra / "scratch.ipynb").write_bytes(dumps(release_nb()))
+    probe = submission(extra=[("q1", isolation_probe(course))])
+    (course / "submitted" / "isolation").mkdir()
+    (course / "submitted" / "isolation" / ASSIGNMENT).mkdir()
+    (course / "submitted" / "isolation" / ASSIGNMENT / "synth.ipynb").write_bytes(dumps(probe))
+    rows = grade.run(course, workers=2, options=OPTIONS, progress=False)
+    return course, {r["student"]: r for r in rows}
+
+
+@pytest.mark.parametrize("student", sorted(CASES))
+def test_bad_submission_gets_a_grade_and_a_reason(graded, student):
+    _, rows = graded
+    _, score, status, reason, flag = CASES[student]
+    row = rows[student]
+    assert row["status"] == status, row
+    assert row["score"] == score, row
+    if reason:
+        assert reason in row["reason"] + " ".join(row["notes"]), row
+    if flag:
+        assert any(flag in f for f in row["flags"]), row["flags"]
+    else:
+        assert row["flags"] == [], row["flags"]
+
+
+def test_reference_only_answer_is_told_why(graded):
+    _, rows = graded
+    for student in ("reference_only", "setprofile_off"):
+        test = next(t for t in rows[student]["tests"] if t["grade_id"] == "test_correlate1d")
+        assert not test["passed"]
+        assert "must be your own implementation" in test["message"]
+        assert "numpy.correlate" in test["message"] or "setprofile" in test["message"]
+
+
+def test_fork_bomb_stays_bounded(graded):
+    _, rows = graded
+    errors = " ".join(rows["fork_bomb"]["cell_errors"])
+    assert "refused 201 forks" in errors, errors
+
+
+def test_learner_code_cannot_touch_course_files(graded):
+    if landlock_abi() < 1:
+        pytest.skip("Landlock is not available on this kernel")
+    course, rows = graded
+    assert rows["isolation"]["score"] == MAX_SCORE, rows["isolation"]
+    assert rows["isolation"]["status"] == "ok"
+    assert not (course / "pwned.txt").exists()
+    assert rows["isolation"]["isolation"]["landlock"].startswith("on")
+    assert rows["isolation"]["isolation"]["seccomp"] == "on"
+
+
+def test_feedback_never_shows_hidden_tests(graded):
+    course, rows = graded
+    pages = list((course / "feedback").rglob("*.html"))
+    assert len(pages) == len(rows)
+    for page in pages:
+        text = page.read_text()
+        assert "SECRET_HIDDEN_MARKER" not in text
+        assert "default_rng(0)" not in text and "HIDDEN TESTS" not in text
+        assert "Score:" in text
+    wrong = (course / "feedback" / "honest_wrong_square" / ASSIGNMENT / "synth.html").read_text()
+    assert "test_square" in wrong and "failed" in wrong
+
+
+def test_csv_and_gradebook_agree_and_lose_nothing(graded):
+    from autograde.gradebook import Book
+
+    course, rows = graded
+    with open(course / "grades.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == len(rows)
+    book = Book(f"sqlite:///{course / 'gradebook.db'}")
+    try:
+        for line in table:
+            assert float(line["score"]) == rows[line["student"]]["score"]
+            assert float(line["test_square"]) in (0.0, 2.0)
+            expected = rows[line["student"]]["score"]
+            assert book.score(line["student"], ASSIGNMENT) == expected, line["student"]
+    finally:
+        book.close()
