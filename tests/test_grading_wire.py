@@ -1,0 +1,200 @@
+"""The plain-data RPC of the grader (autograde.wire), without a sandbox process."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from autograde import wire
+
+
+class Pair:
+    """A trusted peer (judge) talking to an untrusted one (sandbox) served by a thread."""
+
+    def __init__(self, namespace: dict):
+        a_r, b_w = os.pipe()
+        b_r, a_w = os.pipe()
+        self.judge = wire.Peer(a_r, a_w, trusted=True)
+        self.sandbox = wire.Peer(b_r, b_w, trusted=False)
+        self.sandbox.handlers["lookup"] = lambda h, b: {n: namespace[n] for n in h["names"]}
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            self.sandbox.serve()
+        except wire.PeerGone:
+            pass
+
+    def get(self, *names):
+        found = self.judge.request("lookup", names=list(names))
+        return [found[n] for n in names]
+
+    def close(self):
+        wire.send_message(self.judge.wfd, {"op": "bye"}, [])
+        self.thread.join(5)
+
+
+def _learner():
+    ns = {"np": np}
+    exec(
+        """
+def scale_(x, d, rng):
+    x *= 2
+    d["w"] += 1
+    d["new"] = np.zeros(2)
+    rng.random(3)
+    return "done"
+
+def apply(f, arr):
+    out = f(arr)
+    return out, arr
+
+class Box:
+    def __init__(self, v):
+        self.v = v
+        self.items = [1, 2, 3]
+    def get(self):
+        return self.v
+    def __len__(self):
+        return 3
+    def __iter__(self):
+        return iter(self.items)
+
+class Oops(Exception):
+    pass
+
+def fail(kind):
+    if kind == "value":
+        raise ValueError("bad shape")
+    if kind == "exit":
+        raise SystemExit(4)
+    raise Oops("custom")
+
+def gen(n):
+    for i in range(n):
+        yield i * i
+
+def train_(model):
+    for p in model.params.values():
+        p += 1.0
+    return model.num_params()
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+def rigged():
+    return AlwaysEqual()
+
+def poke(f):
+    return f._peer.request("getattr", rid=f._rid, name="__globals__")
+""",
+        ns,
+    )
+    return ns
+
+
+@pytest.fixture()
+def pair():
+    p = Pair(_learner())
+    yield p
+    p.close()
+
+
+def test_arrays_round_trip_and_objects_are_refused():
+    for arr in (np.arange(6.0).reshape(2, 3), np.array([True, False]), np.arange(4, dtype="i2")):
+        copy, view = wire.load_array(wire.dump_array(arr))
+        assert copy.dtype == arr.dtype and np.array_equal(copy, arr) and copy.flags.writeable
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(wire.ProtocolError, match="refused"):
+        wire.load_array(buf.getvalue())
+    with pytest.raises(wire.ProtocolError):
+        wire.load_array(b"\x93NUMPY garbage")
+
+
+def test_in_place_updates_come_back(pair):
+    (scale_,) = pair.get("scale_")
+    x = np.array([1.0, 2.0])
+    w = np.array([5.0])
+    params = {"w": w}
+    rng = np.random.default_rng(0)
+    assert scale_(x, params, rng) == "done"
+    assert np.array_equal(x, [2.0, 4.0])
+    assert params["w"] is w and w[0] == 6.0  # written back into the same array
+    assert np.array_equal(params["new"], [0.0, 0.0])
+    ref = np.random.default_rng(0)
+    ref.random(3)
+    assert rng.random() == ref.random()
+
+
+def test_callbacks_run_in_the_judge_and_write_back(pair):
+    (apply,) = pair.get("apply")
+
+    def double_(a):
+        a *= 2
+        return float(a.sum())
+
+    total, arr = apply(double_, np.array([1.0, 2.0]))
+    assert total == 6.0 and np.array_equal(arr, [2.0, 4.0])
+
+
+def test_handles_of_learner_objects(pair):
+    (Box,) = pair.get("Box")
+    box = Box(7)
+    assert isinstance(box, wire.Handle)
+    assert box.v == 7 and box.get() == 7 and len(box) == 3 and list(box) == [1, 2, 3]
+    box.v = 9
+    assert box.get() == 9
+
+
+def test_exceptions_keep_builtin_types_only(pair):
+    (fail,) = pair.get("fail")
+    with pytest.raises(ValueError, match="bad shape"):
+        fail("value")
+    with pytest.raises(wire.StudentError, match="SystemExit"):
+        fail("exit")
+    with pytest.raises(wire.StudentError, match="Oops: custom"):
+        fail("custom")
+
+
+def test_generators_are_consumed(pair):
+    (gen,) = pair.get("gen")
+    assert list(gen(4)) == [0, 1, 4, 9]
+
+
+def test_nn_modules_travel_as_specs_and_update_in_place(pair):
+    import cnnlab.nn as nn
+
+    (train_,) = pair.get("train_")
+    layer = nn.Linear(3, 2, seed=0)
+    before = layer.params["w"].copy()
+    assert train_(layer) == layer.num_params()
+    assert np.allclose(layer.params["w"], before + 1.0)
+
+
+def test_rigged_eq_is_flagged_and_not_equal(pair):
+    (rigged,) = pair.get("rigged")
+    value = rigged()
+    assert isinstance(value, wire.Handle) and value != 3
+    assert any("eq-always-true" in f for f in pair.judge.flags)
+
+
+def test_sandbox_cannot_walk_into_judge_globals(pair):
+    (poke,) = pair.get("poke")
+    with pytest.raises(AttributeError, match="not available"):
+        poke(lambda: 1)
+
+
+def test_oversized_message_is_refused():
+    r, w = os.pipe()
+    os.write(w, (wire.MAX_MESSAGE + 1).to_bytes(8, "big"))
+    with pytest.raises(wire.ProtocolError, match="refused"):
+        wire.recv_message(r, None)
+    os.close(r)
+    os.close(w)
