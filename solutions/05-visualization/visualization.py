@@ -130,8 +130,11 @@ cl.plot.training_curves(history, title="Training the shapes convnet")
 plt.show()
 
 # %% [markdown]
-# Both curves should keep improving to the end: with a test accuracy of about 95 % the network is
-# good but not perfect, which is what we want - its mistakes are worth a look in section 8.
+# Loss and accuracy improve epoch after epoch, and the validation curves (on the test images)
+# follow the training ones closely: no overfitting yet. More epochs would still help, but a test
+# accuracy of about 93 % is what we want here - a good network that still makes mistakes worth
+# a look in section 9. (The training accuracy is a running mean over each epoch, which is why it
+# starts below the validation accuracy measured at the epoch's end.)
 # From here on the model stays in **eval mode**: every picture we make should show the network as
 # it is used for prediction, not with dropout or batch statistics mixed in.
 
@@ -215,7 +218,8 @@ got = normalize_for_display(w.copy())
 T.assert_finite(got, name="normalize_for_display(w)",
                 hint="a constant filter has max - min = 0: map it to 0.5 instead of dividing")  # fmt: skip
 T.assert_allclose(got, expected, name="normalize_for_display(w)",
-                  hint="each filter w[f] gets its own min and max")  # fmt: skip
+                  hint="each filter w[f] gets its own min and max, not those of all filters at "
+                       "once (normalising over all filters at once)")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
 
@@ -301,15 +305,18 @@ show_filter_rows([w_init, net[0].params["w"]], ["at initialisation", "after trai
 plt.show()
 
 # %% [markdown]
-# At initialisation the filters are independent Gaussian noise. After a few epochs most have
-# changed visibly into smoother structures: bright-dark transitions along one direction (edge
-# detectors for one orientation) and bright or dark blobs. Small images, few epochs and 5x5
-# kernels keep them rougher than the famous Gabor-like filters of networks trained on ImageNet
+# At initialisation the filters are independent random noise. After training several of them
+# have turned into oriented edge detectors: a dark band beside a bright band, horizontal in some
+# filters and diagonal in others, so that the filter responds where the image changes from dark
+# to bright across that direction. Others are smoother blobs that respond to filled regions.
+# Small images, six epochs and 5x5 kernels keep them rougher than the famous Gabor-like
+# filters of networks trained on ImageNet
 # ([Krizhevsky et al. 2012, figure 3](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)),
 # but the kind of structure is the same.
 #
-# The next cell shows why each filter needs its own scale: with one shared scale the filter with
-# the largest weights takes the whole grey range and the weaker ones fade into flat grey.
+# The next cell shows why each filter needs its own scale: with one grey scale shared by all
+# filters, the filters with the largest weights use the full range and the others lose contrast
+# (compare the two rows column by column).
 
 # %%
 trained = net[0].params["w"].astype(np.float64)
@@ -412,8 +419,9 @@ for i, expected in by_hand.items():
     model.train()  # the model arrives in training mode; your function must use eval mode
     got = get_activations(model, x, i)
     T.assert_allclose(got, np.array(expected, dtype=np.float64), name=f"get_activations(model, x, {i})",
-                      hint="layer i's output comes after layers 0..i (i included), in eval mode "
-                           "(Dropout off: model.eval())")  # fmt: skip
+                      hint="layer i's output comes after layers 0..i, i included (wrong layer? "
+                           "check for an off-by-one), in eval mode (train mode leaves Dropout "
+                           "on: call model.eval())")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 
 
@@ -457,7 +465,9 @@ for i in range(len(layers)):
     got = get_activations(model, x, i)
     if _matches(got, outputs[i]):
         continue
-    if i > 0 and _matches(got, outputs[i - 1]):
+    if i == 0 and _matches(got, x):
+        hint = "wrong layer: this is the input x; the output of layer 0 is layer 0 applied to x"
+    elif i > 0 and _matches(got, outputs[i - 1]):
         hint = f"wrong layer: this is the output of layer {i - 1}; run layers 0..{i}, i included"
     elif i + 1 < len(outputs) and _matches(got, outputs[i + 1]):
         hint = f"wrong layer: this is the output of layer {i + 1}; stop after layer {i}"
@@ -486,11 +496,11 @@ for index, what in [(1, "conv 1 + ReLU, 20x20"), (4, "conv 2 + ReLU, 10x10")]:
     plt.show()
 
 # %% [markdown]
-# In the first layer every map is the triangle seen through one filter: some light up along the
-# edges of one orientation, some over the filled inside, some stay almost dark because this
-# triangle has no edge they like. In the second layer, after one pooling, the maps are coarser
-# and sparser - many channels are zero almost everywhere and a few respond at particular places,
-# such as the corners. Pick another `image_index` (another class) and see which channels change.
+# In the first layer every map is the triangle seen through one filter: most light up along one
+# or two of its edges - the edges whose orientation matches the filter - and one responds to
+# the filled inside. In the second layer, after one pooling, the maps are coarser (10x10) and
+# each channel picks out a *part*: one corner, one side, the filled body, the outline. Pick
+# another `image_index` (another class) and see which channels change.
 
 # %% [markdown]
 # ## 4. Which images excite a channel most?
@@ -565,7 +575,8 @@ got = top_k_activating(model, X, 1, 0, 2)
 T.assert_true(np.issubdtype(np.asarray(got).dtype, np.integer),
               f"top_k_activating should return integer indices, got {got!r}")  # fmt: skip
 T.assert_equal(np.asarray(got), np.array([1, 2]), name="top_k_activating(model, X, 1, channel=0, k=2)",
-               hint="rank by the MEAN over positions (2.0, 1.5, 1.0, 0.0), largest first")  # fmt: skip
+               hint="rank by the MEAN over positions (2.0, 1.5, 1.0, 0.0), not by the max "
+                    "(4, 2, 3, 0), largest first (not sorted ascending)")  # fmt: skip
 T.assert_equal(np.asarray(top_k_activating(model, X, 1, 1, 1)), np.array([3]),
                name="top_k_activating(model, X, 1, channel=1, k=1)")  # fmt: skip
 ### BEGIN HIDDEN TESTS
@@ -628,10 +639,10 @@ plt.show()
 
 # %% [markdown]
 # Read each row as a guess at what the channel detects. Often a row is dominated by one or two
-# classes (filled shapes with long straight edges, thin bars of one orientation, rings), which
-# tells you the channel has become a detector for a property those classes share. A row that
+# classes (filled round or square shapes, rings), which tells you the channel has become a
+# detector for a property those classes share. A row that
 # mixes classes is not a failure: it may respond to something that cuts across the labels, such
-# as brightness or size. The top images are evidence, not proof - section 9 comes back to this.
+# as brightness or size. The top images are evidence, not proof - section 10 comes back to this.
 
 # %% [markdown]
 # ## 5. Occlusion: hide a part, watch the prediction
@@ -735,13 +746,16 @@ def sigmoid(s):
 
 got = occlusion_map(model, image, 0, patch=2, stride=2)
 T.assert_shape(got, (2, 2), name="occlusion_map(patch=2, stride=2) on a 4x4 image",
-               hint="OH = (H - patch) // stride + 1")  # fmt: skip
+               hint="off-by-one grid? OH = (H - patch) // stride + 1")  # fmt: skip
 T.assert_allclose(got, [[sigmoid(4) - 0.5, 0], [0, 0]], atol=1e-6,
                   name="occlusion_map(patch=2, stride=2) on a 4x4 image",
-                  hint="the DROP p(original) - p(occluded) of the softmax probability of `label`")  # fmt: skip
+                  hint="return the DROP p(original) - p(occluded), not the new probability and "
+                       "not the other sign; softmax probabilities, not scores; occlude a copy "
+                       "(not the image in place)")  # fmt: skip
 got = occlusion_map(model, image, 0, patch=2, stride=1)
 T.assert_shape(got, (3, 3), name="occlusion_map(patch=2, stride=1) on a 4x4 image",
-               hint="OH = (4 - 2) // 1 + 1 = 3: the last position starts at row 2")  # fmt: skip
+               hint="off-by-one grid? OH = (4 - 2) // 1 + 1 = 3: the last position starts "
+                    "at row 2")  # fmt: skip
 T.assert_allclose(np.asarray(got)[1, 1:2], [sigmoid(4) - sigmoid(3)], atol=1e-6,
                   name="occlusion_map(patch=2, stride=1)[1, 1] (covers one of the 4 pixels)")  # fmt: skip
 ### BEGIN HIDDEN TESTS
@@ -793,8 +807,8 @@ for patch, stride, fill, label in [(3, 2, 0.5, 2), (4, 3, 0.0, 4), (2, 1, -1.0, 
     model.train()
     got = occlusion_map(model, image, label, patch=patch, stride=stride, fill=fill)
     T.assert_allclose(image, image_before, name="image after occlusion_map",
-                      hint="occlusion_map covered patches of the input image itself; "
-                           "occlude a copy")  # fmt: skip
+                      hint="occlusion_map changed the input image in place (covered its "
+                           "patches); occlude a copy")  # fmt: skip
     shape_hint = (
         f"off-by-one grid: OH = (H - patch) // stride + 1 = {oh} and OW = {ow}; patch positions "
         f"0, stride, 2*stride, ... as long as the patch fits"
@@ -955,8 +969,9 @@ with T.forbid_calls("cnnlab.gradcheck", exercise="saliency_map"):
 T.assert_shape(got, (2, 2), name="saliency_map(model, x, 0) for x of shape (2, 2, 2)",
                hint="one value per pixel: take the max over the channel axis")  # fmt: skip
 T.assert_allclose(got, [[2, 3], [1, 2]], atol=1e-6, name="saliency_map(model, x, 0)",
-                  hint="max over channels of |W[:, 0]|: the gradient of the SCORE, not of the "
-                       "softmax probability; absolute value before the max")  # fmt: skip
+                  hint="max over channels (not summed over channels, not averaged over "
+                       "channels) of |W[:, 0]| (absolute value before the max): the gradient of "
+                       "the SCORE, not taken after the softmax")  # fmt: skip
 T.assert_allclose(saliency_map(model, x, 1), [[4, 1], [0, 1]], atol=1e-6,
                   name="saliency_map(model, x, 1)")  # fmt: skip
 ### BEGIN HIDDEN TESTS
@@ -1040,10 +1055,13 @@ plt.show()
 
 # %% [markdown]
 # Where occlusion gave one value per 4x4 patch, the saliency map has one value per pixel, and it
-# is much sharper: the gradient is largest on and right next to the outline of the shape, where
-# a small change of brightness changes which edge detectors fire. It is also noisier - a
-# gradient describes the network's response to tiny changes around this one image, not to
-# removing a part of it - and the two maps need not agree. Section 9 shows one more caveat.
+# is much noisier: large gradients are scattered over the shape and even over the background.
+# A gradient describes the network's response to tiny changes around this one image, and our
+# images carry pixel noise which the first-layer filters respond to. Still there is structure:
+# for the bars the large values line up along the stroke, for the ring they follow the circle.
+# SmoothGrad makes that structure much clearer, at the price of 25 backward passes per image.
+# Occlusion and saliency answer different questions and need not agree; section 10 adds one
+# more caveat.
 
 # %% [markdown]
 # ## 7. What does the network think a class looks like?
@@ -1143,8 +1161,10 @@ with T.forbid_calls("cnnlab.gradcheck", exercise="class_visualization"):
 T.assert_shape(got, (1, 2, 2), name="class_visualization(..., shape=(1, 2, 2))")
 T.assert_allclose(got, w0 + 0.9**30 * (x0 - w0), rtol=1e-6, atol=1e-9,
                   name="class_visualization(model, 0, (1, 2, 2), steps=30, lr=0.1, l2=0.5)",
-                  hint="start at 0.1 * rng.standard_normal(shape); x += lr * (w - 2 * l2 * x) "
-                       "moves x 10 % of the way to w per step")  # fmt: skip
+                  hint="start from 0.1 * rng.standard_normal(shape); gradient ascent, not "
+                       "descent: x += lr * (w - 2 * l2 * x) (check the sign of the L2 term and "
+                       "the factor 2; ascend the raw score, not the softmax) moves x 10 % of "
+                       "the way to w per step")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 
 
@@ -1246,13 +1266,14 @@ cl.plot.image_grid(
 plt.show()
 
 # %% [markdown]
-# Each image is classified as its class with near certainty, yet none looks like a clean
-# training image. What you can see: strokes in the orientation of the bar classes, ring-like or
-# blob-like structure for the round classes, and the same small motifs repeated all over the
-# image - the network rewards a motif wherever it appears (the convolution is translation
-# equivariant) and nothing in our objective asks for one object in the middle. This is the
-# honest lesson of the technique: the network's notion of "ring" is a set of local evidence, not a
-# picture of a ring.
+# Most of these images are classified as their class with near certainty, although none looks
+# like a training image. (A class whose probability stays low shows that raising one score does
+# not guarantee the top probability: the ascent may raise other scores too.) What you can see:
+# horizontal, vertical and diagonal strokes for the three bar classes, curved ring-like traces
+# for the ring, small "+" motifs for the cross, and the same motif repeated at several places -
+# the network rewards evidence wherever it appears, and nothing in our objective asks for one
+# object in the middle of a dark background. This is the honest lesson of the technique: the
+# network's notion of "ring" is a collection of local evidence, not a picture of a ring.
 
 # %% [markdown]
 # ## 8. The classes in feature space: a t-SNE map
@@ -1302,13 +1323,13 @@ ax.set_title(f"t-SNE of the 64 penultimate-layer features, {n_points} test image
 plt.show()
 
 # %% [markdown]
-# Most classes form their own island, which is what the final linear layer needs. Look at where
-# the islands touch and at the points that sit in a foreign island: they are the images the
-# network finds ambiguous, and the thumbnails often show why (a short thick bar that could be a
-# square, a small ring that is almost a filled circle). Do not read too much into the distances
-# *between* islands or into their sizes: t-SNE preserves neighbourhoods, not global distances,
-# and its picture changes with the perplexity and the random seed
-# ([Wattenberg et al. 2016](https://distill.pub/2016/misread-tsne/)).
+# The ring, the cross and the three bar classes form islands of their own, which is what the
+# final linear layer needs. The filled shapes - circle, square, triangle - share one region in
+# which they only partly separate: these are the classes the network finds hard, and the
+# thumbnails near the borders show why (a small disc and a small square differ by a few
+# pixels). Do not read too much into the distances *between* islands or into their sizes: t-SNE
+# preserves neighbourhoods, not global distances, and its picture changes with the perplexity
+# and the random seed ([Wattenberg et al. 2016](https://distill.pub/2016/misread-tsne/)).
 
 # %% [markdown]
 # ## 9. Where the network errs: the confusion matrix
@@ -1373,8 +1394,8 @@ T.assert_true(np.issubdtype(np.asarray(got).dtype, np.integer),
               hint="create it with np.zeros((K, K), dtype=int)")  # fmt: skip
 T.assert_equal(np.asarray(got), np.array([[1, 1, 0], [0, 1, 0], [1, 0, 2]]),
                name="confusion_matrix(y_true=[0,0,1,2,2,2], y_pred=[0,1,1,2,0,2], 3)",
-               hint="rows are the TRUE classes, columns the PREDICTED ones; repeated pairs "
-                    "count once each")  # fmt: skip
+               hint="rows are the TRUE classes, columns the PREDICTED ones (transposed?); "
+                    "repeated pairs each count once")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 
 rng = np.random.default_rng(61)
@@ -1391,6 +1412,9 @@ name = "confusion_matrix of 300 random labels, 8 classes (class 7 absent)"
 T.assert_shape(got, (8, 8), name=name,
                hint="the size is (num_classes, num_classes), not taken from the largest label")  # fmt: skip
 got = np.asarray(got)
+T.assert_true(np.issubdtype(got.dtype, np.integer),
+              f"{name}: expected integer counts, got dtype {got.dtype}",
+              hint="counts are integers: np.zeros((K, K), dtype=int)")  # fmt: skip
 T.assert_true(not np.array_equal(got, expected.T),
               f"{name}: the matrix is transposed.",
               hint="confusion matrix transposed: rows are the TRUE classes, columns the "
@@ -1415,11 +1439,11 @@ cl.plot.confusion_matrix(
 plt.show()
 
 # %% [markdown]
-# The diagonal dominates; the off-diagonal cells show which confusions remain. Expect them between
-# classes that share evidence - circle and ring, square and circle for small shapes, a bar and
-# the cross - and not between, say, a horizontal bar and a vertical one. If the matrix is not
-# symmetric, the network has a preference: it resolves doubt in favour of one of the two
-# classes. Compare with the t-SNE map: the classes that touch there are the ones confused here.
+# The diagonal dominates; the off-diagonal cells show which confusions remain. Almost all of
+# them are among the filled shapes, above all circles predicted as squares - the classes that
+# shared a region in the t-SNE map. The matrix is not symmetric: far more circles become squares
+# than squares circles, so in doubt the network prefers "square". Bars, cross and ring are
+# almost never confused.
 #
 # A gallery of the misclassified test images, each with the network's three most probable
 # classes, shows what the numbers mean:
@@ -1441,12 +1465,15 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Many of these are hard for a person too: tiny shapes a few pixels wide, faint shapes in noise,
-# a ring so thick it is nearly a disc. When the correct class is second with a fair probability,
-# the network was in doubt; when it is missing from the top 3, look for what misled it (use
-# `occlusion_map` and `saliency_map` on that image). A gallery like this is the quickest way to
-# decide whether a model needs more data of some kind, a larger input, or is simply at the limit
-# of what the images show.
+# Nearly all of them are discs taken for squares or squares taken for discs. Some are small, a
+# few pixels across, where a disc and a square really do look alike at this resolution; but
+# several are large, clean discs that a person would never call a square, often with the circle
+# as a close second. That is a real weakness of this small network (six epochs, eight 5x5
+# filters), not of the data. When the correct class is second with a fair probability, the
+# network was in doubt; use `occlusion_map` and `saliency_map` on such an image to see what
+# pulled it towards the wrong class. A gallery like this is the quickest way to decide whether a
+# model needs more training, more data of some kind, or is at the limit of what the images
+# show.
 
 # %% [markdown]
 # ## 10. What these pictures can and cannot tell you
@@ -1461,7 +1488,8 @@ plt.show()
 # - **Occlusion** measures the effect of one particular intervention; the answer depends on the
 #   patch size and on the fill value, and covering a part also creates new edges.
 # - **Saliency** is a local, first-order statement about tiny changes around one image. Gradients
-#   are noisy, and they can be large at the edges of the input whatever the network has learned.
+#   are noisy, and some gradient-based methods highlight the edges of the input whatever the
+#   network has learned (see the check below).
 # - **Class visualisations** show inputs that maximise a score, which can look nothing like real
 #   data: they reveal evidence the network uses, not a prototype.
 # - **t-SNE** preserves neighbourhoods, not distances or cluster sizes.
@@ -1492,12 +1520,12 @@ same = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(saliencies, rand
 print("correlation of trained and untrained saliency, per image:", np.round(same, 2))
 
 # %% [markdown]
-# The untrained network's maps are not blank: they too trace the outline of the shape, because
-# any stack of convolutions and ReLUs passes larger gradients where the input has edges. The
-# correlations printed above measure how much of the trained maps is explained by the input
-# alone. What differs between the rows - which parts of the outline are emphasised - is what the
-# training contributed. Keep this in mind before reading a saliency map as "what the network
-# looks at".
+# Here the test is passed: the untrained network's maps are unstructured noise, with no trace of
+# the shape, and their correlation with the trained maps (printed above) is close to zero. So
+# the structure we saw in section 6 comes from what the network learned. Adebayo et al. found
+# that several popular methods for large networks (guided backpropagation among them) produce
+# nearly the same picture for trained and random weights - those pictures mostly show the
+# input's edges. Run this check whenever you trust a new visualisation method.
 
 # %% [markdown]
 # ## Summary
