@@ -118,6 +118,27 @@ def test_conv_backward_numerical(seed):
     check("conv db", db, lambda v: conv(x, w, v), b, dout)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_large_batch_matches_im2col_reference(stride):
+    """Many images (several internal chunks) against the public im2col / col2im formulas."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((70, 16, 12, 11))[:, :, :, ::-1]  # a non-contiguous view
+    w, b = rng.standard_normal((8, 16, 3, 3)), rng.standard_normal(8)
+    out, cache = L.conv_forward(x, w, b, stride=stride, pad=1)
+    cols = L.im2col(x, 3, 3, stride=stride, pad=1)  # (N*OH*OW, C*9)
+    n, f, oh, ow = out.shape
+    ref = (cols @ w.reshape(f, -1).T + b).reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = L.conv_backward(dout, cache)
+    d2 = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # rows in im2col order
+    np.testing.assert_allclose(dw, (d2.T @ cols).reshape(w.shape), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 2, 3)), rtol=1e-10)
+    dx_ref = L.col2im(d2 @ w.reshape(f, -1), x.shape, 3, 3, stride=stride, pad=1)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-9, atol=1e-9)
+    assert L.conv_backward(dout, cache, need_dx=False)[0] is None
+
+
 def test_conv_bad_input():
     x = np.zeros((2, 3, 5, 5))
     with pytest.raises(ValueError, match="N, C, H, W"):
