@@ -179,3 +179,15 @@ def test_course_convnet_structure():
     assert out.shape == (2, 4)
     with pytest.raises(ValueError, match="too small"):
         course_convnet((1, 8, 8), conv_channels=(4, 4, 4, 4))
+
+
+def test_backward_without_input_gradient_gives_same_param_grads():
+    model = small_model(dtype="float64")
+    x = np.random.default_rng(4).standard_normal((3, 2, 6, 6))
+    out = model(x)
+    model.backward(np.ones_like(out))
+    full = {k: v.copy() for k, v in model.grads.items()}
+    model(x)
+    assert model.backward(np.ones_like(out), need_dx=False) is None
+    for k, v in model.grads.items():
+        np.testing.assert_allclose(v, full[k], rtol=1e-12, err_msg=k)
