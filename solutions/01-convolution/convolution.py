@@ -493,10 +493,10 @@ print(
 #   (pixel − neighbours): it exaggerates differences from the surroundings;
 # - **identity**: a single 1 in the centre returns the (cropped) input.
 #
-# The photo is shrunk by averaging 4 x 4 blocks of pixels so that your loop version stays fast.
+# The photo is shrunk by averaging 5 x 5 blocks of pixels so that your loop version stays fast.
 
 # %%
-block = 6 if cl.is_grading() else 4
+block = 8 if cl.is_grading() else 5
 small = shrink(photo_gray, block)
 blur = np.ones((5, 5)) / 25
 sharpen = np.array([[0.0, -1, 0], [-1, 5, -1], [0, -1, 0]])
@@ -1175,7 +1175,7 @@ for n, c, h, wd, f, kh, kw, stride, pad in configs:
 # with bias 0) next to the full output.
 
 # %%
-block = 10 if cl.is_grading() else 6
+block = 12 if cl.is_grading() else 8
 rgb = shrink(photo_rgb, block)[None]  # (1, 3, H, W)
 sobel_v = edge_kernels()["vertical"]
 w_rgb = np.stack([sobel_v, np.zeros((3, 3)), -sobel_v])[None]  # (1, 3, 3, 3): red minus blue edges
@@ -1211,7 +1211,7 @@ plt.show()
 # %% [markdown]
 # **What to see.** The red and blue contributions are nearly mirror images (gray edges are equally
 # strong in all channels), so they cancel in the sum; what survives are edges where red and blue
-# change differently, such as the red pillars against the sky. The filter is a *colour* edge
+# change differently, such as the red woodwork of the temple against the pale sky. The filter is a *colour* edge
 # detector that no single channel could implement: that is why filters span all channels.
 #
 # With several filters the output gains depth. Here F = 4 filters on the same image: vertical
