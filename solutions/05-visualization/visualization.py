@@ -353,9 +353,10 @@ plt.show()
 # Return the output of layer `layer_index` of `model` for the batch `x`, computed in eval mode.
 # Leave the model in the mode you found it in.
 #
-# *Hints:* loop over `model.layers[: layer_index + 1]` calling `layer.forward`. Remember the mode
-# with `was_training = model.training`, call `model.eval()`, and at the end `model.train()` if it
-# was training (a `try`/`finally` does this even when a layer raises).
+# *Hints:* the layers are in the list `model.layers`; count carefully which of them the output of
+# layer `layer_index` has passed through. Remember the mode with `was_training = model.training`
+# before calling `model.eval()`, and restore it at the end (a `try`/`finally` restores it even
+# when a layer raises).
 
 
 # %% nbgrader={"grade": false, "grade_id": "get_activations", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -520,8 +521,8 @@ for index, what in [(1, "conv 1 + ReLU, 20x20"), (4, "conv 2 + ReLU, 10x10")]:
 # layer `layer_index` is largest, largest first. For a layer with output `(N, D)` (after
 # `Flatten` or `Linear`) the channel is unit `channel` and its "mean" is just its value.
 #
-# *Hints:* use your `get_activations`. `acts[:, channel].reshape(N, -1).mean(axis=1)` handles
-# both cases. `np.argsort` sorts ascending; sort the negated scores.
+# *Hints:* use your `get_activations`. Reshaping the chosen channel to `(N, -1)` makes the
+# `(N, H, W)` and the `(N,)` case look alike. `np.argsort` sorts ascending.
 
 
 # %% nbgrader={"grade": false, "grade_id": "top_k_activating", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1350,8 +1351,9 @@ plt.show()
 # predicted class. A class that never occurs still gets its row and column (of zeros). Do it with
 # NumPy (a loop over the pairs is fine); `sklearn.metrics.confusion_matrix` is not allowed here.
 #
-# *Hint:* `np.add.at(cm, (y_true, y_pred), 1)` adds 1 at every pair, repeated pairs included;
-# `cm[y_true, y_pred] += 1` does not count repeats.
+# *Hints:* a plain loop over `zip(y_true, y_pred)` is the clearest answer. If you vectorise,
+# beware that `cm[y_true, y_pred] += 1` counts a pair that occurs several times only once;
+# `np.add.at` does not have that problem.
 
 
 # %% nbgrader={"grade": false, "grade_id": "confusion_matrix", "locked": false, "schema_version": 3, "solution": true, "task": false}
