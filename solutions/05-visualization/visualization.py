@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 05 · Looking inside a trained convnet
 #
-# A convnet that reaches 95 % accuracy has learned *something*, but the accuracy alone does not
+# A convnet with a good test accuracy has learned *something*, but the accuracy alone does not
 # say what. In this notebook you open the network up and build the standard tools for looking
 # inside it, each as a short NumPy function on top of the `cnnlab.nn` modules you know from
 # notebooks 02 and 03.
@@ -641,9 +641,8 @@ plt.show()
 # %% [markdown]
 # Read each row as a guess at what the channel detects. Often a row is dominated by one or two
 # classes (filled round or square shapes, rings), which tells you the channel has become a
-# detector for a property those classes share. A row that
-# mixes classes is not a failure: it may respond to something that cuts across the labels, such
-# as brightness or size. The top images are evidence, not proof - section 10 comes back to this.
+# detector for a property those classes share. A row that mixes classes is not a failure: the
+# channel may respond to something that cuts across the labels, such as brightness or size. The top images are evidence, not proof - section 10 comes back to this.
 
 # %% [markdown]
 # ## 5. Occlusion: hide a part, watch the prediction
@@ -839,7 +838,7 @@ for patch, stride, fill, label in [(3, 2, 0.5, 2), (4, 3, 0.0, 4), (2, 1, -1.0, 
 
 # %% [markdown]
 # Occlusion maps for one test image of each class, with a 4x4 patch of zeros (the background
-# value) moved in steps of 2 pixels: an 9x9 grid of positions over the 20x20 image. Red means
+# value) moved in steps of 2 pixels: a 9x9 grid of positions over the 20x20 image. Red means
 # the probability of the true class dropped when that patch was covered.
 
 # %%
