@@ -139,18 +139,21 @@ def test_evaluate_predict_restore_mode():
     assert acc == np.mean(labels == y)
 
 
-def random_shift(xb, rng, max_shift=1):
-    """The recipe's augmentation: shift each image by up to one pixel (zero fill)."""
-    n, _, h, w = xb.shape
-    m = max_shift
-    padded = np.pad(xb, ((0, 0), (0, 0), (m, m), (m, m)))
-    dy, dx = rng.integers(0, 2 * m + 1, n), rng.integers(0, 2 * m + 1, n)
-    out = np.empty_like(xb)
-    for a in range(2 * m + 1):
-        for b in range(2 * m + 1):
-            sel = (dy == a) & (dx == b)
-            out[sel] = padded[sel, :, a : a + h, b : b + w]
-    return out
+def test_random_shift():
+    X = np.arange(2 * 1 * 4 * 4, dtype=np.float32).reshape(2, 1, 4, 4) + 1
+    out = train.random_shift(X, np.random.default_rng(0), max_shift=1)
+    assert out.shape == X.shape and out.dtype == X.dtype
+    for img, orig in zip(out[:, 0], X[:, 0]):
+        # every image is a shifted copy: its non-zero pixels form a contiguous block of orig
+        found = any(
+            np.array_equal(
+                img,
+                np.pad(orig, 1)[1 + dy : 5 + dy, 1 + dx : 5 + dx],
+            )
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+        )
+        assert found
 
 
 def test_digits_recipe_beats_rbf_svm():
@@ -158,9 +161,11 @@ def test_digits_recipe_beats_rbf_svm():
     from cnnlab.data import load_digits
 
     X_train, y_train, X_test, y_test = load_digits()
-    model = course_convnet((1, 8, 8), conv_channels=(16, 32), hidden=(64,), seed=0)
+    model = course_convnet((1, 8, 8), conv_channels=(16, 32), hidden=(64,), batchnorm=True, seed=0)
     opt = optim.Adam(model.params, lr=2e-3)
-    train.fit(model, opt, X_train, y_train, epochs=20, batch_size=32, augment=random_shift, seed=0)
+    train.fit(
+        model, opt, X_train, y_train, epochs=20, batch_size=32, augment=train.random_shift, seed=0
+    )
     opt.lr = 2e-4
     train.fit(model, opt, X_train, y_train, epochs=5, batch_size=32, seed=1)
     _, acc = train.evaluate(model, X_test, y_test)

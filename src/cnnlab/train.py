@@ -16,7 +16,7 @@ import numpy as np
 from .layers import softmax_cross_entropy
 from .nn import Sequential
 
-__all__ = ["fit", "evaluate", "predict", "predict_proba"]
+__all__ = ["fit", "evaluate", "predict", "predict_proba", "random_shift"]
 
 
 def _interactive():
@@ -157,3 +157,33 @@ def predict_proba(model, X, batch_size=256):
 def predict(model, X, batch_size=256):
     """Predicted labels, shape (N,), in eval mode."""
     return _scores(model, np.asarray(X), batch_size).argmax(axis=1)
+
+
+def random_shift(X, rng, max_shift=1):
+    """Augmentation for :func:`fit`: shift every image by up to ``max_shift`` pixels.
+
+    Each image moves by its own random (dy, dx) in ``[-max_shift, max_shift]``; pixels that
+    enter the frame are zero.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, C, H, W)
+    rng : numpy.random.Generator
+    max_shift : int, default 1
+
+    Returns
+    -------
+    ndarray, shape (N, C, H, W), a new array
+    """
+    if X.ndim != 4:
+        raise ValueError(f"X must have shape (N, C, H, W), got {X.shape}")
+    n, _, h, w = X.shape
+    m = int(max_shift)
+    padded = np.pad(X, ((0, 0), (0, 0), (m, m), (m, m)))
+    dy, dx = rng.integers(0, 2 * m + 1, n), rng.integers(0, 2 * m + 1, n)
+    out = np.empty_like(X)
+    for a in range(2 * m + 1):  # one vectorised copy per possible shift
+        for b in range(2 * m + 1):
+            sel = (dy == a) & (dx == b)
+            out[sel] = padded[sel, :, a : a + h, b : b + w]
+    return out
