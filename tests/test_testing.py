@@ -163,3 +163,30 @@ def test_submodules_load_on_first_use():
     assert cl.testing is T
     with pytest.raises(AttributeError):
         cl.not_a_module  # noqa: B018
+
+
+def test_assert_allclose_handles_scalars():
+    T.assert_allclose(2.0, 2.0)
+    T.assert_allclose(np.float64(1.5), 1.5)
+    assert "got 3.0, expected 2.0" in _message(T.assert_allclose, 3.0, 2.0, name="loss")
+
+
+def test_forbid_calls_does_not_import_the_libraries_it_watches():
+    import subprocess
+
+    code = (
+        "import sys, cnnlab.testing as T\n"
+        "with T.forbid_calls('scipy.signal', 'scipy.ndimage', exercise='x'):\n"
+        "    pass\n"
+        "print('scipy.signal' in sys.modules, 'scipy.ndimage' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False False", done.stderr
+
+
+def test_forbid_calls_catches_a_library_imported_inside_the_block():
+    with pytest.raises(T.ForbiddenCallError, match="numpy.convolve"):
+        with T.forbid_calls("numpy.convolve", "scipy.ndimage", exercise="x"):
+            import numpy
+
+            numpy.convolve([1.0, 2.0], [1.0])

@@ -18,11 +18,11 @@ afterwards, naming the call.
 from __future__ import annotations
 
 import contextlib
-import importlib
+import importlib.util
+import os
 import re
 import sys
 import types
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -45,6 +45,11 @@ def _fail(name: str, problem: str, hint: str | None) -> None:
     if hint:
         message += f"\n  hint: {hint}"
     raise AssertionError(message)
+
+
+def _fmt(value) -> str:
+    """A value as a learner reads it: ``3.0``, not ``np.float64(3.0)``."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _to_array(actual, name: str, hint: str | None) -> np.ndarray:
@@ -118,9 +123,9 @@ def assert_allclose(
     bad_nan = np.isnan(got) & ~np.isnan(exp)
     if bad_nan.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
-        _fail(name, f"NaN at index {idx} where {exp[idx]!r} was expected (overflow?)", hint)
+        _fail(name, f"NaN at index {idx} where {_fmt(exp[idx])} was expected (overflow?)", hint)
     with np.errstate(invalid="ignore", over="ignore"):
-        err = np.abs(got - exp)
+        err = np.asarray(np.abs(got - exp))
     err[np.isnan(got) & np.isnan(exp)] = 0.0
     same_inf = np.isinf(got) & np.isinf(exp) & (np.sign(got) == np.sign(exp))
     err[same_inf] = 0.0
@@ -135,7 +140,7 @@ def assert_allclose(
     where = f" at index {worst}" if worst else ""
     lines = [
         f"{n_bad} of {exp.size} values differ (rtol={rtol:g}, atol={atol:g}).",
-        f"  worst{where}: got {got[worst]!r}, expected {exp[worst]!r}",
+        f"  worst{where}: got {_fmt(got[worst])}, expected {_fmt(exp[worst])}",
         f"  max abs error {float(err.max()):.3g}, max rel error {float(rel.max()):.3g}",
     ]
     _fail(name, "\n".join(lines), hint)
@@ -153,7 +158,7 @@ def assert_equal(actual, expected, *, name: str = "output", hint: str | None = N
         return
     if isinstance(expected, (int, np.integer)):
         if isinstance(actual, (bool, np.bool_)) or not isinstance(actual, (int, np.integer)):
-            _fail(name, f"expected an integer {expected!r}, got {type(actual).__name__}", hint)
+            _fail(name, f"expected an integer {_fmt(expected)}, got {type(actual).__name__}", hint)
         if int(actual) != int(expected):
             _fail(name, f"got {int(actual)}, expected {int(expected)}", hint)
         return
@@ -174,7 +179,7 @@ def assert_equal(actual, expected, *, name: str = "output", hint: str | None = N
         _fail(
             name,
             f"{int(np.sum(diff))} of {exp.size} values differ; first{where}: "
-            f"got {arr[idx]!r}, expected {exp[idx]!r}",
+            f"got {_fmt(arr[idx])}, expected {_fmt(exp[idx])}",
             hint,
         )
 
@@ -209,7 +214,7 @@ def assert_rel_error(
         _fail(
             name,
             f"relative error {worst:.2e} > {tol:.0e}; worst at index {idx}: "
-            f"got {got[idx]!r}, expected {exp[idx]!r}",
+            f"got {_fmt(got[idx])}, expected {_fmt(exp[idx])}",
             hint,
         )
 
@@ -219,7 +224,7 @@ def assert_finite(actual, *, name: str = "output", hint: str | None = None):
     arr = _to_array(actual, name, hint).astype(np.float64)
     if not np.isfinite(arr).all():
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if arr.ndim else ()
-        _fail(name, f"value {arr[idx]!r} at index {idx} is not finite", hint)
+        _fail(name, f"value {_fmt(arr[idx])} at index {idx} is not finite", hint)
 
 
 @contextlib.contextmanager
@@ -257,40 +262,33 @@ class ForbiddenCallError(AssertionError):
 _ACTIVE: list[forbid_calls] = []
 
 
-def _resolve(target: str):
-    """Return the object named by a dotted path such as ``scipy.signal.correlate2d``."""
+def _locate(target: str) -> tuple[str, str | None] | None:
+    """Where the code named by ``target`` lives, found without importing it.
+
+    Returns ``(path, name)``: ``path`` is a package folder (ending in a separator) or a module
+    file, ``name`` a function name inside it or None for the whole module. None when the
+    library is not installed (then it cannot be called either).
+    """
     parts = target.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ValueError(f"cannot import {target!r}")
-
-
-def _code_objects(obj, seen: set[int] | None = None) -> Iterable[types.CodeType]:
-    """Code objects of a function, or of every function defined in a module or package."""
-    seen = set() if seen is None else seen
-    if id(obj) in seen:
-        return
-    seen.add(id(obj))
-    func = getattr(obj, "__wrapped__", obj)
-    if isinstance(func, types.FunctionType):
-        yield func.__code__
-    elif isinstance(obj, types.ModuleType):
-        prefix = obj.__name__
-        for value in list(vars(obj).values()):
-            owner = getattr(value, "__module__", None) or getattr(value, "__name__", "")
-            if isinstance(value, (types.FunctionType, types.ModuleType)) and str(owner).startswith(
-                prefix
-            ):
-                yield from _code_objects(value, seen)
-            elif isinstance(value, type) and str(owner).startswith(prefix):
-                for attr in vars(value).values():
-                    yield from _code_objects(attr, seen)
+    spec = importlib.util.find_spec(parts[0])
+    if spec is None:
+        return None
+    is_pkg = bool(spec.submodule_search_locations)
+    where = list(spec.submodule_search_locations)[0] if is_pkg else spec.origin
+    if not where:
+        return None
+    i = 1
+    while i < len(parts) and is_pkg:
+        sub = os.path.join(where, parts[i])
+        if os.path.isfile(os.path.join(sub, "__init__.py")):
+            where, i = sub, i + 1
+        elif os.path.isfile(sub + ".py"):
+            where, is_pkg, i = sub + ".py", False, i + 1
+        else:
+            break
+    name = parts[-1] if i < len(parts) else None
+    where = os.path.realpath(where)
+    return (os.path.join(where, "") if is_pkg else where), name
 
 
 class forbid_calls:  # noqa: N801 - used as a context manager, reads like a function
@@ -306,17 +304,20 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
 
     Notes
     -----
-    Calls are watched with ``sys.setprofile`` on the functions' code objects, so an alias
-    (``from scipy.signal import correlate2d as c``) is caught as well. The autograder runs the
-    same check in the process that executes the learner's code: it reads the active contexts with
-    :func:`active_forbid_contexts` and reports remote calls through :meth:`record`.
+    Calls are watched with ``sys.setprofile`` and matched by where the called code lives (file
+    or package folder, and function name), so an alias (``from scipy.signal import correlate2d
+    as c``) is caught as well, and no target library is imported just to watch it. The
+    autograder runs the same check in the process that executes the learner's code: it reads the
+    active contexts with :func:`active_forbid_contexts` and reports remote calls through
+    :meth:`record`.
     """
 
     def __init__(self, *targets: str, exercise: str = "this exercise"):
         self.targets = tuple(targets)
         self.exercise = exercise
         self.hits: list[str] = []
-        self._codes: dict[types.CodeType, str] = {}
+        self._where: list[tuple[str, str | None, str]] = []
+        self._seen: dict[types.CodeType, str | None] = {}
         self._previous = None
 
     def record(self, name: str) -> None:
@@ -326,20 +327,31 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
 
     def _profile(self, frame, event, arg):
         if event == "call":
-            name = self._codes.get(frame.f_code)
+            code = frame.f_code
+            if code not in self._seen:
+                self._seen[code] = self._match(code)
+            name = self._seen[code]
             if name is not None:
                 self.record(name)
         if self._previous is not None:
             self._previous(frame, event, arg)
 
+    def _match(self, code: types.CodeType) -> str | None:
+        filename = code.co_filename
+        if not filename or filename.startswith("<"):
+            return None
+        filename = os.path.realpath(filename)
+        for where, name, target in self._where:
+            inside = filename.startswith(where) if where.endswith(os.sep) else filename == where
+            if inside and (name is None or code.co_name == name):
+                return target
+        return None
+
     def __enter__(self):
         for target in self.targets:
-            try:
-                obj = _resolve(target)
-            except (ValueError, AttributeError):
-                continue  # a library that is not installed cannot be called either
-            for code in _code_objects(obj):
-                self._codes.setdefault(code, target)
+            found = _locate(target)
+            if found is not None:
+                self._where.append((*found, target))
         self._previous = sys.getprofile()
         sys.setprofile(self._profile)
         _ACTIVE.append(self)
