@@ -263,6 +263,9 @@ import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
+# The helpers below compare your result with the expected one and, when it matches a typical
+# mistake, name that mistake in the failure message. The worked examples come after them.
+
 
 def diagnose(got, expected, suspects, default):
     """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
@@ -339,7 +342,7 @@ T.assert_allclose(
 # The flip is what makes convolution behave nicely algebraically: it is commutative and
 # associative, so applying two filters one after the other is the same as applying their
 # convolution once. It also means that convolving a single bright pixel (an *impulse*) reproduces
-# the kernel itself, while cross-correlating it gives the kernel upside down.
+# the kernel itself, while cross-correlating it gives the kernel rotated by 180°.
 #
 # Deep-learning libraries compute **cross-correlation** and still call it "convolution"
 # (see the note in the [PyTorch `Conv2d` documentation](https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html)).
@@ -383,6 +386,9 @@ import scipy.signal
 import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+
+# The helpers below compare your result with the expected one and, when it matches a typical
+# mistake, name that mistake in the failure message. The worked examples come after them.
 
 
 def diagnose(got, expected, suspects, default):
@@ -1058,6 +1064,9 @@ import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
+# The helpers below compare your result with the expected one and, when it matches a typical
+# mistake, name that mistake in the failure message. The worked examples come after them.
+
 
 def diagnose(got, expected, suspects, default):
     """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
@@ -1211,8 +1220,9 @@ plt.show()
 # %% [markdown]
 # **What to see.** The red and blue contributions are nearly mirror images (gray edges are equally
 # strong in all channels), so they cancel in the sum; what survives are edges where red and blue
-# change differently, such as the red woodwork of the temple against the pale sky. The filter is a *colour* edge
-# detector that no single channel could implement: that is why filters span all channels.
+# change differently, such as the red woodwork of the temple against the pale sky. The filter is a
+# *colour* edge detector that no single channel could implement: that is why filters span all
+# channels.
 #
 # With several filters the output gains depth. Here F = 4 filters on the same image: vertical
 # edges, horizontal edges, a blur, and a 'redness' detector (red minus the mean of green and blue,
@@ -1500,6 +1510,9 @@ import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
+# The helpers below compare your result with the expected one and, when it matches a typical
+# mistake, name that mistake in the failure message. The worked examples come after them.
+
 
 def diagnose(got, expected, suspects, default):
     """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
@@ -1674,6 +1687,9 @@ import cnnlab as cl
 import cnnlab.testing as T
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+
+# The helpers below compare your result with the expected one and, when it matches a typical
+# mistake, name that mistake in the failure message. The worked examples come after them.
 
 
 def diagnose(got, expected, suspects, default):
