@@ -1074,8 +1074,9 @@ plt.show()
 # Erhan, Bengio, Courville and Vincent, *Visualizing Higher-Layer Features of a Deep Network*,
 # 2009, call it *activation maximisation*).
 #
-# Left alone, the ascent makes the pixels grow without limit, since a linear score grows with the
-# size of the image. So we maximise the score minus a penalty on the image's size,
+# Left alone, the ascent makes the pixels grow without limit: a network of convolutions, ReLUs,
+# max pooling and linear layers is piecewise linear, so scaling up an image that raises the score
+# raises it further. So we maximise the score minus a penalty on the image's size,
 #
 # $$ J(x) = s_y(x) - \lambda \|x\|^2, \qquad \nabla_x J = \frac{\partial s_y}{\partial x} - 2\lambda x, $$
 #
