@@ -205,6 +205,23 @@ def test_maxpool_first_max_and_overlap():
     )
 
 
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_maxpool_fast_path_matches_general_path_with_ties(size):
+    """Many ties (small integers): the tiling fast path and the general path must agree."""
+    rng = np.random.default_rng(size)
+    x = rng.integers(0, 3, (3, 2, 2 * size * 3, size * 4)).astype(np.float64)
+    strided = np.asfortranarray(x)  # not C-contiguous: takes the general path
+    dout = rng.standard_normal((3, 2, 6, 4))
+    out1, cache1 = L.maxpool_forward(x, size, size)
+    out2, cache2 = L.maxpool_forward(strided, size, size)
+    assert len(cache1) == 5 and len(cache2) == 4, "expected the fast and the general path"
+    np.testing.assert_array_equal(out1, out2)
+    np.testing.assert_array_equal(
+        L.maxpool_backward(dout, cache1), L.maxpool_backward(dout, cache2)
+    )
+    assert np.count_nonzero(L.maxpool_backward(np.ones_like(dout), cache1)) == dout.size
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_avgpool_numerical(seed):
     rng, x, size, stride = pool_case(seed)

@@ -57,9 +57,11 @@ def maxpool_forward(x, size=2, stride=2):
     out : ndarray, shape (N, C, OH, OW)
         ``OH = (H - size) // stride + 1``, likewise OW.
     cache : tuple
-        ``(x, size, stride, out)``.
+        ``(x, size, stride, out)`` (plus the row maxima on the fast path).
     """
     oh, ow = _pool_geometry(x, size, stride)
+    if _tiles(x, size, stride, oh, ow):
+        return _maxpool_tiles_forward(x, size, oh, ow)
     # Maximum over rows first, then over columns: 2*(size-1) element-wise passes on strided views.
     rows = x[:, :, 0 : stride * (oh - 1) + 1 : stride].copy()  # (N, C, OH, W)
     for p in range(1, size):
@@ -68,6 +70,68 @@ def maxpool_forward(x, size=2, stride=2):
     for q in range(1, size):
         np.maximum(out, rows[..., q : q + stride * (ow - 1) + 1 : stride], out=out)
     return out, (x, size, stride, out)
+
+
+def _tiles(x, size, stride, oh, ow):
+    """Windows tile a C-contiguous x exactly (the usual 2x2, stride 2 case on even sizes)."""
+    return (
+        stride == size
+        and oh * size == x.shape[2]
+        and ow * size == x.shape[3]
+        and x.flags.c_contiguous
+    )
+
+
+def _first_max_masks(candidates, m):
+    """For each candidate array in turn: where it holds the maximum ``m`` for the FIRST time."""
+    pending = None  # where the maximum has not been found yet (None: everywhere)
+    last = len(candidates) - 1
+    for k, v in enumerate(candidates):
+        if k == last and pending is not None:
+            yield pending  # the maximum must be in the last candidate
+            return
+        hit = v == m
+        if pending is None:
+            pending = ~hit
+        else:
+            hit &= pending
+            if k < last:
+                pending &= ~hit
+        yield hit
+
+
+def _maxpool_tiles_forward(x, s, oh, ow):
+    """Fast path: max within each row of a window (flat 1-D views), then over the rows.
+
+    ``x.reshape(-1, s)`` puts the s pixels of one window row side by side, so the first stage
+    runs over long 1-D arrays; ``rowmax`` is kept for the backward pass.
+    """
+    n, c = x.shape[:2]
+    xf = x.reshape(-1, s)  # (N*C*H*OW, s): one window row per line
+    rowmax = xf[:, 0].copy()
+    for q in range(1, s):
+        np.maximum(rowmax, xf[:, q], out=rowmax)
+    r3 = rowmax.reshape(-1, s, ow)  # (N*C*OH, s, OW): the s rows of every window
+    out = r3[:, 0].copy()
+    for p in range(1, s):
+        np.maximum(out, r3[:, p], out=out)
+    return out.reshape(n, c, oh, ow), (x, s, s, out.reshape(n, c, oh, ow), rowmax)
+
+
+def _maxpool_tiles_backward(dout, cache):
+    """First maximum in row-major order = first ROW holding the maximum, then its first pixel."""
+    x, s, _, out, rowmax = cache
+    ow = out.shape[3]
+    r3 = rowmax.reshape(-1, s, ow)
+    d_rows = np.empty(r3.shape, dtype=x.dtype)
+    out3, dout3 = out.reshape(-1, ow), dout.reshape(-1, ow)
+    for p, hit in enumerate(_first_max_masks([r3[:, p] for p in range(s)], out3)):
+        np.multiply(hit, dout3, out=d_rows[:, p])
+    dx = np.empty(x.shape, dtype=x.dtype)
+    xf, dxf, d_flat = x.reshape(-1, s), dx.reshape(-1, s), d_rows.reshape(-1)
+    for q, hit in enumerate(_first_max_masks([xf[:, q] for q in range(s)], rowmax)):
+        np.multiply(hit, d_flat, out=dxf[:, q])
+    return dx
 
 
 def maxpool_backward(dout, cache):
@@ -86,27 +150,17 @@ def maxpool_backward(dout, cache):
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    x, size, stride, out = cache
+    x, size, stride, out = cache[:4]
     if dout.shape != out.shape:
         raise ValueError(f"dout must have shape (N, C, OH, OW) = {out.shape}, got {dout.shape}")
-    oh, ow = out.shape[2:]
     dout = dout.astype(x.dtype, copy=False)
-    tiles = stride == size and oh * size == x.shape[2] and ow * size == x.shape[3]
-    dx = np.empty_like(x) if tiles else np.zeros_like(x)  # tiles: every pixel gets written
-    last = size * size - 1
-    pending = None  # windows whose maximum is not found yet (None: all of them)
-    for k in range(size * size):
-        p, q = divmod(k, size)  # row-major order inside the window
-        if k == last and pending is not None:
-            hit = pending  # the maximum must be at the last position
-        else:
-            hit = _offset_view(x, p, q, oh, ow, stride) == out
-            if pending is None:
-                pending = ~hit
-            else:
-                hit &= pending
-                if k < last:
-                    pending &= ~hit
+    if len(cache) == 5:
+        return _maxpool_tiles_backward(dout, cache)
+    oh, ow = out.shape[2:]
+    dx = np.zeros_like(x)
+    offsets = [divmod(k, size) for k in range(size * size)]  # row-major order in the window
+    views = [_offset_view(x, p, q, oh, ow, stride) for p, q in offsets]
+    for (p, q), hit in zip(offsets, _first_max_masks(views, out)):
         target = _offset_view(dx, p, q, oh, ow, stride)
         if stride >= size:  # windows do not overlap: each input position is written once
             np.multiply(hit, dout, out=target)
