@@ -198,7 +198,9 @@ def run(
     todo = []
     for job in jobs:
         cached = load_cached(course_dir, job, keys[id(job)])
-        if cached is not None:
+        if job.submission is None:
+            results[id(job)] = dict(_missing(job), notebook=job.notebook)
+        elif cached is not None:
             results[id(job)] = cached
         else:
             todo.append(job)

@@ -134,7 +134,12 @@ class Sandbox:
         os.set_blocking(to_child_w, False)
         self.peer = wire.Peer(from_child_r, to_child_w, trusted=True)
         _forbid_hooks(self.peer)
-        header, _ = wire.recv_message(from_child_r, time.monotonic() + 120)
+        try:
+            header, _ = wire.recv_message(from_child_r, time.monotonic() + 120)
+        except wire.PeerGone:
+            log_text = (self.workdir / ".sandbox-output.txt").read_text(errors="replace")
+            last = log_text.strip().splitlines()[-1:] or ["no output"]
+            raise wire.PeerGone(f"{self.exit_status()}: {last[0][:200]}") from None
         if not header.get("ready"):
             raise wire.ProtocolError("sandbox did not start")
         self.isolation = header.get("isolation", {})

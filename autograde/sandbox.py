@@ -131,45 +131,26 @@ class Tamper:
 class Watch:
     """Records calls into forbidden functions or modules (the sandbox side of forbid_calls).
 
-    A target that names a module matches every function whose module is that one or below it,
-    also when the learner imports it only during the call; a function target matches its code
-    object (so aliases are caught), or its module and name when the module is not imported yet.
+    A target naming a module matches every function whose module is that one or inside it; a
+    target naming a function matches functions of that name inside the module before it (so
+    aliases are caught). Matching reads the frame's module name; nothing is imported.
     """
 
     def __init__(self, targets: list[str]):
-        import importlib.util
-
-        _code_objects = Watch.code_objects
         self.outer: list = []
         self.hits: list[str] = []
-        self.modules: list[str] = []
-        self.codes: dict = {}
-        self.names: dict[tuple[str, str], str] = {}
-        self.inner = None
+        self.modules: list[tuple[str, str]] = []  # (module prefix, target)
+        self.functions: list[tuple[str, str, str]] = []  # (module prefix, name, target)
         for target in targets:
-            if target in sys.modules:
-                self.modules.append(target)
-                continue
-            parent, _, last = target.rpartition(".")
-            mod = sys.modules.get(parent)
-            obj = getattr(mod, last, None) if mod is not None else None
-            if isinstance(obj, types.ModuleType):
-                self.modules.append(target)
-            elif obj is not None:
-                for code in _code_objects(obj):
-                    self.codes.setdefault(code, target)
-                self.names[(getattr(obj, "__module__", parent) or parent, last)] = target
+            parts = target.split(".")
+            cut = len(parts)
+            while cut > 1 and not _is_module(".".join(parts[:cut])):
+                cut -= 1
+            module = ".".join(parts[:cut])
+            if cut == len(parts):
+                self.modules.append((module, target))
             else:
-                try:
-                    is_module = importlib.util.find_spec(target) is not None
-                except (ImportError, ValueError):
-                    is_module = False
-                if is_module:
-                    self.modules.append(target)
-                elif parent:
-                    self.names[(parent, last)] = target
-
-    code_objects = None  # cnnlab.testing._code_objects, captured before learner code runs
+                self.functions.append((module, parts[-1], target))
 
     def record(self, name: str) -> None:
         if name not in self.hits:
@@ -179,22 +160,36 @@ class Watch:
         self.outer = outer
         return self.hook
 
+    def _match(self, modname: str, co_name: str) -> str | None:
+        for prefix, target in self.modules:
+            if modname == prefix or modname.startswith(prefix + "."):
+                return target
+        for prefix, name, target in self.functions:
+            if co_name == name and (modname == prefix or modname.startswith(prefix + ".")):
+                return target
+        return None
+
     def hook(self, frame, event, arg):
         if event != "call":
             return
-        code = frame.f_code
+        modname = frame.f_globals.get("__name__") or ""
+        if modname == "__main__":
+            return
         for watch in [*self.outer, self]:
-            name = watch.codes.get(code)
-            if name is None and (watch.modules or watch.names):
-                modname = frame.f_globals.get("__name__") or ""
-                name = watch.names.get((modname, code.co_name))
-                if name is None:
-                    for m in watch.modules:
-                        if modname == m or modname.startswith(m + "."):
-                            name = m
-                            break
+            name = watch._match(modname, frame.f_code.co_name)
             if name is not None:
                 watch.record(name)
+
+
+def _is_module(name: str) -> bool:
+    if name in sys.modules:
+        return True
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
 
 
 def _student_traceback(exc: BaseException) -> str:
@@ -219,7 +214,7 @@ def main(argv: list[str]) -> int:
     import cnnlab
     import cnnlab.layers  # noqa: F401
     import cnnlab.nn  # noqa: F401
-    import cnnlab.testing
+    import cnnlab.testing  # noqa: F401 - snapshotted by Tamper before learner code
     from autograde.wire import Peer
 
     report = limits.apply(
@@ -229,7 +224,6 @@ def main(argv: list[str]) -> int:
         landlock=bool(config.get("landlock", True)),
     )
     get_profile, set_profile = sys.getprofile, sys.setprofile
-    Watch.code_objects = staticmethod(cnnlab.testing._code_objects)
     real_stdout, real_stderr = sys.stdout, sys.stderr
     shell = InteractiveShell.instance(colors="NoColor")
     shell.user_ns["__name__"] = "__main__"
