@@ -170,3 +170,15 @@ def test_digits_recipe_beats_rbf_svm():
     train.fit(model, opt, X_train, y_train, epochs=5, batch_size=32, seed=1)
     _, acc = train.evaluate(model, X_test, y_test)
     assert acc >= 0.985, f"test accuracy {acc:.4f} < 0.985 (RBF SVM: about 0.983)"
+
+
+def test_fit_progress_goes_to_stdout_and_threads_are_restored(capsys):
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info()]
+    X, y = blobs(40)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3, seed=0))
+    train.fit(model, optim.SGD(model.params, lr=0.1), X, y, epochs=2, batch_size=16, progress=True)
+    out = capsys.readouterr()
+    assert "epoch 2/2" in out.out and out.err == "", "the bar must go to stdout, never stderr"
+    assert [i["num_threads"] for i in threadpool_info()] == before
