@@ -167,9 +167,10 @@ plt.show()
 
 # %% [markdown]
 # Cut from the sorted file, the validation set holds almost nothing but 8s and 9s: a model
-# would be validated on two classes, and trained on a set where those two are missing. After shuffling every class is
-# present, but the counts still wander around the black marks by a few images. With 29 images
-# per class that is noise of 10-20 % per class; stratifying removes it.
+# would be validated on two classes, after training on a set where those two are missing.
+# After shuffling every class is present, but the counts still wander around the black marks
+# by a few images. With 29 images per class that is noise of 10-20 % per class; stratifying
+# removes it.
 #
 # **Worked example.** Ten images, five of class 0 and five of class 1, and `val_fraction=0.4`.
 # Stratified: each class sends `round(0.4 * 5) = 2` of its five images, chosen at random, to the
@@ -477,7 +478,7 @@ plt.show()
 # 2. then falling, steeply at some point (the learning rate has become useful),
 # 3. then bottoming out and shooting up (steps too large: divergence).
 #
-# A good learning rate sits where the loss falls *fastest*, well before the minimum (at the
+# A good learning rate sits where the loss falls *fastest*, before the minimum (at the
 # minimum the run is already on the verge of diverging). Because the sweep spans several
 # orders of magnitude, the learning rate is increased **geometrically**: step `i` of `steps`
 # uses
@@ -490,9 +491,9 @@ plt.show()
 # loss is no longer finite or is more than 4 times the lowest loss seen so far.
 #
 # The optimiser of the range test should be the one you will train with. Ours is SGD with
-# momentum 0.9 (`cl.optim.Momentum`, which you wrote in 03-training): its velocity
-# `v = 0.9 v + grad` and update `p -= lr * v` make progress fast enough that a few hundred
-# mini-batches show the whole curve.
+# momentum 0.9, `cl.optim.Momentum` (the library version of the update you wrote in
+# 03-training): its velocity `v = 0.9 v + grad` and update `p -= lr * v` make progress fast
+# enough that about a hundred mini-batches show the whole curve.
 #
 # **Worked example.** `lr_min=1e-3`, `lr_max=1e-1`, `steps=3` gives the learning rates 0.001,
 # 0.01, 0.1. Step 0 draws a mini-batch, computes its loss *with the current weights* (that is
@@ -1069,7 +1070,7 @@ print(f"momentum SGD with lr={lr_suggested:.3g}: validation accuracy per epoch {
 # Averaging over more examples makes the estimate less noisy (its standard deviation shrinks
 # like one over the square root of the batch size) and makes each step cheaper per example,
 # because the arithmetic is vectorised. But one epoch of a larger batch makes *fewer* steps:
-# with 1,150 images, batch size 16 gives 72 updates per epoch, batch size 256 only 5.
+# with 1,150 images, batch size 16 gives 72 updates per epoch, batch size 128 only 9.
 #
 # The learning rate and the batch size are therefore tied together. A larger batch gives a
 # more reliable direction, so it can afford a larger step; a common rule of thumb, the
@@ -1156,8 +1157,8 @@ plt.show()
 #
 # A caveat for later: with Adam, adding `λ w` to the gradient is *not* the same as decaying the
 # weights, because Adam rescales every gradient. AdamW decouples the two
-# ([Loshchilov and Hutter, 2019](https://arxiv.org/abs/1711.05101)). With plain SGD and
-# momentum the two are the same thing.
+# ([Loshchilov and Hutter, 2019](https://arxiv.org/abs/1711.05101)). With plain SGD the two
+# are exactly the same thing, as the next cell shows.
 #
 # **Worked example.** `params = {"0.w": [[1, 2], [3, 4]], "0.b": [1, 1]}` and `λ = 0.1`: the
 # penalty is `0.5 * 0.1 * (1 + 4 + 9 + 16) = 1.5`; its gradient is `0.1 * w = [[0.1, 0.2],
@@ -1516,13 +1517,14 @@ plt.show()
 #
 # "Random" needs a distribution. For a learning rate between `1e-4` and `1`, drawing uniformly
 # from `[0.0001, 1]` would be a mistake: 90 % of the draws would land in `[0.1, 1]` and only
-# 0.01 % below `1e-3`. What matters for a learning rate, a weight decay or a regularisation
+# about 0.1 % below `1e-3`. What matters for a learning rate, a weight decay or a regularisation
 # strength is its *order of magnitude*: 0.001 and 0.002 behave very differently, 0.501 and 0.502
 # do not. So we draw the **exponent** uniformly, `u ~ Uniform(log10 low, log10 high)`, and use
 # `10 ** u`. Each decade then gets the same share of the trials. This is called *log-uniform*
 # sampling; use it for every hyperparameter that is a scale (learning rate, weight decay), and a
-# plain uniform for those that are not (dropout probability, momentum close to but below 1 is
-# better sampled as `1 - log-uniform`).
+# plain uniform for those that are not (a dropout probability). Momentum is a special case:
+# what matters is how close it is to 1 (0.9, 0.99, 0.999), so one samples `1 - momentum`
+# log-uniformly.
 #
 # **Worked example.** `low = 1`, `high = 100`: the exponent is uniform on `[0, 2]`, so half of
 # the samples are below `10 ** 1 = 10`. A plain uniform on `[1, 100]` puts only 9 % there.
@@ -1625,7 +1627,7 @@ for low, high in ((0.0, 1.0), (-1.0, 1.0), (1e-2, 1e-3), (0.1, 0.1)):
 
 # %% [markdown]
 # The figure compares 2,000 draws from `[1e-4, 1]` with your `log_uniform` and with a plain
-# uniform, counted per decade.
+# uniform, counted per half decade.
 
 # %%
 draw_rng = np.random.default_rng(0)
@@ -2216,9 +2218,8 @@ plt.show()
 # its nine runs can fix that. The random search gets nine independent chances to land on the
 # plateau and almost always does. (The two are counted as equal when their best scores differ
 # by less than half a percentage point.) That is Bergstra and Bengio's argument, measured on
-# our own network. With more hyperparameters, of
-# which only one or two matter, the advantage grows: a 3 x 3 x 3 grid still tries only three
-# learning rates, in 27 runs.
+# our own network. With more hyperparameters, of which only one or two matter, the advantage
+# grows: a 3 x 3 x 3 grid still tries only three learning rates, in 27 runs.
 #
 # In practice one does this in stages ([CS231n, hyperparameter optimisation](https://cs231n.github.io/neural-networks-3/#hyper)):
 # a coarse random search over wide ranges with very short runs, then a finer random search
@@ -2503,9 +2504,9 @@ print(
 #   changing; the validation numbers are taken after the epoch, *in evaluation mode*. Dropout,
 #   for example, is on in the first and off in the second.
 #
-# Below are three real runs on the digits. Study each figure, then answer the question about
-# it. (The runs are described only by what you could see in a notebook of your own; what was
-# done to produce them is revealed in the feedback.)
+# Below are three real runs on the digits. The code that produced them is in the cell, but
+# try to answer from the curves alone first: in real work the curves are often all you have.
+# Study each figure, then answer the question about it.
 
 # %%
 t0 = time.perf_counter()
@@ -2677,9 +2678,12 @@ print(f"validation accuracy {val_acc:.3f}   test accuracy {test_acc:.3f}")
 print(f"the whole notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 
 # %% [markdown]
-# The test accuracy is usually a little below the validation accuracy: the validation set
-# helped choose the configuration and the stopping epoch, so its number is slightly
-# optimistic, exactly as section 2 predicted. The test number is the honest one.
+# Compare the two numbers. The validation set helped choose the configuration and the
+# stopping epoch, so *on average* its accuracy is optimistic, as section 2 explained; the test
+# accuracy, measured once on images nobody looked at, is the honest estimate. On a test set of
+# 360 images one image is 0.3 %, so a difference of a percent or two either way is within the
+# noise of the measurement. Had we made many more decisions on the validation set (a search of
+# hundreds of trials), the optimism would grow, and so would the value of an untouched test set.
 #
 # ## Summary
 #
@@ -2687,8 +2691,8 @@ print(f"the whole notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 #   are chosen by comparing runs on a **validation** set; the **test** set is used once, at the
 #   end. Split with shuffling and stratification.
 # - The **learning rate** matters most. A **range test** (one short run with a geometrically
-#   growing learning rate) finds a good value in the time of one epoch: take the steepest descent
-#   of the smoothed loss, before divergence.
+#   growing learning rate) finds a good value in the time of a few epochs: take the steepest
+#   descent of the smoothed loss, before divergence.
 # - **Batch size** and learning rate go together: larger batches want (and tolerate) larger
 #   learning rates and make fewer steps per epoch. Compare batch sizes each at its best
 #   learning rate.
