@@ -521,7 +521,8 @@ print(
 
 fig, axes = plt.subplot_mosaic([["a", "b", "c"], ["p", "p", "p"]], figsize=(14, 7),
                               height_ratios=[3, 1.4])  # fmt: skip
-row, cols = 53, np.arange(60, 120)  # one row of the input image, 60 columns across the temple
+# one row of the input through the middle of the temple, and the columns from its centre to the sea
+row, cols = small.shape[0] // 2, np.arange(small.shape[1] * 3 // 8, small.shape[1] * 3 // 4)
 for key, (title, out) in zip("abc", filtered.items()):
     o = (small.shape[0] - out.shape[0]) // 2  # output (i, j) is centred on input (i + o, j + o)
     axes[key].imshow(out, cmap="gray", vmin=0, vmax=1)
