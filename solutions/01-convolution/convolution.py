@@ -1867,8 +1867,10 @@ plt.show()
 # - Loops are clear but slow; rearranging the windows with im2col turns the whole layer into one
 #   matrix multiply, which is hundreds of times faster.
 #
-# **Next: 02-layers.** You will write the backward pass of the convolution (the gradient of
-# im2col is its counterpart col2im), pooling and ReLU layers, and stack them into a network.
+# **Next: 02-layers.** A layer must also say how the loss changes when its inputs and weights
+# change. You will write the backward pass of the convolution and of the other layers of a CNN
+# (ReLU, pooling, fully connected, dropout, softmax loss), check each against a numerical
+# gradient, and stack them into a network that learns.
 #
 # **Further reading.** [CS231n: Convolutional Neural Networks](https://cs231n.github.io/convolutional-networks/);
 # V. Dumoulin and F. Visin, [A guide to convolution arithmetic for deep learning](https://arxiv.org/abs/1603.07285);
