@@ -9,7 +9,7 @@ Learners of the demo class:
   a memory bomb, a fork bomb, warnings on stderr, stripped metadata, invalid JSON, and a
   monkeypatch of ``numpy.testing`` / ``cnnlab.testing`` (flagged, scored as its honest code).
 
-The demo grades with a 10 s cell timeout so that the infinite loop costs little.
+The demo grades with a 30 s cell timeout so that the infinite loop costs little.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def demo(folder: Path | None = None, workers: int = 2) -> int:
     t0 = time.perf_counter()
     assignments = build(course)
     print(f"demo class in {course}: {len(assignments)} assignments")
-    rows = grade.run(course, workers=workers, options={"timeout": 10.0})
+    rows = grade.run(course, workers=workers, options={"timeout": 30.0})
     rows = [r for r in rows if r["status"] != "missing"]
     print(summary_table(rows))
     print(f"\ngraded {len(rows)} notebooks in {time.perf_counter() - t0:.0f} s; see")

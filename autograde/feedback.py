@@ -34,7 +34,7 @@ def feedback_html(student: str, assignment: str, notebook: str, result: dict) ->
             f"<td><pre>{esc(test.get('message', ''))}</pre></td></tr>"
         )
     notes = [n for n in result.get("notes", [])] + [
-        f"your cell {e}" for e in result.get("cell_errors", [])
+        f"error in {e}" for e in result.get("cell_errors", [])
     ]
     reason = result.get("reason", "")
     parts = [

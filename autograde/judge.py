@@ -352,6 +352,7 @@ class _Run:
         self.flags: list[str] = []
         self.notes: list[str] = []
         self.restarts = 0
+        self.cell_seconds: list[tuple[float, str]] = []
 
     def _collect_flags(self):
         peer = self.sandbox.peer
@@ -383,9 +384,11 @@ class _Run:
 
     def _exec(self, step: Step, replaying: bool = False) -> str:
         peer = self.sandbox.peer
-        peer.deadline = time.monotonic() + self.options["timeout"]
+        t0 = time.monotonic()
+        peer.deadline = t0 + self.options["timeout"]
         try:
             reply = peer.request("exec", code=step.source)
+            self.cell_seconds.append((round(time.monotonic() - t0, 2), step.label))
         except wire.Timeout:
             self.sandbox.kill()
             self.events.append(
@@ -544,6 +547,7 @@ def grade_notebook(
     result["flags"] = run.flags
     result["cell_errors"] = run.cell_errors
     result["isolation"] = run.sandbox.isolation
+    result["slowest_cells"] = sorted(run.cell_seconds, reverse=True)[:3]
     events = list(run.events)
     if the_plan.matched_ids == 0 and the_plan.foreign_ids > 0:
         events.insert(0, ("wrong-notebook", "this notebook belongs to another assignment"))
