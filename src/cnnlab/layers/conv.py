@@ -168,7 +168,13 @@ def conv_forward(x, w, b, *, stride=1, pad=0):
         ``OH = (H + 2*pad - KH) // stride + 1``, likewise OW; same dtype as ``x``.
     cache : tuple
         ``(x, w, b, stride, pad, cols)``; the first five items are the inputs, so a naive
-        backward can unpack ``x, w, b, stride, pad = cache[:5]``.
+        backward can unpack ``x, w, b, stride, pad = cache[:5]``. ``cols`` has shape
+        (N, C*KH*KW, OH*width), see ``_receptive_fields``.
+
+    Notes
+    -----
+    With stride 1, ``out`` is a view that skips the "wide" columns, so it is usually not
+    C-contiguous; ``np.ascontiguousarray(out)`` gives a compact copy when one is needed.
     """
     _check_x(x)
     if not isinstance(w, np.ndarray) or w.ndim != 4 or w.shape[1] != x.shape[1]:
