@@ -615,7 +615,7 @@ for layer_index, channel, k in [(0, 2, 4), (1, 3, 3), (2, 1, 5), (3, 2, 6), (5, 
         else:
             hint = (
                 "mean over the positions of channel `channel` of layer `layer_index` "
-                "(eval mode), largest first"
+                "(eval mode), largest first; if you use get_activations, make its test pass first"
             )
         T.assert_equal(got, expected, name=name, hint=hint)
 ### END HIDDEN TESTS
