@@ -13,6 +13,8 @@ Every loader returns images as float32 NCHW arrays with values in [0, 1] and lab
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cnnlab.datafiles import (
@@ -273,6 +275,16 @@ def shapes_split(n_train, n_test, size=28, seed=0, **kwargs):
 _SAMPLE_IMAGES = {"china": "china.jpg", "flower": "flower.jpg"}
 
 
+@functools.cache
+def _decoded_photo(filename):
+    """The decoded photo as uint8 (H, W, 3), read once per process (decoding takes ~0.3 s)."""
+    from sklearn.datasets import load_sample_image
+
+    photo = load_sample_image(filename)
+    photo.setflags(write=False)
+    return photo
+
+
 def sample_image(name="china", gray=True, size=None):
     """A real photograph shipped with scikit-learn, as floats in [0, 1].
 
@@ -292,11 +304,10 @@ def sample_image(name="china", gray=True, size=None):
     ndarray, float64 in [0, 1]
         Shape (H, W) when ``gray`` else (3, H, W) (channels first).
     """
-    from sklearn.datasets import load_sample_image
 
     if name not in _SAMPLE_IMAGES:
         raise ValueError(f"unknown sample image {name!r}; valid names: {sorted(_SAMPLE_IMAGES)}")
-    img = load_sample_image(_SAMPLE_IMAGES[name]).astype(np.float64) / 255.0  # (H, W, 3)
+    img = _decoded_photo(_SAMPLE_IMAGES[name]).astype(np.float64) / 255.0  # (H, W, 3)
     img = img.transpose(2, 0, 1)
     if gray:
         img = np.tensordot(np.array([0.299, 0.587, 0.114]), img, axes=1)
