@@ -445,3 +445,17 @@ def test_batchnorm_affine_softmax_match_torch():
     assert abs(loss - tloss.item()) < 1e-12
     for ours, t in zip(L.affine_backward(dscores, cache), (tx, tw, tb)):
         np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_integer_images_become_float64():
+    x = np.arange(2 * 1 * 4 * 4).reshape(2, 1, 4, 4)
+    out, cache = L.conv_forward(x, np.ones((1, 1, 2, 2)), np.zeros(1), stride=2)
+    assert out.dtype == np.float64 and out[0, 0, 0, 0] == 0 + 1 + 4 + 5
+    for fwd, bwd in [
+        (L.maxpool_forward, L.maxpool_backward),
+        (L.avgpool_forward, L.avgpool_backward),
+    ]:
+        o, c = fwd(x, 2, 2)
+        assert o.dtype == np.float64 and bwd(np.ones_like(o), c).dtype == np.float64
+    o, c = L.global_avgpool_forward(x)
+    np.testing.assert_allclose(L.global_avgpool_backward(np.ones_like(o), c), 1 / 16)

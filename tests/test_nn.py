@@ -144,6 +144,8 @@ def test_save_load_npz(tmp_path):
     assert not fresh.training
     for k, v in {**model.params, **model.buffers}.items():
         np.testing.assert_array_equal(v, {**fresh.params, **fresh.buffers}[k], err_msg=k)
+    model.save(tmp_path / "no_suffix")  # np.savez adds .npz; load accepts the name given
+    fresh.load(tmp_path / "no_suffix")
     loaded = nn.load_model(path)
     np.testing.assert_array_equal(loaded.params["0.w"], model.params["0.w"])
     with pytest.raises(ValueError, match="architecture mismatch.*layer 0.*out_channels=16"):

@@ -20,6 +20,7 @@ arrays into an existing model. ``Sequential.save`` / ``load`` store the same in 
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 
@@ -406,7 +407,7 @@ class Sequential(Module):
 
         Raises ValueError, saying what differs, when the file holds another architecture.
         """
-        with np.load(path, allow_pickle=False) as f:
+        with np.load(_npz_path(path), allow_pickle=False) as f:
             theirs = json.loads(str(f["architecture"]))
             _check_same_architecture(theirs, _architecture(self), where=str(path))
             for key, arr in self.params.items():
@@ -537,9 +538,17 @@ def _architecture_of_spec(spec):
     return json.loads(json.dumps({"type": spec["type"], "config": spec.get("config", {})}))
 
 
+def _npz_path(path):
+    """``np.savez`` adds ".npz" to names without it; accept the name as given to ``save``."""
+    path = str(path)
+    if not os.path.exists(path) and os.path.exists(path + ".npz"):
+        return path + ".npz"
+    return path
+
+
 def load_model(path):
     """Build a new model from a file written by :meth:`Sequential.save`."""
-    with np.load(path, allow_pickle=False) as f:
+    with np.load(_npz_path(path), allow_pickle=False) as f:
         arch = json.loads(str(f["architecture"]))
     return Sequential.load(from_spec(_spec_without_arrays(arch)), path)
 

@@ -66,6 +66,11 @@ def _check_x(x, name="x"):
         raise ValueError(f"{name} must be an array of shape (N, C, H, W), got shape {shape}")
 
 
+def _as_float(x):
+    """float32 / float64 arrays unchanged; anything else (ints, bools) as float64."""
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
 def _windows(x, kh, kw, stride, pad):
     """View of all receptive fields: shape (N, C, KH, KW, OH, OW), no copy (besides padding)."""
     n, c, h, w = x.shape
@@ -177,6 +182,7 @@ def conv_forward(x, w, b, *, stride=1, pad=0):
     C-contiguous; ``np.ascontiguousarray(out)`` gives a compact copy when one is needed.
     """
     _check_x(x)
+    x = _as_float(x)
     if not isinstance(w, np.ndarray) or w.ndim != 4 or w.shape[1] != x.shape[1]:
         raise ValueError(
             f"w must have shape (F, C, KH, KW) with C = {x.shape[1]}, got {np.shape(w)}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import conv_output_size
+from .conv import _as_float, conv_output_size
 
 __all__ = [
     "maxpool_forward",
@@ -33,7 +33,7 @@ def _pool_geometry(x, size, stride):
         )
     oh = conv_output_size(x.shape[2], size, stride, 0)
     ow = conv_output_size(x.shape[3], size, stride, 0)
-    return oh, ow
+    return _as_float(x), oh, ow
 
 
 def _offset_view(a, p, q, oh, ow, stride):
@@ -59,7 +59,7 @@ def maxpool_forward(x, size=2, stride=2):
     cache : tuple
         ``(x, size, stride, out)`` (plus the row maxima on the fast path).
     """
-    oh, ow = _pool_geometry(x, size, stride)
+    x, oh, ow = _pool_geometry(x, size, stride)
     if _tiles(x, size, stride, oh, ow):
         return _maxpool_tiles_forward(x, size, oh, ow)
     # Maximum over rows first, then over columns: 2*(size-1) element-wise passes on strided views.
@@ -185,7 +185,7 @@ def avgpool_forward(x, size=2, stride=2):
     cache : tuple
         ``(x.shape, size, stride, dtype)``.
     """
-    oh, ow = _pool_geometry(x, size, stride)
+    x, oh, ow = _pool_geometry(x, size, stride)
     out = _offset_view(x, 0, 0, oh, ow, stride).copy()
     for p in range(size):
         for q in range(size):
@@ -240,6 +240,7 @@ def global_avgpool_forward(x):
         raise ValueError(
             f"x must be an array of shape (N, C, H, W), got shape {getattr(x, 'shape', None)}"
         )
+    x = _as_float(x)
     return x.mean(axis=(2, 3)), (x.shape, x.dtype)
 
 
