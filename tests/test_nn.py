@@ -106,6 +106,9 @@ def test_spec_round_trip_is_exact_and_plain():
             np.testing.assert_array_equal(ours[k], theirs[k], err_msg=k)
             assert ours[k].dtype == theirs[k].dtype
     np.testing.assert_array_equal(model(x), clone(x))
+    model[2].train()  # a mixed mode survives the round trip too
+    clone = nn.from_spec(nn.to_spec(model))
+    assert [m.training for m in clone] == [m.training for m in model] and not clone.training
     # specs hold copies, not the model's arrays
     spec["layers"][0]["params"]["w"][...] = 0
     assert model[0].params["w"].any()

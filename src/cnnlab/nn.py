@@ -508,6 +508,8 @@ def load_state(module, spec):
     """
     theirs = _architecture_of_spec(spec)
     _check_same_architecture(theirs, _architecture(module))
+    if "training" in spec:  # first, so that the layers' own flags below win
+        module.train() if spec["training"] else module.eval()
     if isinstance(module, Sequential):
         for layer, sub in zip(module.layers, spec["layers"]):
             load_state(layer, sub)
@@ -525,8 +527,6 @@ def load_state(module, spec):
                 if src.shape != arr.shape:
                     raise ValueError(f"{kind} {name!r}: spec shape {src.shape} != {arr.shape}")
                 np.copyto(arr, src)
-    if "training" in spec:
-        module.train() if spec["training"] else module.eval()
     return module
 
 
