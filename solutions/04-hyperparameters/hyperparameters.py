@@ -1333,13 +1333,13 @@ print(f"largest difference between the two updated models: {diff:.2e}")
 
 # %% [markdown]
 # What does weight decay buy? Its job is to fight over-fitting, so we make over-fitting easy:
-# only 150 training images, a network with a wide dense layer, 25 epochs, SGD with momentum.
+# only 150 training images, a network with a wide dense layer, 20 epochs, SGD with momentum.
 # Four strengths of weight decay, everything else equal.
 
 # %%
 t0 = time.perf_counter()
 wd_values = (0.0, 1e-3, 1e-2, 1e-1)
-wd_epochs = 12 if FAST else 25
+wd_epochs = 12 if FAST else 20
 wd_rows = []
 for wd in wd_values:
     model = small_convnet(hidden=64, seed=0)
@@ -2170,7 +2170,7 @@ plt.show()
 
 # %%
 t0 = time.perf_counter()
-scan_lrs = np.geomspace(1e-4, 1.0, 7 if FAST else 13)
+scan_lrs = np.geomspace(1e-4, 1.0, 7 if FAST else 11)
 scan_acc = np.array([train_and_score({"lr": lr, "weight_decay": 0.0}) for lr in scan_lrs])
 scan_seconds = time.perf_counter() - t0
 
@@ -2516,12 +2516,12 @@ diagnosis_runs = {}
 model = cl.models.course_convnet((1, 8, 8), conv_channels=(2,), hidden=(), seed=0)
 diagnosis_runs["Run A"] = cl.train.fit(model, cl.optim.SGD(model.params, lr=0.01), X_train, y_train,
                                        epochs=12, batch_size=32, val=(X_val, y_val), progress=False)  # fmt: skip
-model = small_convnet(hidden=64, seed=0)
+model = small_convnet(hidden=128, seed=0)
 diagnosis_runs["Run B"] = cl.train.fit(model, cl.optim.Adam(model.params, lr=1e-2), X_train[:40], y_train[:40],
-                                       epochs=40, batch_size=10, val=(X_val, y_val), progress=False)  # fmt: skip
+                                       epochs=30, batch_size=10, val=(X_val, y_val), progress=False)  # fmt: skip
 model = small_convnet(hidden=64, seed=0, dropout=0.5)
 diagnosis_runs["Run C"] = cl.train.fit(model, cl.optim.Adam(model.params, lr=3e-3), X_train, y_train,
-                                       epochs=8, batch_size=32, val=(X_val, y_val), progress=False)  # fmt: skip
+                                       epochs=6, batch_size=32, val=(X_val, y_val), progress=False)  # fmt: skip
 print(f"three runs, {time.perf_counter() - t0:.1f} s")
 for name, h in diagnosis_runs.items():
     fig = cl.plot.training_curves(
