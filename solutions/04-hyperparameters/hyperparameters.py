@@ -1018,15 +1018,12 @@ lrs, losses = lr_range_test(
 lr_suggested = suggest_lr(lrs, losses)
 seconds = time.perf_counter() - t0
 
-running_min = np.minimum.accumulate(losses)
-kept = int(np.argmax(~np.isfinite(losses) | (losses > 4 * running_min))) or len(losses)
-smooth, avg = [], 0.0
-for i, loss in enumerate(losses[:kept]):
-    avg = 0.8 * avg + 0.2 * loss
-    smooth.append(avg / (1 - 0.8 ** (i + 1)))
+# for the eye only: a centred running mean over 7 steps, without the diverged last step
+kept = len(losses) - 1 if len(losses) < rt_steps else len(losses)
+trend = np.convolve(np.pad(losses[:kept], 3, mode="edge"), np.ones(7) / 7, mode="valid")
 fig, ax = plt.subplots(figsize=(7, 3.6))
 ax.semilogx(lrs, np.minimum(losses, 10), ".", color="0.6", label="loss of each mini-batch")
-ax.semilogx(lrs[:kept], smooth, color="tab:blue", label="smoothed, before divergence")
+ax.semilogx(lrs[:kept], trend, color="tab:blue", label="running mean (7 steps)")
 ax.axvline(
     lr_suggested, color="tab:green", ls="--", label=f"steepest descent: lr = {lr_suggested:.3g}"
 )
