@@ -531,11 +531,16 @@ def grade_notebook(
             if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
                 shutil.copy(path, workdir / path.name)
     run = _Run(workdir, opts)
+    judge_dir = Path(tempfile.mkdtemp(prefix="cnnlab-judge-"))
+    here = os.getcwd()
+    os.chdir(judge_dir)  # files a test cell writes land in a scratch folder
     try:
         tests = run.run(the_plan)
     finally:
+        os.chdir(here)
         run.close()
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(judge_dir, ignore_errors=True)
     by_id = {t["grade_id"]: t for t in tests}
     ordered = []
     for gid, pts in points.items():

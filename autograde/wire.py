@@ -556,6 +556,7 @@ class Peer:
             import cnnlab.nn
 
             spec = self.decode(data["spec"], blobs, None, d)
+            _check_spec_size(spec)
             try:
                 return cnnlab.nn.from_spec(spec)
             except Exception as exc:
@@ -723,6 +724,25 @@ class Peer:
 
 
 _VALUE_FIELDS = {"value", "key"}
+
+
+MAX_CONFIG_INT = 100_000
+
+
+def _check_spec_size(spec, depth: int = 0) -> None:
+    """Refuse module specs whose constructor arguments would allocate absurd arrays."""
+    if depth > 50 or not isinstance(spec, dict):
+        raise ProtocolError("bad module spec")
+    for layer in spec.get("layers", []) or []:
+        _check_spec_size(layer, depth + 1)
+    config = spec.get("config", {})
+    if not isinstance(config, dict):
+        raise ProtocolError("bad module spec")
+    for value in config.values():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_CONFIG_INT:
+                raise ProtocolError(f"module spec with a size of {v} refused")
 
 
 def _blob(blobs, i):
