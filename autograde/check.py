@@ -53,7 +53,7 @@ def check(path: Path, options: dict | None = None, release_dir: Path = ROOT / "n
         if not test["passed"] and test["message"]:
             for line in test["message"].splitlines()[:12]:
                 print(f"       {line}")
-    for note in result["notes"] + [f"cell {e}" for e in result["cell_errors"]]:
+    for note in result["notes"] + [f"error in {e}" for e in result["cell_errors"]]:
         print(f"note: {note}")
     if result["reason"]:
         print(f"note: {result['reason']}")

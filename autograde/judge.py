@@ -387,7 +387,7 @@ class _Run:
         t0 = time.monotonic()
         peer.deadline = t0 + self.options["timeout"]
         try:
-            reply = peer.request("exec", code=step.source)
+            reply = peer.request("exec", code=step.source, label=step.label)
             self.cell_seconds.append((round(time.monotonic() - t0, 2), step.label))
         except wire.Timeout:
             self.sandbox.kill()

@@ -195,10 +195,10 @@ def _is_module(name: str) -> bool:
 def _student_traceback(exc: BaseException) -> str:
     import traceback
 
-    from autograde.wire import _is_student_file
+    from autograde.wire import _is_student_file, label_cells
 
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_student_file(f.filename)]
-    return "".join(traceback.format_list(frames[-6:]))[:4000]
+    return label_cells("".join(traceback.format_list(frames[-6:])))[:4000]
 
 
 def main(argv: list[str]) -> int:
@@ -215,7 +215,7 @@ def main(argv: list[str]) -> int:
     import cnnlab.layers  # noqa: F401
     import cnnlab.nn  # noqa: F401
     import cnnlab.testing  # noqa: F401 - snapshotted by Tamper before learner code
-    from autograde.wire import Peer
+    from autograde.wire import CELL_LABELS, Peer
 
     report = limits.apply(
         os.getcwd(),
@@ -250,6 +250,8 @@ def main(argv: list[str]) -> int:
 
     def do_exec(header, blobs):
         code = str(header.get("code", ""))
+        shell.execution_count = count = shell.execution_count + 1
+        CELL_LABELS[count] = str(header.get("label", "cell"))[:80]
         result, out = captured(lambda: shell.run_cell(code, store_history=False))
         close_figures()
         err = result.error_before_exec or result.error_in_exec

@@ -27,6 +27,7 @@ import collections.abc
 import io
 import json
 import os
+import re
 import select
 import struct
 import time
@@ -839,12 +840,21 @@ def _describe_exception(exc: BaseException, trusted: bool) -> dict:
         frames = [
             f for f in traceback.extract_tb(exc.__traceback__) if _is_student_file(f.filename)
         ]
-        tb = "".join(traceback.format_list(frames[-6:]))
+        tb = label_cells("".join(traceback.format_list(frames[-6:])))
     try:
         message = str(exc)
     except Exception:
         message = "<message could not be shown>"
     return {"type": type(exc).__name__, "message": message[:2000], "traceback": tb[:4000]}
+
+
+CELL_LABELS: dict[int, str] = {}  # sandbox: IPython execution count -> cell label
+_INPUT = re.compile(r"<ipython-input-(\d+)-[0-9a-f]+>")
+
+
+def label_cells(text: str) -> str:
+    """Replace IPython's cell file names in a traceback by the cells' labels."""
+    return _INPUT.sub(lambda m: f"<{CELL_LABELS.get(int(m.group(1)), 'cell')}>", text)
 
 
 def _is_student_file(filename: str) -> bool:
