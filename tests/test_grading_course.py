@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import pytest
 from test_grading_synth import (
     ASSIGNMENT,
     MAX_SCORE,
@@ -27,6 +28,8 @@ from test_grading_synth import (
 
 from autograde.check import check
 from autograde.collect import collect
+
+pytestmark = pytest.mark.xdist_group("grading-course")  # one worker runs the whole module
 
 OPTS = ["--timeout", "20", "--memory", "1GiB", "--no-progress"]
 
