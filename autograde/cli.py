@@ -38,7 +38,10 @@ def _options(args) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cnnlab-grade", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="cnnlab-grade",
+        description="Collect, autograde and self-check the course notebooks (docs/grading.md).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("collect", help="gather submissions into DIR/submitted")
     p.add_argument("src", help="a folder (nbgrader layout or flat) or a .zip from an LMS")
