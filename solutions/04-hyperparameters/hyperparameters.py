@@ -614,8 +614,8 @@ T.assert_allclose(
 )  # fmt: skip
 T.assert_shape(losses, (3,), name="losses")
 T.assert_allclose(
-    np.asarray(losses)[:1],
-    [np.log(10)],
+    losses[0],
+    np.log(10),
     rtol=1e-6,
     name="losses[0]",
     hint="record the loss BEFORE the first update (the fresh model predicts uniformly: ln 10)",
@@ -861,7 +861,7 @@ T.assert_true(
     f"suggest_lr should return a float, got {type(lr).__name__}",
 )
 T.assert_allclose(
-    np.atleast_1d(lr), [0.01], rtol=1e-9, name="suggest_lr on the worked example",
+    lr, 0.01, rtol=1e-9, name="suggest_lr on the worked example",
     hint="return the lr of the steepest descent of the smoothed loss, not of the lowest loss: cut at divergence, "
     "smooth (beta=0.8, bias-corrected), slope against log10(lr), most negative slope up to the lowest smoothed loss",
 )  # fmt: skip
@@ -925,9 +925,7 @@ def check(losses, what, hint, beta=0.8):
         ]
         if matches:
             hint = "; or: ".join(matches)
-    T.assert_allclose(
-        np.atleast_1d(got), [want], rtol=1e-9, name=f"suggest_lr on {what}", hint=hint
-    )
+    T.assert_allclose(got, want, rtol=1e-9, name=f"suggest_lr on {what}", hint=hint)
 
 
 # a clean curve: the steepest descent is not the minimum
@@ -1218,7 +1216,7 @@ if value is not None and np.isclose(value, 3.0):
     hint = "the loss is twice what it should be: the penalty is 0.5 * reg * sum(w**2); the 0.5 is missing"
 elif value is not None and (np.isclose(value, 1.6) or np.isclose(value, 3.2)):
     hint = "the penalty includes the biases: only arrays with ndim >= 2 are weights"
-T.assert_allclose(np.atleast_1d(loss), [1.5], name="loss", hint=hint)
+T.assert_allclose(loss, 1.5, name="loss", hint=hint)
 T.assert_allclose(
     grads["0.w"],
     [[0.1, 0.2], [0.3, 0.4]],
@@ -1258,9 +1256,7 @@ for _trial in range(3):
         hint = (
             "the penalty includes biases (and gamma/beta): only arrays with ndim >= 2 are weights"
         )
-    T.assert_allclose(
-        np.atleast_1d(loss), [want], rtol=1e-7, name=f"l2_penalty loss (reg={reg:.2e})", hint=hint
-    )
+    T.assert_allclose(loss, want, rtol=1e-7, name=f"l2_penalty loss (reg={reg:.2e})", hint=hint)
     T.assert_true(isinstance(grads, dict), f"grads should be a dict, got {type(grads).__name__}")
     T.assert_equal(
         sorted(grads),
@@ -1307,7 +1303,7 @@ T.assert_allclose(
     name="grads['w'][1, 2] vs numerical derivative of the loss",
     hint="loss and gradient must belong together",
 )
-T.assert_allclose(np.atleast_1d(l2_penalty(params, 0.0)[0]), [0.0], name="loss with reg=0")
+T.assert_allclose(l2_penalty(params, 0.0)[0], 0.0, name="loss with reg=0")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -2004,8 +2000,8 @@ for n_trials in (1, 7, 12):
     )
     for config, score in results:
         T.assert_allclose(
-            np.atleast_1d(score),
-            [-abs(np.log10(config["lr"]) + 1.5)],
+            score,
+            -abs(np.log10(config["lr"]) + 1.5),
             rtol=1e-9,
             name=f"score of {config}",
             hint="keep each config with its own score",
@@ -2333,7 +2329,7 @@ T.assert_equal(
     run_stopper(es, [1.0, 0.8, 0.9, 0.85]), [False, False, False, True], name="update on 1.0, 0.8, 0.9, 0.85 with patience=2",
     hint="count only the epochs since the best one: early stopping that counts patience from the first epoch rather than from the best one stops too early",
 )  # fmt: skip
-T.assert_allclose(np.atleast_1d(es.best), [0.8], name="best")
+T.assert_allclose(es.best, 0.8, name="best")
 T.assert_equal(es.best_epoch, 1, name="best_epoch", hint="the first update is epoch 0")
 ### BEGIN HIDDEN TESTS
 # patience counts from the best epoch: steady improvement never stops
@@ -2351,7 +2347,7 @@ T.assert_equal(
     flags, [False] * 6 + [True], name="patience=3 on 1.0, 1.1, 1.2, 0.9, 1.0, 1.05, 1.1",
     hint="an improvement must reset the count of bad epochs to 0 (patience counts from the best epoch)",
 )  # fmt: skip
-T.assert_allclose(np.atleast_1d(es.best), [0.9], name="best")
+T.assert_allclose(es.best, 0.9, name="best")
 T.assert_equal(es.best_epoch, 3, name="best_epoch")
 # min_delta: small decreases are not improvements
 es = EarlyStopping(patience=2, min_delta=0.05)
@@ -2361,8 +2357,8 @@ T.assert_equal(
     hint="early stopping that ignores min_delta: a decrease counts only if val_loss < best - min_delta",
 )  # fmt: skip
 T.assert_allclose(
-    np.atleast_1d(es.best),
-    [1.0],
+    es.best,
+    1.0,
     name="best with min_delta=0.05",
     hint="best changes only on an improvement larger than min_delta",
 )
