@@ -100,12 +100,12 @@ plt.show()
 # convolution, each output value sums over a $C \times K_H \times K_W$ window of the input, so
 # its fan-in is $n_\text{in} = C\,K_H\,K_W$, not the number of pixels.
 #
-# The experiment below sends 1,000 random inputs through ten ReLU layers of width 256 and
+# The experiment below sends 500 random inputs through ten ReLU layers of width 256 and
 # records the spread of the activations at every layer, for four weight scales.
 
 
 # %%
-def activation_stds(sigma, depth=10, width=256, n=1000, seed=0):
+def activation_stds(sigma, depth=10, width=256, n=500, seed=0):
     """Std of the ReLU activations after each of `depth` random fully connected layers."""
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((n, width))
@@ -1516,15 +1516,15 @@ seeds = range(10)
 he_losses, small_losses = [], []
 for seed in seeds:
     model = build_convnet((1, 8, 8), 10, rng=np.random.default_rng(seed))
-    he_losses.append(initial_loss(model, X_train, y_train))
+    he_losses.append(initial_loss(model, X_train[:500], y_train[:500]))
     model.layers[-1].params["w"] *= 0.01
-    small_losses.append(initial_loss(model, X_train, y_train))
+    small_losses.append(initial_loss(model, X_train[:500], y_train[:500]))
 fig, ax = plt.subplots(figsize=(6.5, 3.4))
 ax.plot(seeds, he_losses, "o", label="He initialisation everywhere")
 ax.plot(seeds, small_losses, "s", label="last layer scaled by 0.01")
 ax.axhline(np.log(10), color="k", ls="--", label="ln 10")
 ax.set_xlabel("seed of the initial weights")
-ax.set_ylabel("loss on the training set")
+ax.set_ylabel("loss on 500 training images")
 ax.set_ylim(0, max(he_losses) + 0.5)
 ax.set_title("Initial loss of ten untrained networks")
 ax.legend(fontsize=8)
@@ -1625,11 +1625,11 @@ t0 = time.perf_counter()
 cases = {
     "under-fitting: 2 channels, no hidden layer": learning_curves(
         build_convnet((1, 8, 8), 10, (2,), hidden=(), rng=np.random.default_rng(0)),
-        X_fit, y_fit, epochs=4 if quick else 12, lr=5e-3,
+        X_fit, y_fit, epochs=4 if quick else 10, lr=5e-3,
     ),
     "over-fitting: default network, 100 images": learning_curves(
         build_convnet((1, 8, 8), 10, rng=np.random.default_rng(0)),
-        X_fit[:100], y_fit[:100], epochs=8 if quick else 30, lr=2e-3, batch_size=20,
+        X_fit[:100], y_fit[:100], epochs=8 if quick else 25, lr=2e-3, batch_size=20,
     ),
     "good fit: default network, 1,137 images": learning_curves(
         good_model, X_fit, y_fit, epochs=good_epochs, lr=2e-3
@@ -1654,7 +1654,7 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Left: the tiny network's two curves stay close together and improve only slowly; after 12
+# Left: the tiny network's two curves stay close together and improve only slowly; after 10
 # epochs it is still far below the others, because two 3x3 filters and one linear layer cannot
 # represent much more. Middle: on 100 images the training loss falls to almost zero and the
 # training accuracy reaches 100%, while the validation loss levels off far higher and the
