@@ -13,6 +13,7 @@ testing       assertion helpers used by the graded test cells
 plot          image grids, kernels, feature maps, training curves
 layers        fast functional layers (forward -> (out, cache), backward)
 nn            a small module API (Conv2d, ReLU, ..., Sequential)
+spec          models as plain data (specs, .npz files)
 optim         SGD, Momentum, Adam
 train         fit, evaluate, predict
 models        the course network
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "plot",
     "layers",
     "nn",
+    "spec",
     "optim",
     "train",
     "models",
