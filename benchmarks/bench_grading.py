@@ -85,17 +85,25 @@ def run_nbgrader(course: Path, assignments: list[str]) -> tuple[float, float]:
             check=True,
             cwd=course,
             env=env,
+            capture_output=True,
         )
     t0 = time.perf_counter()
     for a in assignments:
         subprocess.run(
-            base + ["autograde", a, "--force", "--log-level=ERROR"], check=True, cwd=course, env=env
+            base + ["autograde", a, "--force", "--log-level=ERROR"],
+            check=True,
+            cwd=course,
+            env=env,
+            capture_output=True,
         )
     seconds = time.perf_counter() - t0
     from nbgrader.api import Gradebook
 
     old = os.environ["PATH"]
     os.environ["PATH"] = env["PATH"]
+    import warnings
+
+    warnings.simplefilter("ignore")
     try:
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
             total = sum(gb.find_submission(a, s.id).score for a in assignments for s in gb.students)
