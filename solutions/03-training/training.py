@@ -39,9 +39,9 @@
 # **Time**: about 2 to 3 hours. Every cell runs in a few seconds on a laptop CPU; the final
 # training takes around ten seconds.
 #
-# **Points**: 26, in ten graded functions (exercise 4 has three parts). Each exercise has a test cell with checks you can
-# read; the grader runs further hidden checks (random shapes, the usual mistakes), so make your
-# function correct, not just correct on the example.
+# **Points**: 26, in ten graded functions (exercise 4 has three parts). Each exercise has a
+# test cell with checks you can read; the grader runs further hidden checks (random shapes,
+# the usual mistakes), so make your function correct, not just correct on the example.
 #
 # The data set throughout is scikit-learn's 8x8 handwritten digits, 1,797 images, split into
 # 1,437 training and 360 test images by `cl.data.load_digits()`. It is small enough to train on
@@ -1584,7 +1584,7 @@ print(f"after 40 epochs: loss {tiny_losses[-1]:.4f}, accuracy {tiny_accs[-1]:.0%
 #   too small (or trains too briefly or with a poor learning rate) to capture the patterns.
 #   Remedy: a bigger model, more epochs, a better learning rate.
 # - **over-fitting**: training loss keeps falling towards zero while validation loss stops
-#   falling and then rises; a gap opens between training and validation accuracy. The model
+#   falling (and often rises again); a gap opens between training and validation accuracy. The model
 #   memorises its training examples. Remedy: more data, augmentation, dropout, weight decay,
 #   a smaller model, or stopping at the best validation epoch.
 # - **a good fit**: both losses fall, the gap stays small, validation accuracy levels off high.
@@ -1925,11 +1925,13 @@ plt.show()
 # standard split the gain from shifts is therefore modest, below one percent (we still use it
 # at the end); on data where objects move around it is essential.
 #
-# Dropout's effect on these small networks is small too, and we do not use it in the final
-# model: it pays off most in large fully connected layers, such as the 4,096-unit layers of
-# AlexNet ([Krizhevsky et al., 2012](https://papers.nips.cc/paper/4824)), where it was first
-# used at scale. Which regulariser helps, and how much, is an empirical question; the next
-# notebook answers such questions systematically.
+# We will not use dropout in the final model. On networks this small its effect is small (try
+# it: rebuild the network with `nn.Sequential(*model.layers[:-1], nn.Dropout(0.3),
+# model.layers[-1])` and compare validation accuracies); it pays off most in large fully
+# connected layers, such as the 4,096-unit layers of AlexNet
+# ([Krizhevsky et al., 2012](https://papers.nips.cc/paper_files/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)),
+# where it was first used at scale. Which regulariser helps, and how much, is an empirical
+# question; the next notebook answers such questions systematically.
 
 # %% [markdown]
 # ## 10. Batch normalisation
@@ -2245,7 +2247,7 @@ plt.show()
 # Read the table and the figure together. The convnet clears the 98.5% mark and beats the SVM
 # with default settings; a carefully tuned SVM is about as accurate on these centred 8x8
 # thumbnails, because at this resolution there is little spatial structure for convolutions to
-# exploit. The few errors fall on different digits for each model (right panel). The shifted
+# exploit. The few errors fall mostly on different digits (right panel). The shifted
 # test digits show the real difference: the SVM compares raw pixels with stored training
 # images, so a one-pixel move makes a digit look like a different one, while the convnet,
 # built from local filters and pooling and trained on shifted copies, keeps nearly all its
@@ -2269,8 +2271,8 @@ else:
     print("no test digit is misclassified")
 
 # %% [markdown]
-# Most of these are hard even for a person: strokes that are cut off, unusual shapes, or
-# digits that resemble another class at 8x8 resolution.
+# Look at them with the prediction in mind: at 8x8 resolution a stroke more or less, or a
+# loop that is not closed, is often all that separates one class from another.
 #
 # ## Summary
 #
