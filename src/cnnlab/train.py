@@ -21,9 +21,12 @@ __all__ = ["fit", "evaluate", "predict", "predict_proba", "random_shift"]
 
 
 def _interactive():
+    """True in a Jupyter kernel or a terminal; False under a grader or with output redirected."""
     if os.environ.get("NBGRADER_EXECUTION"):
         return False
-    if "ipykernel" in sys.modules:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if getattr(shell, "kernel", None) is not None:  # running inside a Jupyter kernel
         return True
     try:
         return sys.stdout.isatty()
