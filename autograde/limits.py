@@ -29,11 +29,15 @@ PR_SET_PDEATHSIG = 1
 SECCOMP_MODE_FILTER = 2
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_libc.prctl.restype = ctypes.c_int
+_LINUX = platform.system() == "Linux" and hasattr(_libc, "prctl") and hasattr(_libc, "syscall")
+if _LINUX:
+    _libc.syscall.restype = ctypes.c_long
+    _libc.prctl.restype = ctypes.c_int
 
 
 def _prctl(option: int, arg2: int = 0, arg3=0, arg4: int = 0, arg5: int = 0) -> int:
+    if not _LINUX:
+        return -1
     return _libc.prctl(
         ctypes.c_int(option),
         ctypes.c_ulong(arg2),
@@ -152,7 +156,7 @@ def _seccomp_program() -> list[tuple[int, int, int, int]] | None:
 
 def install_seccomp() -> str:
     """Install the process filter; return "on" or the reason it is not available."""
-    program = _seccomp_program()
+    program = _seccomp_program() if _LINUX else None
     if program is None:
         return f"off (no filter for {platform.machine()})"
     raw = b"".join(struct.pack("=HBBI", *ins) for ins in program)
@@ -189,7 +193,7 @@ _READ = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
 
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version, 0 when unavailable."""
-    if platform.system() != "Linux":
+    if not _LINUX:
         return 0
     res = _libc.syscall(ctypes.c_long(_SYS_CREATE), None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     return max(int(res), 0)
