@@ -190,3 +190,21 @@ def test_forbid_calls_catches_a_library_imported_inside_the_block():
             import numpy
 
             numpy.convolve([1.0, 2.0], [1.0])
+
+
+def test_known_mistakes_name_themselves():
+    ref = np.arange(6.0).reshape(2, 3)
+    bias = np.array([1.0, 2.0])
+    mistakes = [
+        ("bias missing", ref - bias[:, None]),
+        ("axes swapped", (3, 2)),
+    ]
+    msg = _message(T.assert_allclose, ref - bias[:, None], ref, mistakes=mistakes, hint="plain")
+    assert "hint: bias missing" in msg
+    assert "hint: axes swapped" in _message(T.assert_allclose, ref.T, ref, mistakes=mistakes)
+    assert "hint: plain" in _message(
+        T.assert_allclose, ref + 9, ref, mistakes=mistakes, hint="plain"
+    )
+    T.assert_allclose(ref, ref, mistakes=mistakes)
+    assert "hint: off by one" in _message(T.assert_equal, 4, 3, mistakes=[("off by one", 4)])
+    assert "hint: h" in _message(T.assert_equal, 5, 3, mistakes=[("off by one", 4)], hint="h")

@@ -52,6 +52,34 @@ def _fmt(value) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def _diagnosed(actual, expected, mistakes, hint, *, rtol, atol):
+    """The hint of the first known mistake that ``actual`` reproduces, else ``hint``.
+
+    Only consulted when ``actual`` differs from ``expected``; a shape tuple matches by shape, an
+    array (or number) by value within the tolerances.
+    """
+    if not mistakes:
+        return hint
+    try:
+        got = np.asarray(actual)
+        exp = np.asarray(expected)
+        if got.dtype.kind not in "biuf" or (
+            got.shape == exp.shape and np.allclose(got, exp, rtol=rtol, atol=atol, equal_nan=True)
+        ):
+            return hint
+        for mistake, wrong in mistakes:
+            if isinstance(wrong, tuple) and all(isinstance(d, (int, np.integer)) for d in wrong):
+                if got.shape == tuple(int(d) for d in wrong):
+                    return mistake
+                continue
+            wrong = np.asarray(wrong)
+            if got.shape == wrong.shape and np.allclose(got, wrong, rtol=rtol, atol=atol):
+                return mistake
+    except (TypeError, ValueError):
+        pass
+    return hint
+
+
 def _to_array(actual, name: str, hint: str | None) -> np.ndarray:
     """Turn ``actual`` into a numeric ndarray or fail with a message saying what it was."""
     if actual is None:
@@ -97,6 +125,7 @@ def assert_allclose(
     atol: float = 1e-8,
     name: str = "output",
     hint: str | None = None,
+    mistakes=(),
 ):
     """Check shape, then values, of ``actual`` against ``expected`` within tolerances.
 
@@ -114,7 +143,19 @@ def assert_allclose(
         How the message refers to ``actual``.
     hint : str, optional
         A sentence naming the likely mistake.
+    mistakes : sequence of (str, array_like or tuple)
+        Known mistakes as ``(hint, what the mistake returns)``, where the second item is an
+        array or, for mistakes that only change the shape, a shape tuple. When the check fails
+        and ``actual`` reproduces one of them, that mistake's hint replaces ``hint``.
+
+    Examples
+    --------
+    >>> assert_allclose(out, ref, name="conv out", mistakes=[
+    ...     ("bias missing: add b[f] to every output of filter f", ref - b[:, None, None]),
+    ...     ("stride ignored", (2, 3, 7, 7)),
+    ... ])  # doctest: +SKIP
     """
+    hint = _diagnosed(actual, expected, mistakes, hint, rtol=rtol, atol=atol)
     exp = np.asarray(expected, dtype=np.float64)
     arr = _to_array(actual, name, hint)
     if arr.shape != exp.shape:
@@ -146,12 +187,14 @@ def assert_allclose(
     _fail(name, "\n".join(lines), hint)
 
 
-def assert_equal(actual, expected, *, name: str = "output", hint: str | None = None):
+def assert_equal(actual, expected, *, name: str = "output", hint: str | None = None, mistakes=()):
     """Check exact equality for numbers, strings, tuples and integer or boolean arrays.
 
     Floats should use :func:`assert_allclose` instead. ``actual`` must be a real value: objects
     that claim equality with everything are rejected because they are compared as plain data.
+    ``mistakes`` works as in :func:`assert_allclose` (values compared exactly).
     """
+    hint = _diagnosed(actual, expected, mistakes, hint, rtol=0.0, atol=0.0)
     if isinstance(expected, (str, bytes, bool, type(None))):
         if type(actual) is not type(expected) or actual != expected:
             _fail(name, f"got {actual!r}, expected {expected!r}", hint)
