@@ -165,9 +165,14 @@ def _source_text_path() -> Path:
     return path
 
 
-def source_nb() -> nbformat.NotebookNode:
-    """The instructor notebook (solutions and hidden tests)."""
+@cache
+def _source_master() -> nbformat.NotebookNode:
     return to_notebook(_source_text_path())
+
+
+def source_nb() -> nbformat.NotebookNode:
+    """The instructor notebook (solutions and hidden tests); a fresh copy each call."""
+    return copy.deepcopy(_source_master())
 
 
 def release_nb(src=None) -> nbformat.NotebookNode:
