@@ -260,48 +260,22 @@ import numpy as np
 import scipy.signal
 
 import cnnlab.testing as T
+from cnnlab.mistakes import correlate2d_mistakes
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# The helpers below compare your result with the expected one and, when it matches a typical
-# mistake, name that mistake in the failure message. The worked examples come after them.
-
-
-def diagnose(got, expected, suspects, default):
-    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
-    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
-        for mistake, wrong in suspects:
-            if isinstance(wrong, tuple):
-                if got.shape == wrong and wrong != np.shape(expected):
-                    return mistake
-            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                return mistake
-    return default
+# check_* compares your result with the expected one and, when it reproduces a known mistake
+# (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
 
 
 def check_correlate2d(image, kernel, expected):
     """Call correlate2d (library convolutions forbidden) and compare with ``expected``."""
     with T.forbid_calls(*FORBIDDEN, exercise="correlate2d"):
         got = correlate2d(image, kernel)
-    (h, w), (kh, kw) = image.shape, kernel.shape
-    size = "'valid' mode has H - KH + 1 rows and W - KW + 1 columns"
-    transposed = ("kernel axes transposed: kernel[p, q] multiplies image[i + p, j + q]; p runs "
-                  "along the rows (KH values), q along the columns (KW values)")  # fmt: skip
-    suspects = [
-        ("flipped kernel: flipping the kernel turns this into a convolution; cross-correlation "
-         "multiplies image[i + p, j + q] by kernel[p, q] as it is",
-         scipy.signal.convolve2d(image, kernel, mode="valid")),
-        (f"output size is not 'valid': {size}, the positions where the whole kernel fits", (h, w)),
-        (f"off-by-one output size: {size} (range(h - kh + 1), not range(h - kh))",
-         (h - kh, w - kw)),
-        (f"off-by-one output size: {size}", (h - kh + 2, w - kw + 2)),
-        (transposed, scipy.signal.correlate2d(image, kernel.T, mode="valid")
-         if kh == kw else (h - kw + 1, w - kh + 1)),
-    ]  # fmt: skip
-    hint = diagnose(got, expected, suspects, default="out[i, j] = sum over p, q of "
-                    "image[i + p, j + q] * kernel[p, q], for every position where it fits")  # fmt: skip
-    T.assert_allclose(got, expected, name=f"correlate2d(image {image.shape}, kernel "
-                      f"{kernel.shape})", hint=hint)  # fmt: skip
+    T.assert_allclose(got, expected, name=f"correlate2d(image {image.shape}, kernel {kernel.shape})",
+                      mistakes=correlate2d_mistakes(image, kernel),
+                      hint="out[i, j] = sum over p, q of image[i + p, j + q] * kernel[p, q], for "
+                      "every position where it fits")  # fmt: skip
 
 
 # Worked example: this kernel computes out[i, j] = image[i, j] - image[i + 1, j + 1],
@@ -384,48 +358,21 @@ import numpy as np
 import scipy.signal
 
 import cnnlab.testing as T
+from cnnlab.mistakes import convolve2d_mistakes
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# The helpers below compare your result with the expected one and, when it matches a typical
-# mistake, name that mistake in the failure message. The worked examples come after them.
-
-
-def diagnose(got, expected, suspects, default):
-    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
-    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
-        for mistake, wrong in suspects:
-            if isinstance(wrong, tuple):
-                if got.shape == wrong and wrong != np.shape(expected):
-                    return mistake
-            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                return mistake
-    return default
+# check_* compares your result with the expected one and, when it reproduces a known mistake
+# (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
 
 
 def check_convolve2d(image, kernel, expected):
     """Call convolve2d (library convolutions forbidden) and compare with ``expected``."""
     with T.forbid_calls(*FORBIDDEN, exercise="convolve2d"):
         got = convolve2d(image, kernel)
-    (h, w), (kh, kw) = image.shape, kernel.shape
-    corr = lambda k: scipy.signal.correlate2d(image, k, mode="valid")
-    one_axis = "kernel flipped along one axis only: convolution flips rows AND columns"
-    suspects = [
-        ("kernel not flipped: that is cross-correlation; convolution uses kernel[::-1, ::-1]",
-         corr(kernel)),
-        (one_axis, corr(kernel[::-1, :])),
-        (one_axis, corr(kernel[:, ::-1])),
-        ("kernel transposed instead of flipped: a flip reverses both axes, kernel[::-1, ::-1]",
-         corr(kernel.T) if kh == kw else (h - kw + 1, w - kh + 1)),
-    ]  # fmt: skip
-    hint = diagnose(
-        got,
-        expected,
-        suspects,
-        default="convolve2d(image, kernel) = correlate2d(image, kernel[::-1, ::-1])",
-    )
-    T.assert_allclose(got, expected, name=f"convolve2d(image {image.shape}, kernel "
-                      f"{kernel.shape})", hint=hint)  # fmt: skip
+    T.assert_allclose(got, expected, name=f"convolve2d(image {image.shape}, kernel {kernel.shape})",
+                      mistakes=convolve2d_mistakes(image, kernel),
+                      hint="convolve2d(image, kernel) = correlate2d(image, kernel[::-1, ::-1])")  # fmt: skip
 
 
 # Worked example: kernel [[1, 0], [2, 0]] flipped is [[0, 2], [0, 1]], so
@@ -1062,92 +1009,22 @@ import numpy as np
 
 import cnnlab as cl
 import cnnlab.testing as T
+from cnnlab.mistakes import conv_forward_mistakes
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# The helpers below compare your result with the expected one and, when it matches a typical
-# mistake, name that mistake in the failure message. The worked examples come after them.
-
-
-def diagnose(got, expected, suspects, default):
-    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
-    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
-        for mistake, wrong in suspects:
-            if isinstance(wrong, tuple):
-                if got.shape == wrong and wrong != np.shape(expected):
-                    return mistake
-            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                return mistake
-    return default
-
-
-def conv_suspects(x, w, b, stride, pad):
-    """What the mistakes learners make would return, as (message, output or shape) pairs."""
-    conv = lambda xx, ww, bb, s=stride, p=pad: cl.layers.conv_forward(xx, ww, bb, stride=s, pad=p)[
-        0
-    ]
-    ref = conv(x, w, b)
-    n, c, h, wd = x.shape
-    f, _, kh, kw = w.shape
-    oh, ow = ref.shape[2:]
-    no_bias = ref - b[:, None, None]
-    size = "OH = (H + 2*pad - KH) // stride + 1 and OW = (W + 2*pad - KW) // stride + 1"
-    suspects = [
-        ("(N*OH*OW, F) reshaped straight to (N, F, OH, OW): reshape to (N, OH, OW, F) first, "
-         "then transpose(0, 3, 1, 2)", ref.transpose(0, 2, 3, 1).reshape(n, f, oh, ow)),
-        ("output axes in the wrong order: return (N, F, OH, OW)", (n, oh, ow, f)),
-        ("flipped kernel inside conv_forward: a convolutional layer computes cross-correlation, "
-         "use w as it is (no [::-1, ::-1])", conv(x, w[:, :, ::-1, ::-1].copy(), b)),
-        ("bias missing: add b[f] to every output value of filter f", no_bias),
-        ("channels not summed: each filter covers all C channels of its window, so sum over the "
-         "channels too (you used only channel 0)", conv(x[:, :1], w[:, :1], b)),
-        ("channels not summed: each filter covers all C channels of its window; only the last "
-         "channel is left (did a loop over c overwrite the value with = instead of adding?)",
-         conv(x[:, -1:], w[:, -1:], b)),
-        ("channels not summed: each filter ADDS UP the contributions of all C channels (you "
-         "averaged them)", no_bias / c + b[:, None, None]),
-        ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
-         "column j*stride of the padded input", conv(x, w, b, s=1)[:, :, :oh, :ow]),
-        (f"stride ignored in the output size: {size}",
-         (n, f, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1)),
-        (f"padding ignored in the output size: {size}",
-         (n, f, (h - kh) // stride + 1, (wd - kw) // stride + 1)),
-        (f"off-by-one output size: {size}", (n, f, oh - 1, ow - 1)),
-        (f"off-by-one output size: {size}", (n, f, oh + 1, ow + 1)),
-        ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
-         (n, f * c, oh, ow)),
-        ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
-         (n, f, c, oh, ow)),
-        ("weights reshaped in another order than the im2col columns: w.reshape(F, -1) lists "
-         "w[f, c, p, q] at column c*KH*KW + p*KW + q, which must match im2col's columns",
-         conv(x, w.transpose(0, 2, 3, 1).reshape(f, c, kh, kw).copy(), b)),
-    ]  # fmt: skip
-    transposed = ("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
-                  "i*stride + p (KH rows) and column j*stride + q (KW columns)")  # fmt: skip
-    if kh == kw:
-        suspects.append((transposed, conv(x, w.swapaxes(2, 3).copy(), b)))
-    else:
-        suspects.append((transposed, (n, f, (h + 2 * pad - kw) // stride + 1,
-                                      (wd + 2 * pad - kh) // stride + 1)))  # fmt: skip
-    wrong_axis = ("bias broadcast on the wrong axis: b has one value per filter, so it belongs on "
-                  "axis 1 of (N, F, OH, OW), e.g. b[None, :, None, None] or b.reshape(1, -1, 1, 1)")  # fmt: skip
-    for axis in (0, 2, 3):
-        if ref.shape[axis] == f and f > 1:
-            shape = [1, 1, 1, 1]
-            shape[axis] = f
-            suspects.append((wrong_axis, no_bias + b.reshape(shape)))
-    return suspects
+# check_* compares your result with the expected one and, when it reproduces a known mistake
+# (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
 
 
 def check_conv(fn, name, x, w, b, stride, pad, expected):
     """Call fn(x, w, b, stride=, pad=) (library convolutions forbidden); compare, name mistakes."""
     with T.forbid_calls(*FORBIDDEN, exercise=name):
         got = fn(x, w, b, stride=stride, pad=pad)
-    hint = diagnose(got, expected, conv_suspects(x, w, b, stride, pad),
-                    default="out[n, f, i, j] = b[f] + sum over c, p, q of "
-                    "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]")  # fmt: skip
-    T.assert_allclose(got, expected, name=f"{name}(x {x.shape}, w {w.shape}, b, "
-                      f"stride={stride}, pad={pad})", hint=hint)  # fmt: skip
+    T.assert_allclose(got, expected, name=f"{name}(x {x.shape}, w {w.shape}, b, stride={stride}, "
+                      f"pad={pad})", mistakes=conv_forward_mistakes(x, w, b, stride, pad),
+                      hint="out[n, f, i, j] = b[f] + sum over c, p, q of "
+                      "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]")  # fmt: skip
 
 
 # Worked example 1: a 2 x 2 kernel of ones sums each window, then the bias 1 is added:
@@ -1502,78 +1379,26 @@ def im2col(x, kh, kw, stride=1, pad=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_im2col", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-import itertools
-
 import numpy as np
 
 import cnnlab as cl
 import cnnlab.testing as T
+from cnnlab.mistakes import im2col_mistakes
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# The helpers below compare your result with the expected one and, when it matches a typical
-# mistake, name that mistake in the failure message. The worked examples come after them.
-
-
-def diagnose(got, expected, suspects, default):
-    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
-    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
-        for mistake, wrong in suspects:
-            if isinstance(wrong, tuple):
-                if got.shape == wrong and wrong != np.shape(expected):
-                    return mistake
-            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                return mistake
-    return default
-
-
-def im2col_suspects(x, kh, kw, stride, pad):
-    """What the mistakes learners make would return, as (message, output or shape) pairs."""
-    n, c, h, wd = x.shape
-    oh = (h + 2 * pad - kh) // stride + 1
-    ow = (wd + 2 * pad - kw) // stride + 1
-    k = c * kh * kw
-    cols6 = cl.layers.im2col(x, kh, kw, stride=stride, pad=pad).reshape(n, oh, ow, c, kh, kw)
-    suspects = []
-    for perm in itertools.permutations((3, 4, 5)):
-        if perm != (3, 4, 5):
-            suspects.append(
-                ("im2col columns in another order: column c*KH*KW + p*KW + q must hold "
-                 "xpad[n, c, i*stride + p, j*stride + q] (channel first, then kernel row, then "
-                 "kernel column), the order of w[f].ravel()",
-                 cols6.transpose(0, 1, 2, *perm).reshape(n * oh * ow, k)))  # fmt: skip
-    for perm in itertools.permutations((0, 1, 2)):
-        if perm != (0, 1, 2):
-            suspects.append(
-                ("im2col rows in another order: row n*OH*OW + i*OW + j must hold the window of "
-                 "image n at output position (i, j)",
-                 cols6.transpose(*perm, 3, 4, 5).reshape(n * oh * ow, k)))  # fmt: skip
-    size = f"OH = (H + 2*pad - KH) // stride + 1 = {oh}, OW = {ow}, so N*OH*OW = {n * oh * ow} rows"
-    stride1 = cl.layers.im2col(x, kh, kw, stride=1, pad=pad)
-    suspects += [
-        ("matrix transposed: one ROW per window, shape (N*OH*OW, C*KH*KW)", (k, n * oh * ow)),
-        (f"stride ignored in the number of windows: {size}",
-         (n * (h + 2 * pad - kh + 1) * (wd + 2 * pad - kw + 1), k)),
-        (f"padding ignored in the number of windows: {size}",
-         (n * ((h - kh) // stride + 1) * ((wd - kw) // stride + 1), k)),
-        (f"off-by-one output size: {size}", (n * (oh - 1) * (ow - 1), k)),
-        (f"off-by-one output size: {size}", (n * (oh + 1) * (ow + 1), k)),
-        ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
-         "column j*stride of the padded input",
-         stride1.reshape(n, h + 2 * pad - kh + 1, -1, k)[:, :oh, :ow].reshape(n * oh * ow, k)),
-    ]  # fmt: skip
-    return suspects
+# check_* compares your result with the expected one and, when it reproduces a known mistake
+# (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
 
 
 def check_im2col(x, kh, kw, stride, pad, expected):
     """Call im2col (library convolutions forbidden), compare, and name the mistake if one fits."""
     with T.forbid_calls(*FORBIDDEN, exercise="im2col"):
         got = im2col(x, kh, kw, stride=stride, pad=pad)
-    hint = diagnose(got, expected, im2col_suspects(x, kh, kw, stride, pad),
-                    default="row n*OH*OW + i*OW + j, column c*KH*KW + p*KW + q holds "
-                    "xpad[n, c, i*stride + p, j*stride + q]")  # fmt: skip
     T.assert_allclose(got, expected, name=f"im2col(x {x.shape}, {kh}, {kw}, stride={stride}, "
-                      f"pad={pad})", hint=hint)  # fmt: skip
+                      f"pad={pad})", mistakes=im2col_mistakes(x, kh, kw, stride, pad),
+                      hint="row n*OH*OW + i*OW + j, column c*KH*KW + p*KW + q holds "
+                      "xpad[n, c, i*stride + p, j*stride + q]")  # fmt: skip
 
 
 # Worked example 1: a 3 x 3 image, 2 x 2 windows: four windows (rows), four pixels each.
@@ -1686,92 +1511,22 @@ import numpy as np
 
 import cnnlab as cl
 import cnnlab.testing as T
+from cnnlab.mistakes import conv_forward_mistakes
 
 FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
 
-# The helpers below compare your result with the expected one and, when it matches a typical
-# mistake, name that mistake in the failure message. The worked examples come after them.
-
-
-def diagnose(got, expected, suspects, default):
-    """The hint of the first known mistake whose output (or shape) ``got`` reproduces."""
-    if isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
-        for mistake, wrong in suspects:
-            if isinstance(wrong, tuple):
-                if got.shape == wrong and wrong != np.shape(expected):
-                    return mistake
-            elif got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-8):
-                return mistake
-    return default
-
-
-def conv_suspects(x, w, b, stride, pad):
-    """What the mistakes learners make would return, as (message, output or shape) pairs."""
-    conv = lambda xx, ww, bb, s=stride, p=pad: cl.layers.conv_forward(xx, ww, bb, stride=s, pad=p)[
-        0
-    ]
-    ref = conv(x, w, b)
-    n, c, h, wd = x.shape
-    f, _, kh, kw = w.shape
-    oh, ow = ref.shape[2:]
-    no_bias = ref - b[:, None, None]
-    size = "OH = (H + 2*pad - KH) // stride + 1 and OW = (W + 2*pad - KW) // stride + 1"
-    suspects = [
-        ("(N*OH*OW, F) reshaped straight to (N, F, OH, OW): reshape to (N, OH, OW, F) first, "
-         "then transpose(0, 3, 1, 2)", ref.transpose(0, 2, 3, 1).reshape(n, f, oh, ow)),
-        ("output axes in the wrong order: return (N, F, OH, OW)", (n, oh, ow, f)),
-        ("flipped kernel inside conv_forward: a convolutional layer computes cross-correlation, "
-         "use w as it is (no [::-1, ::-1])", conv(x, w[:, :, ::-1, ::-1].copy(), b)),
-        ("bias missing: add b[f] to every output value of filter f", no_bias),
-        ("channels not summed: each filter covers all C channels of its window, so sum over the "
-         "channels too (you used only channel 0)", conv(x[:, :1], w[:, :1], b)),
-        ("channels not summed: each filter covers all C channels of its window; only the last "
-         "channel is left (did a loop over c overwrite the value with = instead of adding?)",
-         conv(x[:, -1:], w[:, -1:], b)),
-        ("channels not summed: each filter ADDS UP the contributions of all C channels (you "
-         "averaged them)", no_bias / c + b[:, None, None]),
-        ("stride ignored when placing the windows: window (i, j) starts at row i*stride and "
-         "column j*stride of the padded input", conv(x, w, b, s=1)[:, :, :oh, :ow]),
-        (f"stride ignored in the output size: {size}",
-         (n, f, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1)),
-        (f"padding ignored in the output size: {size}",
-         (n, f, (h - kh) // stride + 1, (wd - kw) // stride + 1)),
-        (f"off-by-one output size: {size}", (n, f, oh - 1, ow - 1)),
-        (f"off-by-one output size: {size}", (n, f, oh + 1, ow + 1)),
-        ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
-         (n, f * c, oh, ow)),
-        ("channels not summed: the output has one map per filter, shape (N, F, OH, OW)",
-         (n, f, c, oh, ow)),
-        ("weights reshaped in another order than the im2col columns: w.reshape(F, -1) lists "
-         "w[f, c, p, q] at column c*KH*KW + p*KW + q, which must match im2col's columns",
-         conv(x, w.transpose(0, 2, 3, 1).reshape(f, c, kh, kw).copy(), b)),
-    ]  # fmt: skip
-    transposed = ("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
-                  "i*stride + p (KH rows) and column j*stride + q (KW columns)")  # fmt: skip
-    if kh == kw:
-        suspects.append((transposed, conv(x, w.swapaxes(2, 3).copy(), b)))
-    else:
-        suspects.append((transposed, (n, f, (h + 2 * pad - kw) // stride + 1,
-                                      (wd + 2 * pad - kh) // stride + 1)))  # fmt: skip
-    wrong_axis = ("bias broadcast on the wrong axis: b has one value per filter, so it belongs on "
-                  "axis 1 of (N, F, OH, OW), e.g. b[None, :, None, None] or b.reshape(1, -1, 1, 1)")  # fmt: skip
-    for axis in (0, 2, 3):
-        if ref.shape[axis] == f and f > 1:
-            shape = [1, 1, 1, 1]
-            shape[axis] = f
-            suspects.append((wrong_axis, no_bias + b.reshape(shape)))
-    return suspects
+# check_* compares your result with the expected one and, when it reproduces a known mistake
+# (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
 
 
 def check_conv(fn, name, x, w, b, stride, pad, expected):
     """Call fn(x, w, b, stride=, pad=) (library convolutions forbidden); compare, name mistakes."""
     with T.forbid_calls(*FORBIDDEN, exercise=name):
         got = fn(x, w, b, stride=stride, pad=pad)
-    hint = diagnose(got, expected, conv_suspects(x, w, b, stride, pad),
-                    default="out[n, f, i, j] = b[f] + sum over c, p, q of "
-                    "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]")  # fmt: skip
-    T.assert_allclose(got, expected, name=f"{name}(x {x.shape}, w {w.shape}, b, "
-                      f"stride={stride}, pad={pad})", hint=hint)  # fmt: skip
+    T.assert_allclose(got, expected, name=f"{name}(x {x.shape}, w {w.shape}, b, stride={stride}, "
+                      f"pad={pad})", mistakes=conv_forward_mistakes(x, w, b, stride, pad),
+                      hint="out[n, f, i, j] = b[f] + sum over c, p, q of "
+                      "xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]")  # fmt: skip
 
 
 # Worked example: the one of conv_forward_naive, with two filters at once: filter 0 sums each

@@ -10,6 +10,7 @@ data          offline data sets (digits, procedural shapes, sample photos)
 datafiles     MNIST, Fashion-MNIST, CIFAR-10 from local files (re-exported by data)
 gradcheck     numerical gradients and relative errors
 testing       assertion helpers used by the graded test cells
+mistakes      known mistakes of the convolution exercises, for ``mistakes=``
 plot          image grids, kernels, feature maps, training curves
 layers        fast functional layers (forward -> (out, cache), backward)
 nn            a small module API (Conv2d, ReLU, ..., Sequential)
@@ -32,6 +33,7 @@ _SUBMODULES = (
     "datafiles",
     "gradcheck",
     "testing",
+    "mistakes",
     "plot",
     "layers",
     "nn",
