@@ -224,11 +224,6 @@ T.assert_allclose(got, expected, name="normalize_for_display(w)",
 import cnnlab as cl
 
 
-def _matches(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9)
-
-
 def _reference(w):
     flat = w.reshape(w.shape[0], -1)
     lo, hi = flat.min(axis=1, keepdims=True), flat.max(axis=1, keepdims=True)
@@ -245,19 +240,17 @@ with T.forbid_calls("cnnlab.plot", exercise="normalize_for_display"):
 T.assert_allclose(w, w_before, name="w after the call",
                   hint="normalize_for_display changed its input in place; work on a copy")  # fmt: skip
 T.assert_shape(got, w.shape, name="normalize_for_display(w) for w of shape (5, 3, 4, 3)")
-everything = (w - w.min()) / (w.max() - w.min())
-T.assert_true(not _matches(got, everything),
-              "normalize_for_display(w): every filter was scaled with the min and max of ALL "
-              "filters at once.",
-              hint="normalising over all filters at once: take min and max per filter, "
-                   "over axes 1, 2, 3 only")  # fmt: skip
 flat_c = w.reshape(5, 3, -1)
 per_channel = (flat_c - flat_c.min(-1, keepdims=True)) / np.ptp(flat_c, axis=-1, keepdims=True)
-T.assert_true(not _matches(got, per_channel.reshape(w.shape)),
-              "normalize_for_display(w): each channel of a filter was scaled on its own.",
-              hint="normalising per channel: the channels of one filter share a min and a max")  # fmt: skip
 T.assert_allclose(got, _reference(w), name="normalize_for_display(w) for w of shape (5, 3, 4, 3)",
-                  hint="out[f] = (w[f] - w[f].min()) / (w[f].max() - w[f].min())")  # fmt: skip
+                  hint="out[f] = (w[f] - w[f].min()) / (w[f].max() - w[f].min())", mistakes=[
+                      ("normalising over all filters at once: every filter was scaled with the "
+                       "min and max of ALL filters; take min and max per filter, over axes 1, 2, "
+                       "3 only", (w - w.min()) / (w.max() - w.min())),
+                      ("normalising per channel: each channel of a filter was scaled on its own; "
+                       "the channels of one filter share a min and a max",
+                       per_channel.reshape(w.shape)),
+                  ])  # fmt: skip
 
 # constant filters among others, integer input, and filters of other ranks
 w = rng.integers(-5, 6, size=(4, 2, 3, 3))
@@ -424,13 +417,6 @@ for i, expected in by_hand.items():
                            "check for an off-by-one), in eval mode (train mode leaves Dropout "
                            "on: call model.eval())")  # fmt: skip
 ### BEGIN HIDDEN TESTS
-
-
-def _matches(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-7, atol=1e-10)
-
-
 rng = np.random.default_rng(11)
 layers = [
     cl.nn.Conv2d(3, 4, 3, pad=1, rng=rng, dtype="float64"),  # 0
@@ -464,22 +450,22 @@ for k, v in bn_buffers.items():  # undo the running-statistics update of that ca
 for i in range(len(layers)):
     model.train()
     got = get_activations(model, x, i)
-    if _matches(got, outputs[i]):
-        continue
-    if i == 0 and _matches(got, x):
-        hint = "wrong layer: this is the input x; the output of layer 0 is layer 0 applied to x"
-    elif i > 0 and _matches(got, outputs[i - 1]):
-        hint = f"wrong layer: this is the output of layer {i - 1}; run layers 0..{i}, i included"
-    elif i + 1 < len(outputs) and _matches(got, outputs[i + 1]):
-        hint = f"wrong layer: this is the output of layer {i + 1}; stop after layer {i}"
-    elif i == 1 and _matches(got, bn_train):
-        hint = "train mode: BatchNorm normalised with the batch statistics; call model.eval()"
-    elif i >= 9:
-        hint = "train mode: Dropout was active (random zeros); call model.eval() first"
+    if i == 0:
+        mistakes = [("wrong layer: this is the input x; the output of layer 0 is layer 0 applied "
+                     "to x", x)]  # fmt: skip
     else:
-        hint = "run layers 0..layer_index in order with layer.forward, in eval mode"
-    T.assert_allclose(got, outputs[i], rtol=1e-7, atol=1e-10,
-                      name=f"get_activations(model, x, {i}) for an 11-layer model", hint=hint)  # fmt: skip
+        mistakes = [(f"wrong layer: this is the output of layer {i - 1}; run layers 0..{i}, i "
+                     "included", outputs[i - 1])]  # fmt: skip
+    if i + 1 < len(outputs):
+        mistakes.append((f"wrong layer: this is the output of layer {i + 1}; stop after layer {i}",
+                         outputs[i + 1]))  # fmt: skip
+    if i == 1:
+        mistakes.append(("train mode: BatchNorm normalised with the batch statistics; call "
+                         "model.eval()", bn_train))  # fmt: skip
+    hint = ("train mode: Dropout was active (random zeros); call model.eval() first" if i >= 9
+            else "run layers 0..layer_index in order with layer.forward, in eval mode")  # fmt: skip
+    T.assert_allclose(got, outputs[i], rtol=1e-7, atol=1e-10, mistakes=mistakes, hint=hint,
+                      name=f"get_activations(model, x, {i}) for an 11-layer model")  # fmt: skip
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -761,11 +747,6 @@ T.assert_allclose(np.asarray(got)[1, 1:2], [sigmoid(4) - sigmoid(3)], atol=1e-6,
 ### BEGIN HIDDEN TESTS
 
 
-def _matches(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9)
-
-
 def _softmax(s):
     e = np.exp(s - s.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
@@ -814,26 +795,21 @@ for patch, stride, fill, label in [(3, 2, 0.5, 2), (4, 3, 0.0, 4), (2, 1, -1.0, 
         f"0, stride, 2*stride, ... as long as the patch fits"
     )
     T.assert_shape(got, (oh, ow), name=name, hint=shape_hint)
-    if _matches(got, drop):
-        continue
-    if _matches(got, p_occ):
-        hint = "this is the new probability p(occluded); return the DROP p(original) - p(occluded)"
-    elif _matches(got, -drop):
-        hint = "sign: the drop is p(original) - p(occluded), not p(occluded) - p(original)"
-    elif _matches(got, _reference(patch, stride, fill, label)[2]) or _matches(
-        got, model.forward(image[None])[0, label] - s_occ
-    ):
-        hint = "scores used directly; take the softmax probability of `label`"
-    elif fill != 0.0 and _matches(got, _reference(patch, stride, 0.0, label)[0]):
-        hint = "the patch was set to 0; set it to `fill`"
-    elif _matches(got, _reference(patch, stride, fill, label, channels=0)[0]):
-        hint = "only channel 0 was covered; cover the patch in every channel"
-    else:
-        hint = (
-            "for patch (i, j) cover rows i*stride .. i*stride+patch-1 and the matching columns "
-            "in all channels, in eval mode (Dropout off)"
-        )
-    T.assert_allclose(got, drop, rtol=1e-6, atol=1e-9, name=name, hint=hint)
+    model.eval()  # the mistakes below are computed as the reference is: in eval mode
+    scores_hint = "scores used directly; take the softmax probability of `label`"
+    mistakes = [
+        ("this is the new probability p(occluded); return the DROP p(original) - p(occluded)",
+         p_occ),
+        ("sign: the drop is p(original) - p(occluded), not p(occluded) - p(original)", -drop),
+        (scores_hint, s_occ),
+        (scores_hint, model.forward(image[None])[0, label] - s_occ),
+        ("the patch was set to 0; set it to `fill`", _reference(patch, stride, 0.0, label)[0]),
+        ("only channel 0 was covered; cover the patch in every channel",
+         _reference(patch, stride, fill, label, channels=0)[0]),
+    ]  # fmt: skip
+    T.assert_allclose(got, drop, rtol=1e-6, atol=1e-9, name=name, mistakes=mistakes,
+                      hint="for patch (i, j) cover rows i*stride .. i*stride+patch-1 and the "
+                      "matching columns in all channels, in eval mode (Dropout off)")  # fmt: skip
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -975,13 +951,6 @@ T.assert_allclose(got, [[2, 3], [1, 2]], atol=1e-6, name="saliency_map(model, x,
 T.assert_allclose(saliency_map(model, x, 1), [[4, 1], [0, 1]], atol=1e-6,
                   name="saliency_map(model, x, 1)")  # fmt: skip
 ### BEGIN HIDDEN TESTS
-
-
-def _matches(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-12)
-
-
 rng = np.random.default_rng(41)
 model = cl.nn.Sequential(
     cl.nn.Conv2d(3, 5, 3, pad=1, rng=rng, dtype="float64"),
@@ -1012,19 +981,21 @@ for label in [3, 0]:
         got = saliency_map(model, x, label)
     T.assert_shape(got, (10, 8), name=name,
                    hint="return (H, W): the max over the channel axis of |dx[0]|")  # fmt: skip
-    if _matches(got, expected):
-        continue
-    if _matches(got, dx.max(axis=0)) or _matches(got, np.abs(dx.max(axis=0))):
-        hint = "absolute value missing (or taken after the max): use np.abs(dx).max(axis=0)"
-    elif _matches(got, np.abs(dx).sum(axis=0)) or _matches(got, np.abs(dx.sum(axis=0))):
-        hint = "summed over channels; take the MAX over channels of |dx|"
-    elif _matches(got, np.abs(dx).mean(axis=0)):
-        hint = "averaged over channels; take the MAX over channels of |dx|"
-    elif _matches(got, np.abs(dx_prob).max(axis=0)) or _matches(got, np.abs(dx_logp).max(axis=0)):
-        hint = "gradient taken after the softmax; backpropagate a one-hot on the raw SCORES"
-    else:
-        hint = "forward in eval mode (Dropout off), backward a one-hot dscores at `label`"
-    T.assert_allclose(got, expected, rtol=1e-6, atol=1e-12, name=name, hint=hint)
+    no_abs = "absolute value missing (or taken after the max): use np.abs(dx).max(axis=0)"
+    summed = "summed over channels; take the MAX over channels of |dx|"
+    softmax = "gradient taken after the softmax; backpropagate a one-hot on the raw SCORES"
+    mistakes = [
+        (no_abs, dx.max(axis=0)),
+        (no_abs, np.abs(dx.max(axis=0))),
+        (summed, np.abs(dx).sum(axis=0)),
+        (summed, np.abs(dx.sum(axis=0))),
+        ("averaged over channels; take the MAX over channels of |dx|", np.abs(dx).mean(axis=0)),
+        (softmax, np.abs(dx_prob).max(axis=0)),
+        (softmax, np.abs(dx_logp).max(axis=0)),
+    ]
+    T.assert_allclose(got, expected, rtol=1e-6, atol=1e-12, name=name, mistakes=mistakes,
+                      hint="forward in eval mode (Dropout off), backward a one-hot dscores at "
+                      "`label`")  # fmt: skip
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1168,13 +1139,6 @@ T.assert_allclose(got, w0 + 0.9**30 * (x0 - w0), rtol=1e-6, atol=1e-9,
                        "the factor 2; ascend the raw score, not the softmax) moves x 10 % of "
                        "the way to w per step")  # fmt: skip
 ### BEGIN HIDDEN TESTS
-
-
-def _matches(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9)
-
-
 rng = np.random.default_rng(51)
 model = cl.nn.Sequential(
     cl.nn.Conv2d(1, 4, 3, pad=1, rng=rng, dtype="float64"),
@@ -1219,25 +1183,21 @@ for label, seed in [(1, 8), (4, 7)]:
     T.assert_shape(got, shape, name=name, hint="return the image x of shape `shape`")
     T.assert_finite(got, name=name, hint="lr * gradient steps should stay finite here")
     s = _scores(got)
-    if not _matches(got, expected):
-        if _matches(got, _ascent(label, seed, sign=-1.0)):
-            hint = "gradient DESCENT: move x along +gradient (x += lr * grad) to raise the score"
-        elif _matches(got, _ascent(label, seed, reg=-2.0)):
-            hint = "sign of the L2 term: the gradient of -l2 * ||x||^2 is -2 * l2 * x"
-        elif _matches(got, _ascent(label, seed, reg=1.0)):
-            hint = "factor 2 missing: the gradient of l2 * ||x||^2 is 2 * l2 * x"
-        elif _matches(got, _ascent(label, seed, reg=0.0)):
-            hint = "L2 penalty missing: add -2 * l2 * x to the gradient"
-        elif _matches(got, _ascent(label, seed, use_softmax=True)):
-            hint = "gradient of the softmax probability; ascend the raw class SCORE"
-        elif any(_matches(got, _ascent(label, seed, start=a)) for a in (0.0, 0.01, 1.0)):
-            hint = "start from x = 0.1 * rng.standard_normal(shape), drawn once from `rng`"
-        else:
-            hint = (
-                "x = 0.1 * rng.standard_normal(shape); then `steps` times in eval mode "
-                "x += lr * (backward of a one-hot at `label` - 2 * l2 * x)"
-            )
-        T.assert_allclose(got, expected, rtol=1e-6, atol=1e-9, name=name, hint=hint)
+    start = "start from x = 0.1 * rng.standard_normal(shape), drawn once from `rng`"
+    mistakes = [
+        ("gradient DESCENT: move x along +gradient (x += lr * grad) to raise the score",
+         _ascent(label, seed, sign=-1.0)),
+        ("sign of the L2 term: the gradient of -l2 * ||x||^2 is -2 * l2 * x",
+         _ascent(label, seed, reg=-2.0)),
+        ("factor 2 missing: the gradient of l2 * ||x||^2 is 2 * l2 * x",
+         _ascent(label, seed, reg=1.0)),
+        ("L2 penalty missing: add -2 * l2 * x to the gradient", _ascent(label, seed, reg=0.0)),
+        ("gradient of the softmax probability; ascend the raw class SCORE",
+         _ascent(label, seed, use_softmax=True)),
+    ] + [(start, _ascent(label, seed, start=a)) for a in (0.0, 0.01, 1.0)]  # fmt: skip
+    T.assert_allclose(got, expected, rtol=1e-6, atol=1e-9, name=name, mistakes=mistakes,
+                      hint="x = 0.1 * rng.standard_normal(shape); then `steps` times in eval mode "
+                      "x += lr * (backward of a one-hot at `label` - 2 * l2 * x)")  # fmt: skip
     T.assert_true(int(np.argmax(s)) == label,
                   f"{name}: the result scores {s.round(3)}, highest for class {int(np.argmax(s))} "
                   f"instead of {label}.")  # fmt: skip
