@@ -5,6 +5,11 @@ executes the notebook's locked setup cells and all answer cells (with the overri
 whole answer cells), then the test cell, in a fresh namespace, and returns the exception the test
 cell raised (None when it passed). Demonstration cells are skipped, which is why answer cells may
 depend only on locked setup cells and on other answer cells.
+
+The ``assert_*`` helpers are what ``tests/test_mistakes_NN.py`` check with: a buggy answer must
+make a test cell fail with a message naming the mistake (``assert_fails``), a library-only answer
+must earn nothing and be told why (``assert_forbidden``), a correct one must pass
+(``assert_passes``).
 """
 
 from __future__ import annotations
@@ -56,3 +61,72 @@ def run_test_cell(assignment: str, test_id: str, overrides: dict[str, str] | Non
     except Exception as exc:  # the test cell's failure is the result
         return exc
     return None
+
+
+def run_hidden_part(assignment: str, test_id: str, overrides: dict[str, str] | None = None):
+    """Run only the imports and the hidden part of test cell ``test_id``; return its exception.
+
+    The visible worked example catches many mistakes first; this shows that the hidden check meant
+    for a mistake is alive too.
+    """
+    ns = namespace(assignment, overrides)
+    source = next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
+    visible, rest = source.split("### BEGIN HIDDEN TESTS")
+    hidden = rest.split("### END HIDDEN TESTS")[0]
+    imports = [line for line in visible.splitlines() if line.startswith(("import ", "from "))]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = compile("\n".join(imports) + "\n" + hidden, f"<{test_id} hidden>", "exec")
+            exec(code, ns)
+    except Exception as exc:  # the test cell's failure is the result
+        return exc
+    return None
+
+
+def assert_fails(
+    assignment: str,
+    test_id: str,
+    overrides: dict[str, str],
+    *needles: str,
+    match_case: bool = False,
+    hidden: bool = False,
+    visible: bool = True,
+) -> str:
+    """Test cell ``test_id`` with answer cells replaced by ``overrides`` must fail naming a mistake.
+
+    It must raise an ``AssertionError`` whose message contains every needle (ignoring case unless
+    ``match_case``). With ``hidden``, its hidden part run on its own (:func:`run_hidden_part`)
+    must fail too and name the needles; ``visible=False`` then only asks the whole cell to fail,
+    not to name them. Returns the message (the hidden part's with ``hidden``).
+    """
+    runs = [("test cell", run_test_cell(assignment, test_id, overrides))]
+    if hidden:
+        runs.append(("hidden part", run_hidden_part(assignment, test_id, overrides)))
+    message = ""
+    for where, exc in runs:
+        assert exc is not None, f"the {where} of {test_id} passed a buggy {', '.join(overrides)}"
+        assert isinstance(exc, AssertionError), f"{where}: {type(exc).__name__}: {exc}"
+        message = str(exc)
+        if where == "test cell" and hidden and not visible:
+            continue
+        for needle in needles:
+            found = needle in message if match_case else needle.lower() in message.lower()
+            assert found, f"{where}: {needle!r} not in the message:\n{message}"
+    return message
+
+
+def assert_forbidden(assignment: str, test_id: str, name: str, source: str, **options) -> None:
+    """A library-only answer ``source`` for answer cell ``name`` earns nothing and is told why.
+
+    ``options`` go to :func:`assert_fails`.
+    """
+    message = assert_fails(
+        assignment, test_id, {name: source}, "must be your own implementation", **options
+    )
+    assert name in message, f"{name!r} not in the message:\n{message}"
+
+
+def assert_passes(assignment: str, test_id: str, overrides: dict[str, str] | None = None) -> None:
+    """Test cell ``test_id`` passes (with answer cells replaced by ``overrides``, if given)."""
+    exc = run_test_cell(assignment, test_id, overrides)
+    assert exc is None, f"{test_id} failed a correct answer: {type(exc).__name__}: {exc}"

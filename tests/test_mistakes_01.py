@@ -1,35 +1,21 @@
 """Tests of the hidden tests of 01-convolution: every mistake they claim to catch is caught.
 
 Each case replaces one answer cell with a buggy (or library-only) answer, runs the test cell in
-process with ``nbtools.run_test_cell`` and checks that it fails with a message naming the mistake.
+process and checks (``nbtools.assert_fails``) that it fails with a message naming the mistake.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
-from nbtools import cells, run_test_cell
+from nbtools import assert_fails, assert_forbidden, assert_passes, cells, run_test_cell
 
 NB = "01-convolution"
 TEST_CELLS = [meta["grade_id"] for _, meta, _ in cells(NB) if meta.get("grade")]
-
-
-def fails(test_id: str, name: str, source: str, *needles: str) -> str:
-    """Run ``test_id`` with answer cell ``name`` replaced by ``source``; it must fail naming all
-    ``needles`` (case-insensitive). Returns the message."""
-    exc = run_test_cell(NB, test_id, overrides={name: source})
-    assert exc is not None, f"{test_id} passed a buggy {name}"
-    assert isinstance(exc, AssertionError), f"{test_id} raised {type(exc).__name__}: {exc}"
-    message = str(exc)
-    for needle in needles:
-        assert needle.lower() in message.lower(), f"{needle!r} not in message:\n{message}"
-    return message
-
-
-def forbidden(test_id: str, name: str, source: str) -> None:
-    """A library-only answer earns nothing and is told why."""
-    message = fails(test_id, name, source, "must be your own implementation")
-    assert name in message
+fails = partial(assert_fails, NB)
+forbidden = partial(assert_forbidden, NB)
 
 
 # ------------------------------------------------------------------------------------------
@@ -50,7 +36,7 @@ def test_graded_cells_are_the_issue_exercises():
 
 @pytest.mark.parametrize("test_id", TEST_CELLS)
 def test_solution_passes(test_id):
-    assert run_test_cell(NB, test_id) is None
+    assert_passes(NB, test_id)
 
 
 def test_references_agree_with_scipy():
@@ -99,23 +85,23 @@ def conv_output_size(n, k, stride=1, pad=0):
     ids=["off_by_one", "stride_ignored", "pad_once", "true_division", "ceil"],
 )
 def test_conv_output_size_mistakes(expr, needle):
-    fails("test_conv_output_size", "conv_output_size", SIZE_BODY.format(expr=expr), needle)
+    fails("test_conv_output_size", {"conv_output_size": SIZE_BODY.format(expr=expr)}, needle)
 
 
 def test_conv_output_size_without_validation():
-    fails("test_conv_output_size", "conv_output_size", """
+    fails("test_conv_output_size", {"conv_output_size": """
 def conv_output_size(n, k, stride=1, pad=0):
     return (n + 2 * pad - k) // stride + 1
-""", "ValueError")  # fmt: skip
+"""}, "ValueError")  # fmt: skip
 
 
 def test_conv_output_size_accepts_kernel_larger_than_input():
-    fails("test_conv_output_size", "conv_output_size", """
+    fails("test_conv_output_size", {"conv_output_size": """
 def conv_output_size(n, k, stride=1, pad=0):
     if stride < 1 or pad < 0 or k < 1:
         raise ValueError("bad arguments")
     return max(1, (n + 2 * pad - k) // stride + 1)
-""", "ValueError", "does not fit")  # fmt: skip
+"""}, "ValueError", "does not fit")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------
@@ -141,17 +127,17 @@ def zero_pad(x, pad):
     ids=["batch_axis", "channel_axis", "pair_swapped", "one_side", "not_centred"],
 )
 def test_zero_pad_mistakes(widths, needle):
-    fails("test_zero_pad", "zero_pad", PAD_BODY.format(widths=widths), needle)
+    fails("test_zero_pad", {"zero_pad": PAD_BODY.format(widths=widths)}, needle)
 
 
 def test_zero_pad_modifies_input():
-    fails("test_zero_pad", "zero_pad", """
+    fails("test_zero_pad", {"zero_pad": """
 def zero_pad(x, pad):
     ph, pw = (pad, pad) if np.ndim(pad) == 0 else pad
     out = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     x *= 0
     return out
-""", "must not change its input")  # fmt: skip
+"""}, "must not change its input")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------
@@ -192,7 +178,7 @@ def corr_source(prep="", alloc="np.zeros((h - kh + 1, w - kw + 1))", rows="h - k
     ids=["flipped", "transposed", "off_by_one", "same_mode", "integer_output"],
 )  # fmt: skip
 def test_correlate2d_mistakes(source, needle):
-    fails("test_correlate2d", "correlate2d", source, needle)
+    fails("test_correlate2d", {"correlate2d": source}, needle)
 
 
 @pytest.mark.parametrize(
@@ -236,7 +222,7 @@ def test_correlate2d_library_only(source):
     ids=["not_flipped", "rows_only", "columns_only", "transposed"],
 )
 def test_convolve2d_mistakes(body, needle):
-    fails("test_convolve2d", "convolve2d", f"def convolve2d(image, kernel):\n    return {body}\n",
+    fails("test_convolve2d", {"convolve2d": f"def convolve2d(image, kernel):\n    return {body}\n"},
           needle)  # fmt: skip
 
 
@@ -274,7 +260,7 @@ SOBEL_H = "[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]"
     ids=["swapped", "not_zero_sum", "diagonal", "zeros", "blur"],
 )
 def test_edge_kernels_mistakes(v, h, needle):
-    fails("test_edge_kernels", "edge_kernels", EDGE_BODY.format(v=v, h=h), needle)
+    fails("test_edge_kernels", {"edge_kernels": EDGE_BODY.format(v=v, h=h)}, needle)
 
 
 def test_edge_kernels_other_variants_pass():
@@ -290,9 +276,8 @@ def test_edge_kernels_other_variants_pass():
 
 
 def test_edge_kernels_wrong_type():
-    fails("test_edge_kernels", "edge_kernels",
-          "def edge_kernels():\n    return [np.zeros((3, 3)), np.zeros((3, 3))]\n",
-          "dict with keys")  # fmt: skip
+    source = "def edge_kernels():\n    return [np.zeros((3, 3)), np.zeros((3, 3))]\n"
+    fails("test_edge_kernels", {"edge_kernels": source}, "dict with keys")
 
 
 # ------------------------------------------------------------------------------------------
@@ -376,7 +361,7 @@ NAIVE_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(NAIVE_MISTAKES))
 def test_conv_forward_naive_mistakes(mistake):
     changes, needle = NAIVE_MISTAKES[mistake]
-    fails("test_conv_forward_naive", "conv_forward_naive", naive_source(**changes), needle)
+    fails("test_conv_forward_naive", {"conv_forward_naive": naive_source(**changes)}, needle)
 
 
 @pytest.mark.parametrize(
@@ -450,13 +435,13 @@ IM2COL_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(IM2COL_MISTAKES))
 def test_im2col_mistakes(mistake):
     changes, needle = IM2COL_MISTAKES[mistake]
-    fails("test_im2col", "im2col", IM2COL_BODY.format(**{**IM2COL, **changes}), needle)
+    fails("test_im2col", {"im2col": IM2COL_BODY.format(**{**IM2COL, **changes})}, needle)
 
 
 def test_im2col_loop_over_positions_passes():
     """The loop-over-windows version of the hint is a correct answer too."""
     src = IM2COL_BODY.format(**IM2COL)
-    assert run_test_cell(NB, "test_im2col", overrides={"im2col": src}) is None
+    assert_passes(NB, "test_im2col", overrides={"im2col": src})
 
 
 def test_im2col_library_only():
@@ -512,7 +497,7 @@ FAST_MISTAKES = {
 def test_conv_forward_im2col_mistakes(mistake):
     changes, needle = FAST_MISTAKES[mistake]
     source = FAST_BODY.format(**{**FAST, **changes})
-    fails("test_conv_forward_im2col", "conv_forward_im2col", source, needle)
+    fails("test_conv_forward_im2col", {"conv_forward_im2col": source}, needle)
 
 
 def test_conv_forward_im2col_library_only():
@@ -554,7 +539,7 @@ def conv_forward_im2col(x, w, b, stride=1, pad=0):
 )
 def test_conv_param_count_mistakes(expr, needle):
     source = f"def conv_param_count(c_in, c_out, kh, kw, bias=True):\n    return {expr}\n"
-    fails("test_conv_param_count", "conv_param_count", source, needle)
+    fails("test_conv_param_count", {"conv_param_count": source}, needle)
 
 
 @pytest.mark.parametrize(
@@ -568,7 +553,7 @@ def test_conv_param_count_mistakes(expr, needle):
 )
 def test_dense_param_count_mistakes(expr, needle):
     source = f"def dense_param_count(n_in, n_out, bias=True):\n    return {expr}\n"
-    fails("test_dense_param_count", "dense_param_count", source, needle)
+    fails("test_dense_param_count", {"dense_param_count": source}, needle)
 
 
 # ------------------------------------------------------------------------------------------

@@ -8,21 +8,13 @@ the solution passes every test cell.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
-from nbtools import cells, run_test_cell
+from nbtools import assert_fails, assert_passes, cells, run_test_cell
 
 NB = "02-layers"
-
-
-def fails(test_id: str, overrides: dict[str, str], *fragments: str) -> str:
-    """Run ``test_id`` with ``overrides``; assert it fails and its message has every fragment."""
-    exc = run_test_cell(NB, test_id, overrides=overrides)
-    assert exc is not None, f"{test_id} passed a buggy answer"
-    assert isinstance(exc, AssertionError), f"{test_id} raised {type(exc).__name__}: {exc}"
-    message = str(exc)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in the message:\n{message}"
-    return message
+fails = partial(assert_fails, NB, match_case=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,12 +316,11 @@ CONV_OK = {"reset": "pass", "stride": "stride", "dx": "dx_p[:, :, pad : pad + H,
 
 def test_conv_backward_solution_template_passes():
     """The template above is a correct answer: the mistakes below differ in one place only."""
-    exc = run_test_cell(
+    assert_passes(
         NB,
         "test_conv_backward_naive",
         overrides={"conv_backward_naive": CONV_BACKWARD.format(**CONV_OK)},
     )
-    assert exc is None, exc
 
 
 def test_conv_dx_not_cropped():
@@ -470,7 +461,7 @@ def _maxpool(route: str) -> dict[str, str]:
 
 
 def test_maxpool_template_passes():
-    exc = run_test_cell(
+    assert_passes(
         NB,
         "test_maxpool_backward_naive",
         overrides=_maxpool("""
@@ -478,7 +469,6 @@ p, q = np.unravel_index(np.argmax(window), window.shape)
 dx[n, c, r + p, s + q] += dout[n, c, i, j]
 """),
     )
-    assert exc is None, exc
 
 
 def test_maxpool_gradient_to_every_element():
@@ -894,4 +884,4 @@ def receptive_field(layers):
     [m["grade_id"] for _, m, _ in cells(NB) if m.get("grade") and m.get("grade_id")],
 )
 def test_solution_passes(test_id):
-    assert run_test_cell(NB, test_id) is None
+    assert_passes(NB, test_id)

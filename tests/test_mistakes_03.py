@@ -1,34 +1,20 @@
 """Tests of the hidden tests of 03-training: every mistake they claim to catch is caught.
 
 Each case replaces one answer cell with a buggy (or library-only) answer, runs the test cell in
-process with ``nbtools.run_test_cell`` and checks that it fails with a message naming the mistake.
+process and checks (``nbtools.assert_fails``) that it fails with a message naming the mistake.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
-from nbtools import cells, run_test_cell
+from nbtools import assert_fails, assert_forbidden, assert_passes, cells
 
 NB = "03-training"
 TEST_CELLS = [meta["grade_id"] for _, meta, _ in cells(NB) if meta.get("grade")]
-
-
-def fails(test_id: str, name: str, source: str, *needles: str) -> str:
-    """Run ``test_id`` with answer cell ``name`` replaced by ``source``; it must fail naming all
-    ``needles`` (case-insensitive). Returns the message."""
-    exc = run_test_cell(NB, test_id, overrides={name: source})
-    assert exc is not None, f"{test_id} passed a buggy {name}"
-    assert isinstance(exc, AssertionError), f"{test_id} raised {type(exc).__name__}: {exc}"
-    message = str(exc)
-    for needle in needles:
-        assert needle.lower() in message.lower(), f"{needle!r} not in message:\n{message}"
-    return message
-
-
-def forbidden(test_id: str, name: str, source: str) -> None:
-    """A library-only answer earns nothing and is told why."""
-    message = fails(test_id, name, source, "must be your own implementation")
-    assert name in message
+fails = partial(assert_fails, NB)
+forbidden = partial(assert_forbidden, NB)
 
 
 # ------------------------------------------------------------------------------------------
@@ -49,7 +35,7 @@ def test_graded_cells_are_the_issue_exercises():
 
 @pytest.mark.parametrize("test_id", TEST_CELLS)
 def test_solution_passes(test_id):
-    assert run_test_cell(NB, test_id) is None
+    assert_passes(NB, test_id)
 
 
 # ------------------------------------------------------------------------------------------
@@ -58,32 +44,32 @@ def test_solution_passes(test_id):
 
 
 def test_he_init_fan_out():
-    fails("test_he_init", "he_init", """
+    fails("test_he_init", {"he_init": """
 def he_init(shape, fan_in, rng):
     fan_out = shape[0] * int(np.prod(shape[2:])) if len(shape) == 4 else shape[-1]
     return rng.standard_normal(shape) * np.sqrt(2.0 / fan_out)
-""", "fan_out")  # fmt: skip
+"""}, "fan_out")  # fmt: skip
 
 
 def test_he_init_missing_two():
-    fails("test_he_init", "he_init", """
+    fails("test_he_init", {"he_init": """
 def he_init(shape, fan_in, rng):
     return rng.standard_normal(shape) * np.sqrt(1.0 / fan_in)
-""", "sqrt(1 / fan_in)")  # fmt: skip
+"""}, "sqrt(1 / fan_in)")  # fmt: skip
 
 
 def test_he_init_variance_instead_of_std():
-    fails("test_he_init", "he_init", """
+    fails("test_he_init", {"he_init": """
 def he_init(shape, fan_in, rng):
     return rng.standard_normal(shape) * (2.0 / fan_in)
-""", "sqrt(2 / fan_in)")  # fmt: skip
+"""}, "sqrt(2 / fan_in)")  # fmt: skip
 
 
 def test_he_init_global_random_state():
-    fails("test_he_init", "he_init", """
+    fails("test_he_init", {"he_init": """
 def he_init(shape, fan_in, rng):
     return np.random.standard_normal(shape) * np.sqrt(2.0 / fan_in)
-""", "rng")  # fmt: skip
+"""}, "rng")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------
@@ -129,20 +115,20 @@ def build(**changes):
 
 
 def test_build_convnet_template_is_right():
-    assert run_test_cell(NB, "test_build_convnet", {"build_convnet": build()}) is None
+    assert_passes(NB, "test_build_convnet", {"build_convnet": build()})
 
 
 def test_build_convnet_missing_pool():
-    fails("test_build_convnet", "build_convnet", build(pool="pass"), "pooling is missing")
+    fails("test_build_convnet", {"build_convnet": build(pool="pass")}, "pooling is missing")
 
 
 def test_build_convnet_missing_relu():
-    fails("test_build_convnet", "build_convnet", build(conv_relu=""), "ReLU is missing")
+    fails("test_build_convnet", {"build_convnet": build(conv_relu="")}, "ReLU is missing")
 
 
 def test_build_convnet_relu_after_last_linear():
     fails(
-        "test_build_convnet", "build_convnet", build(last_relu=", nn.ReLU()"),
+        "test_build_convnet", {"build_convnet": build(last_relu=", nn.ReLU()")},
         "ReLU after the last Linear",
     )  # fmt: skip
 
@@ -154,17 +140,17 @@ def test_build_convnet_pool_after_every_conv():
         .replace("        layers.append(nn.MaxPool2d(2, 2))\n", "")
     )
     # convs_per_block=1 gives the same network, so only the hidden configurations catch it
-    fails("test_build_convnet", "build_convnet", source, "one MaxPool2d per block")
+    fails("test_build_convnet", {"build_convnet": source}, "one MaxPool2d per block")
 
 
 def test_build_convnet_fan_out_init():
-    fails("test_build_convnet", "build_convnet", build(conv_fan="channels * 9"), "fan_in")
+    fails("test_build_convnet", {"build_convnet": build(conv_fan="channels * 9")}, "fan_in")
 
 
 def test_build_convnet_default_init_ignores_rng():
     source = build().replace('conv.params["w"][...] = he_init', "_ = he_init")
     source = source.replace("seed=0)\n            conv", "seed=None)\n            conv")
-    fails("test_build_convnet", "build_convnet", source, "rng")
+    fails("test_build_convnet", {"build_convnet": source}, "rng")
 
 
 def test_build_convnet_library_only():
@@ -183,18 +169,18 @@ def build_convnet(input_shape, num_classes, conv_channels=(16, 32), convs_per_bl
 
 
 def test_minibatches_drop_last():
-    fails("test_iterate_minibatches", "iterate_minibatches", """
+    fails("test_iterate_minibatches", {"iterate_minibatches": """
 def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
     rng = np.random.default_rng() if rng is None else rng
     order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
     for start in range(0, len(X) - batch_size + 1, batch_size):
         idx = order[start:start + batch_size]
         yield X[idx], y[idx]
-""", "partial batch")  # fmt: skip
+"""}, "partial batch")  # fmt: skip
 
 
 def test_minibatches_repeat_samples():
-    fails("test_iterate_minibatches", "iterate_minibatches", """
+    fails("test_iterate_minibatches", {"iterate_minibatches": """
 def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
     rng = np.random.default_rng() if rng is None else rng
     n = len(X)
@@ -204,28 +190,28 @@ def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
         else:
             idx = np.arange(start, min(start + batch_size, n))
         yield X[idx], y[idx]
-""", "repeated")  # fmt: skip
+"""}, "repeated")  # fmt: skip
 
 
 def test_minibatches_ignore_shuffle_flag():
-    fails("test_iterate_minibatches", "iterate_minibatches", """
+    fails("test_iterate_minibatches", {"iterate_minibatches": """
 def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
     rng = np.random.default_rng() if rng is None else rng
     order = rng.permutation(len(X))
     for start in range(0, len(X), batch_size):
         idx = order[start:start + batch_size]
         yield X[idx], y[idx]
-""", "shuffle=False")  # fmt: skip
+"""}, "shuffle=False")  # fmt: skip
 
 
 def test_minibatches_reseeded_every_epoch():
-    fails("test_iterate_minibatches", "iterate_minibatches", """
+    fails("test_iterate_minibatches", {"iterate_minibatches": """
 def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
     order = np.random.default_rng(0).permutation(len(X)) if shuffle else np.arange(len(X))
     for start in range(0, len(X), batch_size):
         idx = order[start:start + batch_size]
         yield X[idx], y[idx]
-""", "same order")  # fmt: skip
+"""}, "same order")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------
@@ -234,11 +220,11 @@ def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
 
 
 def test_sgd_not_in_place():
-    fails("test_sgd_step", "sgd_step", """
+    fails("test_sgd_step", {"sgd_step": """
 def sgd_step(params, grads, lr):
     for name in params:
         params[name] = params[name] - lr * grads[name]
-""", "in place")  # fmt: skip
+"""}, "in place")  # fmt: skip
 
 
 def test_sgd_library_only():
@@ -249,25 +235,25 @@ def sgd_step(params, grads, lr):
 
 
 def test_momentum_forgets_velocity():
-    fails("test_momentum_step", "momentum_step", """
+    fails("test_momentum_step", {"momentum_step": """
 def momentum_step(params, grads, velocity, lr, beta=0.9):
     for name, p in params.items():
         v = np.zeros_like(p)
         v = beta * v + grads[name]
         velocity[name] = np.zeros_like(p)
         p -= lr * v
-""", "forgets its velocity")  # fmt: skip
+"""}, "forgets its velocity")  # fmt: skip
 
 
 def test_momentum_dampened():
-    fails("test_momentum_step", "momentum_step", """
+    fails("test_momentum_step", {"momentum_step": """
 def momentum_step(params, grads, velocity, lr, beta=0.9):
     for name, p in params.items():
         v = velocity.setdefault(name, np.zeros_like(p))
         v *= beta
         v += (1 - beta) * grads[name]
         p -= lr * v
-""", "v = beta * v + g")  # fmt: skip
+"""}, "v = beta * v + g")  # fmt: skip
 
 
 def test_momentum_library_only():
@@ -312,7 +298,7 @@ def adam(**changes):
 
 
 def test_adam_template_is_right():
-    assert run_test_cell(NB, "test_adam_step", {"adam_step": adam()}) is None
+    assert_passes(NB, "test_adam_step", {"adam_step": adam()})
 
 
 @pytest.mark.parametrize(
@@ -327,12 +313,12 @@ def test_adam_template_is_right():
     ids=["no_bias_correction", "stuck_counter", "eps_inside_root", "root_outside", "no_root"],
 )
 def test_adam_mistakes(changes, needle):
-    fails("test_adam_step", "adam_step", adam(**changes), needle)
+    fails("test_adam_step", {"adam_step": adam(**changes)}, needle)
 
 
 def test_adam_eps_inside_root_named_by_hidden_test():
     message = fails(
-        "test_adam_step", "adam_step", adam(denominator="np.sqrt(v_hat + eps)"), "eps=0.1"
+        "test_adam_step", {"adam_step": adam(denominator="np.sqrt(v_hat + eps)")}, "eps=0.1"
     )
     assert "np.sqrt(v_hat + eps)" in message
 
@@ -377,22 +363,22 @@ def epoch(**changes):
 
 
 def test_train_epoch_template_is_right():
-    assert run_test_cell(NB, "test_train_epoch", {"train_epoch": epoch()}) is None
+    assert_passes(NB, "test_train_epoch", {"train_epoch": epoch()})
 
 
 def test_train_epoch_mean_over_batches():
     fails(
-        "test_train_epoch", "train_epoch", epoch(result="float(np.mean(losses))"),
+        "test_train_epoch", {"train_epoch": epoch(result="float(np.mean(losses))")},
         "averages over batches instead of samples",
     )  # fmt: skip
 
 
 def test_train_epoch_without_shuffling():
-    fails("test_train_epoch", "train_epoch", epoch(shuffle="False"), "not shuffled")
+    fails("test_train_epoch", {"train_epoch": epoch(shuffle="False")}, "not shuffled")
 
 
 def test_train_epoch_keeps_eval_mode():
-    fails("test_train_epoch", "train_epoch", epoch(mode="pass"), "model.train()")
+    fails("test_train_epoch", {"train_epoch": epoch(mode="pass")}, "model.train()")
 
 
 def test_train_epoch_library_only():
@@ -414,33 +400,33 @@ def train_epoch(model, X, y, step_fn, batch_size, rng):
 
 
 def test_evaluate_in_train_mode():
-    fails("test_evaluate", "evaluate", """
+    fails("test_evaluate", {"evaluate": """
 def evaluate(model, X, y, batch_size=256):
     correct = 0
     for s in range(0, len(X), batch_size):
         correct += int(np.sum(model.forward(X[s:s + batch_size]).argmax(axis=1)
                               == y[s:s + batch_size]))
     return correct / len(X)
-""", "left in train mode")  # fmt: skip
+"""}, "left in train mode")  # fmt: skip
 
 
 def test_evaluate_drops_last_chunk():
-    fails("test_evaluate", "evaluate", """
+    fails("test_evaluate", {"evaluate": """
 def evaluate(model, X, y, batch_size=256):
     model.eval()
     n = (len(X) // batch_size) * batch_size or len(X)
     pred = np.concatenate([model.forward(X[s:s + batch_size]).argmax(axis=1)
                            for s in range(0, n, batch_size)])
     return float(np.mean(pred == y[:n]))
-""", "last")  # fmt: skip
+"""}, "last")  # fmt: skip
 
 
 def test_evaluate_returns_percentage():
-    fails("test_evaluate", "evaluate", """
+    fails("test_evaluate", {"evaluate": """
 def evaluate(model, X, y, batch_size=256):
     model.eval()
     return 100.0 * float(np.mean(model.forward(X).argmax(axis=1) == y))
-""", "fraction in [0, 1]")  # fmt: skip
+"""}, "fraction in [0, 1]")  # fmt: skip
 
 
 def test_evaluate_library_only():
@@ -476,35 +462,31 @@ def shift(**changes):
 
 
 def test_random_shift_template_is_right():
-    assert run_test_cell(NB, "test_random_shift", {"random_shift": shift()}) is None
+    assert_passes(NB, "test_random_shift", {"random_shift": shift()})
 
 
 def test_random_shift_wraps_around():
     fails(
-        "test_random_shift", "random_shift",
-        shift(move="np.roll(images[i], (dy, dx), axis=(1, 2))"), "wraps around",
-    )  # fmt: skip
+        "test_random_shift",
+        {"random_shift": shift(move="np.roll(images[i], (dy, dx), axis=(1, 2))")},
+        "wraps around",
+    )
 
 
 def test_random_shift_one_offset_for_the_batch():
-    fails(
-        "test_random_shift", "random_shift",
-        shift(offsets="np.repeat(rng.integers(-m, m + 1, size=(1, 2)), n, axis=0)"),
-        "one offset for the whole batch",
-    )  # fmt: skip
+    offsets = "np.repeat(rng.integers(-m, m + 1, size=(1, 2)), n, axis=0)"
+    needle = "one offset for the whole batch"
+    fails("test_random_shift", {"random_shift": shift(offsets=offsets)}, needle)
 
 
 def test_random_shift_exclusive_upper_bound():
     exclusive = "rng.integers(-m, m, size=(n, 2)) if m else np.zeros((n, 2), int)"
-    fails("test_random_shift", "random_shift", shift(offsets=exclusive), "both ends included")
+    fails("test_random_shift", {"random_shift": shift(offsets=exclusive)}, "both ends included")
 
 
 def test_random_shift_same_offset_on_both_axes():
-    fails(
-        "test_random_shift", "random_shift",
-        shift(offsets="np.repeat(rng.integers(-m, m + 1, size=(n, 1)), 2, axis=1)"),
-        "dy equals dx",
-    )  # fmt: skip
+    offsets = "np.repeat(rng.integers(-m, m + 1, size=(n, 1)), 2, axis=1)"
+    fails("test_random_shift", {"random_shift": shift(offsets=offsets)}, "dy equals dx")
 
 
 def test_random_shift_library_only():
@@ -524,7 +506,7 @@ def random_shift(images, max_shift, rng):
 
 
 def test_train_convnet_too_short():
-    fails("test_train_convnet", "train_convnet", """
+    fails("test_train_convnet", {"train_convnet": """
 def train_convnet(X, y, seed=0, on_epoch_end=None):
     rng = np.random.default_rng(seed)
     model = build_convnet(X.shape[1:], 10, rng=rng)
@@ -534,7 +516,7 @@ def train_convnet(X, y, seed=0, on_epoch_end=None):
         if on_epoch_end is not None:
             on_epoch_end(epoch, model, loss)
     return model
-""", "98.5%")  # fmt: skip
+"""}, "98.5%")  # fmt: skip
 
 
 def test_train_convnet_library_only():

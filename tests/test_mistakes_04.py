@@ -1,7 +1,7 @@
 """Every mistake the hidden tests of 04-hyperparameters claim to catch, as a buggy answer.
 
 Each case replaces one answer cell of ``solutions/04-hyperparameters/hyperparameters.py`` with a
-buggy version, runs the test cell in process with ``nbtools.run_test_cell`` and checks that it
+buggy version, runs the test cell in process and checks (``nbtools.assert_fails``) that it
 fails with a message naming the mistake. The library-only cases check that an answer handing the
 work to scikit-learn earns nothing and is told why. The first tests check that the solution
 passes every test cell and that the graded cells are the ones issue 7 asks for.
@@ -9,29 +9,15 @@ passes every test cell and that the graded cells are the ones issue 7 asks for.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
-from nbtools import cells, run_test_cell
+from nbtools import assert_fails, assert_forbidden, assert_passes, cells
 
 NB = "04-hyperparameters"
 TEST_CELLS = [meta["grade_id"] for _, meta, _ in cells(NB) if meta.get("grade")]
-
-
-def fails(test_id: str, name: str, source: str, *needles: str) -> str:
-    """Run ``test_id`` with answer cell ``name`` replaced by ``source``; it must fail with an
-    AssertionError whose message contains every needle (case-insensitive)."""
-    exc = run_test_cell(NB, test_id, overrides={name: source})
-    assert exc is not None, f"{test_id} passed a buggy {name}"
-    assert isinstance(exc, AssertionError), f"{test_id} raised {type(exc).__name__}: {exc}"
-    message = str(exc)
-    for needle in needles:
-        assert needle.lower() in message.lower(), f"{needle!r} not in message:\n{message}"
-    return message
-
-
-def forbidden(test_id: str, name: str, source: str) -> None:
-    """A library-only answer earns nothing and is told why."""
-    message = fails(test_id, name, source, "must be your own implementation")
-    assert name in message
+fails = partial(assert_fails, NB)
+forbidden = partial(assert_forbidden, NB)
 
 
 # ------------------------------------------------------------------------------------------
@@ -52,7 +38,7 @@ def test_graded_cells_are_the_issue_exercises():
 
 @pytest.mark.parametrize("test_id", TEST_CELLS)
 def test_solution_passes(test_id):
-    assert run_test_cell(NB, test_id) is None
+    assert_passes(NB, test_id)
 
 
 # ------------------------------------------------------------------------------------------
@@ -63,8 +49,8 @@ def test_solution_passes(test_id):
 def test_split_that_leaks_train_into_val():
     fails(
         "test_train_val_split",
-        "train_val_split",
-        """
+        {
+            "train_val_split": """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction")
@@ -72,7 +58,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     idx = rng.permutation(len(y))
     n_val = int(round(val_fraction * len(y)))
     return X[idx], y[idx], X[idx[:n_val]], y[idx[:n_val]]   # trains on everything
-""",
+"""
+        },
         "leaks samples between train and validation",
     )
 
@@ -80,8 +67,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
 def test_split_with_replacement_duplicates_samples():
     fails(
         "test_train_val_split",
-        "train_val_split",
-        """
+        {
+            "train_val_split": """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction")
@@ -93,7 +80,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     val_idx = np.concatenate(parts)
     train_idx = rng.permutation(np.setdiff1d(np.arange(len(y)), val_idx))
     return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
-""",
+"""
+        },
         "without replacement",
     )
 
@@ -101,8 +89,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
 def test_split_that_ignores_stratify():
     fails(
         "test_train_val_split",
-        "train_val_split",
-        """
+        {
+            "train_val_split": """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction")
@@ -110,7 +98,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     idx = rng.permutation(len(y))
     n_val = int(round(val_fraction * len(y)))
     return X[idx[n_val:]], y[idx[n_val:]], X[idx[:n_val]], y[idx[:n_val]]
-""",
+"""
+        },
         "stratify=True must keep each class's proportion",
     )
 
@@ -118,8 +107,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
 def test_split_without_shuffling():
     fails(
         "test_train_val_split",
-        "train_val_split",
-        """
+        {
+            "train_val_split": """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction")
@@ -131,7 +120,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
         val = np.arange(len(y) - int(round(val_fraction * len(y))), len(y))  # the last block
     train = np.setdiff1d(np.arange(len(y)), val)
     return X[train], y[train], X[val], y[val]
-""",
+"""
+        },
         "shuffle",
     )
 
@@ -139,8 +129,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
 def test_split_with_a_fixed_seed_inside():
     fails(
         "test_train_val_split",
-        "train_val_split",
-        """
+        {
+            "train_val_split": """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction")
@@ -153,7 +143,8 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     val = rng.permutation(np.concatenate(parts))
     train = rng.permutation(np.setdiff1d(np.arange(len(y)), val))
     return X[train], y[train], X[val], y[val]
-""",
+"""
+        },
         "rng you are given",
     )
 
@@ -181,13 +172,14 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
 def test_uniform_instead_of_log_uniform():
     fails(
         "test_log_uniform",
-        "log_uniform",
-        """
+        {
+            "log_uniform": """
 def log_uniform(low, high, size, rng):
     if not 0 < low < high:
         raise ValueError("range")
     return rng.uniform(low, high, size)
-""",
+"""
+        },
         "uniform instead of log-uniform",
     )
 
@@ -195,17 +187,18 @@ def log_uniform(low, high, size, rng):
 def test_log_uniform_without_value_error():
     fails(
         "test_log_uniform",
-        "log_uniform",
-        """
+        {
+            "log_uniform": """
 def log_uniform(low, high, size, rng):
     return 10.0 ** rng.uniform(np.log10(low), np.log10(high), size)
-""",
+"""
+        },
         "0 < low < high",
     )
 
 
 def test_log_uniform_with_natural_log_is_fine():
-    exc = run_test_cell(
+    assert_passes(
         NB,
         "test_log_uniform",
         overrides={
@@ -217,7 +210,6 @@ def log_uniform(low, high, size, rng):
 """
         },
     )
-    assert exc is None, exc
 
 
 SAMPLE_CONFIG = """
@@ -245,21 +237,21 @@ def test_int_spec_exclusive_of_hi():
     source = SAMPLE_CONFIG.replace("LOG", GOOD_LOG).replace(
         "INT", "int(rng.integers(spec[1], spec[2]))"
     )
-    fails("test_sample_config", "sample_config", source, "inclusive/exclusive")
+    fails("test_sample_config", {"sample_config": source}, "inclusive/exclusive")
 
 
 def test_int_spec_exclusive_of_lo():
     source = SAMPLE_CONFIG.replace("LOG", GOOD_LOG).replace(
         "INT", "int(rng.integers(spec[1] + 1, spec[2] + 1))"
     )
-    fails("test_sample_config", "sample_config", source, "expected 2, 3 and 4")
+    fails("test_sample_config", {"sample_config": source}, "expected 2, 3 and 4")
 
 
 def test_log_spec_sampled_uniformly():
     source = SAMPLE_CONFIG.replace("LOG", "float(rng.uniform(spec[1], spec[2]))").replace(
         "INT", GOOD_INT
     )
-    fails("test_sample_config", "sample_config", source, "uniform instead of log-uniform")
+    fails("test_sample_config", {"sample_config": source}, "uniform instead of log-uniform")
 
 
 def test_sample_config_library_only():
@@ -289,12 +281,13 @@ def sample_config(space, rng):
 def test_grid_with_sorted_keys():
     fails(
         "test_grid_configs",
-        "grid_configs",
-        """
+        {
+            "grid_configs": """
 def grid_configs(grid):
     names = sorted(grid)
     return [dict(zip(names, v)) for v in itertools.product(*(grid[n] for n in names))]
-""",
+"""
+        },
         "first key",
     )
 
@@ -302,13 +295,14 @@ def grid_configs(grid):
 def test_grid_with_first_key_fastest():
     fails(
         "test_grid_configs",
-        "grid_configs",
-        """
+        {
+            "grid_configs": """
 def grid_configs(grid):
     names = list(grid)[::-1]
     combos = [dict(zip(names, v)) for v in itertools.product(*(grid[n] for n in names))]
     return [{k: c[k] for k in grid} for c in combos]
-""",
+"""
+        },
         "last key changes fastest",
     )
 
@@ -340,24 +334,25 @@ def random_search(train_fn, space, n_trials, rng):
 
 def test_random_search_unsorted():
     source = RANDOM_SEARCH.replace("RETURN", "return results")
-    fails("test_random_search", "random_search", source, "not sorted best")
+    fails("test_random_search", {"random_search": source}, "not sorted best")
 
 
 def test_random_search_worst_first():
     source = RANDOM_SEARCH.replace("RETURN", "return sorted(results, key=lambda r: r[1])")
-    fails("test_random_search", "random_search", source, "not sorted best")
+    fails("test_random_search", {"random_search": source}, "not sorted best")
 
 
 def test_random_search_calls_train_fn_twice():
     fails(
         "test_random_search",
-        "random_search",
-        """
+        {
+            "random_search": """
 def random_search(train_fn, space, n_trials, rng):
     configs = [sample_config(space, rng) for _ in range(n_trials)]
     ranked = sorted(configs, key=train_fn, reverse=True)    # trains every config ...
     return [(c, float(train_fn(c))) for c in ranked]        # ... and then again
-""",
+"""
+        },
         "exactly once per trial",
     )
 
@@ -365,15 +360,16 @@ def random_search(train_fn, space, n_trials, rng):
 def test_random_search_one_trial_too_many():
     fails(
         "test_random_search",
-        "random_search",
-        """
+        {
+            "random_search": """
 def random_search(train_fn, space, n_trials, rng):
     results = []
     for _ in range(n_trials + 1):
         config = sample_config(space, rng)
         results.append((config, float(train_fn(config))))
     return sorted(results, key=lambda r: r[1], reverse=True)[:n_trials]
-""",
+"""
+        },
         "exactly once per trial",
     )
 
@@ -381,13 +377,14 @@ def random_search(train_fn, space, n_trials, rng):
 def test_random_search_same_config_every_trial():
     fails(
         "test_random_search",
-        "random_search",
-        """
+        {
+            "random_search": """
 def random_search(train_fn, space, n_trials, rng):
     config = sample_config(space, rng)
     results = [(dict(config), float(train_fn(config))) for _ in range(n_trials)]
     return sorted(results, key=lambda r: r[1], reverse=True)
-""",
+"""
+        },
         "new config for every trial",
     )
 
@@ -396,7 +393,7 @@ def test_random_search_nan_sorted_naively():
     source = RANDOM_SEARCH.replace(
         "RETURN", "return sorted(results, key=lambda r: r[1], reverse=True)"
     )
-    fails("test_random_search", "random_search", source, "NaN")
+    fails("test_random_search", {"random_search": source}, "NaN")
 
 
 # ------------------------------------------------------------------------------------------
@@ -427,15 +424,14 @@ def early(improved="val_loss < self.best - self.min_delta", reset="self.bad = 0"
 
 
 def test_early_stopping_solution_template_passes():
-    exc = run_test_cell(NB, "test_EarlyStopping", overrides={"EarlyStopping": early()})
-    assert exc is None, exc
+    assert_passes(NB, "test_EarlyStopping", overrides={"EarlyStopping": early()})
 
 
 def test_patience_counted_from_the_first_epoch():
     fails(
         "test_EarlyStopping",
-        "EarlyStopping",
-        """
+        {
+            "EarlyStopping": """
 class EarlyStopping:
     def __init__(self, patience, min_delta=0.0):
         if patience < 1 or min_delta < 0:
@@ -448,27 +444,27 @@ class EarlyStopping:
         if val_loss < self.best - self.min_delta:
             self.best, self.best_epoch = val_loss, self.epoch
         return self.epoch + 1 > self.patience      # epochs since the START, not since the best
-""",
+"""
+        },
         "from the first epoch rather than from the best one",
     )
 
 
 def test_patience_counter_never_reset():
-    fails("test_EarlyStopping", "EarlyStopping", early(reset="pass"), "reset")
+    fails("test_EarlyStopping", {"EarlyStopping": early(reset="pass")}, "reset")
 
 
 def test_early_stopping_ignores_min_delta():
     fails(
         "test_EarlyStopping",
-        "EarlyStopping",
-        early(improved="val_loss < self.best"),
+        {"EarlyStopping": early(improved="val_loss < self.best")},
         "ignores min_delta",
     )
 
 
 def test_early_stopping_equal_loss_counts_as_improvement():
     source = early(improved="val_loss <= self.best - self.min_delta")
-    fails("test_EarlyStopping", "EarlyStopping", source, "use <, not <=")
+    fails("test_EarlyStopping", {"EarlyStopping": source}, "use <, not <=")
 
 
 # ------------------------------------------------------------------------------------------
@@ -479,12 +475,13 @@ def test_early_stopping_equal_loss_counts_as_improvement():
 def test_l2_penalty_includes_biases():
     fails(
         "test_l2_penalty",
-        "l2_penalty",
-        """
+        {
+            "l2_penalty": """
 def l2_penalty(params, reg):
     loss = sum(0.5 * reg * float(np.sum(p ** 2)) for p in params.values())
     return loss, {k: reg * p for k, p in params.items()}
-""",
+"""
+        },
         "biases",
     )
 
@@ -492,13 +489,14 @@ def l2_penalty(params, reg):
 def test_l2_penalty_misses_one_half():
     fails(
         "test_l2_penalty",
-        "l2_penalty",
-        """
+        {
+            "l2_penalty": """
 def l2_penalty(params, reg):
     loss = sum(reg * float(np.sum(p ** 2)) for p in params.values() if p.ndim >= 2)
     grads = {k: (2 * reg * p if p.ndim >= 2 else np.zeros_like(p)) for k, p in params.items()}
     return loss, grads
-""",
+"""
+        },
         "0.5",
     )
 
@@ -507,13 +505,14 @@ def test_l2_penalty_misses_one_half_in_the_loss_only():
     # the hidden test knows the gradient reg * w; a loss without the 0.5 is named
     fails(
         "test_l2_penalty",
-        "l2_penalty",
-        """
+        {
+            "l2_penalty": """
 def l2_penalty(params, reg):
     loss = sum(reg * float(np.sum(p ** 2)) for p in params.values() if p.ndim >= 2)
     grads = {k: (reg * p if p.ndim >= 2 else np.zeros_like(p)) for k, p in params.items()}
     return loss, grads
-""",
+"""
+        },
         "0.5 is missing",
     )
 
@@ -521,8 +520,8 @@ def l2_penalty(params, reg):
 def test_l2_penalty_changes_params_in_place():
     fails(
         "test_l2_penalty",
-        "l2_penalty",
-        """
+        {
+            "l2_penalty": """
 def l2_penalty(params, reg):
     loss, grads = 0.0, {}
     for k, p in params.items():
@@ -533,7 +532,8 @@ def l2_penalty(params, reg):
             grads[k] = np.zeros_like(p)
             p[...] = 0.0                      # "biases are not regularised" gone wrong
     return loss, grads
-""",
+"""
+        },
         "must not change the parameters",
     )
 
@@ -583,18 +583,17 @@ def range_test(**changes):
 
 
 def test_range_test_template_passes():
-    exc = run_test_cell(NB, "test_lr_range_test", overrides={"lr_range_test": range_test()})
-    assert exc is None, exc
+    assert_passes(NB, "test_lr_range_test", overrides={"lr_range_test": range_test()})
 
 
 def test_range_test_linear_spacing():
     source = range_test(LRS="np.linspace(lr_min, lr_max, steps)")
-    fails("test_lr_range_test", "lr_range_test", source, "GEOMETRICALLY")
+    fails("test_lr_range_test", {"lr_range_test": source}, "GEOMETRICALLY")
 
 
 def test_range_test_misses_lr_max():
     source = range_test(LRS="lr_min * (lr_max / lr_min) ** (np.arange(steps) / steps)")
-    fails("test_lr_range_test", "lr_range_test", source, "lr_min * (lr_max / lr_min)")
+    fails("test_lr_range_test", {"lr_range_test": source}, "lr_min * (lr_max / lr_min)")
 
 
 def test_range_test_records_loss_after_update():
@@ -603,37 +602,37 @@ def test_range_test_records_loss_after_update():
         AFTER="losses.append(float(softmax_cross_entropy(model.forward(X[idx]), y[idx])[0]))",
         STOP="pass",
     )
-    fails("test_lr_range_test", "lr_range_test", source, "before")
+    fails("test_lr_range_test", {"lr_range_test": source}, "before")
 
 
 def test_range_test_never_stops():
     source = range_test(STOP="pass")
-    fails("test_lr_range_test", "lr_range_test", source, "stop right after recording a loss")
+    fails("test_lr_range_test", {"lr_range_test": source}, "stop right after recording a loss")
 
 
 def test_range_test_stops_against_the_first_loss():
     source = range_test(STOP="if not np.isfinite(loss) or loss > 4 * losses[0]: break")
-    fails("test_lr_range_test", "lr_range_test", source, "stop")
+    fails("test_lr_range_test", {"lr_range_test": source}, "stop")
 
 
 def test_range_test_plain_sgd():
     step = "[p.__isub__(lr * model.grads[k]) for k, p in model.params.items()]"
-    fails("test_lr_range_test", "lr_range_test", range_test(STEP=step), "momentum")
+    fails("test_lr_range_test", {"lr_range_test": range_test(STEP=step)}, "momentum")
 
 
 def test_range_test_new_optimiser_every_step():
     step = "opt = cl.optim.Momentum(model.params, lr=lr); opt.step(model.grads)"
-    fails("test_lr_range_test", "lr_range_test", range_test(STEP=step), "created before the loop")
+    fails("test_lr_range_test", {"lr_range_test": range_test(STEP=step)}, "created before the loop")
 
 
 def test_range_test_calls_model_fn_every_step():
     source = range_test(RECORD="losses.append(float(loss)); model_fn()")
-    fails("test_lr_range_test", "lr_range_test", source, "model_fn")
+    fails("test_lr_range_test", {"lr_range_test": source}, "model_fn")
 
 
 def test_range_test_ignores_rng():
     source = range_test().replace("rng.permutation", "np.random.default_rng(0).permutation")
-    fails("test_lr_range_test", "lr_range_test", source, "rng")
+    fails("test_lr_range_test", {"lr_range_test": source}, "rng")
 
 
 SUGGEST = """
@@ -672,47 +671,49 @@ def suggest(**changes):
 
 
 def test_suggest_template_passes():
-    exc = run_test_cell(NB, "test_suggest_lr", overrides={"suggest_lr": suggest()})
-    assert exc is None, exc
+    assert_passes(NB, "test_suggest_lr", overrides={"suggest_lr": suggest()})
 
 
 def test_suggest_lowest_loss():
     fails(
         "test_suggest_lr",
-        "suggest_lr",
-        """
+        {
+            "suggest_lr": """
 def suggest_lr(lrs, losses, beta=0.8):
     losses = np.where(np.isfinite(losses), losses, np.inf)
     if len(losses) < 3 or losses[1] > 4 * losses[0]:
         raise ValueError("too short")
     return float(np.asarray(lrs)[int(np.argmin(losses))])
-""",
+"""
+        },
         "not of the lowest loss",
     )
 
 
 def test_suggest_without_smoothing():
-    fails("test_suggest_lr", "suggest_lr", suggest(SMOOTH="losses[i]"), "smooth")
+    fails("test_suggest_lr", {"suggest_lr": suggest(SMOOTH="losses[i]")}, "smooth")
 
 
 def test_suggest_without_bias_correction():
-    fails("test_suggest_lr", "suggest_lr", suggest(SMOOTH="avg"), "bias-corrected")
+    fails("test_suggest_lr", {"suggest_lr": suggest(SMOOTH="avg")}, "bias-corrected")
 
 
 def test_suggest_without_divergence_cut():
-    fails("test_suggest_lr", "suggest_lr", suggest(CUT="not np.isfinite(loss)"), "> 4 x the lowest")
+    fails(
+        "test_suggest_lr", {"suggest_lr": suggest(CUT="not np.isfinite(loss)")}, "> 4 x the lowest"
+    )
 
 
 def test_suggest_slope_against_lr():
-    fails("test_suggest_lr", "suggest_lr", suggest(X_AXIS="lrs[:n]"), "log10(lr)")
+    fails("test_suggest_lr", {"suggest_lr": suggest(X_AXIS="lrs[:n]")}, "log10(lr)")
 
 
 def test_suggest_after_the_minimum():
-    fails("test_suggest_lr", "suggest_lr", suggest(DOWN="n"), "LOWEST smoothed loss")
+    fails("test_suggest_lr", {"suggest_lr": suggest(DOWN="n")}, "LOWEST smoothed loss")
 
 
 def test_suggest_fixed_beta():
-    fails("test_suggest_lr", "suggest_lr", suggest(BETA="0.8"), "beta argument")
+    fails("test_suggest_lr", {"suggest_lr": suggest(BETA="0.8")}, "beta argument")
 
 
 # ------------------------------------------------------------------------------------------
@@ -725,15 +726,15 @@ def test_suggest_fixed_beta():
     [("q1", "B", "under-fits"), ("q2", "B", "over-fits"), ("q3", "A", "dropout")],
 )
 def test_wrong_diagnosis_explains_the_right_reading(question, wrong, needle):
-    fails(f"test_{question}", question, f'{question} = "{wrong}"\n', needle)
+    fails(f"test_{question}", {question: f'{question} = "{wrong}"\n'}, needle)
 
 
 @pytest.mark.parametrize("question", ["q1", "q2", "q3"])
 def test_diagnosis_must_be_a_letter(question):
     fails(
-        f"test_{question}", question, f"{question} = 'overfitting'\n", "one of 'A', 'B', 'C', 'D'"
+        f"test_{question}", {question: f"{question} = 'overfitting'\n"}, "one of 'A', 'B', 'C', 'D'"
     )
 
 
 def test_diagnosis_accepts_lower_case():
-    assert run_test_cell(NB, "test_q2", overrides={"q2": 'q2 = "a"\n'}) is None
+    assert_passes(NB, "test_q2", overrides={"q2": 'q2 = "a"\n'})

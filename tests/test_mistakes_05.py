@@ -1,62 +1,20 @@
 """Tests of the hidden tests of 05-visualization: every mistake they claim to catch is caught.
 
 Each case replaces one answer cell with a buggy (or library-only) answer, runs the test cell in
-process with ``nbtools.run_test_cell`` and checks that it fails with a message naming the mistake.
+process and checks (``nbtools.assert_fails``) that it fails with a message naming the mistake.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+from functools import partial
 
 import pytest
-from nbtools import cells, namespace, run_test_cell
+from nbtools import assert_fails, assert_forbidden, assert_passes, cells, run_test_cell
 
 NB = "05-visualization"
 TEST_CELLS = [meta["grade_id"] for _, meta, _ in cells(NB) if meta.get("grade")]
-
-
-def run_hidden_only(test_id: str, overrides: dict[str, str]):
-    """Run only the imports and the hidden part of a test cell; return its exception or None.
-
-    The visible worked example catches many mistakes first; this shows that the hidden check
-    meant for the mistake is alive too and names it.
-    """
-    ns = namespace(NB, overrides)
-    source = next(src for _, meta, src in cells(NB) if meta.get("grade_id") == test_id)
-    visible, rest = source.split("### BEGIN HIDDEN TESTS")
-    hidden = rest.split("### END HIDDEN TESTS")[0]
-    imports = [line for line in visible.splitlines() if line.startswith(("import ", "from "))]
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile("\n".join(imports) + "\n" + hidden, f"<{test_id} hidden>", "exec"), ns)
-    except Exception as exc:
-        return exc
-    return None
-
-
-def fails(test_id: str, name: str, source: str, *needles: str, visible: bool = True) -> str:
-    """Answer cell ``name`` replaced by ``source``: the whole test cell must fail, and its hidden
-    part on its own too, each naming all ``needles`` (case-insensitive; the whole cell only when
-    ``visible``). Returns the hidden part's message."""
-    for where, exc in [
-        ("test cell", run_test_cell(NB, test_id, overrides={name: source})),
-        ("hidden part", run_hidden_only(test_id, {name: source})),
-    ]:
-        assert exc is not None, f"the {where} of {test_id} passed a buggy {name}"
-        assert isinstance(exc, AssertionError), f"{where}: {type(exc).__name__}: {exc}"
-        message = str(exc)
-        if where == "test cell" and not visible:
-            continue
-        for needle in needles:
-            assert needle.lower() in message.lower(), f"{where}: {needle!r} not in:\n{message}"
-    return message
-
-
-def forbidden(test_id: str, name: str, source: str) -> None:
-    """A library-only answer earns nothing and is told why."""
-    message = fails(test_id, name, source, "must be your own implementation")
-    assert name in message
+fails = partial(assert_fails, NB, hidden=True)
+forbidden = partial(assert_forbidden, NB, hidden=True)
 
 
 # ------------------------------------------------------------------------------------------
@@ -77,7 +35,7 @@ def test_graded_cells_are_the_issue_exercises():
 
 @pytest.mark.parametrize("test_id", TEST_CELLS)
 def test_solution_passes(test_id):
-    assert run_test_cell(NB, test_id) is None
+    assert_passes(NB, test_id)
 
 
 # ------------------------------------------------------------------------------------------
@@ -86,12 +44,12 @@ def test_solution_passes(test_id):
 
 
 def test_normalize_over_all_filters_at_once():
-    fails("test_normalize_for_display", "normalize_for_display", """
+    fails("test_normalize_for_display", {"normalize_for_display": """
 def normalize_for_display(w):
     w = np.asarray(w, dtype=float)
     span = w.max() - w.min()
     return (w - w.min()) / span if span > 0 else np.full(w.shape, 0.5)
-""", "all filters at once")  # fmt: skip
+"""}, "all filters at once")  # fmt: skip
 
 
 def test_normalize_over_all_filters_passes_no_hand_example_by_luck():
@@ -105,7 +63,7 @@ def normalize_for_display(w):
 
 
 def test_normalize_per_channel():
-    fails("test_normalize_for_display", "normalize_for_display", """
+    fails("test_normalize_for_display", {"normalize_for_display": """
 def normalize_for_display(w):
     w = np.asarray(w, dtype=float)
     if w.ndim < 3:
@@ -115,29 +73,29 @@ def normalize_for_display(w):
     lo = flat.min(-1, keepdims=True)
     span = flat.max(-1, keepdims=True) - lo
     return np.where(span == 0, 0.5, (flat - lo) / np.where(span == 0, 1, span)).reshape(w.shape)
-""", "per channel")  # fmt: skip
+"""}, "per channel")  # fmt: skip
 
 
 def test_normalize_constant_filter_divides_by_zero():
-    fails("test_normalize_for_display", "normalize_for_display", """
+    fails("test_normalize_for_display", {"normalize_for_display": """
 def normalize_for_display(w):
     w = np.asarray(w, dtype=float)
     flat = w.reshape(w.shape[0], -1)
     lo = flat.min(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return ((flat - lo) / (flat.max(axis=1, keepdims=True) - lo)).reshape(w.shape)
-""", "constant filter")  # fmt: skip
+"""}, "constant filter")  # fmt: skip
 
 
 def test_normalize_in_place():
-    fails("test_normalize_for_display", "normalize_for_display", """
+    fails("test_normalize_for_display", {"normalize_for_display": """
 def normalize_for_display(w):
     flat = w.reshape(w.shape[0], -1)
     for f in range(flat.shape[0]):
         lo, hi = flat[f].min(), flat[f].max()
         flat[f] = 0.5 if hi == lo else (flat[f] - lo) / (hi - lo)
     return w
-""", "in place")  # fmt: skip
+"""}, "in place")  # fmt: skip
 
 
 def test_normalize_library_only():
@@ -175,7 +133,7 @@ def get_activations(model, x, layer_index):
 )
 def test_get_activations_mistakes(mode, stop, needles):
     fails(
-        "test_get_activations", "get_activations", ACT_BODY.format(mode=mode, stop=stop), *needles
+        "test_get_activations", {"get_activations": ACT_BODY.format(mode=mode, stop=stop)}, *needles
     )
 
 
@@ -191,7 +149,7 @@ def get_activations(model, x, layer_index):
         out = layer.forward(out)
     return out
 """
-    fails("test_get_activations", "get_activations", src, "train mode", "BatchNorm")
+    fails("test_get_activations", {"get_activations": src}, "train mode", "BatchNorm")
 
 
 # ------------------------------------------------------------------------------------------
@@ -219,7 +177,7 @@ MEAN = "score = acts[:, channel].reshape(len(X), -1).mean(axis=1)"
     ids=["ascending", "reversed_top_k", "by_max", "all_channels"],
 )  # fmt: skip
 def test_top_k_mistakes(score, order, needle):
-    fails("test_top_k_activating", "top_k_activating", TOPK_BODY.format(score=score, order=order),
+    fails("test_top_k_activating", {"top_k_activating": TOPK_BODY.format(score=score, order=order)},
           needle)  # fmt: skip
 
 
@@ -258,7 +216,7 @@ OCC_OK = dict(
 
 def test_occlusion_template_is_correct():
     source = OCC_BODY.format(**OCC_OK)
-    assert run_test_cell(NB, "test_occlusion_map", overrides={"occlusion_map": source}) is None
+    assert_passes(NB, "test_occlusion_map", overrides={"occlusion_map": source})
 
 
 @pytest.mark.parametrize(
@@ -278,7 +236,7 @@ def test_occlusion_template_is_correct():
          "channel_0", "train_mode"],
 )  # fmt: skip
 def test_occlusion_mistakes(change, needle):
-    fails("test_occlusion_map", "occlusion_map", OCC_BODY.format(**{**OCC_OK, **change}), needle)
+    fails("test_occlusion_map", {"occlusion_map": OCC_BODY.format(**{**OCC_OK, **change})}, needle)
 
 
 # ------------------------------------------------------------------------------------------
@@ -302,7 +260,7 @@ LOG_SOFTMAX = "p = np.exp(scores - scores.max()); p /= p.sum(); d = d - p"
 
 def test_saliency_template_is_correct():
     source = SAL_BODY.format(**SAL_OK)
-    assert run_test_cell(NB, "test_saliency_map", overrides={"saliency_map": source}) is None
+    assert_passes(NB, "test_saliency_map", overrides={"saliency_map": source})
 
 
 @pytest.mark.parametrize(
@@ -321,7 +279,7 @@ def test_saliency_template_is_correct():
          "mean_channels", "no_reduction", "train_mode"],
 )  # fmt: skip
 def test_saliency_mistakes(change, needle):
-    fails("test_saliency_map", "saliency_map", SAL_BODY.format(**{**SAL_OK, **change}), needle)
+    fails("test_saliency_map", {"saliency_map": SAL_BODY.format(**{**SAL_OK, **change})}, needle)
 
 
 def test_saliency_numerical_gradient_is_forbidden():
@@ -357,10 +315,7 @@ CV_OK = dict(start="0.1 * rng.standard_normal(shape)", mode="eval", softmax="", 
 
 def test_class_visualization_template_is_correct():
     source = CV_BODY.format(**CV_OK)
-    assert (
-        run_test_cell(NB, "test_class_visualization", overrides={"class_visualization": source})
-        is None
-    )
+    assert_passes(NB, "test_class_visualization", overrides={"class_visualization": source})
 
 
 @pytest.mark.parametrize(
@@ -382,7 +337,7 @@ def test_class_visualization_mistakes(change, needle):
     # the visible hint lists the usual suspects; only a missing L2 term is named by the hidden part
     source = CV_BODY.format(**{**CV_OK, **change})
     visible = change != {"reg": "0.0"}
-    fails("test_class_visualization", "class_visualization", source, needle, visible=visible)
+    fails("test_class_visualization", {"class_visualization": source}, needle, visible=visible)
 
 
 def test_class_visualization_numerical_gradient_is_forbidden():
@@ -404,41 +359,41 @@ def class_visualization(model, label, shape, steps, lr, l2, rng):
 
 
 def test_confusion_matrix_transposed():
-    fails("test_confusion_matrix", "confusion_matrix", """
+    fails("test_confusion_matrix", {"confusion_matrix": """
 def confusion_matrix(y_true, y_pred, num_classes):
     cm = np.zeros((num_classes, num_classes), dtype=int)
     np.add.at(cm, (np.asarray(y_pred), np.asarray(y_true)), 1)
     return cm
-""", "transposed")  # fmt: skip
+"""}, "transposed")  # fmt: skip
 
 
 def test_confusion_matrix_sized_from_labels():
-    fails("test_confusion_matrix", "confusion_matrix", """
+    fails("test_confusion_matrix", {"confusion_matrix": """
 def confusion_matrix(y_true, y_pred, num_classes):
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     k = int(max(y_true.max(), y_pred.max())) + 1
     cm = np.zeros((k, k), dtype=int)
     np.add.at(cm, (y_true, y_pred), 1)
     return cm
-""", "num_classes")  # fmt: skip
+"""}, "num_classes")  # fmt: skip
 
 
 def test_confusion_matrix_fancy_index_drops_repeats():
-    fails("test_confusion_matrix", "confusion_matrix", """
+    fails("test_confusion_matrix", {"confusion_matrix": """
 def confusion_matrix(y_true, y_pred, num_classes):
     cm = np.zeros((num_classes, num_classes), dtype=int)
     cm[np.asarray(y_true), np.asarray(y_pred)] += 1
     return cm
-""", "repeated pairs")  # fmt: skip
+"""}, "repeated pairs")  # fmt: skip
 
 
 def test_confusion_matrix_float_counts():
-    fails("test_confusion_matrix", "confusion_matrix", """
+    fails("test_confusion_matrix", {"confusion_matrix": """
 def confusion_matrix(y_true, y_pred, num_classes):
     cm = np.zeros((num_classes, num_classes))
     np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
     return cm
-""", "integer")  # fmt: skip
+"""}, "integer")  # fmt: skip
 
 
 def test_confusion_matrix_library_only():
