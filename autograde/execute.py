@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -107,7 +108,7 @@ def run_notebook(path: Path, *, timeout: int = 120, grading: bool = False) -> Ru
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     with _environ(**env):
-        with client.setup_kernel():
+        with client.setup_kernel(stderr=subprocess.DEVNULL):
             for index, cell in enumerate(nb.cells):
                 t0 = time.perf_counter()
                 client.execute_cell(cell, index)
