@@ -407,6 +407,11 @@ class Peer:
             if value.dtype.kind not in _ARRAY_KINDS or value.dtype.fields is not None:
                 return self._handle(value)
             blobs.append(dump_array(np.asarray(value)))
+            if views is not None and id(value) not in views:
+                # post-call state: an array the callee put in place of an argument's array
+                # (``params[k] = p - lr * g``) must replace it at the caller too, not be copied
+                # into the caller's original array as if it had been updated in place
+                return {"$t": "nd", "i": len(blobs) - 1, "new": True}
             return {"$t": "nd", "i": len(blobs) - 1}
         if isinstance(value, np.generic):
             if value.dtype.kind not in _ARRAY_KINDS:
@@ -511,7 +516,7 @@ class Peer:
             if tag == "np":
                 return arr[()]
             if views is not None:
-                views[id(arr)] = (arr, view)
+                views[id(arr)] = (arr, None if data.get("new") else view)
             return arr
         if tag == "b":
             return bytes(_blob(blobs, data["i"]))
@@ -605,7 +610,9 @@ class Peer:
         post = reply.get("post") or {}
         for key, enc in post.items():
             target = args[int(key)] if key.isdigit() else kwargs.get(key[1:])
-            write_back(target, self.decode(enc, rblobs))
+            decoded: dict = {}
+            new = self.decode(enc, rblobs, decoded)
+            write_back(target, new, {i for i, (_, view) in decoded.items() if view is None})
         return self._result(reply, rblobs)
 
     def _result(self, reply: dict, blobs: list[bytes]):
@@ -769,8 +776,13 @@ def _plain_immutable(value) -> bool:
     return value is None or isinstance(value, (bool, int, float, str, complex, bytes))
 
 
-def write_back(target, new) -> None:
-    """Copy the post-call state ``new`` into the caller's object ``target`` in place."""
+def write_back(target, new, replaced: set[int] = frozenset()) -> None:
+    """Copy the post-call state ``new`` into the caller's object ``target`` in place.
+
+    ``replaced`` holds the ids of arrays the callee put in place of the original ones (rebinding
+    a dict entry or list item): those replace the caller's entry instead of being copied into
+    the caller's array, so a call behaves exactly as it would in one process.
+    """
     if new is SAME or target is None:
         return
     if isinstance(target, np.ndarray) and isinstance(new, np.ndarray):
@@ -782,8 +794,8 @@ def write_back(target, new) -> None:
         return
     if isinstance(target, dict) and isinstance(new, dict):
         for key, val in new.items():
-            if key in target and _mergeable(target[key], val):
-                write_back(target[key], val)
+            if key in target and _mergeable(target[key], val) and id(val) not in replaced:
+                write_back(target[key], val, replaced)
             elif val is not SAME:
                 target[key] = val
         for key in [k for k in target if k not in new]:
@@ -792,8 +804,8 @@ def write_back(target, new) -> None:
     if isinstance(target, list) and isinstance(new, list):
         if len(target) == len(new):
             for i, (old, val) in enumerate(zip(target, new)):
-                if _mergeable(old, val):
-                    write_back(old, val)
+                if _mergeable(old, val) and id(val) not in replaced:
+                    write_back(old, val, replaced)
                 elif val is not SAME:
                     target[i] = val
         else:
@@ -802,7 +814,7 @@ def write_back(target, new) -> None:
     if isinstance(target, tuple) and isinstance(new, tuple) and len(target) == len(new):
         for old, val in zip(target, new):
             if _mergeable(old, val):
-                write_back(old, val)
+                write_back(old, val, replaced)
         return
     if isinstance(target, np.random.Generator) and isinstance(new, np.random.Generator):
         if type(target.bit_generator) is type(new.bit_generator):

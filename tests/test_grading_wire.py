@@ -75,6 +75,10 @@ def fail(kind):
         raise SystemExit(4)
     raise Oops("custom")
 
+def rebind_(params, grads, lr):
+    for k in params:
+        params[k] = params[k] - lr * grads[k]
+
 def gen(n):
     for i in range(n):
         yield i * i
@@ -131,6 +135,16 @@ def test_in_place_updates_come_back(pair):
     ref = np.random.default_rng(0)
     ref.random(3)
     assert rng.random() == ref.random()
+
+
+def test_rebound_entries_replace_instead_of_updating_in_place(pair):
+    """``params[k] = p - lr * g`` leaves the caller's original array alone, as in one process."""
+    (rebind_,) = pair.get("rebind_")
+    w = np.array([1.0, 2.0])
+    params, grads = {"w": w}, {"w": np.array([10.0, 10.0])}
+    rebind_(params, grads, 0.1)
+    assert params["w"] is not w and np.array_equal(w, [1.0, 2.0])
+    assert np.allclose(params["w"], [0.0, 1.0])
 
 
 def test_callbacks_run_in_the_judge_and_write_back(pair):
