@@ -20,7 +20,7 @@ release: $(STAMP)
 
 demo: $(STAMP) release
 	$(PY) -m autograde.execute
-	@if $(PY) -c "import autograde.cli" 2>/dev/null; then $(PY) -m autograde.cli demo; fi
+	$(VENV)/bin/cnnlab-grade demo
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup
