@@ -33,6 +33,14 @@ def cells(assignment: str) -> tuple[tuple[str, dict, str], ...]:
     )
 
 
+def graded_ids(assignment: str) -> tuple[list[str], list[str]]:
+    """(answer cell grade_ids, test cell grade_ids) of a solution notebook, in cell order."""
+    metas = [meta for _, meta, _ in cells(assignment)]
+    answers = [m["grade_id"] for m in metas if m.get("solution")]
+    tests = [m["grade_id"] for m in metas if m.get("grade")]
+    return answers, tests
+
+
 def namespace(assignment: str, overrides: dict[str, str] | None = None) -> dict:
     """Execute setup and answer cells (answer cells replaced by ``overrides``) into a dict."""
     overrides = {k: textwrap.dedent(v) for k, v in (overrides or {}).items()}

@@ -10,10 +10,10 @@ from functools import partial
 
 import numpy as np
 import pytest
-from nbtools import assert_fails, assert_forbidden, assert_passes, cells, run_test_cell
+from nbtools import assert_fails, assert_forbidden, assert_passes, cells, graded_ids, run_test_cell
 
 NB = "01-convolution"
-TEST_CELLS = [meta["grade_id"] for _, meta, _ in cells(NB) if meta.get("grade")]
+ANSWERS, TEST_CELLS = graded_ids(NB)
 fails = partial(assert_fails, NB)
 forbidden = partial(assert_forbidden, NB)
 
@@ -24,7 +24,7 @@ forbidden = partial(assert_forbidden, NB)
 
 
 def test_graded_cells_are_the_issue_exercises():
-    answers = {m["grade_id"] for _, m, _ in cells(NB) if m.get("solution")}
+    answers = set(ANSWERS)
     assert answers == {
         "conv_output_size", "zero_pad", "correlate2d", "convolve2d", "conv_forward_naive",
         "im2col", "conv_forward_im2col", "conv_param_count", "dense_param_count", "edge_kernels",

@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
-from nbtools import assert_fails, assert_forbidden, assert_passes, cells
+from nbtools import assert_fails, assert_forbidden, assert_passes, cells, graded_ids
 
 NB = "03-training"
-TEST_CELLS = [meta["grade_id"] for _, meta, _ in cells(NB) if meta.get("grade")]
+ANSWERS, TEST_CELLS = graded_ids(NB)
 fails = partial(assert_fails, NB)
 forbidden = partial(assert_forbidden, NB)
 
@@ -23,7 +23,7 @@ forbidden = partial(assert_forbidden, NB)
 
 
 def test_graded_cells_are_the_issue_exercises():
-    answers = [m["grade_id"] for _, m, _ in cells(NB) if m.get("solution")]
+    answers = ANSWERS
     assert answers == [
         "he_init", "build_convnet", "iterate_minibatches", "sgd_step", "momentum_step",
         "adam_step", "train_epoch", "evaluate", "random_shift", "train_convnet",

@@ -12,10 +12,10 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
-from nbtools import assert_fails, assert_forbidden, assert_passes, cells
+from nbtools import assert_fails, assert_forbidden, assert_passes, cells, graded_ids
 
 NB = "04-hyperparameters"
-TEST_CELLS = [meta["grade_id"] for _, meta, _ in cells(NB) if meta.get("grade")]
+ANSWERS, TEST_CELLS = graded_ids(NB)
 fails = partial(assert_fails, NB)
 forbidden = partial(assert_forbidden, NB)
 
@@ -26,7 +26,7 @@ forbidden = partial(assert_forbidden, NB)
 
 
 def test_graded_cells_are_the_issue_exercises():
-    answers = {m["grade_id"] for _, m, _ in cells(NB) if m.get("solution")}
+    answers = set(ANSWERS)
     assert answers == {
         "train_val_split", "log_uniform", "sample_config", "grid_configs", "random_search",
         "EarlyStopping", "lr_range_test", "suggest_lr", "l2_penalty", "q1", "q2", "q3",
@@ -575,11 +575,15 @@ GOOD = {
 }
 
 
+def fill(template: str, good: dict[str, str], changes: dict[str, str]) -> str:
+    """``template`` with each placeholder replaced by its buggy change or its good value."""
+    for key, value in {**good, **changes}.items():
+        template = template.replace(key, value)
+    return template
+
+
 def range_test(**changes):
-    source = RANGE_TEST
-    for key, value in {**GOOD, **changes}.items():
-        source = source.replace(key, value)
-    return source
+    return fill(RANGE_TEST, GOOD, changes)
 
 
 def test_range_test_template_passes():
@@ -664,10 +668,7 @@ GOOD_SUGGEST = {
 
 
 def suggest(**changes):
-    source = SUGGEST
-    for key, value in {**GOOD_SUGGEST, **changes}.items():
-        source = source.replace(key, value)
-    return source
+    return fill(SUGGEST, GOOD_SUGGEST, changes)
 
 
 def test_suggest_template_passes():

@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
-from nbtools import assert_fails, assert_forbidden, assert_passes, cells, run_test_cell
+from nbtools import assert_fails, assert_forbidden, assert_passes, cells, graded_ids, run_test_cell
 
 NB = "05-visualization"
-TEST_CELLS = [meta["grade_id"] for _, meta, _ in cells(NB) if meta.get("grade")]
+ANSWERS, TEST_CELLS = graded_ids(NB)
 fails = partial(assert_fails, NB, hidden=True)
 forbidden = partial(assert_forbidden, NB, hidden=True)
 
@@ -23,7 +23,7 @@ forbidden = partial(assert_forbidden, NB, hidden=True)
 
 
 def test_graded_cells_are_the_issue_exercises():
-    answers = {m["grade_id"] for _, m, _ in cells(NB) if m.get("solution")}
+    answers = set(ANSWERS)
     assert answers == {
         "normalize_for_display", "get_activations", "top_k_activating", "occlusion_map",
         "saliency_map", "class_visualization", "confusion_matrix",
