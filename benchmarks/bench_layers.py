@@ -15,10 +15,18 @@ programs affects both alike):
   (3x3, pad 1; C -> 16 on HxW and 16 -> 32 on H/2 x W/2);
 - step: a full training step of ``course_convnet`` (forward, softmax loss, backward, Adam).
 
+- conv1 / conv2 "BLAS products only": the three matrix products the layer's forward and
+  backward make (``w @ cols``, ``dout @ cols.T``, ``w.T @ dout``), timed alone on the layer's own
+  column blocks: the speed NumPy's BLAS allows for these shapes, without im2col or col2im;
+- conv layers: conv1 + conv2 forward and backward together.
+
 ``ratio`` is cnnlab time / PyTorch time (lower is better; 1.5 means 50 % slower). GFLOP/s counts
 the multiply-adds of the convolutions and matrix products (backward = 2 x forward); the ceiling
-is NumPy's own float32 matrix product on a 1024 x 1024 problem with the same threads. PyTorch
-uses as many threads as the BLAS NumPy calls (threadpoolctl), else ``os.cpu_count()``.
+is NumPy's own float32 matrix product on a 1024 x 1024 problem with the same threads. The ceiling
+is measured again right before every timed repetition and "% of ceiling" is the median over the
+repetitions of (cnnlab GFLOP/s) / (that ceiling), so that a shared machine whose speed drifts
+from second to second affects both sides of the fraction alike. PyTorch uses as many threads as
+the BLAS NumPy calls (threadpoolctl), else ``os.cpu_count()``.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import time
 import numpy as np
 
 from cnnlab import layers as L
+from cnnlab.layers.conv import _receptive_fields as receptive_fields
 from cnnlab.models import course_convnet
 from cnnlab.optim import Adam
 
@@ -54,6 +63,7 @@ def blas_threads():
 
 
 CLOCK = time.perf_counter  # --clock cpu switches to time.process_time
+_SQUARE = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
 
 
 def timed(fn):
@@ -62,28 +72,44 @@ def timed(fn):
     return CLOCK() - start
 
 
+def ceiling_gflops():
+    """GFLOP/s of one 1024 x 1024 x 1024 float32 matrix product, right now."""
+    return 2 * 1024**3 / timed(lambda: _SQUARE @ _SQUARE) / 1e9
+
+
+class Timing:
+    """Per-repetition seconds of cnnlab (and PyTorch), with the ceiling measured before each."""
+
+    def __init__(self, ours, theirs, ceilings):
+        self.ours, self.theirs, self.ceilings = ours, theirs, ceilings
+
+    def __add__(self, other):
+        theirs = None if self.theirs is None else self.theirs + other.theirs
+        return Timing(self.ours + other.ours, theirs, (self.ceilings + other.ceilings) / 2)
+
+    def row(self, name, flops):
+        ours = float(np.median(self.ours))
+        theirs = None if self.theirs is None else float(np.median(self.theirs))
+        share = float(np.median(flops / self.ours / 1e9 / self.ceilings))
+        return name, ours, theirs, flops / ours / 1e9, share
+
+
 def compare(ours, theirs, reps):
-    """Median seconds of ``ours`` and ``theirs`` (None when PyTorch is missing), run alternately."""
+    """Time ``ours`` and ``theirs`` (None when PyTorch is missing) alternately, ``reps`` times."""
     ours()
     if theirs is not None:
         theirs()
-    a, b = [], []
+    a, b, c = [], [], []
     for _ in range(reps):
+        c.append(ceiling_gflops())
         a.append(timed(ours))
         if theirs is not None:
             b.append(timed(theirs))
-    return float(np.median(a)), (float(np.median(b)) if b else None)
-
-
-def matmul_gflops(reps=10):
-    a = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
-    a @ a
-    best = min(timed(lambda: a @ a) for _ in range(reps))
-    return 2 * 1024**3 / best / 1e9
+    return Timing(np.array(a), np.array(b) if b else None, np.array(c))
 
 
 def conv_rows(name, cin, cout, hw, torch, reps):
-    """Forward, backward and their sum for one 3x3, pad 1 conv layer on a batch of 64."""
+    """Rows for one 3x3, pad 1 conv layer on a batch of 64, and its forward+backward timing."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH, cin, *hw)).astype(np.float32)
     wt = (rng.standard_normal((cout, cin, 3, 3)) * 0.1).astype(np.float32)
@@ -105,21 +131,48 @@ def conv_rows(name, cin, cout, hw, torch, reps):
                 td, tx, tw, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask
             )
 
-    fo, ft = compare(lambda: L.conv_forward(x, wt, b, stride=1, pad=1), fwd_t, reps)
-    bo, bt = compare(lambda: L.conv_backward(dout, cache), bwd_t, reps)
-    return [
-        (f"{name} fwd {cin}->{cout} @{hw[0]}x{hw[1]}", fo, ft, flops),
-        (f"{name} bwd", bo, bt, 2 * flops),
-        (f"{name} fwd+bwd", fo + bo, (ft + bt) if ft else None, 3 * flops),
+    fwd = compare(lambda: L.conv_forward(x, wt, b, stride=1, pad=1), fwd_t, reps)
+    bwd = compare(lambda: L.conv_backward(dout, cache), bwd_t, reps)
+    blas = compare(blas_products(x, wt, dout), None, reps)
+    rows = [
+        fwd.row(f"{name} fwd {cin}->{cout} @{hw[0]}x{hw[1]}", flops),
+        bwd.row(f"{name} bwd", 2 * flops),
+        (fwd + bwd).row(f"{name} fwd+bwd", 3 * flops),
+        blas.row(f"{name} fwd+bwd, BLAS products only", 3 * flops),
     ]
+    return rows, fwd + bwd, 3 * flops
+
+
+def blas_products(x, w, dout):
+    """The matrix products of the layer's forward and backward, on columns built beforehand.
+
+    The same products as ``conv_forward`` / ``conv_backward`` make (stride 1, "wide" columns,
+    one product per image), without the im2col copy, the col2im fold or any other bookkeeping:
+    the speed NumPy's BLAS allows for this layer's shapes.
+    """
+    n, f = x.shape[0], w.shape[0]
+    fields, oh, ow, width = receptive_fields(x, 3, 3, 1, 1)
+    cols = np.ascontiguousarray(fields).reshape(n, -1, oh * width)
+    d3 = np.zeros((n, f, oh, width), np.float32)
+    d3[..., :ow] = dout
+    d3 = d3.reshape(n, f, -1)
+    w2 = w.reshape(f, -1)
+
+    def run():
+        np.matmul(w2, cols)  # forward
+        np.matmul(cols, d3.transpose(0, 2, 1)).sum(axis=0)  # dw
+        np.matmul(w2.T, d3)  # gradient of the columns
+
+    return run
 
 
 def conv_cases(shape, torch, reps):
-    """Rows for the two conv layers of the course network at this input shape."""
+    """Rows for the two conv layers of the course network at this input shape, and both."""
     c, h, w = shape
-    return conv_rows("conv1", c, 16, (h, w), torch, reps) + conv_rows(
-        "conv2", 16, 32, (h // 2, w // 2), torch, reps
-    )
+    rows1, both1, flops1 = conv_rows("conv1", c, 16, (h, w), torch, reps)
+    rows2, both2, flops2 = conv_rows("conv2", 16, 32, (h // 2, w // 2), torch, reps)
+    total = (both1 + both2).row("conv layers (conv1 + conv2) fwd+bwd", flops1 + flops2)
+    return rows1 + rows2 + [total]
 
 
 def torch_course_net(torch, model, shape):
@@ -177,8 +230,7 @@ def step_case(shape, torch, reps):
         elif type(layer).__name__ == "Linear":
             flops += 2 * layer.params["w"].size
         a = out
-    so, st = compare(ours, theirs, reps)
-    return [("train step (fwd+bwd+Adam)", so, st, 3 * flops * BATCH)]
+    return [compare(ours, theirs, reps).row("train step (fwd+bwd+Adam)", 3 * flops * BATCH)]
 
 
 def main(argv=None):
@@ -208,26 +260,29 @@ def main(argv=None):
         torch_version = torch.__version__
     except ImportError:
         torch, torch_version = None, "not installed"
-    ceiling = matmul_gflops()
+    ceiling_gflops()
+    ceiling = float(np.median([ceiling_gflops() for _ in range(10)]))
     print(f"NumPy {np.__version__}, PyTorch {torch_version}, {threads} thread(s), batch {BATCH}")
     if hasattr(os, "getloadavg"):
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
         print(f"{os.cpu_count()} CPUs, load average {load} (other programs share the CPUs)")
-    print(f"clock: {args.clock}; NumPy float32 matmul (1024^3): {ceiling:.1f} GFLOP/s (ceiling)\n")
+    print(
+        f"clock: {args.clock}; NumPy float32 matmul (1024^3): {ceiling:.1f} GFLOP/s (ceiling, "
+        "median of 10; re-measured before every repetition for the last column)\n"
+    )
     print("| shape | operation | cnnlab ms | PyTorch ms | ratio | cnnlab GFLOP/s | % of ceiling |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for label, shape in SHAPES.items():
-        for name, ours, theirs, flops in conv_cases(shape, torch, args.reps) + step_case(
-            shape, torch, args.reps
-        ):
-            gf = flops / ours / 1e9
+        rows = conv_cases(shape, torch, args.reps) + step_case(shape, torch, args.reps)
+        for name, ours, theirs, gf, share in rows:
             t_ms = f"{theirs * 1e3:.2f}" if theirs else "-"
             ratio = f"{ours / theirs:.2f}" if theirs else "-"
             print(
                 f"| {label} | {name} | {ours * 1e3:.2f} | {t_ms} | {ratio} | {gf:.1f} "
-                f"| {100 * gf / ceiling:.0f} % |"
+                f"| {100 * share:.0f} % |"
             )
-    print(f"\nceiling re-measured at the end: {matmul_gflops():.1f} GFLOP/s")
+    end = float(np.median([ceiling_gflops() for _ in range(10)]))
+    print(f"\nceiling re-measured at the end: {end:.1f} GFLOP/s")
 
 
 if __name__ == "__main__":
