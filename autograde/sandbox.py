@@ -133,7 +133,9 @@ class Watch:
 
     A target naming a module matches every function whose module is that one or inside it; a
     target naming a function matches functions of that name inside the module before it (so
-    aliases are caught). Matching reads the frame's module name; nothing is imported.
+    aliases are caught). Matching reads the frame's module name; nothing is imported. The
+    learner's own code runs as ``__main__``: only function targets (``"__main__.<name>"``)
+    match there, never ``__main__`` as a whole.
     """
 
     def __init__(self, targets: list[str]):
@@ -162,6 +164,8 @@ class Watch:
 
     def _match(self, modname: str, co_name: str) -> str | None:
         for prefix, target in self.modules:
+            if modname == "__main__":
+                break
             if modname == prefix or modname.startswith(prefix + "."):
                 return target
         for prefix, name, target in self.functions:
@@ -173,8 +177,6 @@ class Watch:
         if event != "call":
             return
         modname = frame.f_globals.get("__name__") or ""
-        if modname == "__main__":
-            return
         for watch in [*self.outer, self]:
             name = watch._match(modname, frame.f_code.co_name)
             if name is not None:

@@ -82,6 +82,10 @@ def square(x):
     return AlwaysEqual()
 """
 REFERENCE = "def correlate1d(x, k):\n    return np.correlate(x, k, mode='valid')\n"
+WRAPS_OWN = (  # right answer, but it calls the answer to another exercise that the test forbids
+    "def correlate1d(x, k):\n    square(x)\n"
+    "    return np.array([float(np.dot(x[i:i + len(k)], k)) for i in range(len(x) - len(k) + 1)])\n"
+)
 SETPROFILE = (
     "import sys\n\ndef correlate1d(x, k):\n    sys.setprofile(None)\n"
     "    return np.correlate(x, k, mode='valid')\n"
@@ -252,6 +256,7 @@ CASES = {
     ),
     "reference_only": (lambda: submission({"correlate1d": REFERENCE}), 7.0, "ok", "", None),
     "setprofile_off": (lambda: submission({"correlate1d": SETPROFILE}), 7.0, "ok", "", None),
+    "wraps_own": (lambda: submission({"correlate1d": WRAPS_OWN}), 7.0, "ok", "", None),
 }
 for _name, _code in TAMPER.items():
     CASES[_name] = (
@@ -309,6 +314,15 @@ def test_reference_only_answer_is_told_why(graded):
         assert not test["passed"]
         assert "must be your own implementation" in test["message"]
         assert "numpy.correlate" in test["message"] or "setprofile" in test["message"]
+
+
+def test_wrapping_another_exercise_is_told_why(graded):
+    """A "__main__.<name>" target reaches the sandbox: the learner's own square is caught."""
+    _, rows = graded
+    test = next(t for t in rows["wraps_own"]["tests"] if t["grade_id"] == "test_correlate1d")
+    assert not test["passed"]
+    assert "it called your square" in test["message"], test["message"]
+    assert "numpy" not in test["message"]
 
 
 def test_fork_bomb_stays_bounded(graded):

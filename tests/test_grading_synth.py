@@ -58,13 +58,15 @@ def correlate1d(x, k):
 import numpy as np
 import cnnlab.testing as T
 
-with T.forbid_calls("numpy.convolve", "numpy.correlate", "scipy.signal", exercise="correlate1d"):
+with T.forbid_calls("numpy.convolve", "numpy.correlate", "scipy.signal", "__main__.square",
+                    exercise="correlate1d"):  # fmt: skip
     out = correlate1d(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, -1.0]))
 T.assert_allclose(out, [-1.0, -1.0, -1.0], name="correlate1d")
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(1)
 x, k = rng.standard_normal(9), rng.standard_normal(3)
-with T.forbid_calls("numpy.convolve", "numpy.correlate", "scipy.signal", exercise="correlate1d"):
+with T.forbid_calls("numpy.convolve", "numpy.correlate", "scipy.signal", "__main__.square",
+                    exercise="correlate1d"):  # fmt: skip
     out = correlate1d(x, k)
 T.assert_allclose(out, np.correlate(x, k, mode="valid"), name="correlate1d(random)")
 ### END HIDDEN TESTS

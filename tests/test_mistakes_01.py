@@ -508,6 +508,21 @@ def conv_forward_im2col(x, w, b, stride=1, pad=0):
 """)  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return conv_forward_naive(x, w, b, stride=stride, pad=pad)",
+        "slow = conv_forward_naive\n    return slow(x, w, b, stride, pad)",
+    ],
+    ids=["direct", "alias"],
+)
+def test_conv_forward_im2col_wrapping_the_naive_version(body):
+    """Exercise 10 asks for a new implementation: calling exercise 6's answer earns nothing."""
+    source = f"def conv_forward_im2col(x, w, b, stride=1, pad=0):\n    {body}\n"
+    needles = ("wrapper around an earlier exercise", "your conv_forward_naive", "im2col")
+    fails("test_conv_forward_im2col", {"conv_forward_im2col": source}, *needles)
+
+
 def test_conv_forward_im2col_with_library_im2col():
     """Handing im2col to cnnlab inside conv_forward_im2col is caught as well."""
     forbidden("test_conv_forward_im2col", "conv_forward_im2col", """

@@ -135,6 +135,23 @@ def test_forbid_calls_lets_own_loops_through():
     assert ctx.hits == []
 
 
+def test_forbid_calls_own_target_matches_only_the_notebooks_function():
+    """``__main__.<name>`` catches the notebook's own function, not a namesake elsewhere."""
+    notebook, library = {"__name__": "__main__"}, {"__name__": "somelib.module"}
+    for ns in (notebook, library):
+        exec("def slow(x):\n    return x\ndef fast(x):\n    return slow(x)", ns)
+    with T.forbid_calls("__main__.slow", exercise="library fast") as ctx:
+        library["fast"](1)
+    assert ctx.hits == []
+    with pytest.raises(T.ForbiddenCallError) as info:
+        with T.forbid_calls("numpy.convolve", "__main__.slow", exercise="fast", hint="Use a."):
+            notebook["fast"](1)
+    message = str(info.value)
+    assert "fast must be a new implementation, but it called your slow" in message
+    assert message.endswith("Use a.") and "library does the work" not in message
+    assert sys.getprofile() is None and T.active_forbid_contexts() == []
+
+
 def test_forbid_calls_records_remote_hits():
     with pytest.raises(T.ForbiddenCallError, match="cnnlab.layers"):
         with T.forbid_calls("cnnlab.layers", exercise="x") as ctx:

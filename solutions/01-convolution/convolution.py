@@ -1468,7 +1468,8 @@ plt.show()
 # ### Exercise 10: `conv_forward_im2col` (3 points)
 #
 # Implement the convolutional layer with your `im2col` and a **single matrix multiply**, no loops.
-# It must give the same result as `conv_forward_naive`.
+# It must give the same result as `conv_forward_naive`, without calling it: a wrapper around
+# `conv_forward_naive` earns no points.
 #
 # *Hints.* `cols @ w.reshape(F, -1).T` has shape (N·OH·OW, F). Add `b` (broadcasting over the
 # rows works, since the last axis is F). Then `reshape(N, OH, OW, F)` and
@@ -1520,8 +1521,10 @@ FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate
 
 
 def check_conv(fn, name, x, w, b, stride, pad, expected):
-    """Call fn(x, w, b, stride=, pad=) (library convolutions forbidden); compare, name mistakes."""
-    with T.forbid_calls(*FORBIDDEN, exercise=name):
+    """Call fn(x, w, b, stride=, pad=) (library convolutions and your loop version forbidden);
+    compare, name mistakes."""
+    with T.forbid_calls(*FORBIDDEN, "__main__.conv_forward_naive", exercise=name,
+                        hint="Build it from your im2col and one matrix multiply."):  # fmt: skip
         got = fn(x, w, b, stride=stride, pad=pad)
     T.assert_allclose(got, expected, name=f"{name}(x {x.shape}, w {w.shape}, b, stride={stride}, "
                       f"pad={pad})", mistakes=conv_forward_mistakes(x, w, b, stride, pad),

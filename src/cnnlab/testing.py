@@ -303,6 +303,7 @@ class ForbiddenCallError(AssertionError):
 
 
 _ACTIVE: list[forbid_calls] = []
+_OWN = "__main__."  # prefix of targets that name the notebook's own functions
 
 
 def _locate(target: str) -> tuple[str, str | None] | None:
@@ -341,9 +342,13 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
     ----------
     *targets : str
         Dotted names of functions (``"scipy.signal.correlate2d"``) or modules
-        (``"cnnlab.layers"``: every function defined in it).
+        (``"cnnlab.layers"``: every function defined in it). ``"__main__.<name>"`` names a
+        function of the notebook itself, e.g. the learner's answer to an earlier exercise that
+        this one must not simply wrap (``"__main__.conv_forward_naive"``).
     exercise : str
         The exercise's name, for the message.
+    hint : str, optional
+        Added to the message when the block called one of the notebook's own functions.
 
     Notes
     -----
@@ -355,11 +360,13 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
     :meth:`record`.
     """
 
-    def __init__(self, *targets: str, exercise: str = "this exercise"):
+    def __init__(self, *targets: str, exercise: str = "this exercise", hint: str = ""):
         self.targets = tuple(targets)
         self.exercise = exercise
+        self.hint = hint
         self.hits: list[str] = []
         self._where: list[tuple[str, str | None, str]] = []
+        self._own = {t.split(".", 1)[1]: t for t in targets if t.startswith(_OWN)}
         self._seen: dict[types.CodeType, str | None] = {}
         self._previous = None
 
@@ -374,6 +381,9 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
             if code not in self._seen:
                 self._seen[code] = self._match(code)
             name = self._seen[code]
+            if name is None and code.co_name in self._own:
+                if frame.f_globals.get("__name__") == "__main__":
+                    name = self._own[code.co_name]
             if name is not None:
                 self.record(name)
         if self._previous is not None:
@@ -392,6 +402,8 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
 
     def __enter__(self):
         for target in self.targets:
+            if target.startswith(_OWN):
+                continue
             found = _locate(target)
             if found is not None:
                 self._where.append((*found, target))
@@ -405,13 +417,27 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
         if self in _ACTIVE:
             _ACTIVE.remove(self)
         if self.hits:
-            called = ", ".join(self.hits)
-            raise ForbiddenCallError(
-                f"{self.exercise} must be your own implementation, but it called {called}. "
-                "This exercise earns no points when a library does the work; write the loops "
-                "(or the matrix multiply) yourself."
-            )
+            raise ForbiddenCallError(self.message())
         return False
+
+    def message(self) -> str:
+        """What the learner reads when the block called a forbidden function."""
+        library = [h for h in self.hits if not h.startswith(_OWN)]
+        own = [h[len(_OWN) :] for h in self.hits if h.startswith(_OWN)]
+        parts = []
+        if library:
+            parts.append(
+                f"{self.exercise} must be your own implementation, but it called "
+                f"{', '.join(library)}. This exercise earns no points when a library does the "
+                "work; write the loops (or the matrix multiply) yourself."
+            )
+        if own:
+            parts.append(
+                f"{self.exercise} must be a new implementation, but it called your "
+                f"{', '.join(own)}; it earns no points as a wrapper around an earlier exercise."
+                + (f" {self.hint}" if self.hint else "")
+            )
+        return " ".join(parts)
 
 
 def active_forbid_contexts() -> list[forbid_calls]:
