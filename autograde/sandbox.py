@@ -25,6 +25,8 @@ import os
 import sys
 import types
 
+from cnnlab.testing import CallMatcher  # bound at import: learner code cannot swap it out
+
 CAP = 100_000
 
 
@@ -131,28 +133,15 @@ class Tamper:
 class Watch:
     """Records calls into forbidden functions or modules (the sandbox side of forbid_calls).
 
-    A target naming a module matches every function whose module is that one or inside it; a
-    target naming a function matches functions of that name inside the module before it (so
-    aliases are caught). Matching reads the frame's module name; nothing is imported. The
-    learner's own code runs as ``__main__``: only function targets (``"__main__.<name>"``)
-    match there, never ``__main__`` as a whole.
+    The targets are matched by :class:`cnnlab.testing.CallMatcher`, the same matcher as
+    ``forbid_calls`` uses when a notebook runs without the autograder. One profile hook serves
+    the nested watches of a call (``chain``), so switching it off is seen by all of them.
     """
 
     def __init__(self, targets: list[str]):
+        self.matcher = CallMatcher(targets)
         self.outer: list = []
         self.hits: list[str] = []
-        self.modules: list[tuple[str, str]] = []  # (module prefix, target)
-        self.functions: list[tuple[str, str, str]] = []  # (module prefix, name, target)
-        for target in targets:
-            parts = target.split(".")
-            cut = len(parts)
-            while cut > 1 and not _is_module(".".join(parts[:cut])):
-                cut -= 1
-            module = ".".join(parts[:cut])
-            if cut == len(parts):
-                self.modules.append((module, target))
-            else:
-                self.functions.append((module, parts[-1], target))
 
     def record(self, name: str) -> None:
         if name not in self.hits:
@@ -162,36 +151,13 @@ class Watch:
         self.outer = outer
         return self.hook
 
-    def _match(self, modname: str, co_name: str) -> str | None:
-        for prefix, target in self.modules:
-            if modname == "__main__":
-                break
-            if modname == prefix or modname.startswith(prefix + "."):
-                return target
-        for prefix, name, target in self.functions:
-            if co_name == name and (modname == prefix or modname.startswith(prefix + ".")):
-                return target
-        return None
-
     def hook(self, frame, event, arg):
         if event != "call":
             return
-        modname = frame.f_globals.get("__name__") or ""
         for watch in [*self.outer, self]:
-            name = watch._match(modname, frame.f_code.co_name)
+            name = watch.matcher.match(frame)
             if name is not None:
                 watch.record(name)
-
-
-def _is_module(name: str) -> bool:
-    if name in sys.modules:
-        return True
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError, AttributeError):
-        return False
 
 
 def _student_traceback(exc: BaseException) -> str:

@@ -36,6 +36,7 @@ __all__ = [
     "raises",
     "forbid_calls",
     "active_forbid_contexts",
+    "CallMatcher",
     "ForbiddenCallError",
 ]
 
@@ -335,6 +336,49 @@ def _locate(target: str) -> tuple[str, str | None] | None:
     return (os.path.join(where, "") if is_pkg else where), name
 
 
+class CallMatcher:
+    """Which of ``targets`` (if any) the code of a called frame belongs to.
+
+    Library targets are found by where their code lives (file or package folder, and function
+    name; see :func:`_locate`), so aliases match and nothing is imported. A target
+    ``"__main__.<name>"`` matches a function of that name defined in the notebook itself (code
+    whose globals are ``__main__``). Used by :class:`forbid_calls` and by the autograder's
+    sandbox, so that both judge a call the same way.
+    """
+
+    def __init__(self, targets):
+        self.targets = tuple(targets)
+        self._where: list[tuple[str, str | None, str]] = []
+        self._own = {t[len(_OWN) :]: t for t in self.targets if t.startswith(_OWN)}
+        for target in self.targets:
+            found = None if target.startswith(_OWN) else _locate(target)
+            if found is not None:
+                self._where.append((*found, target))
+        self._seen: dict[types.CodeType, str | None] = {}
+
+    def match(self, frame) -> str | None:
+        """The target the frame's function belongs to, or None."""
+        code = frame.f_code
+        if code not in self._seen:
+            self._seen[code] = self._match_code(code)
+        name = self._seen[code]
+        if name is None and code.co_name in self._own:
+            if frame.f_globals.get("__name__") == "__main__":
+                name = self._own[code.co_name]
+        return name
+
+    def _match_code(self, code: types.CodeType) -> str | None:
+        filename = code.co_filename
+        if not filename or filename.startswith("<"):
+            return None
+        filename = os.path.realpath(filename)
+        for where, name, target in self._where:
+            inside = filename.startswith(where) if where.endswith(os.sep) else filename == where
+            if inside and (name is None or code.co_name == name):
+                return target
+        return None
+
+
 class forbid_calls:  # noqa: N801 - used as a context manager, reads like a function
     """Fail the test if the code inside the block calls any of ``targets``.
 
@@ -352,12 +396,12 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
 
     Notes
     -----
-    Calls are watched with ``sys.setprofile`` and matched by where the called code lives (file
-    or package folder, and function name), so an alias (``from scipy.signal import correlate2d
-    as c``) is caught as well, and no target library is imported just to watch it. The
-    autograder runs the same check in the process that executes the learner's code: it reads the
-    active contexts with :func:`active_forbid_contexts` and reports remote calls through
-    :meth:`record`.
+    Calls are watched with ``sys.setprofile`` and matched by :class:`CallMatcher`: by where the
+    called code lives (file or package folder, and function name), so an alias (``from
+    scipy.signal import correlate2d as c``) is caught as well, and no target library is imported
+    just to watch it. The autograder runs the same matcher in the process that executes the
+    learner's code: it reads the active contexts with :func:`active_forbid_contexts` and reports
+    remote calls through :meth:`record`.
     """
 
     def __init__(self, *targets: str, exercise: str = "this exercise", hint: str = ""):
@@ -365,9 +409,7 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
         self.exercise = exercise
         self.hint = hint
         self.hits: list[str] = []
-        self._where: list[tuple[str, str | None, str]] = []
-        self._own = {t.split(".", 1)[1]: t for t in targets if t.startswith(_OWN)}
-        self._seen: dict[types.CodeType, str | None] = {}
+        self._matcher: CallMatcher | None = None
         self._previous = None
 
     def record(self, name: str) -> None:
@@ -377,36 +419,14 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
 
     def _profile(self, frame, event, arg):
         if event == "call":
-            code = frame.f_code
-            if code not in self._seen:
-                self._seen[code] = self._match(code)
-            name = self._seen[code]
-            if name is None and code.co_name in self._own:
-                if frame.f_globals.get("__name__") == "__main__":
-                    name = self._own[code.co_name]
+            name = self._matcher.match(frame)
             if name is not None:
                 self.record(name)
         if self._previous is not None:
             self._previous(frame, event, arg)
 
-    def _match(self, code: types.CodeType) -> str | None:
-        filename = code.co_filename
-        if not filename or filename.startswith("<"):
-            return None
-        filename = os.path.realpath(filename)
-        for where, name, target in self._where:
-            inside = filename.startswith(where) if where.endswith(os.sep) else filename == where
-            if inside and (name is None or code.co_name == name):
-                return target
-        return None
-
     def __enter__(self):
-        for target in self.targets:
-            if target.startswith(_OWN):
-                continue
-            found = _locate(target)
-            if found is not None:
-                self._where.append((*found, target))
+        self._matcher = CallMatcher(self.targets)
         self._previous = sys.getprofile()
         sys.setprofile(self._profile)
         _ACTIVE.append(self)
