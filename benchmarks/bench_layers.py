@@ -13,12 +13,12 @@ programs affects both alike):
 
 - conv1 / conv2: forward and backward of the first and second conv layer of the course network
   (3x3, pad 1; C -> 16 on HxW and 16 -> 32 on H/2 x W/2);
-- step: a full training step of ``course_convnet`` (forward, softmax loss, backward, Adam).
-
 - conv1 / conv2 "BLAS products only": the three matrix products the layer's forward and
-  backward make (``w @ cols``, ``dout @ cols.T``, ``w.T @ dout``), timed alone on the layer's own
-  column blocks: the speed NumPy's BLAS allows for these shapes, without im2col or col2im;
-- conv layers: conv1 + conv2 forward and backward together.
+  backward make (forward, ``dw`` and the gradient of the columns, one product per image), timed
+  alone on columns built beforehand: the speed NumPy's BLAS allows for these shapes, without
+  im2col, col2im or any other bookkeeping;
+- conv layers: conv1 + conv2 forward and backward together;
+- step: a full training step of ``course_convnet`` (forward, softmax loss, backward, Adam).
 
 ``ratio`` is cnnlab time / PyTorch time (lower is better; 1.5 means 50 % slower). GFLOP/s counts
 the multiply-adds of the convolutions and matrix products (backward = 2 x forward); the ceiling
@@ -75,6 +75,12 @@ def timed(fn):
 def ceiling_gflops():
     """GFLOP/s of one 1024 x 1024 x 1024 float32 matrix product, right now."""
     return 2 * 1024**3 / timed(lambda: _SQUARE @ _SQUARE) / 1e9
+
+
+def median_ceiling(reps=10):
+    """Median of ``reps`` ceiling measurements (after one warm-up product)."""
+    ceiling_gflops()
+    return float(np.median([ceiling_gflops() for _ in range(reps)]))
 
 
 class Timing:
@@ -260,8 +266,7 @@ def main(argv=None):
         torch_version = torch.__version__
     except ImportError:
         torch, torch_version = None, "not installed"
-    ceiling_gflops()
-    ceiling = float(np.median([ceiling_gflops() for _ in range(10)]))
+    ceiling = median_ceiling()
     print(f"NumPy {np.__version__}, PyTorch {torch_version}, {threads} thread(s), batch {BATCH}")
     if hasattr(os, "getloadavg"):
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
@@ -281,8 +286,7 @@ def main(argv=None):
                 f"| {label} | {name} | {ours * 1e3:.2f} | {t_ms} | {ratio} | {gf:.1f} "
                 f"| {100 * share:.0f} % |"
             )
-    end = float(np.median([ceiling_gflops() for _ in range(10)]))
-    print(f"\nceiling re-measured at the end: {end:.1f} GFLOP/s")
+    print(f"\nceiling re-measured at the end: {median_ceiling():.1f} GFLOP/s")
 
 
 if __name__ == "__main__":

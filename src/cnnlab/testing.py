@@ -18,6 +18,7 @@ afterwards, naming the call.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 import re
@@ -37,6 +38,7 @@ __all__ = [
     "forbid_calls",
     "active_forbid_contexts",
     "CallMatcher",
+    "call_matcher",
     "ForbiddenCallError",
 ]
 
@@ -343,14 +345,15 @@ class CallMatcher:
     name; see :func:`_locate`), so aliases match and nothing is imported. A target
     ``"__main__.<name>"`` matches a function of that name defined in the notebook itself (code
     whose globals are ``__main__``). Used by :class:`forbid_calls` and by the autograder's
-    sandbox, so that both judge a call the same way.
+    sandbox, so that both judge a call the same way. Build it with :func:`call_matcher`, which
+    keeps one per set of targets: a test cell opens the same block for every case it checks,
+    and the matcher's per-function cache then survives from one call to the next.
     """
 
     def __init__(self, targets):
-        self.targets = tuple(targets)
         self._where: list[tuple[str, str | None, str]] = []
-        self._own = {t[len(_OWN) :]: t for t in self.targets if t.startswith(_OWN)}
-        for target in self.targets:
+        self._own = {t[len(_OWN) :]: t for t in targets if t.startswith(_OWN)}
+        for target in targets:
             found = None if target.startswith(_OWN) else _locate(target)
             if found is not None:
                 self._where.append((*found, target))
@@ -377,6 +380,12 @@ class CallMatcher:
             if inside and (name is None or code.co_name == name):
                 return target
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def call_matcher(targets: tuple[str, ...]) -> CallMatcher:
+    """The :class:`CallMatcher` of ``targets``, made once per process."""
+    return CallMatcher(targets)
 
 
 class forbid_calls:  # noqa: N801 - used as a context manager, reads like a function
@@ -426,7 +435,7 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
             self._previous(frame, event, arg)
 
     def __enter__(self):
-        self._matcher = CallMatcher(self.targets)
+        self._matcher = call_matcher(self.targets)
         self._previous = sys.getprofile()
         sys.setprofile(self._profile)
         _ACTIVE.append(self)
