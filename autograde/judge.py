@@ -240,7 +240,11 @@ def _forbid_hooks(peer: wire.Peer) -> None:
     def before():
         contexts = T.active_forbid_contexts()
         stack.append(contexts)
-        return {"forbid": [list(c.targets) for c in contexts]} if contexts else {}
+        extras: dict = {"forbid": [list(c.targets) for c in contexts]} if contexts else {}
+        helpers = T.active_reference_helpers()
+        if helpers:
+            extras["helpers"] = helpers  # encoded by the peer: callables run here, in the judge
+        return extras
 
     def after(reply):
         contexts = stack.pop() if stack else []
@@ -312,7 +316,7 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
 
             traceback.print_exc(file=sys.__stderr__)
     finally:
-        T._ACTIVE.clear()
+        T.reset()
         sys.setprofile(None)
         peer.deadline = peer.call_timeout = None
     if peer.broken and problem is None:

@@ -25,7 +25,7 @@ import os
 import sys
 import types
 
-from cnnlab.testing import call_matcher  # bound at import: learner code cannot swap it out
+from cnnlab.testing import call_matcher, describe_hit  # bound at import: learner cannot swap them
 
 CAP = 100_000
 
@@ -157,7 +157,7 @@ class Watch:
         for watch in [*self.outer, self]:
             name = watch.matcher.match(frame)
             if name is not None:
-                watch.record(name)
+                watch.record(describe_hit(name, frame))
 
 
 def _student_traceback(exc: BaseException) -> str:
@@ -247,6 +247,10 @@ def main(argv: list[str]) -> int:
     def call_wrapper(fn, args, kwargs, header):
         specs = [t for t in header.get("forbid") or [] if isinstance(t, list)]
         watches = [Watch([str(x) for x in targets]) for targets in specs]
+        helpers = header.get("helpers") or {}
+        missing = object()
+        shadowed = {name: shell.user_ns.get(name, missing) for name in helpers}
+        shell.user_ns.update(helpers)
         previous = get_profile()
         if watches:
             set_profile(watches[-1].chain(watches[:-1]))
@@ -260,6 +264,11 @@ def main(argv: list[str]) -> int:
                 for w in watches:
                     w.record("sys.setprofile (the call watcher was switched off)")
             set_profile(previous)
+            for name, own in shadowed.items():
+                if own is missing:
+                    shell.user_ns.pop(name, None)
+                else:
+                    shell.user_ns[name] = own
             peer.forbid_hits = [w.hits for w in watches]
             peer.flags.extend(tamper.check(shell))
         text = out.getvalue()

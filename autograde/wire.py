@@ -603,7 +603,11 @@ class Peer:
         }
         self._next_msg += 1
         if self.before_call is not None:
-            header.update(self.before_call())
+            extras = self.before_call()
+            if "helpers" in extras:
+                helpers = extras.pop("helpers")
+                extras["helpers"] = {str(k): self.encode(v, blobs) for k, v in helpers.items()}
+            header.update(extras)
         reply, rblobs = self._exchange(header, blobs)
         if self.after_call is not None:
             self.after_call(reply)
@@ -694,6 +698,17 @@ class Peer:
                 str(k): self.decode(v, blobs, views) for k, v in header.get("kwargs", {}).items()
             }
             if self.call_wrapper is not None:
+                helpers = header.get("helpers")
+                if helpers is not None:
+                    if not isinstance(helpers, dict):
+                        raise ProtocolError("bad helpers")
+                    decoded = {}
+                    for name, enc in helpers.items():
+                        value = self.decode(enc, blobs)
+                        if not name.isidentifier() or not isinstance(value, RemoteCallable):
+                            raise ProtocolError("bad helper")
+                        decoded[name] = value
+                    header = dict(header, helpers=decoded)
                 value = self.call_wrapper(fn, args, kwargs, header)
             else:
                 value = fn(*args, **kwargs)

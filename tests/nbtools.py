@@ -19,6 +19,7 @@ import io
 import textwrap
 from functools import cache
 
+from autograde.notebook import HIDDEN
 from autograde.release import solution_sources, to_notebook
 
 
@@ -91,6 +92,19 @@ def run_hidden_part(assignment: str, test_id: str, overrides: dict[str, str] | N
     return None
 
 
+def run_public_part(assignment: str, test_id: str, overrides: dict[str, str] | None = None):
+    """Run test cell ``test_id`` without its hidden part (what the learner's self-check runs)."""
+    ns = namespace(assignment, overrides)
+    source = next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
+    public = HIDDEN.sub("", source)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(public, f"<{test_id} public>", "exec"), ns)
+    except Exception as exc:  # the test cell's failure is the result
+        return exc
+    return None
+
+
 def assert_fails(
     assignment: str,
     test_id: str,
@@ -99,15 +113,20 @@ def assert_fails(
     match_case: bool = False,
     hidden: bool = False,
     visible: bool = True,
+    public: bool = False,
 ) -> str:
     """Test cell ``test_id`` with answer cells replaced by ``overrides`` must fail naming a mistake.
 
     It must raise an ``AssertionError`` whose message contains every needle (ignoring case unless
     ``match_case``). With ``hidden``, its hidden part run on its own (:func:`run_hidden_part`)
     must fail too and name the needles; ``visible=False`` then only asks the whole cell to fail,
-    not to name them. Returns the message (the hidden part's with ``hidden``).
+    not to name them. With ``public``, the cell without its hidden part
+    (:func:`run_public_part`, the learner's self-check) must fail and name them too: the mistake
+    is one the exercise exists to teach. Returns the message (the hidden part's with ``hidden``).
     """
     runs = [("test cell", run_test_cell(assignment, test_id, overrides))]
+    if public:
+        runs.append(("public part", run_public_part(assignment, test_id, overrides)))
     if hidden:
         runs.append(("hidden part", run_hidden_part(assignment, test_id, overrides)))
     message = ""

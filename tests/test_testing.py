@@ -225,3 +225,54 @@ def test_known_mistakes_name_themselves():
     T.assert_allclose(ref, ref, mistakes=mistakes)
     assert "hint: off by one" in _message(T.assert_equal, 4, 3, mistakes=[("off by one", 4)])
     assert "hint: h" in _message(T.assert_equal, 5, 3, mistakes=[("off by one", 4)], hint="h")
+
+
+NOTEBOOK_HELPERS = """
+import numpy as np
+def helper(x):
+    return np.convolve(x, [1.0, 1.0], mode="valid")
+def answer(x):
+    return helper(x) * 2
+def double(x):
+    return np.asarray(x, dtype=float) * 2
+"""
+
+
+def test_forbid_calls_names_the_notebook_function_that_made_the_call():
+    ns = {"__name__": "__main__"}
+    exec(NOTEBOOK_HELPERS, ns)
+    with pytest.raises(T.ForbiddenCallError) as info:
+        with T.forbid_calls("numpy.convolve", exercise="answer"):
+            ns["answer"](np.ones(4))
+    assert "called numpy.convolve via your helper" in str(info.value)
+    with pytest.raises(T.ForbiddenCallError) as info:
+        with T.forbid_calls("numpy.convolve", exercise="helper"):
+            ns["helper"](np.ones(4))
+    message = str(info.value)
+    assert "called numpy.convolve." in message and "via your" not in message
+
+
+def test_reference_helpers_grade_an_exercise_on_its_own():
+    """Inside the block the notebook's functions call the reference; nothing it calls counts."""
+    ns = {"__name__": "__main__", "T": T, "np": np}
+    exec(NOTEBOOK_HELPERS, ns)
+    own_helper = ns["helper"]
+    exec(
+        "reference = lambda x: np.convolve(x, [1.0, 1.0], mode='valid')\n"
+        "with T.forbid_calls('numpy.convolve', exercise='answer') as ctx, "
+        "T.reference_helpers(helper=reference, extra=reference):\n"
+        "    out = answer(np.arange(4.0))\n"
+        "    active = sorted(T.active_reference_helpers())\n",
+        ns,
+    )
+    np.testing.assert_allclose(ns["out"], [2.0, 6.0, 10.0])
+    assert ns["ctx"].hits == [] and ns["active"] == ["extra", "helper"]
+    assert ns["helper"] is own_helper and "extra" not in ns  # restored on exit
+    assert T.active_reference_helpers() == {}
+    assert sys.getprofile() is None and T.active_forbid_contexts() == []
+
+
+def test_reset_closes_every_block():
+    with T.forbid_calls("numpy.convolve", exercise="x"), T.reference_helpers(f=abs):
+        T.reset()
+        assert T.active_forbid_contexts() == [] and T.active_reference_helpers() == {}

@@ -36,7 +36,9 @@ __all__ = [
     "assert_finite",
     "raises",
     "forbid_calls",
+    "reference_helpers",
     "active_forbid_contexts",
+    "active_reference_helpers",
     "CallMatcher",
     "call_matcher",
     "ForbiddenCallError",
@@ -307,6 +309,25 @@ class ForbiddenCallError(AssertionError):
 
 _ACTIVE: list[forbid_calls] = []
 _OWN = "__main__."  # prefix of targets that name the notebook's own functions
+_VIA = " via your "  # a hit made inside another of the notebook's functions: "<target> via your f"
+_EXEMPT = [0]  # > 0 while a reference helper runs: its calls are the test's, not the learner's
+
+
+def learner_function(frame) -> str | None:
+    """Name of the nearest notebook function (globals ``__main__``) at or above ``frame``."""
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "__main__" and frame.f_code.co_name != "<module>":
+            return frame.f_code.co_name
+        frame = frame.f_back
+    return None
+
+
+def describe_hit(target: str, frame) -> str:
+    """``target``, followed by "via your f" when the learner's function ``f`` made the call."""
+    if target.startswith(_OWN):
+        return target
+    caller = learner_function(frame.f_back)
+    return f"{target}{_VIA}{caller}" if caller else target
 
 
 def _locate(target: str) -> tuple[str, str | None] | None:
@@ -427,10 +448,10 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
             self.hits.append(name)
 
     def _profile(self, frame, event, arg):
-        if event == "call":
+        if event == "call" and not _EXEMPT[0]:
             name = self._matcher.match(frame)
             if name is not None:
-                self.record(name)
+                self.record(describe_hit(name, frame))
         if self._previous is not None:
             self._previous(frame, event, arg)
 
@@ -451,7 +472,13 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
 
     def message(self) -> str:
         """What the learner reads when the block called a forbidden function."""
-        library = [h for h in self.hits if not h.startswith(_OWN)]
+        own_call = _VIA + self.exercise
+        library = [
+            h[: -len(own_call)] if h.endswith(own_call) else h
+            for h in self.hits
+            if not h.startswith(_OWN)
+        ]
+        library = list(dict.fromkeys(library))
         own = [h[len(_OWN) :] for h in self.hits if h.startswith(_OWN)]
         parts = []
         if library:
@@ -472,6 +499,92 @@ class forbid_calls:  # noqa: N801 - used as a context manager, reads like a func
 def active_forbid_contexts() -> list[forbid_calls]:
     """The ``forbid_calls`` blocks currently open, innermost last (for the autograder)."""
     return list(_ACTIVE)
+
+
+# --------------------------------------------------------------------------------------------
+# reference_helpers: grade each exercise on its own
+# --------------------------------------------------------------------------------------------
+
+_HELPERS: list[dict] = []
+
+
+def _exempt(name: str, ref):
+    """``ref`` as a plain function whose calls no ``forbid_calls`` block counts."""
+
+    def helper(*args, **kwargs):
+        _EXEMPT[0] += 1
+        try:
+            return ref(*args, **kwargs)
+        finally:
+            _EXEMPT[0] -= 1
+
+    helper.__name__ = helper.__qualname__ = name
+    return helper
+
+
+class reference_helpers:  # noqa: N801 - used as a context manager, reads like a function
+    """Inside the block, the learner's functions call these references instead of their own.
+
+    An exercise that builds on an earlier one (``conv_forward_naive`` on ``conv_output_size``,
+    ``train_epoch`` on ``iterate_minibatches``) is graded on its own this way: a bug in the
+    earlier answer costs that exercise only, and the later one's messages never blame it for
+    someone else's mistake::
+
+        with T.reference_helpers(conv_output_size=cl.layers.conv_output_size):
+            out = conv_forward_naive(x, w, b, stride=2, pad=1)
+
+    Parameters
+    ----------
+    **helpers : callable
+        Notebook name -> reference with the exercise's contract. The references run as the
+        test's code: ``forbid_calls`` does not count what they call.
+
+    Notes
+    -----
+    In a notebook (and in ``nbgrader validate``), the names are rebound in the namespace of the
+    cell that opens the block, which is the learner's, and restored on exit. The autograder
+    reads the open blocks with :func:`active_reference_helpers` and rebinds the names in the
+    learner's process for each call, the references running in the judge.
+    """
+
+    def __init__(self, **helpers):
+        self.helpers = {name: _exempt(name, ref) for name, ref in helpers.items()}
+        self._ns: dict | None = None
+        self._saved: dict = {}
+
+    def __enter__(self):
+        self._ns = sys._getframe(1).f_globals
+        missing = object()
+        self._saved = {name: self._ns.get(name, missing) for name in self.helpers}
+        self._missing = missing
+        self._ns.update(self.helpers)
+        _HELPERS.append(self.helpers)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.helpers in _HELPERS:
+            _HELPERS.remove(self.helpers)
+        for name, old in self._saved.items():
+            if old is self._missing:
+                self._ns.pop(name, None)
+            else:
+                self._ns[name] = old
+        return False
+
+
+def active_reference_helpers() -> dict:
+    """Name -> reference of every open ``reference_helpers`` block, innermost winning."""
+    merged: dict = {}
+    for helpers in _HELPERS:
+        merged.update(helpers)
+    return merged
+
+
+def reset() -> None:
+    """Close every open ``forbid_calls`` and ``reference_helpers`` block (for the autograder)."""
+    _ACTIVE.clear()
+    _HELPERS.clear()
+    _EXEMPT[0] = 0
 
 
 # --------------------------------------------------------------------------------------------

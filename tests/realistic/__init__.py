@@ -1,0 +1,45 @@
+"""Realistic mistakes, one catalogue per notebook, to measure what the self-check catches.
+
+Each ``nbNN.py`` module lists ``MISTAKES``: wrong answers a learner really writes (not the ones
+a test message names on purpose), each replacing one or more answer cells. ``core=True`` marks
+the mistake an exercise exists to teach (the case its prose warns about): the public part of the
+test cell alone must catch it, so that a learner who passes the self-check has learnt the point.
+``tests/test_public_checks.py`` checks every core mistake, that the graded cell catches every
+mistake, and that the public parts catch at least 90 % of each catalogue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import textwrap
+from dataclasses import dataclass, field
+
+NOTEBOOKS = {
+    "01-convolution": "nb01",
+    "02-layers": "nb02",
+    "03-training": "nb03",
+    "04-hyperparameters": "nb04",
+    "05-visualization": "nb05",
+}
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One wrong answer: ``answers`` maps answer cell grade_ids to their buggy source."""
+
+    test_id: str
+    label: str
+    answers: dict = field(hash=False)
+    core: bool = False
+
+    def overrides(self) -> dict[str, str]:
+        return {name: textwrap.dedent(src) for name, src in self.answers.items()}
+
+
+def catalogue(assignment: str) -> list[Mistake]:
+    """The realistic mistakes of one notebook (empty when it has no catalogue yet)."""
+    try:
+        module = importlib.import_module(f"realistic.{NOTEBOOKS[assignment]}")
+    except ModuleNotFoundError:
+        return []
+    return list(module.MISTAKES)
