@@ -38,6 +38,8 @@ class RunResult:
     seconds: float
     cells: list[CellResult] = field(default_factory=list)
     cell_seconds: dict[str, float] = field(default_factory=dict)
+    demo_errors: list[str] = field(default_factory=list)  # "<cell id>: <error>" of other cells
+    notebook: nbformat.NotebookNode | None = None
 
     @property
     def passed(self) -> int:
@@ -113,20 +115,57 @@ def run_notebook(path: Path, *, timeout: int = 120, grading: bool = False) -> Ru
                 t0 = time.perf_counter()
                 client.execute_cell(cell, index)
                 cell_seconds[cell.get("id", str(index))] = time.perf_counter() - t0
-    result = RunResult(path=path, seconds=time.perf_counter() - start, cell_seconds=cell_seconds)
+    seconds = time.perf_counter() - start
+    result = RunResult(path=path, seconds=seconds, cell_seconds=cell_seconds, notebook=nb)
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
-            message = _failure(cell.get("outputs", []))
+        if cell.cell_type != "code":
+            continue
+        message = _failure(cell.get("outputs", []))
+        if meta.get("grade"):
             result.cells.append(
                 CellResult(meta["grade_id"], float(meta.get("points", 0)), not message, message)
             )
+        elif message:
+            result.demo_errors.append(f"{cell.get('id')}: {message}")
     return result
 
 
+def save_figures(nb: nbformat.NotebookNode, folder: Path) -> list[Path]:
+    """Write every PNG output of an executed notebook to ``folder`` (cell index and order)."""
+    import base64
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, cell in enumerate(nb.cells):
+        pngs = [
+            o["data"]["image/png"]
+            for o in cell.get("outputs", [])
+            if "image/png" in o.get("data", {})
+        ]
+        for k, data in enumerate(pngs):
+            path = folder / f"cell{index:03d}_{k}.png"
+            path.write_bytes(base64.b64decode(data))
+            paths.append(path)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run every solution notebook and print graded cells passed and time per notebook."""
-    argv = sys.argv[1:] if argv is None else argv
+    """Run every solution notebook and print graded cells passed and time per notebook.
+
+    Arguments select notebooks by part of their path (``01``); ``--figures DIR`` also writes
+    every figure to DIR/<notebook>/cellNNN_K.png to be looked at, and ``--claims`` checks the
+    numbers the prose quotes (:func:`cnnlab.claim`).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    figures = None
+    if "--figures" in argv:
+        at = argv.index("--figures")
+        figures = Path(argv[at + 1])
+        del argv[at : at + 2]
+    if "--claims" in argv:
+        argv.remove("--claims")
+        os.environ["CNNLAB_CHECK_CLAIMS"] = "1"
     build_dir = ROOT / "build" / "source"
     paths = build_source(build_dir)
     if argv:
@@ -143,6 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         for cell in res.cells:
             if not cell.passed:
                 print(f"    FAILED {cell.grade_id}: {cell.message.splitlines()[0][:120]}")
+        for error in res.demo_errors:
+            print(f"    ERROR in {error.splitlines()[0][:160]}")
+        failed += len(res.demo_errors)
+        if figures is not None:
+            saved = save_figures(res.notebook, figures / path.parent.name)
+            print(f"    {len(saved)} figures in {figures / path.parent.name}")
     return 1 if failed else 0
 
 

@@ -29,11 +29,13 @@ def built(tmp_path_factory):
 
 @pytest.mark.xdist_group("notebooks")
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_notebook_passes_every_graded_cell_within_budget(assignment, built):
+def test_solution_notebook_passes_every_graded_cell_within_budget(assignment, built, monkeypatch):
+    monkeypatch.setenv("CNNLAB_CHECK_CLAIMS", "1")  # every number the prose quotes is checked
     result = run_notebook(built[assignment], timeout=BUDGET[assignment])
     failed = [f"{c.grade_id}: {c.message}" for c in result.cells if not c.passed]
     assert result.cells, "no graded cells found"
     assert not failed, "graded cells failed:\n" + "\n".join(failed)
+    assert not result.demo_errors, "demonstration cells failed:\n" + "\n".join(result.demo_errors)
     assert result.seconds < BUDGET[assignment], (
         f"{assignment} took {result.seconds:.1f} s, budget {BUDGET[assignment]} s"
     )

@@ -43,7 +43,7 @@ _SUBMODULES = (
     "models",
 )
 
-__all__ = [*_SUBMODULES, "is_grading", "__version__"]
+__all__ = [*_SUBMODULES, "is_grading", "claim", "ClaimError", "__version__"]
 
 
 def is_grading() -> bool:
@@ -56,6 +56,44 @@ def is_grading() -> bool:
     if os.environ.get("NBGRADER_EXECUTION"):
         return True
     return os.environ.get("CNNLAB_FAST", "").lower() in {"1", "true", "yes"}
+
+
+class ClaimError(AssertionError):
+    """A number the notebook's prose quotes no longer holds for the data it was read from."""
+
+
+def claim(what: str, value, *, low=None, high=None, equals=None) -> None:
+    """Check a number that the notebook's prose quotes, when the course checks its own notebooks.
+
+    Every figure a sentence quotes ("im2col is at least 30x faster", "5 of 360 test digits
+    wrong") is computed in the notebook and passed here with the range the sentence asserts.
+    With ``CNNLAB_CHECK_CLAIMS=1`` (set by the course's notebook tests on the solution
+    notebooks) a value outside the range raises :class:`ClaimError` naming the sentence; in a
+    learner's run it does nothing, because there the number depends on the learner's answers.
+
+    Parameters
+    ----------
+    what : str
+        The sentence (or its number) as the prose states it.
+    value : float
+        The number computed in the notebook.
+    low, high : float, optional
+        Inclusive bounds the sentence asserts.
+    equals : optional
+        The exact value the sentence states (compared with ``==``).
+    """
+    if os.environ.get("CNNLAB_CHECK_CLAIMS", "").lower() not in {"1", "true", "yes"}:
+        return
+    bad = (
+        (equals is not None and value != equals)
+        or (low is not None and not value >= low)
+        or (high is not None and not value <= high)
+    )
+    if bad:
+        wanted = f"== {equals!r}" if equals is not None else f"in [{low}, {high}]"
+        raise ClaimError(
+            f"the prose says {what!r}, but the notebook computed {value!r} (not {wanted})"
+        )
 
 
 def __getattr__(name: str):
