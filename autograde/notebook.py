@@ -145,12 +145,13 @@ def plan(source_nb, submission_nb) -> Plan:
         return Step("code", gid, cell.source, gid)
 
     sub_cells = [c for c in submission_nb.cells if c.get("cell_type") == "code"]
+    labels = cell_labels(submission_nb)
     present = {_meta(c).get("grade_id") for c in sub_cells} & set(by_id)
     candidates = {gid: v for gid, v in restorable.items() if gid not in present}
-    for n, cell in enumerate(sub_cells):
+    for cell in sub_cells:
         text = cell.get("source", "")
         gid = _meta(cell).get("grade_id")
-        label = f"cell {n + 1}"
+        label = labels[id(cell)]
         if gid and gid in by_id:
             result.matched_ids += 1
             kind = cell_kind(by_id[gid][1])
@@ -209,6 +210,35 @@ def plan(source_nb, submission_nb) -> Plan:
         result.notes.append(f"answer cell {gid!r} not found")
     result.steps = [step for _, step in out]
     return result
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
+
+
+def cell_labels(nb) -> dict[int, str]:
+    """A label a learner can find for every code cell (keyed by ``id(cell)``).
+
+    The section heading above the cell and the cell's first line, e.g. ``the cell under
+    "3. Padding" that starts "fig, ax = plt.subplots()"``, instead of a cell count that does
+    not match what the learner sees.
+    """
+    labels: dict[int, str] = {}
+    heading = ""
+    for cell in nb.cells:
+        source = cell.get("source", "")
+        if cell.get("cell_type") == "markdown":
+            for line in source.splitlines():
+                if line.lstrip().startswith("#"):
+                    heading = _shorten(line.lstrip().lstrip("#").strip(), 40)
+            continue
+        if cell.get("cell_type") != "code":
+            continue
+        first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+        start = f'that starts "{_shorten(first, 36)}"' if first else "(empty)"
+        labels[id(cell)] = f'the cell under "{heading}" {start}' if heading else f"the cell {start}"
+    return labels
 
 
 def _match_by_content(text: str, restorable: dict, used: set[str]) -> str | None:

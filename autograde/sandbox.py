@@ -219,7 +219,7 @@ def main(argv: list[str]) -> int:
     def do_exec(header, blobs):
         code = str(header.get("code", ""))
         shell.execution_count = count = shell.execution_count + 1
-        CELL_LABELS[count] = str(header.get("label", "cell"))[:80]
+        CELL_LABELS[count] = str(header.get("label", "cell"))[:160]
         result, out = captured(lambda: shell.run_cell(code, store_history=False))
         close_figures()
         err = result.error_before_exec or result.error_in_exec

@@ -294,3 +294,11 @@ def test_nbformat3_is_upgraded():
     nb = read_notebook(v3)
     assert nb.nbformat == 4
     assert len([s for s in plan(source_nb(), nb).steps if s.kind == "test"]) == 5
+
+
+def test_plan_labels_a_cell_by_its_heading_and_first_line():
+    nb = submission(extra=[("test_square", "\n# my check\nprint(undefined_name)\n")])
+    nb.cells.insert(find(nb, "test_square") + 1, nbformat.v4.new_markdown_cell("## 2. Correlation"))
+    labels = [s.label for s in plan(source_nb(), nb).steps if s.kind == "code"]
+    assert 'the cell under "2. Correlation" that starts "# my check"' in labels
+    assert not any(label.startswith("cell ") for label in labels)
