@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 
 from autograde.collect import _grade_ids
+from autograde.config import ROOT
 from autograde.notebook import Unreadable, read_notebook
-from autograde.release import ROOT
 
 
 def find_release(nb, release_dir: Path = ROOT / "notebooks") -> Path | None:

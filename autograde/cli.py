@@ -9,9 +9,10 @@ cnnlab-grade demo
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+
+from autograde.config import LIMITS, default_workers
 
 
 def _size(text: str) -> int:
@@ -23,8 +24,13 @@ def _size(text: str) -> int:
 
 
 def _add_limits(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", type=float, default=60, help="seconds per cell (default 60)")
-    p.add_argument("--memory", default="4GiB", help="memory limit per submission (default 4GiB)")
+    timeout, gib = LIMITS["timeout"], LIMITS["memory"] / (1 << 30)
+    p.add_argument(
+        "--timeout", type=float, default=timeout, help=f"seconds per cell (default {timeout:g})"
+    )
+    p.add_argument(
+        "--memory", default=f"{gib:g}GiB", help=f"memory limit per submission (default {gib:g}GiB)"
+    )
     p.add_argument(
         "--no-landlock", action="store_true", help="do not restrict file access (debugging)"
     )
@@ -49,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="autograde every submission")
     p.add_argument("assignments", nargs="*")
     p.add_argument("--course-dir", required=True, type=Path)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=int, default=default_workers())
     p.add_argument("--db", default=None, help="SQLAlchemy URL (default sqlite:///DIR/gradebook.db)")
     p.add_argument("--no-progress", action="store_true")
     _add_limits(p)
@@ -58,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limits(p)
     p = sub.add_parser("demo", help="build and grade a demo class")
     p.add_argument("--dir", type=Path, default=None, help="where to build it (default demo-class/)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=int, default=default_workers())
     return parser
 
 

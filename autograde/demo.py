@@ -22,8 +22,9 @@ from pathlib import Path
 import nbformat
 
 from autograde import grade
+from autograde.config import ROOT
 from autograde.feedback import summary_table
-from autograde.release import ROOT, release
+from autograde.release import release
 
 BROKEN = {
     "loop": "while True:\n    pass\n",
@@ -99,7 +100,7 @@ def build(course: Path) -> list[str]:
     return list(sources)
 
 
-def demo(folder: Path | None = None, workers: int = 2) -> int:
+def demo(folder: Path | None = None, workers: int | None = None) -> int:
     """Build and grade the demo class; print the table."""
     course = Path(folder or ROOT / "demo-class").resolve()
     t0 = time.perf_counter()

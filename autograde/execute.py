@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograde.release import ROOT, build_source
+from autograde.config import ROOT
+from autograde.release import build_source
 
 
 @dataclass

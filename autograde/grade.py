@@ -29,8 +29,9 @@ from pathlib import Path
 
 import nbformat
 
+from autograde.config import ROOT, default_workers
 from autograde.feedback import write_csv, write_feedback
-from autograde.release import ROOT, build_source
+from autograde.release import build_source
 
 VERSION = "cnnlab-grade 1"
 
@@ -250,7 +251,7 @@ def run(
             if id(job) in results and job.submission is not None:
                 book.ensure_notebook(job.assignment, job.notebook, source_nbs[job.assignment])
                 book.record(job.student, job.assignment, job.notebook, results[id(job)])
-        _run_pool(todo, options, workers or os.cpu_count() or 1, save, progress)
+        _run_pool(todo, options, workers or default_workers(), save, progress)
     finally:
         book.close()
     rows = [dict(results[id(j)], student=j.student, assignment=j.assignment) for j in jobs]

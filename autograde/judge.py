@@ -34,16 +34,10 @@ from pathlib import Path
 import nbformat
 
 from autograde import wire
+from autograde.config import LIMITS
 from autograde.notebook import Plan, Step, Unreadable, plan, read_notebook, source_points
 
-DEFAULTS = {
-    "timeout": 60.0,
-    "memory": 4 << 30,
-    "fsize": 64 << 20,
-    "notebook_timeout": 900.0,
-    "landlock": True,
-    "max_restarts": 6,
-}
+DEFAULTS = LIMITS  # the one set of defaults lives in autograde.config
 MESSAGE_CAP = 2000
 
 

@@ -9,9 +9,7 @@ copies, feedback and the gradebook live in ``course/`` (ignored). Use it from th
 ``cnnlab-grade`` (see ``autograde/cli.py``) reads the same folders.
 """
 
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from autograde.config import ROOT
 
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
 

@@ -21,15 +21,9 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+from autograde.config import ROOT
+
 SOLUTIONS = ROOT / "solutions"
-ASSIGNMENTS = (
-    "01-convolution",
-    "02-layers",
-    "03-training",
-    "04-hyperparameters",
-    "05-visualization",
-)
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 

@@ -244,6 +244,13 @@ def main(argv: list[str]) -> int:
             found[name] = value
         return found
 
+    pending: dict = {}  # what the reply to the current call carries besides its value
+
+    def reply_extras() -> dict:
+        extras = dict(pending)
+        pending.clear()
+        return extras
+
     def call_wrapper(fn, args, kwargs, header):
         specs = [t for t in header.get("forbid") or [] if isinstance(t, list)]
         watches = [Watch([str(x) for x in targets]) for targets in specs]
@@ -269,16 +276,16 @@ def main(argv: list[str]) -> int:
                     shell.user_ns.pop(name, None)
                 else:
                     shell.user_ns[name] = own
-            peer.forbid_hits = [w.hits for w in watches]
+            pending["forbid_hits"] = [w.hits for w in watches]
             peer.flags.extend(tamper.check(shell))
         text = out.getvalue()
         if text:
-            peer.call_output = text
+            pending["stdout"] = text
         return value
 
     peer.handlers.update({"exec": do_exec, "lookup": do_lookup})
     peer.call_wrapper = call_wrapper
-    _install_reply_extras(peer)
+    peer.reply_extras = reply_extras
     from autograde.wire import send_message
 
     send_message(wfd, {"ready": True, "isolation": report, "pid": os.getpid()}, [])
@@ -287,26 +294,6 @@ def main(argv: list[str]) -> int:
     except BaseException:
         return 3
     return 0
-
-
-def _install_reply_extras(peer) -> None:
-    """Attach forbid hits and captured output of a call to its reply."""
-    from autograde import wire
-
-    original = wire.send_message
-
-    def send(fd, header, blobs, deadline=None):
-        hits = getattr(peer, "forbid_hits", None)
-        if hits is not None and "reply" in header:
-            header = dict(header, forbid_hits=hits)
-            peer.forbid_hits = None
-        text = getattr(peer, "call_output", None)
-        if text and "reply" in header:
-            header = dict(header, stdout=text)
-            peer.call_output = None
-        return original(fd, header, blobs, deadline)
-
-    wire.send_message = send
 
 
 def _safe_str(exc) -> str:

@@ -21,7 +21,6 @@ globals. Messages larger than :data:`MAX_MESSAGE` are refused.
 
 from __future__ import annotations
 
-import ast
 import builtins
 import collections.abc
 import io
@@ -215,23 +214,6 @@ class Remote:
         return hash(self._rid)
 
 
-class RemoteCallable(Remote):
-    """A function (or class, or bound method) of the other side."""
-
-    __slots__ = ()
-
-    def __call__(self, *args, **kwargs):
-        return self._peer.call(self._rid, args, kwargs)
-
-    def __repr__(self):
-        return f"<function {self._name} (runs in the sandbox)>"
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self._peer.request("getattr", rid=self._rid, name=name)
-
-
 class Handle(Remote):
     """An object of the other side: attributes, items, len, iteration and methods by RPC."""
 
@@ -262,12 +244,16 @@ class Handle(Remote):
 
 
 class CallableHandle(Handle):
-    """A handle whose object is callable (an instance with ``__call__``)."""
+    """A callable of the other side: a function, a class, a bound method, or an instance with
+    ``__call__``. Calling it sends the arguments and brings back the result."""
 
     __slots__ = ()
 
     def __call__(self, *args, **kwargs):
         return self._peer.call(self._rid, args, kwargs)
+
+    def __repr__(self):
+        return f"<callable {self._name} (runs on the other side)>"
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,6 +334,7 @@ class Peer:
         self.call_wrapper = None  # sandbox: runs calls (forbid contexts, output capture)
         self.before_call = None  # judge: extra fields for a "call" request
         self.after_call = None  # judge: reads the reply of a "call" request
+        self.reply_extras = None  # sandbox: extra fields for every reply (forbid hits, output)
         self.max_items = MAX_ITEMS
         self.broken: str | None = None  # why the channel is unusable (judge side)
         self.call_timeout: float | None = None  # judge: seconds allowed for each request
@@ -573,7 +560,7 @@ class Peer:
                 raise ProtocolError("unknown reference")
             return self.objects[rid]
         if tag == "fn":
-            return RemoteCallable(self, int(data["id"]), str(data.get("name", "function"))[:80])
+            return CallableHandle(self, int(data["id"]), str(data.get("name", "function"))[:80])
         if tag == "h":
             cls = CallableHandle if data.get("call") else Handle
             return cls(self, int(data["id"]), str(data.get("name", "object"))[:80])
@@ -676,6 +663,8 @@ class Peer:
                 raise
         if not self.trusted and self.flags:
             reply["flags"], self.flags = self.flags, []
+        if self.reply_extras is not None:
+            reply.update(self.reply_extras())
         send_message(self.wfd, reply, out_blobs, None if not self.trusted else self.deadline)
 
     def _target(self, header):
@@ -705,7 +694,7 @@ class Peer:
                     decoded = {}
                     for name, enc in helpers.items():
                         value = self.decode(enc, blobs)
-                        if not name.isidentifier() or not isinstance(value, RemoteCallable):
+                        if not name.isidentifier() or not isinstance(value, CallableHandle):
                             raise ProtocolError("bad helper")
                         decoded[name] = value
                     header = dict(header, helpers=decoded)
@@ -886,11 +875,3 @@ def label_cells(text: str) -> str:
 
 def _is_student_file(filename: str) -> bool:
     return filename.startswith("<") or "ipython-input" in filename or "/ipykernel_" in filename
-
-
-def literal(text: str):
-    """``ast.literal_eval`` that never raises (for small config strings)."""
-    try:
-        return ast.literal_eval(text)
-    except Exception:
-        return None

@@ -12,8 +12,9 @@ import nbformat
 import pytest
 
 from autograde import grade
+from autograde.config import ROOT
 from autograde.demo import filled
-from autograde.release import ROOT, solution_sources
+from autograde.release import solution_sources
 
 pytestmark = [
     pytest.mark.slow,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from autograde.config import ROOT
 from autograde.execute import run_notebook
-from autograde.release import ROOT, build_source, solution_sources
+from autograde.release import build_source, solution_sources
 
 BUDGET = {
     "01-convolution": 30,
