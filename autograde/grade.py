@@ -167,7 +167,7 @@ def _missing(job: Job) -> dict:
 def _init_worker() -> None:
     """Die with the parent; import what every test cell needs once per worker."""
     try:
-        from autograde.limits import die_with_parent
+        from autograde.sandbox.limits import die_with_parent
 
         die_with_parent()
         import scipy.signal  # noqa: F401

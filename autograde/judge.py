@@ -3,7 +3,7 @@
 For each step of :func:`autograde.notebook.plan`:
 
 - code cells run in a :class:`Sandbox` (a separate, limited process; see
-  :mod:`autograde.sandbox` and :mod:`autograde.limits`) with a per-cell timeout;
+  :mod:`autograde.sandbox`) with a per-cell timeout;
 - test cells run here, from the source notebook (hidden tests included), in a fresh namespace
   where the names the cell uses and the sandbox defines are bound to proxies (functions and
   classes call into the sandbox, data is copied). Checks, their reference computations and the
@@ -19,11 +19,9 @@ import builtins
 import contextlib
 import dis
 import io
-import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +34,7 @@ import nbformat
 from autograde import wire
 from autograde.config import LIMITS
 from autograde.notebook import Plan, Step, Unreadable, plan, read_notebook, source_points
+from autograde.sandbox.process import Sandbox
 
 DEFAULTS = LIMITS  # the one set of defaults lives in autograde.config
 MESSAGE_CAP = 2000
@@ -43,143 +42,6 @@ MESSAGE_CAP = 2000
 
 class CellTimeout(BaseException):
     """Raised by the alarm when a test cell runs too long in the judge."""
-
-
-# --------------------------------------------------------------------------------------------
-# Sandbox process
-# --------------------------------------------------------------------------------------------
-
-
-def _mpl_cache() -> list[Path]:
-    try:
-        import matplotlib
-
-        folder = Path(matplotlib.get_cachedir())
-        if not list(folder.glob("fontlist-*.json")):
-            import matplotlib.font_manager  # noqa: F401 - builds the font cache once
-        return list(folder.glob("fontlist-*.json"))
-    except Exception:
-        return []
-
-
-def sandbox_env(workdir: Path) -> dict:
-    """The scrubbed environment of a sandbox."""
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(workdir),
-        "TMPDIR": str(workdir),
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
-        "IPYTHONDIR": str(workdir / ".config" / "ipython"),
-        "NBGRADER_EXECUTION": "autograde",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-    if os.environ.get("CNNLAB_DATA"):
-        env["CNNLAB_DATA"] = os.environ["CNNLAB_DATA"]
-    return env
-
-
-class Sandbox:
-    """A sandbox process and the RPC peer talking to it."""
-
-    def __init__(self, workdir: Path, options: dict):
-        self.workdir = workdir
-        self.options = options
-        self.proc: subprocess.Popen | None = None
-        self.peer: wire.Peer | None = None
-        self.isolation: dict = {}
-        self.restarts = 0
-
-    def start(self) -> None:
-        mpl = self.workdir / ".config" / "matplotlib"
-        mpl.mkdir(parents=True, exist_ok=True)
-        for path in _mpl_cache():
-            if not (mpl / path.name).exists():
-                shutil.copy(path, mpl / path.name)
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        config = {
-            "memory": int(self.options["memory"]),
-            "fsize": int(self.options["fsize"]),
-            "landlock": bool(self.options["landlock"]),
-        }
-        log = open(self.workdir / ".sandbox-output.txt", "ab")
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-s", "-P", "-m", "autograde.sandbox"]
-                + [str(to_child_r), str(from_child_w), json.dumps(config)],
-                pass_fds=(to_child_r, from_child_w),
-                cwd=self.workdir,
-                env=sandbox_env(self.workdir),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-            os.close(to_child_r)
-            os.close(from_child_w)
-        os.set_blocking(to_child_w, False)
-        self.peer = wire.Peer(from_child_r, to_child_w, trusted=True)
-        _forbid_hooks(self.peer)
-        try:
-            header, _ = wire.recv_message(from_child_r, time.monotonic() + 120)
-        except wire.PeerGone:
-            log_text = (self.workdir / ".sandbox-output.txt").read_text(errors="replace")
-            last = log_text.strip().splitlines()[-1:] or ["no output"]
-            raise wire.PeerGone(f"{self.exit_status()}: {last[0][:200]}") from None
-        if not header.get("ready"):
-            raise wire.ProtocolError("sandbox did not start")
-        self.isolation = header.get("isolation", {})
-
-    def kill(self) -> str:
-        """Kill the sandbox (and anything it started); return how it ended."""
-        how = ""
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                with contextlib.suppress(ProcessLookupError):
-                    self.proc.kill()
-                self.proc.wait()
-                how = "killed"
-            else:
-                how = describe_exit(self.proc.returncode)
-        if self.peer is not None:
-            for fd in (self.peer.rfd, self.peer.wfd):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.proc, self.peer = None, None
-        return how
-
-    def exit_status(self) -> str:
-        """How the process ended (waits briefly for it)."""
-        if self.proc is None:
-            return "gone"
-        try:
-            code = self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return "stopped answering"
-        return describe_exit(code)
-
-
-def describe_exit(code: int | None) -> str:
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        extra = " (segmentation fault)" if name == "SIGSEGV" else ""
-        return f"killed by {name}{extra}"
-    return f"exit code {code}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,6 +231,7 @@ class _Run:
         self.restarts += 1
         try:
             self.sandbox.start()
+            _forbid_hooks(self.sandbox.peer)
         except (wire.PeerGone, wire.ProtocolError, wire.Timeout, OSError) as exc:
             self.sandbox.kill()
             self.events.append(("crashed", f"the sandbox could not start ({exc})"))

@@ -26,7 +26,7 @@ from test_grading_synth import (
 )
 
 from autograde import grade
-from autograde.limits import landlock_abi
+from autograde.sandbox.limits import landlock_abi
 
 pytestmark = pytest.mark.xdist_group("grading-bad")  # one worker runs the whole module
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from autograde import wire
+from autograde.sandbox.tamper import eq_probe
 
 
 class Pair:
@@ -20,6 +21,7 @@ class Pair:
         b_r, a_w = os.pipe()
         self.judge = wire.Peer(a_r, a_w, trusted=True)
         self.sandbox = wire.Peer(b_r, b_w, trusted=False)
+        self.sandbox.codec.inspect = eq_probe(self.sandbox.flags)  # as the sandbox's child does
         self.sandbox.handlers["lookup"] = lambda h, b: {n: namespace[n] for n in h["names"]}
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()

@@ -1,8 +1,8 @@
 """The untrusted side: runs a learner's cells and serves their functions over RPC.
 
-Started by the judge as ``python -s -P -m autograde.sandbox RFD WFD CONFIG_JSON`` in the
+Started by the judge as ``python -s -P -m autograde.sandbox.child RFD WFD CONFIG_JSON`` in the
 submission's temporary working directory with a scrubbed environment. It imports NumPy, cnnlab
-and IPython, applies :mod:`autograde.limits`, snapshots the identities of the functions a test
+and IPython, applies :mod:`.limits`, snapshots the identities of the functions a test
 could rely on, then serves:
 
 - ``exec``: run one cell through an IPython ``InteractiveShell`` (so magics and
@@ -18,7 +18,6 @@ Nothing here decides a score: the judge only reads plain data from this process.
 
 from __future__ import annotations
 
-import builtins
 import io
 import json
 import os
@@ -61,75 +60,6 @@ class CappedWriter(io.TextIOBase):
         return text
 
 
-class Tamper:
-    """Identities of numpy, numpy.testing, cnnlab, builtins and sys.modules entries."""
-
-    WATCHED = (
-        "numpy",
-        "numpy.testing",
-        "numpy.linalg",
-        "numpy.random",
-        "numpy.lib",
-        "cnnlab",
-        "cnnlab.testing",
-        "cnnlab.layers",
-        "cnnlab.nn",
-        "cnnlab.gradcheck",
-        "scipy.signal",
-    )
-
-    def __init__(self, shell=None):
-        self.seen: set[str] = set()
-        self.watched = {n: sys.modules[n] for n in self.WATCHED if n in sys.modules}
-        self.snapshot = self._take()
-        self.modules = dict(sys.modules)
-        self.custom_tb = getattr(shell, "CustomTB", None)
-
-    def _take(self) -> dict:
-        snap = {}
-        for name, mod in self.watched.items():
-            for attr, value in list(vars(mod).items()):
-                if attr.startswith("__"):
-                    continue
-                snap[(name, attr)] = self._ident(value)
-                if isinstance(value, type) and getattr(value, "__module__", "").startswith(
-                    "cnnlab"
-                ):
-                    for key, member in list(vars(value).items()):
-                        snap[(f"{name}.{attr}", key)] = self._ident(member)
-        for attr, value in list(vars(builtins).items()):
-            if not attr.startswith("_"):
-                snap[("builtins", attr)] = self._ident(value)
-        return snap
-
-    @staticmethod
-    def _ident(value):
-        code = getattr(value, "__code__", None)
-        return (id(value), id(code) if code is not None else None)
-
-    def check(self, shell=None) -> list[str]:
-        """New findings since the last check."""
-        found = []
-        now = self._take()
-        changed: dict[str, list[str]] = {}
-        for key, ident in self.snapshot.items():
-            if now.get(key) != ident:
-                changed.setdefault(key[0], []).append(key[1])
-        for owner, names in changed.items():
-            shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-            found.append(f"monkeypatch: {owner}.{shown} replaced or removed")
-        for name, mod in self.modules.items():
-            if sys.modules.get(name) is not mod:
-                found.append(f"monkeypatch: sys.modules[{name!r}] was replaced or removed")
-        if shell is not None and (
-            shell.custom_exceptions or getattr(shell, "CustomTB", None) is not self.custom_tb
-        ):
-            found.append("custom exception handler installed in IPython (set_custom_exc)")
-        new = [f for f in found if f not in self.seen]
-        self.seen.update(new)
-        return new[:20]
-
-
 class Watch:
     """Records calls into forbidden functions or modules (the sandbox side of forbid_calls).
 
@@ -160,18 +90,9 @@ class Watch:
                 watch.record(describe_hit(name, frame))
 
 
-def _student_traceback(exc: BaseException) -> str:
-    import traceback
-
-    from autograde.wire import _is_student_file, label_cells
-
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_student_file(f.filename)]
-    return label_cells("".join(traceback.format_list(frames[-6:])))[:4000]
-
-
 def main(argv: list[str]) -> int:
     rfd, wfd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
-    from autograde import limits
+    from autograde.sandbox import limits
 
     limits.die_with_parent()
     import warnings
@@ -183,7 +104,9 @@ def main(argv: list[str]) -> int:
     import cnnlab.layers  # noqa: F401
     import cnnlab.nn  # noqa: F401
     import cnnlab.testing  # noqa: F401 - snapshotted by Tamper before learner code
-    from autograde.wire import CELL_LABELS, Peer
+    from autograde.sandbox.labels import CELL_LABELS, student_traceback
+    from autograde.sandbox.tamper import Tamper, eq_probe
+    from autograde.wire import Peer
 
     report = limits.apply(
         os.getcwd(),
@@ -197,6 +120,8 @@ def main(argv: list[str]) -> int:
     shell.user_ns["__name__"] = "__main__"
     tamper = Tamper(shell)
     peer = Peer(rfd, wfd, trusted=False)
+    peer.codec.inspect = eq_probe(peer.flags)
+    peer.describe_traceback = student_traceback
 
     def captured(fn):
         out = CappedWriter()
@@ -229,7 +154,7 @@ def main(argv: list[str]) -> int:
             reply["error"] = {
                 "type": type(err).__name__,
                 "message": _safe_str(err)[:2000],
-                "traceback": _student_traceback(err),
+                "traceback": student_traceback(err),
             }
         return reply
 

@@ -1,0 +1,30 @@
+"""Plain-data RPC between the trusted judge and the untrusted sandbox, in three layers.
+
+- :mod:`.framing`: messages on a pipe (length-prefixed JSON header and blobs, size-capped);
+- :mod:`.codec`: values to plain data and back; never a pickle, never a walk to a global;
+- :mod:`.peer`: requests, calls, proxies of the other side's objects, write-back of arguments.
+"""
+
+from .codec import SAME, Codec, dump_array, load_array
+from .framing import MAX_MESSAGE, PeerGone, ProtocolError, Timeout, recv_message, send_message
+from .peer import CallableHandle, Handle, Peer, Remote, RemoteError, StudentError, write_back
+
+__all__ = [
+    "SAME",
+    "Codec",
+    "dump_array",
+    "load_array",
+    "MAX_MESSAGE",
+    "PeerGone",
+    "ProtocolError",
+    "Timeout",
+    "recv_message",
+    "send_message",
+    "CallableHandle",
+    "Handle",
+    "Peer",
+    "Remote",
+    "RemoteError",
+    "StudentError",
+    "write_back",
+]

@@ -1,0 +1,434 @@
+"""The peer: requests, calls and replies over a pair of pipes, both sides alike.
+
+A request waits for its reply while serving the requests the other side sends meanwhile (a
+learner's function calling back a lambda of the test cell). After a call, the callee sends back
+the post-call state of the mutable arguments (arrays, dicts, lists, generators, modules;
+unchanged arrays as a marker) and the caller writes it back in place (:func:`write_back`), so
+in-place APIs such as ``sgd_step(params, grads, lr)`` behave as in a normal call.
+
+The trusted side (``trusted=True``, the judge) serves only what it handed out itself and refuses
+attribute names starting with an underscore, so the sandbox cannot walk from a callback to the
+judge's globals. Hooks, set by their owners: ``before_call``/``after_call`` (judge: the open
+``forbid_calls`` and ``reference_helpers`` blocks, and what the sandbox reports back),
+``call_wrapper``, ``reply_extras`` and ``describe_traceback`` (sandbox).
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .codec import SAME, Codec, _is_nn_module, _plain_immutable
+from .framing import PeerGone, ProtocolError, Timeout, recv_message, send_message
+
+
+class StudentError(Exception):
+    """An exception raised by the learner's code whose type is not a builtin exception."""
+
+
+class Remote:
+    """Base of every proxy; ``_peer`` and ``_rid`` identify the remote object."""
+
+    __slots__ = ("_peer", "_rid", "_name")
+
+    def __init__(self, peer, rid, name):
+        object.__setattr__(self, "_peer", peer)
+        object.__setattr__(self, "_rid", rid)
+        object.__setattr__(self, "_name", name)
+
+    def __repr__(self):
+        return f"<{self._name} (learner's object)>"
+
+    def __eq__(self, other):
+        return isinstance(other, Remote) and other._rid == self._rid and other._peer is self._peer
+
+    def __hash__(self):
+        return hash(self._rid)
+
+
+class Handle(Remote):
+    """An object of the other side: attributes, items, len, iteration and methods by RPC."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._peer.request("getattr", rid=self._rid, name=name)
+
+    def __setattr__(self, name, value):
+        self._peer.request("setattr", rid=self._rid, name=name, value=value)
+
+    def __getitem__(self, key):
+        return self._peer.request("getitem", rid=self._rid, key=key)
+
+    def __setitem__(self, key, value):
+        self._peer.request("setitem", rid=self._rid, key=key, value=value)
+
+    def __len__(self):
+        return self._peer.request("len", rid=self._rid)
+
+    def __bool__(self):
+        return self._peer.request("bool", rid=self._rid)
+
+    def __iter__(self):
+        return iter(self._peer.request("iter", rid=self._rid))
+
+
+class CallableHandle(Handle):
+    """A callable of the other side: a function, a class, a bound method, or an instance with
+    ``__call__``. Calling it sends the arguments and brings back the result."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        return self._peer.call(self._rid, args, kwargs)
+
+    def __repr__(self):
+        return f"<callable {self._name} (runs on the other side)>"
+
+
+@dataclass
+class RemoteError:
+    """An exception raised on the other side, as plain data."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+    def exception(self) -> BaseException:
+        """The exception to raise locally: builtin Exception types keep their type."""
+        text = self.message
+        exc_type = getattr(builtins, self.type, None)
+        if (
+            isinstance(exc_type, type)
+            and issubclass(exc_type, Exception)
+            and not issubclass(exc_type, (StopIteration, StopAsyncIteration))
+        ):
+            try:
+                exc = exc_type(text)
+            except Exception:
+                exc = StudentError(f"{self.type}: {text}")
+        else:
+            exc = StudentError(f"{self.type}: {text}")
+        exc.remote_traceback = self.traceback
+        return exc
+
+
+class Peer:
+    """One end of the RPC channel.
+
+    Parameters
+    ----------
+    rfd, wfd : int
+        File descriptors to read messages from and write messages to.
+    trusted : bool
+        True for the judge: strict serving rules (see module docstring).
+    handlers : dict, optional
+        Extra operations ``op -> fn(header_values) -> value`` this side serves.
+    """
+
+    def __init__(self, rfd: int, wfd: int, *, trusted: bool, handlers: dict | None = None):
+        self.rfd, self.wfd = rfd, wfd
+        self.trusted = trusted
+        self.handlers = dict(handlers or {})
+        self.codec = Codec(self._proxy, self._own_proxy)
+        self._next_msg = 1
+        self.deadline: float | None = None
+        self.flags: list[str] = []  # findings to report (sandbox) or received (judge)
+        self.call_wrapper = None  # sandbox: runs calls (forbid contexts, output capture)
+        self.before_call = None  # judge: extra fields for a "call" request
+        self.after_call = None  # judge: reads the reply of a "call" request
+        self.reply_extras = None  # sandbox: extra fields for every reply (forbid hits, output)
+        self.describe_traceback = None  # sandbox: the learner's part of a traceback, labelled
+        self.broken: str | None = None  # why the channel is unusable (judge side)
+        self.call_timeout: float | None = None  # judge: seconds allowed for each request
+
+    def _exchange(self, header: dict, blobs: list[bytes]):
+        if self.broken:
+            raise PeerGone(self.broken)
+        if self.call_timeout is not None:
+            self.deadline = time.monotonic() + self.call_timeout
+        try:
+            send_message(self.wfd, header, blobs, self.deadline)
+            return self._await(header["msg"], raw=True)
+        except Timeout:
+            self.broken = "timeout"
+            raise
+        except (PeerGone, ProtocolError) as exc:
+            self.broken = str(exc) or type(exc).__name__
+            raise
+
+    # -- values -------------------------------------------------------------------------------
+
+    @property
+    def objects(self) -> dict[int, object]:
+        """The objects this side handed out, by id."""
+        return self.codec.objects
+
+    @property
+    def max_items(self) -> int:
+        return self.codec.max_items
+
+    def _proxy(self, rid: int, name: str, is_callable: bool):
+        return (CallableHandle if is_callable else Handle)(self, rid, name)
+
+    def _own_proxy(self, value) -> int | None:
+        return value._rid if isinstance(value, Remote) and value._peer is self else None
+
+    def encode(self, value, blobs: list[bytes], views: dict | None = None):
+        """See :meth:`Codec.encode`."""
+        return self.codec.encode(value, blobs, views)
+
+    def decode(self, data, blobs: list[bytes], views: dict | None = None):
+        """See :meth:`Codec.decode`."""
+        return self.codec.decode(data, blobs, views)
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def request(self, op: str, **fields):
+        """Send a request and return the decoded reply, serving nested requests meanwhile."""
+        blobs: list[bytes] = []
+        header = {"op": op, "msg": self._next_msg}
+        self._next_msg += 1
+        for key, value in fields.items():
+            header[key] = self.encode(value, blobs) if key in _VALUE_FIELDS else value
+        reply, rblobs = self._exchange(header, blobs)
+        return self._result(reply, rblobs)
+
+    def call(self, rid: int, args: tuple, kwargs: dict):
+        """Call a remote callable; write the post-call state of mutable arguments back."""
+        blobs: list[bytes] = []
+        header = {
+            "op": "call",
+            "msg": self._next_msg,
+            "rid": rid,
+            "args": [self.encode(a, blobs) for a in args],
+            "kwargs": {str(k): self.encode(v, blobs) for k, v in kwargs.items()},
+        }
+        self._next_msg += 1
+        if self.before_call is not None:
+            extras = self.before_call()
+            if "helpers" in extras:
+                helpers = extras.pop("helpers")
+                extras["helpers"] = {str(k): self.encode(v, blobs) for k, v in helpers.items()}
+            header.update(extras)
+        reply, rblobs = self._exchange(header, blobs)
+        if self.after_call is not None:
+            self.after_call(reply)
+        post = reply.get("post") or {}
+        for key, enc in post.items():
+            target = args[int(key)] if key.isdigit() else kwargs.get(key[1:])
+            decoded: dict = {}
+            new = self.decode(enc, rblobs, decoded)
+            write_back(target, new, {i for i, (_, view) in decoded.items() if view is None})
+        return self._result(reply, rblobs)
+
+    def _result(self, reply: dict, blobs: list[bytes]):
+        if "error" in reply:
+            err = reply["error"]
+            raise RemoteError(
+                str(err.get("type", "Exception"))[:100],
+                str(err.get("message", ""))[:2000],
+                str(err.get("traceback", ""))[:4000],
+            ).exception()
+        return self.decode(reply.get("value"), blobs)
+
+    def _await(self, msg_id: int, raw: bool = False):
+        while True:
+            header, blobs = recv_message(self.rfd, self.deadline)
+            if self.trusted:
+                flags = header.get("flags")
+                if isinstance(flags, list):
+                    self.flags.extend(str(f)[:300] for f in flags[:50])
+            if header.get("reply") == msg_id:
+                if raw:
+                    return header, blobs
+                return self._result(header, blobs)
+            if "op" in header:
+                self._serve_one(header, blobs)
+            else:
+                raise ProtocolError("unexpected reply")
+
+    def serve(self, until_op: str = "bye") -> None:
+        """Serve requests until the other side sends ``until_op`` (or closes the pipe)."""
+        while True:
+            header, blobs = recv_message(self.rfd, None)
+            if header.get("op") == until_op:
+                return
+            self._serve_one(header, blobs)
+
+    def _serve_one(self, header: dict, blobs: list[bytes]) -> None:
+        msg = header.get("msg")
+        out_blobs: list[bytes] = []
+        reply: dict = {"reply": msg}
+        try:
+            value, post, views = self._dispatch(header, blobs)
+            reply["value"] = self.encode(value, out_blobs)
+            if post:
+                enc_post = {}
+                for key, arg in post.items():
+                    enc = self.encode(arg, out_blobs, views)
+                    if enc != {"$t": "same"} and not _plain_immutable(arg):
+                        enc_post[key] = enc
+                reply["post"] = enc_post
+        except (PeerGone, Timeout):
+            raise
+        except BaseException as exc:  # the learner's SystemExit included
+            out_blobs = []
+            reply = {"reply": msg, "error": self._describe_exception(exc)}
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+        if not self.trusted and self.flags:
+            reply["flags"], self.flags = self.flags, []
+        if self.reply_extras is not None:
+            reply.update(self.reply_extras())
+        send_message(self.wfd, reply, out_blobs, None if not self.trusted else self.deadline)
+
+    def _target(self, header):
+        return self.codec.lookup(header.get("rid"))
+
+    def _check_name(self, name):
+        if not isinstance(name, str) or (self.trusted and name.startswith("_")):
+            raise AttributeError(f"attribute {name!r} is not available")
+
+    def _dispatch(self, header: dict, blobs: list[bytes]):
+        op = header.get("op")
+        if op == "call":
+            fn = self._target(header)
+            views: dict = {}
+            args = [self.decode(a, blobs, views) for a in header.get("args", [])]
+            kwargs = {
+                str(k): self.decode(v, blobs, views) for k, v in header.get("kwargs", {}).items()
+            }
+            if self.call_wrapper is not None:
+                helpers = header.get("helpers")
+                if helpers is not None:
+                    if not isinstance(helpers, dict):
+                        raise ProtocolError("bad helpers")
+                    decoded = {}
+                    for name, enc in helpers.items():
+                        value = self.decode(enc, blobs)
+                        if not name.isidentifier() or not isinstance(value, CallableHandle):
+                            raise ProtocolError("bad helper")
+                        decoded[name] = value
+                    header = dict(header, helpers=decoded)
+                value = self.call_wrapper(fn, args, kwargs, header)
+            else:
+                value = fn(*args, **kwargs)
+            post = {str(i): a for i, a in enumerate(args)}
+            post.update({"=" + k: v for k, v in kwargs.items()})
+            return value, post, views
+        if op == "getattr":
+            name = header.get("name")
+            self._check_name(name)
+            return getattr(self._target(header), name), None, None
+        if op == "setattr":
+            name = header.get("name")
+            self._check_name(name)
+            setattr(self._target(header), name, self.decode(header.get("value"), blobs))
+            return None, None, None
+        if op == "getitem":
+            return self._target(header)[self.decode(header.get("key"), blobs)], None, None
+        if op == "setitem":
+            target = self._target(header)
+            target[self.decode(header.get("key"), blobs)] = self.decode(header.get("value"), blobs)
+            return None, None, None
+        if op == "len":
+            return int(len(self._target(header))), None, None
+        if op == "bool":
+            return bool(self._target(header)), None, None
+        if op == "iter":
+            items = []
+            for item in self._target(header):
+                items.append(item)
+                if len(items) >= self.max_items:
+                    break
+            return items, None, None
+        if op in self.handlers:
+            return self.handlers[op](header, blobs), None, None
+        raise ProtocolError(f"unknown operation {op!r}")
+
+    def _describe_exception(self, exc: BaseException) -> dict:
+        tb = ""
+        if not self.trusted and self.describe_traceback is not None:
+            tb = self.describe_traceback(exc)
+        try:
+            message = str(exc)
+        except Exception:
+            message = "<message could not be shown>"
+        return {"type": type(exc).__name__, "message": message[:2000], "traceback": tb[:4000]}
+
+
+_VALUE_FIELDS = {"value", "key"}
+
+
+def write_back(target, new, replaced: set[int] = frozenset()) -> None:
+    """Copy the post-call state ``new`` into the caller's object ``target`` in place.
+
+    ``replaced`` holds the ids of arrays the callee put in place of the original ones (rebinding
+    a dict entry or list item): those replace the caller's entry instead of being copied into
+    the caller's array, so a call behaves exactly as it would in one process.
+    """
+    if new is SAME or target is None:
+        return
+    if isinstance(target, np.ndarray) and isinstance(new, np.ndarray):
+        if target.shape == new.shape and target.flags.writeable:
+            try:
+                np.copyto(target, new, casting="unsafe")
+            except (TypeError, ValueError):
+                pass
+        return
+    if isinstance(target, dict) and isinstance(new, dict):
+        for key, val in new.items():
+            if key in target and _mergeable(target[key], val) and id(val) not in replaced:
+                write_back(target[key], val, replaced)
+            elif val is not SAME:
+                target[key] = val
+        for key in [k for k in target if k not in new]:
+            del target[key]
+        return
+    if isinstance(target, list) and isinstance(new, list):
+        if len(target) == len(new):
+            for i, (old, val) in enumerate(zip(target, new)):
+                if _mergeable(old, val) and id(val) not in replaced:
+                    write_back(old, val, replaced)
+                elif val is not SAME:
+                    target[i] = val
+        else:
+            target[:] = [v for v in new if v is not SAME]
+        return
+    if isinstance(target, tuple) and isinstance(new, tuple) and len(target) == len(new):
+        for old, val in zip(target, new):
+            if _mergeable(old, val):
+                write_back(old, val, replaced)
+        return
+    if isinstance(target, np.random.Generator) and isinstance(new, np.random.Generator):
+        if type(target.bit_generator) is type(new.bit_generator):
+            target.bit_generator.state = new.bit_generator.state
+        return
+    if _is_nn_module(target) and _is_nn_module(new):
+        import cnnlab.nn
+
+        try:
+            cnnlab.nn.load_state(target, cnnlab.nn.to_spec(new))
+        except Exception:
+            pass
+
+
+def _mergeable(old, new) -> bool:
+    if new is SAME:
+        return True
+    pairs = (
+        (np.ndarray, np.ndarray),
+        (dict, dict),
+        (list, list),
+        (tuple, tuple),
+        (np.random.Generator, np.random.Generator),
+    )
+    if any(isinstance(old, a) and isinstance(new, b) for a, b in pairs):
+        return not isinstance(old, np.ndarray) or old.shape == new.shape
+    return _is_nn_module(old) and _is_nn_module(new)
