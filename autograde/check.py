@@ -12,17 +12,17 @@ from pathlib import Path
 
 import nbformat
 
-from autograde.collect import _grade_ids
+from autograde.cells import grade_ids
 from autograde.config import ROOT
 from autograde.notebook import Unreadable, read_notebook
 
 
 def find_release(nb, release_dir: Path = ROOT / "notebooks") -> Path | None:
     """The released notebook sharing the most grade ids with ``nb``."""
-    ids = _grade_ids(nb)
+    ids = grade_ids(nb)
     best, best_score = None, 0
     for path in sorted(release_dir.glob("*/*.ipynb")):
-        score = len(ids & _grade_ids(nbformat.read(path, 4)))
+        score = len(ids & grade_ids(nbformat.read(path, 4)))
         if score > best_score:
             best, best_score = path, score
     return best

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograde.cells import grade_ids
 from autograde.notebook import Unreadable, read_notebook
 
 MAX_ZIP_BYTES = 2 << 30
@@ -35,15 +36,6 @@ class Report:
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # file, why
     replaced: list[str] = field(default_factory=list)
     ignored: int = 0
-
-
-def _grade_ids(nb) -> set[str]:
-    ids = set()
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if isinstance(meta, dict) and meta.get("grade_id"):
-            ids.add(str(meta["grade_id"]))
-    return ids
 
 
 def _student_of(rel: Path) -> str | None:
@@ -83,7 +75,7 @@ def collect(src: Path, course_dir: Path, sources: dict[str, Path] | None = None)
 
     course_dir = Path(course_dir)
     sources = sources or find_sources(course_dir)
-    known = {a: _grade_ids(nbformat.read(p, 4)) for a, p in sources.items()}
+    known = {a: grade_ids(nbformat.read(p, 4)) for a, p in sources.items()}
     report = Report()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(src)
@@ -106,7 +98,7 @@ def collect(src: Path, course_dir: Path, sources: dict[str, Path] | None = None)
                 continue
             student = _safe_name(student)
             try:
-                ids = _grade_ids(read_notebook(path.read_bytes()))
+                ids = grade_ids(read_notebook(path.read_bytes()))
             except Unreadable as exc:
                 ids, why = set(), str(exc)
             else:

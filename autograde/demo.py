@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograde import grade
+from autograde import cells, grade
 from autograde.config import ROOT
 from autograde.feedback import summary_table
 from autograde.release import release
@@ -37,27 +37,22 @@ BROKEN = {
 }
 
 
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def filled(release_nb, source_nb, every: int = 1):
     """The release with answer cells taken from the source (every ``every``-th one)."""
-    solutions = {_meta(c).get("grade_id"): c.source for c in source_nb.cells if _meta(c)}
+    solutions = {cells.grade_id(c): c.source for c in source_nb.cells if cells.grade_id(c)}
     nb = copy.deepcopy(release_nb)
     n = 0
     for cell in nb.cells:
-        meta = _meta(cell)
-        if meta.get("solution") and meta.get("grade_id") in solutions:
+        if cells.kind(cell) == "answer" and cells.grade_id(cell) in solutions:
             if n % every == 0:
-                cell.source = solutions[meta["grade_id"]]
+                cell.source = solutions[cells.grade_id(cell)]
             n += 1
     return nb
 
 
 def _with_cell(nb, code: str):
     nb = copy.deepcopy(nb)
-    at = next(i for i, c in enumerate(nb.cells) if _meta(c).get("solution"))
+    at = next(i for i, c in enumerate(nb.cells) if cells.kind(c) == "answer")
     nb.cells.insert(at + 1, nbformat.v4.new_code_cell(code))
     for i, cell in enumerate(nb.cells):
         cell.id = f"demo-{i}"

@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from autograde import cells
 from autograde.config import ROOT
 from autograde.release import build_source
 
@@ -119,13 +120,12 @@ def run_notebook(path: Path, *, timeout: int = 120, grading: bool = False) -> Ru
     seconds = time.perf_counter() - start
     result = RunResult(path=path, seconds=seconds, cell_seconds=cell_seconds, notebook=nb)
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code":
             continue
         message = _failure(cell.get("outputs", []))
-        if meta.get("grade"):
+        if cells.kind(cell) == "test":
             result.cells.append(
-                CellResult(meta["grade_id"], float(meta.get("points", 0)), not message, message)
+                CellResult(cells.grade_id(cell), cells.points(cell), not message, message)
             )
         elif message:
             result.demo_errors.append(f"{cell.get('id')}: {message}")

@@ -145,9 +145,9 @@ def _remember_seconds(course_dir: Path, job: Job, seconds) -> None:
 
 
 def _missing(job: Job) -> dict:
-    from autograde.notebook import source_points
+    from autograde.cells import test_points
 
-    points = source_points(nbformat.read(job.source, 4))
+    points = test_points(nbformat.read(job.source, 4))
     tests = [
         {"grade_id": g, "points": 0.0, "max_points": p, "passed": False, "message": "no submission"}
         for g, p in points.items()

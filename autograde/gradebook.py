@@ -13,7 +13,7 @@ import warnings
 
 from nbgrader.api import Gradebook
 
-from autograde.notebook import cell_kind
+from autograde import cells
 
 
 class Book:
@@ -37,19 +37,14 @@ class Book:
         gb = self.gb
         gb.update_or_create_assignment(assignment)
         gb.update_or_create_notebook(notebook, assignment)
-        for cell in source_nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            gid = meta.get("grade_id")
-            if cell.get("cell_type") != "code" or not gid:
+        for cell in cells.code_cells(source_nb):
+            gid = cells.grade_id(cell)
+            if not gid:
                 continue
-            kind = cell_kind(cell)
+            kind = cells.kind(cell)
             if kind == "test":
                 gb.update_or_create_grade_cell(
-                    gid,
-                    notebook,
-                    assignment,
-                    max_score=float(meta.get("points", 0) or 0),
-                    cell_type="code",
+                    gid, notebook, assignment, max_score=cells.points(cell), cell_type="code"
                 )
             elif kind == "answer":
                 gb.update_or_create_solution_cell(gid, notebook, assignment)

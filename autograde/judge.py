@@ -32,8 +32,9 @@ from pathlib import Path
 import nbformat
 
 from autograde import wire
+from autograde.cells import test_points
 from autograde.config import LIMITS
-from autograde.notebook import Plan, Step, Unreadable, plan, read_notebook, source_points
+from autograde.notebook import Plan, Step, Unreadable, plan, read_notebook
 from autograde.sandbox.process import Sandbox
 
 DEFAULTS = LIMITS  # the one set of defaults lives in autograde.config
@@ -363,7 +364,7 @@ def grade_notebook(
     opts = dict(DEFAULTS, **(options or {}))
     t0 = time.monotonic()
     src_nb = source if isinstance(source, nbformat.NotebookNode) else nbformat.read(source, 4)
-    points = source_points(src_nb)
+    points = test_points(src_nb)
     result = {
         "status": "ok",
         "reason": "",

@@ -17,14 +17,14 @@ from __future__ import annotations
 import ast
 import difflib
 import json
-import re
 from dataclasses import dataclass, field
 
 import nbformat
 
-HIDDEN = re.compile(
-    r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S
-)
+from autograde import cells
+from autograde.cells import HIDDEN, code_cells, grade_id, meta, points, public_text
+
+__all__ = ["HIDDEN", "Plan", "Step", "Unreadable", "cell_labels", "plan", "read_notebook"]
 
 
 class Unreadable(Exception):
@@ -57,28 +57,6 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
         if not isinstance(cell.get("source", ""), str):
             cell["source"] = "".join(cell.get("source") or [])
     return nb
-
-
-def _meta(cell) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, dict) else {}
-
-
-def cell_kind(cell) -> str:
-    """ "test", "locked", "answer" or "plain" for a code cell of the source notebook."""
-    meta = _meta(cell)
-    if meta.get("grade") and not meta.get("solution"):
-        return "test"
-    if meta.get("solution"):
-        return "answer"
-    if meta.get("locked"):
-        return "locked"
-    return "plain"
-
-
-def release_text(source: str) -> str:
-    """A test cell's source as the learner sees it (hidden tests removed)."""
-    return HIDDEN.sub("", source)
 
 
 def _norm(text: str) -> str:
@@ -122,16 +100,16 @@ class Plan:
 
 def plan(source_nb, submission_nb) -> Plan:
     """Line up the submission with the source (see module docstring)."""
-    src_cells = [c for c in source_nb.cells if c.get("cell_type") == "code"]
+    src_cells = code_cells(source_nb)
     by_id = {}
     for index, cell in enumerate(src_cells):
-        gid = _meta(cell).get("grade_id")
+        gid = grade_id(cell)
         if gid:
             by_id[gid] = (index, cell)
     restorable = {
-        gid: (i, c) for gid, (i, c) in by_id.items() if cell_kind(c) in ("test", "locked")
+        gid: (i, c) for gid, (i, c) in by_id.items() if cells.kind(c) in ("test", "locked")
     }
-    answers = {gid for gid, (_, c) in by_id.items() if cell_kind(c) == "answer"}
+    answers = {gid for gid, (_, c) in by_id.items() if cells.kind(c) == "answer"}
     used: set[str] = set()
     found_answers: set[str] = set()
     out: list[tuple[int | None, Step]] = []
@@ -139,22 +117,21 @@ def plan(source_nb, submission_nb) -> Plan:
 
     def restored(gid: str) -> Step:
         index, cell = by_id[gid]
-        meta = _meta(cell)
-        if cell_kind(cell) == "test":
-            return Step("test", gid, cell.source, gid, float(meta.get("points", 0) or 0))
+        if cells.kind(cell) == "test":
+            return Step("test", gid, cell.source, gid, points(cell))
         return Step("code", gid, cell.source, gid)
 
-    sub_cells = [c for c in submission_nb.cells if c.get("cell_type") == "code"]
+    sub_cells = code_cells(submission_nb)
     labels = cell_labels(submission_nb)
-    present = {_meta(c).get("grade_id") for c in sub_cells} & set(by_id)
+    present = {grade_id(c) for c in sub_cells} & set(by_id)
     candidates = {gid: v for gid, v in restorable.items() if gid not in present}
     for cell in sub_cells:
         text = cell.get("source", "")
-        gid = _meta(cell).get("grade_id")
+        gid = grade_id(cell)
         label = labels[id(cell)]
         if gid and gid in by_id:
             result.matched_ids += 1
-            kind = cell_kind(by_id[gid][1])
+            kind = cells.kind(by_id[gid][1])
             if gid in used:
                 if kind in ("test", "locked"):
                     result.notes.append(f"duplicate of locked cell {gid!r} ignored")
@@ -165,9 +142,9 @@ def plan(source_nb, submission_nb) -> Plan:
             used.add(gid)
             if kind in ("test", "locked"):
                 step = restored(gid)
-                if _norm(text) != _norm(release_text(by_id[gid][1].source)) and _norm(
-                    text
-                ) != _norm(by_id[gid][1].source):
+                if _norm(text) != _norm(public_text(by_id[gid][1].source)) and _norm(text) != _norm(
+                    by_id[gid][1].source
+                ):
                     result.notes.append(f"edited locked cell {gid!r} restored from the source")
                 out.append((by_id[gid][0], step))
                 continue
@@ -188,7 +165,7 @@ def plan(source_nb, submission_nb) -> Plan:
         if names:
             name = sorted(names)[0]
             found_answers.add(name)
-            if gid or not _meta(cell):
+            if gid or not meta(cell):
                 why = f"grade_id {gid!r}" if gid else "missing metadata"
                 result.notes.append(f"answer {name!r} found by its content ({why})")
             out.append((by_id[name][0], Step("code", name, text, name)))
@@ -204,7 +181,7 @@ def plan(source_nb, submission_nb) -> Plan:
                 at = pos
                 break
         out.insert(at, (index, restored(gid)))
-        kind = "test" if cell_kind(_cell) == "test" else "locked"
+        kind = "test" if cells.kind(_cell) == "test" else "locked"
         result.notes.append(f"deleted {kind} cell {gid!r} restored from the source")
     for gid in sorted(answers - found_answers):
         result.notes.append(f"answer cell {gid!r} not found")
@@ -249,7 +226,7 @@ def _match_by_content(text: str, restorable: dict, used: set[str]) -> str | None
     for gid, (_, cell) in restorable.items():
         if gid in used:
             continue
-        for candidate in {_norm(cell.source), _norm(release_text(cell.source))}:
+        for candidate in {_norm(cell.source), _norm(public_text(cell.source))}:
             if candidate == norm:
                 return gid
             matcher = difflib.SequenceMatcher(None, norm, candidate, autojunk=False)
@@ -259,12 +236,3 @@ def _match_by_content(text: str, restorable: dict, used: set[str]) -> str | None
             if ratio > best_ratio:
                 best, best_ratio = gid, ratio
     return best if best_ratio >= 0.85 else None
-
-
-def source_points(source_nb) -> dict[str, float]:
-    """Points of every test cell of the source, in notebook order."""
-    return {
-        _meta(c)["grade_id"]: float(_meta(c).get("points", 0) or 0)
-        for c in source_nb.cells
-        if c.get("cell_type") == "code" and cell_kind(c) == "test"
-    }

@@ -21,6 +21,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from autograde import cells
 from autograde.config import ROOT
 
 SOLUTIONS = ROOT / "solutions"
@@ -40,7 +41,7 @@ def solution_sources(solutions_dir: Path = SOLUTIONS) -> dict[str, Path]:
 
 def _cell_id(cell, index: int, used: set[str]) -> str:
     """A stable id: the nbgrader grade_id, else a hash of the cell's type and source."""
-    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    grade_id = cells.grade_id(cell)
     if grade_id:
         base = grade_id
     else:

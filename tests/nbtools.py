@@ -19,7 +19,8 @@ import io
 import textwrap
 from functools import cache
 
-from autograde.notebook import HIDDEN
+from autograde import cells as fmt
+from autograde.cells import HIDDEN
 from autograde.release import solution_sources, to_notebook
 
 
@@ -27,18 +28,18 @@ from autograde.release import solution_sources, to_notebook
 def cells(assignment: str) -> tuple[tuple[str, dict, str], ...]:
     """(cell id, nbgrader metadata, source) of every code cell of a solution notebook."""
     nb = to_notebook(solution_sources()[assignment])
-    return tuple(
-        (c.id, dict(c.metadata.get("nbgrader", {})), c.source)
-        for c in nb.cells
-        if c.cell_type == "code"
-    )
+    return tuple((c.id, fmt.meta(c), c.source) for c in fmt.code_cells(nb))
+
+
+def _kind(meta: dict) -> str:
+    return fmt.kind({"metadata": {"nbgrader": meta}})
 
 
 def graded_ids(assignment: str) -> tuple[list[str], list[str]]:
     """(answer cell grade_ids, test cell grade_ids) of a solution notebook, in cell order."""
     metas = [meta for _, meta, _ in cells(assignment)]
-    answers = [m["grade_id"] for m in metas if m.get("solution")]
-    tests = [m["grade_id"] for m in metas if m.get("grade")]
+    answers = [m["grade_id"] for m in metas if _kind(m) == "answer"]
+    tests = [m["grade_id"] for m in metas if _kind(m) == "test"]
     return answers, tests
 
 
@@ -50,8 +51,8 @@ def namespace(assignment: str, overrides: dict[str, str] | None = None) -> dict:
         raise KeyError(f"no answer cells named {sorted(unknown)} in {assignment}")
     ns: dict = {"__name__": "__main__"}
     for _, meta, source in cells(assignment):
-        is_setup = meta.get("locked") and not meta.get("grade")
-        if meta.get("solution"):
+        is_setup = _kind(meta) == "locked"
+        if _kind(meta) == "answer":
             source = overrides.get(meta["grade_id"], source)
         elif not is_setup:
             continue

@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograde import cells
 from autograde.judge import grade_notebook
 from autograde.release import to_notebook
 
@@ -88,8 +89,7 @@ def _source() -> nbformat.NotebookNode:
 def _submission(pair_sums: str) -> bytes:
     nb = copy.deepcopy(_source())
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade_id") == "pair_sums":
+        if cells.grade_id(cell) == "pair_sums":
             cell.source = pair_sums
     return nbformat.writes(nb).encode()
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde.notebook import HIDDEN, Unreadable, plan, read_notebook
+from autograde import cells
+from autograde.cells import HIDDEN
+from autograde.notebook import Unreadable, plan, read_notebook
 from autograde.release import to_notebook
 
 ASSIGNMENT = "91-synth"
@@ -194,7 +196,7 @@ def release_nb(src=None) -> nbformat.NotebookNode:
 def find(nb, grade_id: str) -> int:
     """Index of the cell with this grade_id."""
     for i, cell in enumerate(nb.cells):
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+        if cells.grade_id(cell) == grade_id:
             return i
     raise KeyError(grade_id)
 
@@ -203,7 +205,7 @@ def perfect() -> nbformat.NotebookNode:
     """A submission: the release with every answer cell filled in with the solution."""
     src, nb = source_nb(), release_nb()
     for i, cell in enumerate(nb.cells):
-        if cell.metadata.get("nbgrader", {}).get("solution"):
+        if cells.kind(cell) == "answer":
             nb.cells[i].source = src.cells[i].source
     return nb
 
