@@ -90,15 +90,15 @@ def _alarm(seconds: float):
 
 
 def _forbid_hooks(peer: wire.Peer) -> None:
-    import cnnlab.testing as T
+    import cnnlab.calls as calls
 
     stack: list = []
 
     def before():
-        contexts = T.active_forbid_contexts()
+        contexts = calls.active_forbid_contexts()
         stack.append(contexts)
         extras: dict = {"forbid": [list(c.targets) for c in contexts]} if contexts else {}
-        helpers = T.active_reference_helpers()
+        helpers = calls.active_reference_helpers()
         if helpers:
             extras["helpers"] = helpers  # encoded by the peer: callables run here, in the judge
         return extras
@@ -133,7 +133,7 @@ def format_failure(exc: BaseException) -> str:
 
 def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
     """Run one test cell here against proxies of the sandbox's names."""
-    import cnnlab.testing as T
+    import cnnlab.calls as calls
 
     result = {"grade_id": step.grade_id, "max_points": step.points, "points": 0.0}
     t0 = time.monotonic()
@@ -173,7 +173,7 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
 
             traceback.print_exc(file=sys.__stderr__)
     finally:
-        T.reset()
+        calls.reset()
         sys.setprofile(None)
         peer.deadline = peer.call_timeout = None
     if peer.broken and problem is None:

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import cnnlab as cl
+import cnnlab.calls as calls
 import cnnlab.testing as T
+from cnnlab import _jupyter
 
 
 def _message(fn, *args, **kwargs) -> str:
@@ -118,7 +120,7 @@ def test_forbid_calls_catches_direct_and_aliased_library_calls():
     with pytest.raises(T.ForbiddenCallError, match="correlate2d must be your own"):
         with T.forbid_calls("scipy.signal.correlate2d", exercise="correlate2d"):
             sneaky(img, k, mode="valid")
-    assert sys.getprofile() is None and T.active_forbid_contexts() == []
+    assert sys.getprofile() is None and calls.active_forbid_contexts() == []
 
 
 def test_forbid_calls_lets_own_loops_through():
@@ -130,7 +132,7 @@ def test_forbid_calls_lets_own_loops_through():
         return out
 
     with T.forbid_calls("scipy.signal", "numpy.convolve", exercise="x") as ctx:
-        assert T.active_forbid_contexts() == [ctx]
+        assert calls.active_forbid_contexts() == [ctx]
         own(np.ones((5, 5)), np.ones((3, 3)))
     assert ctx.hits == []
 
@@ -149,7 +151,7 @@ def test_forbid_calls_own_target_matches_only_the_notebooks_function():
     message = str(info.value)
     assert "fast must be a new implementation, but it called your slow" in message
     assert message.endswith("Use a.") and "library does the work" not in message
-    assert sys.getprofile() is None and T.active_forbid_contexts() == []
+    assert sys.getprofile() is None and calls.active_forbid_contexts() == []
 
 
 def test_forbid_calls_records_remote_hits():
@@ -161,7 +163,7 @@ def test_forbid_calls_records_remote_hits():
 def test_stderr_stand_in_writes_to_stdout(monkeypatch):
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
-    T._StderrToStdout().write("warning text")
+    _jupyter._StderrToStdout().write("warning text")
     assert out.getvalue() == "warning text"
 
 
@@ -254,7 +256,7 @@ def test_forbid_calls_names_the_notebook_function_that_made_the_call():
 
 def test_reference_helpers_grade_an_exercise_on_its_own():
     """Inside the block the notebook's functions call the reference; nothing it calls counts."""
-    ns = {"__name__": "__main__", "T": T, "np": np}
+    ns = {"__name__": "__main__", "T": T, "np": np, "calls": calls}
     exec(NOTEBOOK_HELPERS, ns)
     own_helper = ns["helper"]
     exec(
@@ -262,17 +264,17 @@ def test_reference_helpers_grade_an_exercise_on_its_own():
         "with T.forbid_calls('numpy.convolve', exercise='answer') as ctx, "
         "T.reference_helpers(helper=reference, extra=reference):\n"
         "    out = answer(np.arange(4.0))\n"
-        "    active = sorted(T.active_reference_helpers())\n",
+        "    active = sorted(calls.active_reference_helpers())\n",
         ns,
     )
     np.testing.assert_allclose(ns["out"], [2.0, 6.0, 10.0])
     assert ns["ctx"].hits == [] and ns["active"] == ["extra", "helper"]
     assert ns["helper"] is own_helper and "extra" not in ns  # restored on exit
-    assert T.active_reference_helpers() == {}
-    assert sys.getprofile() is None and T.active_forbid_contexts() == []
+    assert calls.active_reference_helpers() == {}
+    assert sys.getprofile() is None and calls.active_forbid_contexts() == []
 
 
 def test_reset_closes_every_block():
     with T.forbid_calls("numpy.convolve", exercise="x"), T.reference_helpers(f=abs):
-        T.reset()
-        assert T.active_forbid_contexts() == [] and T.active_reference_helpers() == {}
+        calls.reset()
+        assert calls.active_forbid_contexts() == [] and calls.active_reference_helpers() == {}

@@ -24,7 +24,7 @@ import os
 import sys
 import types
 
-from cnnlab.testing import call_matcher, describe_hit  # bound at import: learner cannot swap them
+from cnnlab.calls import call_matcher, describe_hit  # bound at import: learner cannot swap them
 
 CAP = 100_000
 
@@ -63,7 +63,7 @@ class CappedWriter(io.TextIOBase):
 class Watch:
     """Records calls into forbidden functions or modules (the sandbox side of forbid_calls).
 
-    The targets are matched by :class:`cnnlab.testing.CallMatcher`, the same matcher as
+    The targets are matched by :class:`cnnlab.calls.CallMatcher`, the same matcher as
     ``forbid_calls`` uses when a notebook runs without the autograder. One profile hook serves
     the nested watches of a call (``chain``), so switching it off is seen by all of them.
     """

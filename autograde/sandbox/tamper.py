@@ -22,6 +22,7 @@ class Tamper:
         "numpy.lib",
         "cnnlab",
         "cnnlab.testing",
+        "cnnlab.calls",
         "cnnlab.layers",
         "cnnlab.nn",
         "cnnlab.gradcheck",

@@ -10,6 +10,7 @@ data          offline data sets (digits, procedural shapes, sample photos)
 datafiles     MNIST, Fashion-MNIST, CIFAR-10 from local files (re-exported by data)
 gradcheck     numerical gradients and relative errors
 testing       assertion helpers used by the graded test cells
+calls         forbid_calls / reference_helpers and the call matcher behind them
 mistakes      known mistakes of the convolution exercises, for ``mistakes=``
 plot          image grids, kernels, feature maps, training curves
 layers        fast functional layers (forward -> (out, cache), backward)
@@ -33,6 +34,7 @@ _SUBMODULES = (
     "datafiles",
     "gradcheck",
     "testing",
+    "calls",
     "mistakes",
     "plot",
     "layers",
