@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cnnlab import nn
+from cnnlab import spec as S
 from cnnlab.gradcheck import numerical_gradient, rel_error
 from cnnlab.models import course_convnet
 
@@ -92,12 +93,12 @@ def test_spec_round_trip_is_exact_and_plain():
     x = np.random.default_rng(0).standard_normal((4, 1, 8, 8)).astype(np.float32)
     model(x)  # moves the running statistics
     model.eval()
-    spec = nn.to_spec(model)
+    spec = S.to_spec(model)
     spec = pickle.loads(pickle.dumps(spec))  # plain data travels between processes
     assert spec["type"] == "Sequential" and spec["training"] is False
     assert spec["layers"][0] == {**spec["layers"][0], "type": "Conv2d"}
     assert "rng" not in spec["layers"][0]["config"]
-    clone = nn.from_spec(spec)
+    clone = S.from_spec(spec)
     assert isinstance(clone, nn.Sequential) and not clone.training
     for group in ("params", "buffers"):
         ours, theirs = getattr(model, group), getattr(clone, group)
@@ -107,7 +108,7 @@ def test_spec_round_trip_is_exact_and_plain():
             assert ours[k].dtype == theirs[k].dtype
     np.testing.assert_array_equal(model(x), clone(x))
     model[2].train()  # a mixed mode survives the round trip too
-    clone = nn.from_spec(nn.to_spec(model))
+    clone = S.from_spec(S.to_spec(model))
     assert [m.training for m in clone] == [m.training for m in model] and not clone.training
     # specs hold copies, not the model's arrays
     spec["layers"][0]["params"]["w"][...] = 0
@@ -116,22 +117,22 @@ def test_spec_round_trip_is_exact_and_plain():
 
 def test_from_spec_rejects_unknown_types():
     with pytest.raises(ValueError, match="unknown module type"):
-        nn.from_spec({"type": "os.system", "config": {}})
+        S.from_spec({"type": "os.system", "config": {}})
     with pytest.raises(ValueError):
-        nn.from_spec({"type": "Module", "config": {}})
+        S.from_spec({"type": "Module", "config": {}})
 
 
 def test_load_state_in_place_and_mismatch():
     a, b = small_model(seed=0), small_model(seed=10)
     w_obj = b.params["0.w"]
-    nn.load_state(b, nn.to_spec(a))
+    S.load_state(b, S.to_spec(a))
     assert b.params["0.w"] is w_obj
     np.testing.assert_array_equal(b.params["0.w"], a.params["0.w"])
     with pytest.raises(ValueError, match="layer 1"):
-        nn.load_state(small_model(bn=False), nn.to_spec(a))
+        S.load_state(small_model(bn=False), S.to_spec(a))
     other = course_convnet((1, 8, 8), conv_channels=(8, 32))
     with pytest.raises(ValueError, match="out_channels=8"):
-        nn.load_state(other, nn.to_spec(course_convnet((1, 8, 8))))
+        S.load_state(other, S.to_spec(course_convnet((1, 8, 8))))
 
 
 def test_save_load_npz(tmp_path):
@@ -139,22 +140,22 @@ def test_save_load_npz(tmp_path):
     model(np.ones((2, 1, 8, 8), np.float32))
     model.eval()
     path = tmp_path / "model.npz"
-    model.save(path)
+    S.save_model(model, path)
     with np.load(path, allow_pickle=False) as f:
         assert "architecture" in f.files
     fresh = course_convnet((1, 8, 8), batchnorm=True, seed=2)
-    fresh.load(path)
+    S.load_into(fresh, path)
     assert not fresh.training
     for k, v in {**model.params, **model.buffers}.items():
         np.testing.assert_array_equal(v, {**fresh.params, **fresh.buffers}[k], err_msg=k)
-    model.save(tmp_path / "no_suffix")  # np.savez adds .npz; load accepts the name given
-    fresh.load(tmp_path / "no_suffix")
-    loaded = nn.load_model(path)
+    S.save_model(model, tmp_path / "no_suffix")  # np.savez adds .npz; loading takes the name
+    S.load_into(fresh, tmp_path / "no_suffix")
+    loaded = S.load_model(path)
     np.testing.assert_array_equal(loaded.params["0.w"], model.params["0.w"])
     with pytest.raises(ValueError, match="architecture mismatch.*layer 0.*out_channels=16"):
-        course_convnet((1, 8, 8), conv_channels=(8, 32), batchnorm=True).load(path)
+        S.load_into(course_convnet((1, 8, 8), conv_channels=(8, 32), batchnorm=True), path)
     with pytest.raises(ValueError, match="layers"):
-        course_convnet((1, 8, 8)).load(path)
+        S.load_into(course_convnet((1, 8, 8)), path)
 
 
 def test_summary():

@@ -7,7 +7,7 @@ own header parser: object dtypes are refused), ``np.random.Generator`` (its stat
 (consumed into a capped list on the side that owns them). Everything else travels as a
 *reference*: an id in this side's :attr:`Codec.objects` that the other side turns into a proxy
 (``make_proxy``). Decoding never imports a module, never looks up a name and never calls
-anything but NumPy's array parsing, ``np.random`` bit generators and ``cnnlab.nn.from_spec``.
+anything but NumPy's array parsing, ``np.random`` bit generators and ``cnnlab.spec.from_spec``.
 
 The codec holds no channel: the peer (:mod:`.peer`) owns one codec and gives it two hooks,
 ``make_proxy`` (build a proxy for the other side's object ``id``) and ``own_proxy`` (the id of
@@ -195,9 +195,9 @@ class Codec:
             return {"$t": "rng", "state": self.encode(state, blobs, None, d)}
         if _is_nn_module(value):
             try:
-                import cnnlab.nn
+                import cnnlab.spec
 
-                spec = cnnlab.nn.to_spec(value)
+                spec = cnnlab.spec.to_spec(value)
             except Exception:
                 return self._handle(value)
             return {"$t": "nn", "spec": self.encode(spec, blobs, views, d)}
@@ -299,12 +299,12 @@ class Codec:
                 raise ProtocolError(f"bad generator state: {exc}") from None
             return gen
         if tag == "nn":
-            import cnnlab.nn
+            import cnnlab.spec
 
             spec = self.decode(data["spec"], blobs, None, d)
             _check_spec_size(spec)
             try:
-                return cnnlab.nn.from_spec(spec)
+                return cnnlab.spec.from_spec(spec)
             except Exception as exc:
                 raise ProtocolError(f"bad module spec: {exc}") from None
         if tag == "ref":

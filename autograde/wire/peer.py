@@ -411,10 +411,10 @@ def write_back(target, new, replaced: set[int] = frozenset()) -> None:
             target.bit_generator.state = new.bit_generator.state
         return
     if _is_nn_module(target) and _is_nn_module(new):
-        import cnnlab.nn
+        import cnnlab.spec
 
         try:
-            cnnlab.nn.load_state(target, cnnlab.nn.to_spec(new))
+            cnnlab.spec.load_state(target, cnnlab.spec.to_spec(new))
         except Exception:
             pass
 

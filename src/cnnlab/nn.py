@@ -14,8 +14,9 @@ are the module's own, so an in-place update reaches the module::
 
 Models travel as plain data: ``to_spec(model)`` gives a dict of class names, constructor keyword
 arguments and arrays, ``from_spec(spec)`` rebuilds it, ``load_state(model, spec)`` copies the
-arrays into an existing model. ``Sequential.save`` / ``load`` store the same in an ``.npz`` file.
-These live in :mod:`cnnlab.spec` and are reachable from here too (``cnnlab.nn.to_spec``).
+arrays into an existing model; ``save_model`` / ``load_into`` / ``load_model`` store the same in
+an ``.npz`` file. Persistence lives in :mod:`cnnlab.spec` (which builds on this module, never the
+other way round); ``cnnlab.nn.to_spec`` and friends still resolve there for old notebooks.
 """
 
 from __future__ import annotations
@@ -387,21 +388,6 @@ class Sequential(Module):
         if print_fn is not None:
             print_fn(text)
         return text
-
-    def save(self, path):
-        """Save architecture, parameters, buffers and mode to an ``.npz`` file (no pickle)."""
-        from .spec import save_model
-
-        save_model(self, path)
-
-    def load(self, path):
-        """Load a file written by :meth:`save` into this model, in place; returns self.
-
-        Raises ValueError, saying what differs, when the file holds another architecture.
-        """
-        from .spec import load_into
-
-        return load_into(self, path)
 
 
 _FROM_SPEC_MODULE = ("to_spec", "from_spec", "load_state", "load_model")

@@ -2,8 +2,8 @@
 
 ``to_spec(model)`` gives a dict of class names, constructor keyword arguments (``config()``) and
 arrays; ``from_spec(spec)`` rebuilds the model from cnnlab.nn classes only; ``load_state(model,
-spec)`` copies arrays into an existing model in place. ``save_model`` / ``load_into`` (behind
-``Sequential.save`` / ``load``) store the same in an ``.npz`` file read with
+spec)`` copies arrays into an existing model in place. ``save_model(model, path)`` /
+``load_into(model, path)`` / ``load_model(path)`` store the same in an ``.npz`` file read with
 ``allow_pickle=False``, and refuse a file whose architecture differs, saying what differs.
 """
 
@@ -173,7 +173,7 @@ def _architecture_of_spec(spec):
 
 
 def _npz_path(path):
-    """``np.savez`` adds ".npz" to names without it; accept the name as given to ``save``."""
+    """``np.savez`` adds ".npz" to names without it; accept the name as given to saving."""
     path = str(path)
     if not os.path.exists(path) and os.path.exists(path + ".npz"):
         return path + ".npz"
@@ -181,10 +181,10 @@ def _npz_path(path):
 
 
 def load_model(path):
-    """Build a new model from a file written by :meth:`Sequential.save`."""
+    """Build a new model from a file written by :func:`save_model`."""
     with np.load(_npz_path(path), allow_pickle=False) as f:
         arch = json.loads(str(f["architecture"]))
-    return Sequential.load(from_spec(_spec_without_arrays(arch)), path)
+    return load_into(from_spec(_spec_without_arrays(arch)), path)
 
 
 def _spec_without_arrays(arch):
