@@ -235,29 +235,9 @@ def load_mnist(path=None, verify=True):
 def load_fashion_mnist(path=None, verify=True):
     """Load Fashion-MNIST from its four official ``*-ubyte.gz`` files in a local folder.
 
-    Same file names and format as MNIST; looked for in ``path`` (default: ``CNNLAB_DATA``, else
-    ``./data``) and its subfolder ``fashion-mnist``. Class names: :data:`FASHION_MNIST_CLASSES`.
-
-    Parameters
-    ----------
-    path : str or os.PathLike, optional
-        Folder holding the files (or a ``fashion-mnist`` subfolder with them).
-    verify : bool
-        Check each file against its official MD5 in :data:`MD5` before parsing.
-
-    Returns
-    -------
-    X_train : ndarray, shape (60000, 1, 28, 28), float32 in [0, 1]
-    y_train : ndarray, shape (60000,), int64
-    X_test : ndarray, shape (10000, 1, 28, 28), float32 in [0, 1]
-    y_test : ndarray, shape (10000,), int64
-
-    Raises
-    ------
-    FileNotFoundError
-        If the files are missing; the message names them, the folders searched and the URL.
-    ValueError
-        On a checksum mismatch (``verify=True``) or a corrupt file.
+    Same file names, format, parameters, return values and errors as :func:`load_mnist`; looked
+    for in ``path`` (default: ``CNNLAB_DATA``, else ``./data``) and its subfolder
+    ``fashion-mnist``. Class names: :data:`FASHION_MNIST_CLASSES`.
     """
     return _load_idx_set("fashion-mnist", "fashion-mnist", path, verify)
 
@@ -336,10 +316,8 @@ def load_cifar10(path=None, verify=True):
 
     Raises
     ------
-    FileNotFoundError
-        If the files are missing; the message names them, the folders searched and the URL.
-    ValueError
-        On a checksum mismatch (``verify=True``) or a malformed batch.
+    FileNotFoundError, ValueError
+        As :func:`load_mnist` (missing files; a checksum mismatch or a malformed batch).
     """
     raws = _read_cifar_members(_data_root(path), verify)
     parts = [_parse_cifar_batch(b, raws[b]) for b in _CIFAR_BATCHES]

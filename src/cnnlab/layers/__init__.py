@@ -13,45 +13,10 @@ module                     layers
 =========================  ==========================================================
 """
 
-from .basic import (
-    affine_backward,
-    affine_forward,
-    dropout_backward,
-    dropout_forward,
-    relu_backward,
-    relu_forward,
-    softmax_cross_entropy,
-)
-from .conv import col2im, conv_backward, conv_forward, conv_output_size, im2col
-from .norm import batchnorm2d_backward, batchnorm2d_forward
-from .pool import (
-    avgpool_backward,
-    avgpool_forward,
-    global_avgpool_backward,
-    global_avgpool_forward,
-    maxpool_backward,
-    maxpool_forward,
-)
+from . import basic, conv, norm, pool
+from .basic import *  # noqa: F403 - each module's __all__ is its public API
+from .conv import *  # noqa: F403
+from .norm import *  # noqa: F403
+from .pool import *  # noqa: F403
 
-__all__ = [
-    "conv_output_size",
-    "im2col",
-    "col2im",
-    "conv_forward",
-    "conv_backward",
-    "maxpool_forward",
-    "maxpool_backward",
-    "avgpool_forward",
-    "avgpool_backward",
-    "global_avgpool_forward",
-    "global_avgpool_backward",
-    "relu_forward",
-    "relu_backward",
-    "affine_forward",
-    "affine_backward",
-    "dropout_forward",
-    "dropout_backward",
-    "softmax_cross_entropy",
-    "batchnorm2d_forward",
-    "batchnorm2d_backward",
-]
+__all__ = [*conv.__all__, *pool.__all__, *basic.__all__, *norm.__all__]
