@@ -57,7 +57,9 @@ def maxpool_forward(x, size=2, stride=2):
     out : ndarray, shape (N, C, OH, OW)
         ``OH = (H - size) // stride + 1``, likewise OW.
     cache : tuple
-        ``(x, size, stride, out)`` (plus the row maxima on the fast path).
+        ``(x, size, stride, out, rowmax)``: ``rowmax`` holds the row maxima of the fast path
+        (non-overlapping windows that tile the image), None on the general path; the backward
+        pass follows the same path.
     """
     x, oh, ow = _pool_geometry(x, size, stride)
     if _tiles(x, size, stride, oh, ow):
@@ -69,7 +71,7 @@ def maxpool_forward(x, size=2, stride=2):
     out = rows[..., 0 : stride * (ow - 1) + 1 : stride].copy()  # (N, C, OH, OW)
     for q in range(1, size):
         np.maximum(out, rows[..., q : q + stride * (ow - 1) + 1 : stride], out=out)
-    return out, (x, size, stride, out)
+    return out, (x, size, stride, out, None)
 
 
 def _tiles(x, size, stride, oh, ow):
@@ -150,11 +152,11 @@ def maxpool_backward(dout, cache):
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    x, size, stride, out = cache[:4]
+    x, size, stride, out, rowmax = cache
     if dout.shape != out.shape:
         raise ValueError(f"dout must have shape (N, C, OH, OW) = {out.shape}, got {dout.shape}")
     dout = dout.astype(x.dtype, copy=False)
-    if len(cache) == 5:
+    if rowmax is not None:  # the forward pass took the fast path
         return _maxpool_tiles_backward(dout, cache)
     oh, ow = out.shape[2:]
     dx = np.zeros_like(x)
