@@ -2,13 +2,17 @@
 
 The convolution (strictly, cross-correlation) of an input ``x`` of shape (N, C, H, W) with
 filters ``w`` of shape (F, C, KH, KW) is computed as ONE matrix product per image: every
-receptive field is copied into a column ("im2col"), so that
+receptive field is copied into a column, so that
 
-    out[n] = w.reshape(F, C*KH*KW) @ cols[n]          cols[n]: (C*KH*KW, OH*OW)
+    out[n] = w.reshape(F, C*KH*KW) @ blocks[n]        blocks[n]: (C*KH*KW, OH*OW)
 
-(with stride 1 the columns are "wide", see ``_columns``, which makes the copy much faster).
+(with stride 1 the blocks are "wide", see :func:`_receptive_fields`, which makes the copy much
+faster). Two layouts, two names: :func:`im2col` returns ``cols`` with one receptive field per
+ROW, shape (N*OH*OW, C*KH*KW), as the course's exercise does (and :func:`col2im` takes them);
+the layer works on ``blocks``, one matrix per image with the receptive fields as COLUMNS,
+shape (N, C*KH*KW, OH*OW): the transpose of that image's part of ``cols``.
 
-The backward pass reuses the same columns: ``dw`` is ``dout @ cols.T`` summed over the batch and
+The backward pass reuses the same blocks: ``dw`` is ``dout @ blocks.T`` summed over the batch and
 the gradient of the columns is folded back onto the image with ``col2im`` (adding one strided
 slice per kernel offset, so the Python loop runs KH*KW times, never over pixels).
 
@@ -172,9 +176,9 @@ def conv_forward(x, w, b, *, stride=1, pad=0):
     out : ndarray, shape (N, F, OH, OW)
         ``OH = (H + 2*pad - KH) // stride + 1``, likewise OW; same dtype as ``x``.
     cache : tuple
-        ``(x, w, b, stride, pad, cols)``; the first five items are the inputs, so a naive
-        backward can unpack ``x, w, b, stride, pad = cache[:5]``. ``cols`` has shape
-        (N, C*KH*KW, OH*width), see ``_receptive_fields``.
+        ``(x, w, b, stride, pad, blocks)``; the first five items are the inputs, so a naive
+        backward can unpack ``x, w, b, stride, pad = cache[:5]``. ``blocks`` has shape
+        (N, C*KH*KW, OH*width), see :func:`_receptive_fields`.
 
     Notes
     -----
@@ -193,15 +197,15 @@ def conv_forward(x, w, b, *, stride=1, pad=0):
     n, k = x.shape[0], c * kh * kw
     fields, oh, ow, width = _receptive_fields(x, kh, kw, stride, pad)
     w2 = w.reshape(f, k).astype(x.dtype, copy=False)
-    cols = np.empty((n, k, oh * width), dtype=x.dtype)
+    blocks = np.empty((n, k, oh * width), dtype=x.dtype)
     out = np.empty((n, f, oh * width), dtype=x.dtype)
     # A few images at a time, so that each block of columns is still in cache for its product.
     for i in _chunks(n, k * oh * width * x.itemsize):
-        cols[i].reshape(fields[i].shape)[...] = fields[i]  # im2col copy
-        np.matmul(w2, cols[i], out=out[i])
+        blocks[i].reshape(fields[i].shape)[...] = fields[i]  # im2col copy
+        np.matmul(w2, blocks[i], out=out[i])
     out += b.astype(x.dtype, copy=False)[:, None]
     out = out.reshape(n, f, oh, width)[:, :, :, :ow]  # drop the extra "wide" columns (a view)
-    return out, (x, w, b, stride, pad, cols)
+    return out, (x, w, b, stride, pad, blocks)
 
 
 def _padded(x, pad):
@@ -262,7 +266,7 @@ def conv_backward(dout, cache, *, need_dx=True):
     dw : ndarray, shape (F, C, KH, KW)
     db : ndarray, shape (F,)
     """
-    x, w, b, stride, pad, cols = cache[:6]
+    x, w, b, stride, pad, blocks = cache[:6]
     f, c, kh, kw = w.shape
     n, _, h, wd = x.shape
     oh, ow = conv_output_size(h, kh, stride, pad), conv_output_size(wd, kw, stride, pad)
@@ -273,11 +277,11 @@ def conv_backward(dout, cache, *, need_dx=True):
     dt = x.dtype
     dout = dout.astype(dt, copy=False)
     db = dout.sum(axis=(0, 2, 3)).astype(b.dtype, copy=False)
-    width = cols.shape[2] // oh  # Wp for wide columns, OW otherwise
+    width = blocks.shape[2] // oh  # Wp for wide columns, OW otherwise
     d3 = np.zeros((n, f, oh, width), dtype=dt)  # zero on the thrown-away wide columns
     d3[:, :, :, :ow] = dout
     d3 = d3.reshape(n, f, oh * width)
-    dw = np.matmul(cols, d3.transpose(0, 2, 1)).sum(axis=0).T  # sum_n cols[n] @ dout[n].T
+    dw = np.matmul(blocks, d3.transpose(0, 2, 1)).sum(axis=0).T  # sum_n blocks[n] @ dout[n].T
     dw = dw.reshape(w.shape).astype(w.dtype)
     if not need_dx:
         return None, dw, db
@@ -290,7 +294,7 @@ def conv_backward(dout, cache, *, need_dx=True):
     # a few images at a time so that the block of dcols is still in cache
     dxp = np.zeros((n, c, h + 2 * pad + 1, width), dtype=dt)
     flat = dxp.reshape(n, c, -1)
-    for i in _chunks(n, cols[0].nbytes):
+    for i in _chunks(n, blocks[0].nbytes):
         dcols = np.matmul(w2t, d3[i]).reshape(-1, c, kh, kw, oh * width)
         for p in range(kh):
             for q in range(kw):
