@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_grading_synth import (
+from synth import (
     ASSIGNMENT,
     MAX_SCORE,
     WRONG_SQUARE,
