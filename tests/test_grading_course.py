@@ -3,6 +3,7 @@ and the learner's self-check."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import signal
@@ -155,3 +156,74 @@ def test_check_runs_public_tests_of_the_release(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"public tests: {MAX_SCORE - 2:g}/{MAX_SCORE:g} points" in out
     assert "FAIL test_square" in out and "SECRET_HIDDEN_MARKER" not in out
+
+
+def test_collect_never_merges_distinct_students(tmp_path):
+    sources = _sources(tmp_path)
+    src = tmp_path / "export"
+    names = ["a b", "a?b", "a_b", "jos\u00e9", "jos\u00e8", "_noname", "__x"]
+    for name in names:
+        (src / name / ASSIGNMENT).mkdir(parents=True)
+        (src / name / ASSIGNMENT / "synth.ipynb").write_bytes(dumps(perfect()))
+    report = collect(src, tmp_path / "course", sources)
+    ids = [sid for _, sid, _, _ in report.collected]
+    assert len(ids) == len(set(ids)) == len(names), ids
+    assert sorted(report.students.values()) == sorted(names)
+    assert "a_b" in ids  # a name that is already safe stays as it is
+    assert not report.replaced
+    with open(tmp_path / "course" / "students.csv", newline="", encoding="utf-8") as f:
+        assert {r["id"]: r["name"] for r in csv.DictReader(f)} == report.students
+
+
+def _zip(path: Path, entries: list[tuple[str, bytes, tuple]]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data, when in entries:
+            zf.writestr(zipfile.ZipInfo(name, date_time=when), data)
+    return path
+
+
+def test_collect_keeps_the_latest_attempt_and_says_why(tmp_path):
+    sources = _sources(tmp_path)
+    same = (2026, 11, 30, 12, 0, 0)
+    archive = _zip(
+        tmp_path / "same-times.zip",
+        [
+            ("bob_attempt2.ipynb", dumps(perfect()), same),
+            ("bob_attempt10.ipynb", dumps(release_nb()), same),
+            ("bob_attempt1.ipynb", dumps(perfect()), same),
+        ],
+    )
+    report = collect(archive, tmp_path / "c1", sources)
+    assert [c[0] for c in report.collected] == ["bob_attempt10.ipynb"]
+    assert "kept bob_attempt10.ipynb (the highest attempt number)" in report.replaced[0]
+    archive = _zip(
+        tmp_path / "times.zip",
+        [
+            ("bob_attempt2.ipynb", dumps(perfect()), (2026, 11, 30, 9, 0, 0)),
+            ("bob_attempt1.ipynb", dumps(release_nb()), (2026, 11, 30, 10, 0, 0)),
+        ],
+    )
+    report = collect(archive, tmp_path / "c2", sources)
+    assert [c[0] for c in report.collected] == ["bob_attempt1.ipynb"]
+    assert "(the latest archive time)" in report.replaced[0]
+
+
+def test_collect_reads_every_readable_member_of_a_damaged_zip(tmp_path):
+    sources = _sources(tmp_path)
+    when = (2026, 11, 30, 12, 0, 0)
+    good, bad = dumps(perfect()), dumps(release_nb())
+    archive = _zip(
+        tmp_path / "export.zip",
+        [("erin_synth.ipynb", good, when), ("frank_synth.ipynb", bad, when)],
+    )
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("../escape_synth.ipynb", good)
+    data = bytearray(archive.read_bytes())
+    at = data.find(b"frank_synth.ipynb")  # its local header; the (stored) data follows it
+    data[at + 200 : at + 210] = b"X" * 10  # -> a CRC error when the member is read
+    archive.write_bytes(bytes(data))
+    report = collect(archive, tmp_path / "course", sources)
+    assert [(c[0], c[1]) for c in report.collected] == [("erin_synth.ipynb", "erin")]
+    skipped = dict(report.skipped)
+    assert "unreadable" in skipped["frank_synth.ipynb"], skipped
+    assert skipped["../escape_synth.ipynb"] == "path outside the archive"
