@@ -7,6 +7,7 @@ sets the same scores (regrading is idempotent).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import warnings
@@ -15,11 +16,26 @@ from nbgrader.api import Gradebook
 
 from autograde import cells
 
+_DRIVERS = {"postgresql": ("psycopg", "postgres")}  # URL scheme -> (module, project extra)
+
+
+def require_driver(db_url: str) -> None:
+    """Fail with the install command when the database driver for ``db_url`` is missing."""
+    scheme = db_url.split(":", 1)[0].split("+", 1)
+    module = scheme[1] if len(scheme) > 1 else _DRIVERS.get(scheme[0], (None,))[0]
+    if module and importlib.util.find_spec(module) is None:
+        extra = _DRIVERS.get(scheme[0], (None, None))[1]
+        how = f"pip install -e '.[{extra}]'" if extra else f"pip install {module}"
+        raise SystemExit(
+            f"--db {scheme[0]}:// needs the Python driver {module!r}, which is not installed: {how}"
+        )
+
 
 class Book:
     """A thin wrapper creating assignments, notebooks and cells on demand."""
 
     def __init__(self, db_url: str):
+        require_driver(db_url)
         # nbgrader runs the `alembic` script by name: make the one next to this Python findable
         bindir = os.path.dirname(sys.executable)
         if bindir not in os.environ.get("PATH", "").split(os.pathsep):

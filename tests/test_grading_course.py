@@ -227,3 +227,17 @@ def test_collect_reads_every_readable_member_of_a_damaged_zip(tmp_path):
     skipped = dict(report.skipped)
     assert "unreadable" in skipped["frank_synth.ipynb"], skipped
     assert skipped["../escape_synth.ipynb"] == "path outside the archive"
+
+
+def test_db_url_without_its_driver_names_the_extra(monkeypatch):
+    import importlib.util
+
+    from autograde.gradebook import require_driver
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a)
+    )
+    with pytest.raises(SystemExit, match=r"pip install -e '\.\[postgres\]'"):
+        require_driver("postgresql://grader@db/course")
+    require_driver("sqlite:///x.db")  # sqlite3 is always there
