@@ -82,13 +82,13 @@ def write_csv(path: Path, rows: list[dict]) -> None:
             points = {t["grade_id"]: f"{t['points']:g}" for t in row.get("tests", [])}
             writer.writerow(
                 [
-                    row["student"],
-                    row["assignment"],
+                    csv_text(row["student"]),
+                    csv_text(row["assignment"]),
                     f"{row.get('score', 0):g}",
                     f"{row.get('max_score', 0):g}",
-                    row.get("status", ""),
-                    _one_line(row.get("reason", "")),
-                    "; ".join(_one_line(f) for f in row.get("flags", [])),
+                    csv_text(row.get("status", "")),
+                    csv_text(row.get("reason", "")),
+                    csv_text("; ".join(_one_line(f) for f in row.get("flags", []))),
                 ]
                 + [points.get(e, "") for e in exercises]
             )
@@ -96,6 +96,20 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())[:300]
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\ufe62", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_text(text: str) -> str:
+    """One line of text for a spreadsheet cell; never read as a formula.
+
+    Text a learner can influence (a reason that quotes an error message, a student's name) is
+    prefixed with a quote when it starts like a formula (``= + - @``, their full-width forms,
+    tab or carriage return), as OWASP's CSV-injection advice says.
+    """
+    line = _one_line(text)
+    return "'" + line if line.startswith(_FORMULA) else line
 
 
 def summary_table(rows: list[dict], limit: int = 60) -> str:

@@ -36,6 +36,7 @@ from autograde.cells import test_points
 from autograde.config import LIMITS
 from autograde.notebook import Plan, Step, Unreadable, plan, read_notebook
 from autograde.sandbox.process import Sandbox
+from autograde.sandbox.tamper import in_own_words
 
 DEFAULTS = LIMITS  # the one set of defaults lives in autograde.config
 MESSAGE_CAP = 2000
@@ -218,7 +219,8 @@ class _Run:
     def _collect_flags(self):
         peer = self.sandbox.peer
         if peer is not None and peer.flags:
-            for flag in peer.flags:
+            for raw in peer.flags:
+                flag = in_own_words(raw)
                 if flag not in self.flags:
                     self.flags.append(flag)
             peer.flags.clear()

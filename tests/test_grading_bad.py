@@ -99,7 +99,11 @@ TAMPER = {
     "patch_sysmodules": "import sys, types\n"
     "sys.modules['cnnlab.testing'] = types.ModuleType('x')\n",
     "custom_exc": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n",
+    "forged_flag": "import gc\nfor obj in gc.get_objects():\n"
+    "    if type(obj).__name__ == 'Peer' and isinstance(getattr(obj, 'flags', None), list):\n"
+    '        obj.flags.append(\'=HYPERLINK("http://x","student X copied from me")\')\n',
 }
+FLAG_OF = {"custom_exc": "custom exception", "forged_flag": "does not know"}
 
 
 def isolation_probe(course: Path) -> str:
@@ -264,8 +268,9 @@ for _name, _code in TAMPER.items():
         MAX_SCORE - 2,  # what the wrong square earns without the tampering
         "ok",
         "",
-        "custom exception" if _name == "custom_exc" else "monkeypatch",
+        FLAG_OF.get(_name, "monkeypatch"),
     )
+CASES["=1+2"] = (perfect, MAX_SCORE, "ok", "", None)  # a name a spreadsheet would evaluate
 CASES["honest_wrong_square"] = (
     lambda: submission({"square": WRONG_SQUARE}),
     MAX_SCORE - 2,
@@ -355,6 +360,17 @@ def test_feedback_never_shows_hidden_tests(graded):
     assert "test_square" in wrong and "failed" in wrong
 
 
+def test_no_csv_cell_is_a_spreadsheet_formula(graded):
+    course, rows = graded
+    with open(course / "grades.csv", newline="") as f:
+        cells = [cell for line in csv.reader(f) for cell in line]
+    assert "'=1+2" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")], "formula-like cells"
+    assert rows["forged_flag"]["flags"] == [
+        "the sandbox sent a report the grader does not know (possible tampering)"
+    ]
+
+
 def test_csv_and_gradebook_agree_and_lose_nothing(graded):
     from autograde.gradebook import Book
 
@@ -365,9 +381,9 @@ def test_csv_and_gradebook_agree_and_lose_nothing(graded):
     book = Book(f"sqlite:///{course / 'gradebook.db'}")
     try:
         for line in table:
-            assert float(line["score"]) == rows[line["student"]]["score"]
+            student = line["student"].removeprefix("'")  # "'=1+2" is the escaped "=1+2"
+            assert float(line["score"]) == rows[student]["score"]
             assert float(line["test_square"]) in (0.0, 2.0)
-            expected = rows[line["student"]]["score"]
-            assert book.score(line["student"], ASSIGNMENT) == expected, line["student"]
+            assert book.score(student, ASSIGNMENT) == rows[student]["score"], student
     finally:
         book.close()

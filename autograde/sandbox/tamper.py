@@ -8,6 +8,7 @@ IPython exception handler, and values whose class claims to equal anything.
 from __future__ import annotations
 
 import builtins
+import re
 import sys
 
 
@@ -106,3 +107,48 @@ def eq_probe(flags: list[str]):
             )
 
     return inspect
+
+
+# --------------------------------------------------------------------------------------------
+# The judge's side: flags in the grader's own words
+# --------------------------------------------------------------------------------------------
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,60}"
+_DOTTED = rf"{_NAME}(?:\.{_NAME}){{0,4}}"
+_FORMS = (
+    (
+        re.compile(
+            rf"monkeypatch: ({_DOTTED})\.({_NAME}(?:, {_NAME}){{0,3}})"
+            rf"( and \d{{1,6}} more)? replaced or removed"
+        ),  # fmt: skip
+        "monkeypatch: {0}.{1}{2} replaced or removed",
+    ),
+    (
+        re.compile(rf"monkeypatch: sys\.modules\['({_DOTTED})'\] was replaced or removed"),
+        "monkeypatch: sys.modules[{0!r}] was replaced or removed",
+    ),
+    (
+        re.compile(r"custom exception handler installed in IPython \(set_custom_exc\)"),
+        "custom exception handler installed in IPython (set_custom_exc)",
+    ),
+    (
+        re.compile(rf"eq-always-true: a returned value of class ({_NAME}) equals anything"),
+        "eq-always-true: a returned value of class {0} equals anything",
+    ),
+)
+UNKNOWN = "the sandbox sent a report the grader does not know (possible tampering)"
+
+
+def in_own_words(raw: str) -> str:
+    """The judge's text for a flag the sandbox reported.
+
+    The sandbox is the learner's process: what it sends is learner-controlled text. A flag is
+    shown only when it is one of the reports above, rebuilt from the grader's template with
+    details that are plain identifiers (so no text of the learner's choosing, such as a
+    spreadsheet formula, reaches grades.csv); anything else becomes :data:`UNKNOWN`.
+    """
+    for pattern, template in _FORMS:
+        match = pattern.fullmatch(str(raw))
+        if match:
+            return template.format(*(g or "" for g in match.groups()))
+    return UNKNOWN
