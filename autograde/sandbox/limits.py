@@ -3,8 +3,12 @@
 - resource limits: address space (memory), file size (raw writes to fd 1/2 and files), no core
   dumps, open files;
 - a seccomp filter: no ``fork``/``vfork``, no ``clone`` without ``CLONE_THREAD`` (threads stay
-  possible), ``clone3`` answers ENOSYS so libc falls back to ``clone``, no ``execve``. Root
+  possible), ``clone3`` answers ENOSYS so libc falls back to ``clone``, no ``execve``, and no
+  ``prctl(PR_SET_PDEATHSIG)``, so the process dies with its grader whatever it runs. Root
   ignores ``RLIMIT_NPROC``; this works for root too;
+- no capabilities: the bounding, ambient, effective, permitted and inheritable sets are
+  emptied, so even a grader run as root (with CAP_SYS_RESOURCE) cannot have its learner raise
+  the resource limits;
 - Landlock: read-only access to the Python installation, the project's ``src/`` and
   ``autograde/``, system libraries; read-write access to the submission's working directory
   only; no TCP bind/connect; no signals to processes outside the sandbox (ABI 6 scoping).
@@ -77,9 +81,20 @@ def set_rlimits(memory: int, fsize: int, nofile: int = 256) -> dict:
 _ARCH = {
     "x86_64": (
         0xC000003E,
-        {"fork": 57, "vfork": 58, "clone": 56, "clone3": 435, "execve": 59, "execveat": 322},
+        {
+            "fork": 57,
+            "vfork": 58,
+            "clone": 56,
+            "clone3": 435,
+            "execve": 59,
+            "execveat": 322,
+            "prctl": 157,
+        },
     ),
-    "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435, "execve": 221, "execveat": 281}),
+    "aarch64": (
+        0xC00000B7,
+        {"clone": 220, "clone3": 435, "execve": 221, "execveat": 281, "prctl": 167},
+    ),
 }
 _LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW = 0x7FFF0000
@@ -110,7 +125,12 @@ def _seccomp_program() -> list[tuple[int, int, int, int]] | None:
         ("jeq", nr["clone3"], "enosys"),
         ("jeq", nr["execve"], "eperm"),
         ("jeq", nr["execveat"], "eperm"),
+        ("jeq", nr["prctl"], "prctl"),
         ("jeq", nr["clone"], "clone"),
+        ("ret", _ALLOW),
+        ("label", "prctl"),
+        ("ld", 16),
+        ("jeq", PR_SET_PDEATHSIG, "eperm"),  # the death signal stays as the grader set it
         ("ret", _ALLOW),
         ("label", "clone"),
         ("ld", 16),
@@ -282,6 +302,35 @@ def restrict_files(read_paths: list[str], write_paths: list[str]) -> str:
     return f"on (ABI {abi})"
 
 
+# --------------------------------------------------------------------------------------------
+# Capabilities
+# --------------------------------------------------------------------------------------------
+
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+_SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
+_CAP_VERSION_3 = 0x20080522
+
+
+def drop_capabilities() -> str:
+    """Empty every capability set of this process; return "on" or why not."""
+    nr = _SYS_CAPSET.get(platform.machine())
+    if not _LINUX or nr is None:
+        return f"off (not supported on {platform.system()} {platform.machine()})"
+    for cap in range(64):
+        if _prctl(PR_CAPBSET_DROP, cap) != 0:
+            if ctypes.get_errno() == 22:  # EINVAL: past the last capability of this kernel
+                break
+            return f"off (bounding set: errno {ctypes.get_errno()})"
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    header = struct.pack("=Ii", _CAP_VERSION_3, 0)
+    data = bytes(24)  # two (effective, permitted, inheritable) triples of zeros
+    hbuf = ctypes.create_string_buffer(header, len(header))
+    dbuf = ctypes.create_string_buffer(data, len(data))
+    if _libc.syscall(ctypes.c_long(nr), hbuf, dbuf) != 0:
+        return f"off (capset errno {ctypes.get_errno()})"
+    return "on"
+
+
 def apply(workdir: str, *, memory: int, fsize: int, landlock: bool = True) -> dict:
     """Apply every limit to the current process; return what is in force."""
     report = {"rlimits": set_rlimits(memory, fsize)}
@@ -290,4 +339,5 @@ def apply(workdir: str, *, memory: int, fsize: int, landlock: bool = True) -> di
     else:
         report["landlock"] = "off (disabled)"
     report["seccomp"] = install_seccomp()
+    report["capabilities_dropped"] = drop_capabilities()
     return report
