@@ -26,13 +26,13 @@ def _public_failure(assignment: str, mistake: Mistake):
     "assignment, mistake", CASES, ids=[f"{nb[:2]}-{m.label}" for nb, m in CASES]
 )
 def test_graded_cell_catches_the_mistake(assignment, mistake):
+    # Any exception fails the cell: a check's AssertionError, or the learner's own error (a
+    # traceback through the learner's code is a fine message for a crash).
     exc = run_test_cell(assignment, mistake.test_id, mistake.overrides())
-    assert isinstance(exc, AssertionError), (
-        f"{mistake.test_id} gave full points to {mistake.label!r}: {exc!r}"
-    )
+    assert exc is not None, f"{mistake.test_id} gave full points to {mistake.label!r}"
     if mistake.core:
         public = _public_failure(assignment, mistake)
-        assert isinstance(public, AssertionError), (
+        assert public is not None, (
             f"the self-check of {mistake.test_id} passes the core mistake {mistake.label!r}"
         )
 

@@ -245,7 +245,9 @@ def assert_rel_error(
 ):
     """Check ``max |a - e| / max(1e-8, |a| + |e|) <= tol``, the course's relative error.
 
-    Use it for gradients: about 1e-8 or smaller is right in float64; 1e-2 or larger is a bug.
+    Use it for gradients, with the course's one rule (see :mod:`cnnlab.gradcheck`): in float64,
+    below 1e-7 the gradient is right (a correct layer gives about 1e-8 or less); above 1e-7 look
+    for a bug.
     """
     exp = np.asarray(expected, dtype=np.float64)
     arr = _to_array(actual, name, hint)
