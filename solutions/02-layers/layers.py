@@ -22,8 +22,8 @@
 #
 # - write the forward and backward pass of ReLU, fully connected, convolution, max pooling,
 #   global average pooling, dropout and the softmax cross-entropy loss, in NumPy;
-# - check any backward pass against a numerical gradient and read the relative error
-#   (1e-8 fine, 1e-2 broken);
+# - check any backward pass against a numerical gradient and read the relative error (one
+#   rule for the whole course: below 1e-7 the gradient is right, above it look for a bug);
 # - explain where the gradient of max pooling goes, why dropout rescales at train time, what a
 #   1x1 convolution computes, and how far one output unit "sees" into the input.
 #
@@ -31,7 +31,7 @@
 # `OH = (H + 2*pad - KH) // stride + 1`). **Leads to** 03-training, where these layers become a
 # network trained with gradient descent.
 #
-# **Time:** about 3 hours. The whole notebook runs in well under a minute.
+# **Time:** about 3 hours. The whole notebook runs in under a minute.
 #
 # **Reading:** the CS231n notes on [backpropagation](https://cs231n.github.io/optimization-2/),
 # [gradient checks](https://cs231n.github.io/neural-networks-3/#gradcheck) and
@@ -53,6 +53,7 @@ from cnnlab.layers import conv_forward  # the vectorised convolution (forward on
 
 np.set_printoptions(precision=4, suppress=True)
 rng = np.random.default_rng(0)
+notebook_start = time.perf_counter()
 
 # %% [markdown]
 # ## 1. The layer contract
@@ -158,13 +159,16 @@ print("gradient shapes of the parameters:", dw1.shape, db1.shape, dw4.shape, db4
 #
 # To compare the analytic gradient $a$ with the numerical one $n$ we use the **relative error**
 # $\max_i |a_i - n_i| / \max(10^{-8}, |a_i| + |n_i|)$, which does not depend on the scale of the
-# numbers (`cl.gradcheck.rel_error`). As a compass in float64:
+# numbers (`cl.gradcheck.rel_error`). One rule, used everywhere in this course (the figures,
+# the tests and `cl.gradcheck`), for float64 and $h = 10^{-5}$:
 #
 # | relative error | meaning |
 # |---|---|
-# | around 1e-8 or smaller | correct |
-# | 1e-6 ... 1e-4 | suspicious: look for a kink, a tie, or float32 |
-# | 1e-2 or larger | the backward pass is wrong |
+# | below 1e-7 (a correct layer gives about 1e-8 or less) | the backward pass is right |
+# | above 1e-7 | look for a bug; if there is none, a probe crossed a kink or a tie |
+#
+# Errors of 1e-2 and more are almost always a bug; errors just above 1e-7 are worth the same
+# suspicion, because a wrong term that is small for these inputs is still wrong.
 #
 # The left panel measures the error of both formulas for $f(x) = \sum_i x_i^2 \sin x_i$ over a
 # range of steps $h$. The right panel shows what happens at a **kink**: the centred difference
@@ -221,22 +225,58 @@ ax2.set_title("A probe that crosses a kink gives a wrong 'gradient'")
 ax2.legend()
 plt.show()
 
+err_fwd, err_ctr, kink_err = np.array(err_fwd), np.array(err_ctr), np.array(kink_err)
+at_h = int(np.argmin(np.abs(np.log10(steps) + 5)))  # the step h = 1e-5
+best = int(np.argmin(err_fwd))
+large = (steps >= 1e-4) & (steps <= 1e-2)  # where truncation error dominates
+slope_ctr = np.polyfit(np.log10(steps[large]), np.log10(err_ctr[large]), 1)[0]
+slope_fwd = np.polyfit(np.log10(steps[large]), np.log10(err_fwd[large]), 1)[0]
+print(f"h = 1e-5: centred {err_ctr[at_h]:.1e}, forward {err_fwd[at_h]:.1e}")
+print(f"best forward difference: {err_fwd[best]:.1e} at h = {steps[best]:.0e}")
+print(f"slopes for h in [1e-4, 1e-2]: centred {slope_ctr:.2f}, forward {slope_fwd:.2f}")
+print(f"kink: largest error for d >= h {kink_err[dist >= 1e-5].max():.0e}, "
+      f"smallest for d < h {kink_err[dist < 1e-5].min():.2f}")  # fmt: skip
+cl.claim("the centred curve falls like h^2", slope_ctr, low=1.8, high=2.2)
+cl.claim("the forward curve falls like h", slope_fwd, low=0.8, high=1.2)
+cl.claim("the centred difference is below 1e-10 at h = 1e-5", err_ctr[at_h], high=1e-10)
+cl.claim("the forward difference's best step is about 1e-8", steps[best], low=3e-9, high=1e-7)
+cl.claim(
+    "the forward difference is roughly a thousand times worse at its best",
+    err_fwd[best] / err_ctr.min(),
+    low=300,
+    high=3000,
+)
+cl.claim(
+    "the forward difference errs by about 1e-5 at h = 1e-5", err_fwd[at_h], low=3e-6, high=3e-5
+)
+cl.claim("the kink check is perfect for d >= h", kink_err[dist >= 1e-5].max(), high=1e-10)
+cl.claim("the kink error is of order 1 for d < h", kink_err[dist < 1e-5].min(), low=0.1)
+
 # %% [markdown]
 # On the left, read from right to left: as $h$ shrinks, both errors first fall (less truncation
-# error; the centred curve falls twice as steeply, like $h^2$) and then climb again (round-off).
-# The centred difference reaches about 1e-10 near $h = 10^{-5}$; the forward difference does
-# roughly a thousand times worse at its best step, around $10^{-7}$, and at $h = 10^{-5}$ its
-# error is about 1e-5, the "suspicious" range of the table.
+# error; the centred curve falls twice as steeply, like $h^2$ against $h$, as the printed slopes
+# show) and then climb again (round-off). The centred difference is below 1e-10 at
+# $h = 10^{-5}$. The forward difference is best near $h = 10^{-8}$, and even there roughly a
+# thousand times worse; at $h = 10^{-5}$ its error is about 1e-5, far above the 1e-7 line: it
+# would flag a correct backward pass as wrong. That is why we use the centred difference.
 #
-# On the right, the check is perfect while the inputs stay farther than $h$ from 0, and the
-# error jumps to order 1 as soon as $x_i \pm h$ lands on the other side of the kink: the
-# "numerical gradient" then averages the two slopes. The layer is not wrong; the check is. That
+# On the right, the check is perfect (errors below 1e-10) while the inputs stay at least $h$
+# from 0, and the error jumps to order 1 as soon as $x_i \pm h$ lands on the other side of the
+# kink: the "numerical gradient" then averages the two slopes. The layer is not wrong; the check is. That
 # is why every check in this notebook builds inputs that stay away from ReLU's 0 and from ties
 # in max pooling.
 #
 # **Worked example.** For $f(x) = \sum_i x_i^3$ the centred difference can be computed exactly:
 # $\big((x+h)^3 - (x-h)^3\big)/(2h) = 3x^2 + h^2$. With $h = 0.01$ and $x = 2$ that is
 # $12.0001$, while the forward difference gives $3x^2 + 3xh + h^2 = 12.0601$.
+
+# %%
+h, x0 = 0.01, 2.0
+centred = ((x0 + h) ** 3 - (x0 - h) ** 3) / (2 * h)
+forward = ((x0 + h) ** 3 - x0**3) / h
+print(f"centred {centred:.6f}, forward {forward:.6f}, exact 3x^2 = {3 * x0**2:g}")
+cl.claim("the centred difference gives 12.0001", centred, low=12.0001 - 1e-9, high=12.0001 + 1e-9)
+cl.claim("the forward difference gives 12.0601", forward, low=12.0601 - 1e-9, high=12.0601 + 1e-9)
 
 # %% [markdown]
 # ### Exercise 1: `numerical_gradient` (2 points)
@@ -306,16 +346,31 @@ T.assert_allclose(
     rtol=0,
     atol=1e-9,
     name="numerical_gradient of sum(x**3) at h=0.01",
-    hint="expected 3x^2 + h^2 from the centred difference (f(x+h) - f(x-h)) / (2h); "
-    "the forward difference (f(x+h) - f(x)) / h gives 3x^2 + 3xh + h^2",
+    hint="expected 3x^2 + h^2 from the centred difference (f(x+h) - f(x-h)) / (2h)",
+    mistakes=[
+        ("forward difference: (f(x+h) - f(x)) / h gives 3x^2 + 3xh + h^2; use the centred "
+         "difference (f(x+h) - f(x-h)) / (2h)", 3 * x_before**2 + 0.03 * x_before + 1e-4),
+        ("divided by h instead of 2h: the two probes are 2h apart", 6 * x_before**2 + 2e-4),
+        ("the step argument h was ignored (a fixed step such as 1e-5 was used): probe with "
+         "x[i] + h and x[i] - h", 3 * x_before**2 + 1e-10),
+    ],
+)  # fmt: skip
+T.assert_allclose(
+    x,
+    x_before,
+    rtol=0,
+    atol=1e-9,
+    name="x after numerical_gradient",
+    hint="x was not restored: put every x[i] back to its old value after probing it",
 )
 T.assert_allclose(
     x,
     x_before,
     rtol=0,
     atol=0,
-    name="x after numerical_gradient",
-    hint="put every x[i] back to its old value after probing it",
+    name="x after numerical_gradient (exact values)",
+    hint="x is back only up to rounding: adding h and subtracting it again does not restore a "
+    "float exactly; store old = x[i] before probing and assign it back",
 )
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(102)
@@ -408,8 +463,10 @@ plt.show()
 # The right panel is the gate the backward pass applies: a step from 0 to 1 at $x = 0$. Units
 # that are negative for every input ("dead" ReLUs) never pass a gradient and stop learning.
 #
-# **Worked example.** $x = [-2, -0.5, 0.5, 3]$ gives $\text{out} = [0, 0, 0.5, 3]$; with
-# $\text{dout} = [10, 20, 30, 40]$ the backward pass returns $[0, 0, 30, 40]$.
+# **Worked example.** $x = [-2, -0.5, 0.5, 3]$ gives $\text{out} = [0, 0, 0.5, 3]$. For the
+# backward pass take $x = [-2, -0.5, 0, 0.5, 3]$ and $\text{dout} = [10, 20, 30, -40, 50]$: it
+# returns $[0, 0, 0, -40, 50]$. The gate is the sign of the *input* (a negative `dout` passes
+# where $x > 0$), and $x = 0$ gets 0 by our convention.
 #
 # ### Exercise 2a: `relu_forward` (1 point) and 2b: `relu_backward` (1 point)
 #
@@ -443,10 +500,30 @@ import numpy as np
 import cnnlab.testing as T
 
 x = np.array([[-2.0, -0.5, 0.5, 3.0]])
+x_before = x.copy()
 with T.forbid_calls("cnnlab.layers", exercise="relu_forward"):
     out, cache = relu_forward(x)
-T.assert_allclose(out, [[0.0, 0.0, 0.5, 3.0]], name="relu_forward([-2, -0.5, 0.5, 3])")
-T.assert_allclose(cache, x, name="relu_forward cache", hint="the cache is the input x")
+T.assert_allclose(
+    out,
+    [[0.0, 0.0, 0.5, 3.0]],
+    name="relu_forward([-2, -0.5, 0.5, 3])",
+    hint="out = max(x, 0) element-wise, same shape as x",
+)
+T.assert_allclose(
+    x,
+    x_before,
+    rtol=0,
+    atol=0,
+    name="x after relu_forward([-2, -0.5, 0.5, 3])",
+    hint="x was changed in place: do not modify x (x[x < 0] = 0 or np.maximum(x, 0, out=x) "
+    "also change the cache that the backward pass needs); build a new array",
+)
+T.assert_allclose(
+    cache,
+    x_before,
+    name="relu_forward cache",
+    hint="the cache is the input x itself (not the output)",
+)
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(201)
 x = rng.standard_normal((2, 3, 5, 4))
@@ -459,7 +536,7 @@ T.assert_allclose(
     rtol=0,
     atol=0,
     name="x after relu_forward",
-    hint="do not modify x in place; the backward pass needs the original x",
+    hint="x was changed in place: do not modify x; the backward pass needs the original x",
 )
 T.assert_allclose(
     out,
@@ -504,15 +581,39 @@ import numpy as np
 
 import cnnlab.testing as T
 
-x = np.array([[-2.0, -0.5, 0.5, 3.0]])
-dout = np.array([[10.0, 20.0, 30.0, 40.0]])
+# x = 0 gets gradient 0 (our convention); dout may be negative: the gate is the sign of x
+x = np.array([[-2.0, -0.5, 0.0, 0.5, 3.0]])
+dout = np.array([[10.0, 20.0, 30.0, -40.0, 50.0]])
 with T.forbid_calls("cnnlab.layers", exercise="relu_backward"):
     dx = relu_backward(dout, x)
 T.assert_allclose(
     dx,
-    [[0.0, 0.0, 30.0, 40.0]],
-    name="relu_backward, x = [-2, -0.5, 0.5, 3]",
-    hint="the gradient passes where x > 0 and is zero where x < 0",
+    [[0.0, 0.0, 0.0, -40.0, 50.0]],
+    name="relu_backward, x = [-2, -0.5, 0, 0.5, 3], dout = [10, 20, 30, -40, 50]",
+    hint="dx = dout where x > 0, and 0 where x <= 0",
+    mistakes=[
+        (
+            "the gradient passed at x = 0: this course uses 0 there (x > 0, not x >= 0)",
+            [[0.0, 0.0, 30.0, -40.0, 50.0]],
+        ),
+        (
+            "the gradient passed where x < 0: the output is constant 0 there, so dx = 0",
+            [[10.0, 20.0, 0.0, -40.0, 50.0]],
+        ),
+        (
+            "the gate is the sign of the INPUT x, not of dout: dx = dout * (x > 0)",
+            [[10.0, 20.0, 30.0, 0.0, 50.0]],
+        ),
+        (
+            "the gate is the sign of the INPUT x, not of dout: dx = dout * (x > 0)",
+            [[0.0, 0.0, 0.0, 0.0, 50.0]],
+        ),
+        ("dx is dout times the 0/1 gate, not the gate alone", [[0.0, 0.0, 0.0, 1.0, 1.0]]),
+        (
+            "dx is dout times the 0/1 gate (x > 0), not dout times x",
+            [[-20.0, -10.0, 0.0, -20.0, 150.0]],
+        ),
+    ],
 )
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
@@ -520,10 +621,17 @@ import cnnlab as cl
 rng = np.random.default_rng(202)
 x = rng.standard_normal((3, 2, 4, 5))
 x = np.where(np.abs(x) < 0.05, 0.5, x)  # no input near the kink
+x[0, 0, :2] = 0.0  # and a few exact zeros, where the gradient is 0
 dout = rng.standard_normal(x.shape)
 with T.forbid_calls("cnnlab.layers", exercise="relu_backward"):
     dx = relu_backward(dout, x)
 T.assert_shape(dx, x.shape, name="relu_backward dx shape")
+T.assert_allclose(
+    np.where(x == 0, dx, 0.0),
+    np.zeros(x.shape),
+    name="relu_backward where x == 0",
+    hint="the gradient passed at x = 0: this course uses 0 there (x > 0, not x >= 0)",
+)
 T.assert_allclose(
     np.where(x < 0, dx, 0.0),
     np.zeros(x.shape),
@@ -537,8 +645,9 @@ T.assert_allclose(
     name="relu_backward on (3, 2, 4, 5)",
     hint="where x > 0 the gradient passes unchanged: dx = dout",
 )
+away = x != 0  # the numerical gradient at the kink itself averages the two slopes
 num = cl.gradcheck.numerical_gradient(lambda z: np.maximum(z, 0), x.copy(), df=dout)
-T.assert_rel_error(dx, num, tol=1e-7, name="relu_backward vs numerical gradient")
+T.assert_rel_error(dx[away], num[away], tol=1e-7, name="relu_backward vs numerical gradient")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -638,7 +747,26 @@ T.assert_allclose(
     out,
     [[3.0, 14.0, 105.0], [11.0, 22.0, 113.0]],
     name="affine_forward worked example",
-    hint="flatten each example to a row: x.reshape(N, -1) @ w + b",
+    hint="out[n] = (example n as a row of D = d1*...*dk numbers) @ w + b",
+    mistakes=[
+        ("bias missing: add b to every row of the product", [[3.0, 4, 5], [11, 12, 13]]),
+        (
+            "examples flattened in another order: x.reshape(N, -1) keeps each example's "
+            "numbers in their row-major order (no transpose before the reshape)",
+            [[3.0, 15, 104], [11, 23, 112]],
+        ),
+    ],
+)
+T.assert_true(
+    isinstance(cache, (tuple, list)) and len(cache) == 3,
+    "affine_forward cache must be the tuple (x, w, b)",
+)
+T.assert_shape(
+    cache[0],
+    x.shape,
+    name="affine_forward cache[0]",
+    hint="keep x in its original shape in the cache (not the flattened copy); the "
+    "backward pass reshapes dx back to it",
 )
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
@@ -649,11 +777,20 @@ w = rng.standard_normal((30, 7))
 b = rng.standard_normal(7)
 with T.forbid_calls("cnnlab.layers", exercise="affine_forward"):
     out, cache = affine_forward(x, w, b)
+ref = cl.layers.affine_forward(x, w, b)[0]
 T.assert_allclose(
     out,
-    cl.layers.affine_forward(x, w, b)[0],
+    ref,
     name="affine_forward on (4, 3, 2, 5)",
-    hint="out = x.reshape(N, D) @ w + b with D = 3*2*5; add b to every row",
+    hint="out = x.reshape(N, D) @ w + b with D = 3*2*5",
+    mistakes=[
+        ("bias missing: add b to every row of the product", ref - b),
+        (
+            "examples flattened in another order: x.reshape(N, -1) keeps each example's "
+            "numbers in their row-major order (no transpose before the reshape)",
+            cl.layers.affine_forward(np.moveaxis(x, 1, -1), w, b)[0],
+        ),
+    ],
 )
 T.assert_true(
     isinstance(cache, (tuple, list)) and len(cache) == 3,
@@ -712,31 +849,42 @@ b = np.array([0.0, 10.0, 100.0])
 dout = np.array([[1.0, 0, 0], [0, 0, 1]])
 with T.forbid_calls("cnnlab.layers", exercise="affine_backward"):
     dx, dw, db = affine_backward(dout, (x, w, b))
-T.assert_shape(
-    dx,
-    (2, 2, 2),
-    name="affine_backward dx shape",
-    hint="affine dx not reshaped back: dx = (dout @ w.T).reshape(x.shape)",
-)
 T.assert_allclose(
     dx,
     [[[1.0, 0], [0, 1]], [[0, 0], [1, 1]]],
     name="affine_backward dx",
     hint="dx = dout @ w.T, reshaped to the shape of x",
+    mistakes=[("affine dx not reshaped back: dx = (dout @ w.T).reshape(x.shape)", (2, 4))],
 )
 T.assert_allclose(
     dw,
     [[0.0, 0, 4], [1, 0, 5], [2, 0, 6], [3, 0, 7]],
     name="affine_backward dw",
-    hint="dw = x.reshape(N, D).T @ dout, which is summed over the batch (every "
-    "example adds its outer product)",
-)
+    hint="dw = x.reshape(N, D).T @ dout",
+    mistakes=[
+        ("dw averaged over the batch: the weights served every example, so SUM "
+         "(x_flat.T @ dout already sums)", [[0.0, 0, 2], [0.5, 0, 2.5], [1, 0, 3], [1.5, 0, 3.5]]),
+        ("dw from one example only: every example adds its outer product, summed over the batch",
+         [[0.0, 0, 4], [0, 0, 5], [0, 0, 6], [0, 0, 7]]),
+        ("dw from one example only: every example adds its outer product, summed over the batch",
+         [[0.0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 0, 0]]),
+        ("dw has the shape of w, (D, M): x_flat.T @ dout, not dout.T @ x_flat", (3, 4)),
+    ],
+)  # fmt: skip
 T.assert_allclose(
     db,
     [1.0, 0, 1],
     name="affine_backward db",
-    hint="db = dout summed over the batch, dout.sum(axis=0)",
-)
+    hint="db = dout summed over the batch axis 0",
+    mistakes=[
+        ("db averaged over the batch: b served every example, so SUM over axis 0",
+         [0.5, 0, 0.5]),
+        ("db from one example only: sum dout over the whole batch (axis 0)", [0.0, 0, 1]),
+        ("db from one example only: sum dout over the whole batch (axis 0)", [1.0, 0, 0]),
+        ("db summed over the wrong axis: one entry per output, dout.sum(axis=0)", (2,)),
+        ("db summed over the wrong axis: one entry per output, dout.sum(axis=0)", ()),
+    ],
+)  # fmt: skip
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
 
@@ -748,33 +896,41 @@ dout = rng.standard_normal((5, 6))
 with T.forbid_calls("cnnlab.layers", exercise="affine_backward"):
     dx, dw, db = affine_backward(dout, (x, w, b))
 ref_dx, ref_dw, ref_db = cl.layers.affine_backward(dout, (x, w, b))
-T.assert_shape(
-    dx,
-    x.shape,
-    name="affine_backward dx shape",
-    hint="affine dx not reshaped back: dx must have the shape of x, (N, d1, ..., dk), not (N, D)",
-)
-T.assert_shape(dw, w.shape, name="affine_backward dw shape")
-T.assert_shape(
-    db,
-    b.shape,
-    name="affine_backward db shape",
-    hint="db has one entry per output: sum dout over the batch axis 0",
-)
+x_flat = x.reshape(5, -1)
 T.assert_allclose(
-    dx, ref_dx, name="affine_backward dx on (5, 3, 4, 2)", hint="dx = (dout @ w.T).reshape(x.shape)"
+    dx,
+    ref_dx,
+    name="affine_backward dx on (5, 3, 4, 2)",
+    hint="dx = (dout @ w.T).reshape(x.shape)",
+    mistakes=[("affine dx not reshaped back: dx = (dout @ w.T).reshape(x.shape)", (5, 24))],
 )
 T.assert_allclose(
     dw,
     ref_dw,
     name="affine_backward dw with N = 5",
-    hint="dw must be summed over the batch: x.reshape(N, D).T @ dout (not a mean, not one example)",
-)
+    hint="dw = x.reshape(N, D).T @ dout",
+    mistakes=[
+        ("dw averaged over the batch: the weights served every example, so SUM "
+         "(x_flat.T @ dout already sums)", ref_dw / 5),
+        ("dw from one example only: every example adds its outer product, summed over the batch",
+         np.outer(x_flat[-1], dout[-1])),
+        ("dw from one example only: every example adds its outer product, summed over the batch",
+         np.outer(x_flat[0], dout[0])),
+        ("dw has the shape of w, (D, M): x_flat.T @ dout, not dout.T @ x_flat", (6, 24)),
+    ],
+)  # fmt: skip
 T.assert_allclose(
     db,
     ref_db,
     name="affine_backward db with N = 5",
-    hint="db must be summed over the batch: dout.sum(axis=0) (not a mean, not one row)",
+    hint="db = dout summed over the batch axis 0",
+    mistakes=[
+        ("db averaged over the batch: b served every example, so SUM over axis 0", ref_db / 5),
+        ("db from one example only: sum dout over the whole batch (axis 0)", dout[-1]),
+        ("db from one example only: sum dout over the whole batch (axis 0)", dout[0]),
+        ("db summed over the wrong axis: one entry per output, dout.sum(axis=0)", (5,)),
+        ("db summed over the wrong axis: one entry per output, dout.sum(axis=0)", ()),
+    ],
 )
 for name, arg, grad in (("x", 0, dx), ("w", 1, dw), ("b", 2, db)):
     args = [x.copy(), w.copy(), b.copy()]
@@ -784,7 +940,7 @@ for name, arg, grad in (("x", 0, dx), ("w", 1, dw), ("b", 2, db)):
         return cl.layers.affine_forward(*args)[0]
 
     num = cl.gradcheck.numerical_gradient(f, args[arg].copy(), df=dout)
-    T.assert_rel_error(grad, num, tol=1e-6, name=f"affine_backward d{name} vs numerical gradient")
+    T.assert_rel_error(grad, num, tol=1e-7, name=f"affine_backward d{name} vs numerical gradient")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -818,7 +974,9 @@ for name, arg, grad in (("x", 0, dx), ("w", 1, dw), ("b", 2, db)):
 #
 # With stride $s > 1$ the same loop formula holds; only the stamps are placed $s$ pixels apart.
 # This view (the gradients of a convolution are themselves convolutions) explains why training
-# costs about three times as much as inference: `dx` and `dw` each cost about one forward pass.
+# costs about three times as much as inference: `dx` and `dw` each take the same
+# $N F C\, K_H K_W\, O_H O_W$ multiply-adds as the forward pass (every output position meets
+# every kernel weight once in each of the three sums).
 # [Dumoulin & Visin (2016)](https://arxiv.org/abs/1603.07285) draw all the cases, including
 # strides and padding.
 #
@@ -859,6 +1017,15 @@ for ax, (a, title) in zip(axes, panels):
     ax.set_ylabel("row")
 fig.suptitle("Backward pass of a 3x3 convolution on a 7x7 input (stride 1, no padding)")
 plt.show()
+stamp = np.zeros((7, 7))
+stamp[1:4, 3:6] = k_c[0, 0]
+cl.claim(
+    "dx for one spike is the kernel over rows 1-3, columns 3-5",
+    np.abs(dx_spike[0, 0] - stamp).max(),
+    equals=0.0,
+)
+cl.claim("dx is the full convolution to round-off", np.abs(full - dx_c[0, 0]).max(), high=1e-12)
+cl.claim("dw is the valid correlation to round-off", np.abs(dw_corr - dw_c[0, 0]).max(), high=1e-12)
 
 # %% [markdown]
 # The second panel is the kernel itself, unflipped, placed over rows 1-3 and columns 3-5: the
@@ -871,6 +1038,15 @@ plt.show()
 # `db = [4]`; `dw[p, q]` is the sum of the 2x2 block of `x` starting at `(p, q)`:
 # `[[8, 12], [20, 24]]`; and `dx` counts, for every pixel, the kernel weights that land on it:
 # `[[1, 3, 2], [4, 10, 6], [3, 7, 4]]`.
+#
+# **Worked example 2: padding and stride.** `x = np.arange(16.).reshape(1, 1, 4, 4)`, the same
+# `w`, `pad=1`, `stride=2` and `dout` all ones (1, 1, 3, 3). The 2x2 stamps sit 2 pixels apart
+# on the padded 6x6 `dx_p`, so they tile it without overlap: `dx_p` is the kernel repeated 3x3
+# times. Cropping the border of 1 leaves the 4x4 `dx = [[4, 3, 4, 3], [2, 1, 2, 1], [4, 3, 4, 3],
+# [2, 1, 2, 1]]`: each input pixel is read by exactly one window, with one weight. `dw[p, q]`
+# adds the pixels read by weight `w[p, q]`: `dw = [[40, 36], [24, 20]]` (for instance
+# `dw[1, 1] = x[0, 0] + x[0, 2] + x[2, 0] + x[2, 2] = 0 + 2 + 8 + 10`), and `db = [9]`. An
+# uncropped `dx` would have shape (1, 1, 6, 6); windows placed with stride 1 would overlap.
 #
 # ### Exercise 4: `conv_backward_naive` (4 points)
 #
@@ -932,30 +1108,102 @@ import cnnlab as cl
 import cnnlab.testing as T
 
 FORBIDDEN = ("cnnlab.layers", "scipy.signal", "scipy.ndimage", "numpy.convolve")
+
+
+def reference(x, w, dout, stride, pad):
+    """(dx, dw, db) from cnnlab.layers.conv_backward."""
+    _, cache = cl.layers.conv_forward(x, w, np.zeros(len(w)), stride=stride, pad=pad)
+    return cl.layers.conv_backward(dout, cache)
+
+
+def known_mistakes(x, w, dout, stride, pad):
+    """What the known mistakes return, as (hint, dx/dw/db or shape) pairs for dx, dw and db."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    oh, ow = dout.shape[2:]
+    dx, dw, db = reference(x, w, dout, stride, pad)
+    dout_1 = np.zeros((n, f, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1))
+    dout_1[:, :, :oh, :ow] = dout  # the same dout values on windows placed with stride 1
+    dx_s1, dw_s1, _ = reference(x, w, dout_1, 1, pad)
+    x_p = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_p = reference(x_p, w, dout, stride, 0)[0]  # dx of the padded input, before cropping
+    _, dw_one, db_one = reference(x[-1:], w, dout[-1:], stride, pad)
+    stride_hint = ("stride ignored: window (i, j) starts at row i*stride and column j*stride "
+                   "of the padded input")  # fmt: skip
+    crop = "dx_p[:, :, pad:pad + H, pad:pad + W]"
+    return {
+        "dx": [
+            (f"dx of a padded input not cropped: cut the pad border off, {crop}", dx_p.shape),
+            (f"dx cropped on one side only: the padding is on every side, {crop}",
+             dx_p[:, :, :h, :wd]),
+            (f"dx cropped too much: dx_p[:, :, pad:H, pad:W] misses pad rows; use {crop}",
+             (n, c, h - pad, wd - pad)),
+            (f"dx is empty: dx_p[:, :, pad:-pad, pad:-pad] is empty when pad = 0; use {crop}",
+             (n, c, 0, 0)),
+            (stride_hint, dx_s1),
+            ("the kernel was flipped: each dout[n, f, i, j] adds dout * w[f] as it is (no "
+             "[::-1, ::-1]) onto its window", reference(x, w[:, :, ::-1, ::-1], dout, stride, pad)[0]),
+        ],
+        "dw": [
+            (stride_hint, dw_s1),
+            ("dw not summed over the batch: every image used the same filters, so dw adds the "
+             "contributions of all N images (did you reset dw inside the loop over n?)", dw_one),
+            ("dw averaged over the batch: the filters served every image, so SUM, not mean", dw / n),
+        ],
+        "db": [
+            ("db not summed over the batch: b[f] was added in every image, so db[f] adds "
+             "dout[:, f] of all N images", db_one),
+            ("db averaged over the batch: SUM dout[:, f] over the images and positions", db / n),
+            ("db counted once per position too often: add each dout[n, f, i, j] once "
+             "(db[f] += dout[n, f, i, j], or dout[n, f].sum() outside the (i, j) loops)",
+             db * oh * ow),
+        ],
+    }  # fmt: skip
+
+
+def check(x, w, dout, stride, pad, expected=None):
+    """Run conv_backward_naive on the cache of conv_forward; compare dx, dw, db."""
+    label = f"x {x.shape}, w {w.shape}, stride {stride}, pad {pad}"
+    if expected is None:
+        expected = reference(x, w, dout, stride, pad)
+    known = {  # a mistake that shows in the shape only is named when the shape is wrong
+        key: [(h, m) for h, m in pairs if not (isinstance(m, tuple) and m == np.shape(expected[k]))]
+        for k, (key, pairs) in enumerate(known_mistakes(x, w, dout, stride, pad).items())
+    }
+    _, cache = cl.layers.conv_forward(x, w, np.zeros(len(w)), stride=stride, pad=pad)
+    with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
+        dx, dw, db = conv_backward_naive(dout, cache)
+    T.assert_allclose(dx, expected[0], name=f"dx ({label})", mistakes=known["dx"],
+                      hint="every output (n, f, i, j) adds dout[n, f, i, j] * w[f] onto its "
+                      "window of the padded dx with += (windows overlap, all F filters add "
+                      "up), and the padding is cropped at the end")  # fmt: skip
+    T.assert_allclose(dw, expected[1], name=f"dw ({label})", mistakes=known["dw"],
+                      hint="dw[f] = sum over n, i, j of dout[n, f, i, j] times the padded input "
+                      "window of output (i, j), all C channels at once")  # fmt: skip
+    T.assert_allclose(db, expected[2], name=f"db ({label})", mistakes=known["db"],
+                      hint="db[f] = sum of dout[:, f] over the batch and all positions")  # fmt: skip
+
+
+# Worked example 1 (section 5): stride 1, no padding, dout all ones.
 x = np.arange(9.0).reshape(1, 1, 3, 3)
 w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
-b = np.zeros(1)
-_, cache = cl.layers.conv_forward(x, w, b)
-with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
-    dx, dw, db = conv_backward_naive(np.ones((1, 1, 2, 2)), cache)
-T.assert_allclose(
-    db,
-    [4.0],
-    name="conv_backward_naive db (worked example)",
-    hint="db[f] = sum of dout[:, f] over the batch and all positions",
-)
-T.assert_allclose(
-    dw,
-    [[[[8.0, 12.0], [20.0, 24.0]]]],
-    name="conv_backward_naive dw (worked example)",
-    hint="dw[f] += dout[n, f, i, j] * (the input window of output (i, j))",
-)
-T.assert_allclose(
-    dx,
-    [[[[1.0, 3, 2], [4, 10, 6], [3, 7, 4]]]],
-    name="conv_backward_naive dx (worked example)",
-    hint="dx[window of (i, j)] += dout[n, f, i, j] * w[f]; windows overlap, so add",
-)
+check(x, w, np.ones((1, 1, 2, 2)), stride=1, pad=0, expected=(
+    [[[[1.0, 3, 2], [4, 10, 6], [3, 7, 4]]]], [[[[8.0, 12], [20, 24]]]], [4.0]))  # fmt: skip
+
+# Worked example 2: pad 1, stride 2, dout all ones. The 2x2 stamps of w tile the padded 6x6
+# dx_p without overlap, so each input pixel receives exactly one weight; cropping the border
+# of 1 leaves dx = [[4, 3, 4, 3], [2, 1, 2, 1], [4, 3, 4, 3], [2, 1, 2, 1]]. dw[p, q] adds the
+# four pixels under weight w[p, q]: dw[1, 1] = x[0, 0] + x[0, 2] + x[2, 0] + x[2, 2] = 20.
+x = np.arange(16.0).reshape(1, 1, 4, 4)
+check(x, w, np.ones((1, 1, 3, 3)), stride=2, pad=1, expected=(
+    np.tile([[4.0, 3], [2, 1]], (2, 2))[None, None], [[[[40.0, 36], [24, 20]]]], [9.0]))  # fmt: skip
+
+# Example 3, the same rules with a batch: 2 images, 2 channels, 3 filters, 3x3 kernels, stride 2
+# and pad 1 (overlapping windows), small integers; expected values from cnnlab.layers.
+rng = np.random.default_rng(4)
+x = rng.integers(-3, 4, size=(2, 2, 5, 5)).astype(np.float64)
+w = rng.integers(-2, 3, size=(3, 2, 3, 3)).astype(np.float64)
+check(x, w, rng.integers(-2, 3, size=(2, 3, 3, 3)).astype(np.float64), stride=2, pad=1)
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(401)
 # (N, C, H, W), (F, KH, KW), stride, pad
@@ -964,69 +1212,34 @@ cases = [
     ((3, 2, 7, 6), (4, 3, 3), 2, 1),
     ((2, 3, 8, 7), (2, 2, 3), 3, 2),
     ((2, 1, 5, 4), (2, 3, 2), 1, 1),
+    ((2, 2, 7, 7), (3, 3, 3), 2, 0),
 ]
 for (n, c, h, wd), (f, kh, kw), stride, pad in cases:
-    label = f"x {(n, c, h, wd)}, w {(f, c, kh, kw)}, stride {stride}, pad {pad}"
     x = rng.standard_normal((n, c, h, wd))
     w = rng.standard_normal((f, c, kh, kw))
-    b = rng.standard_normal(f)
-    out, cache = cl.layers.conv_forward(x, w, b, stride=stride, pad=pad)
-    dout = rng.standard_normal(out.shape)
-    ref_dx, ref_dw, ref_db = cl.layers.conv_backward(dout, cache)
-    with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
-        dx, dw, db = conv_backward_naive(dout, cache)
-    T.assert_shape(
-        dx,
-        x.shape,
-        name=f"dx shape ({label})",
-        hint="dx of a padded input not cropped: cut the pad border off, "
-        "dx_p[:, :, pad:pad + H, pad:pad + W]",
-    )
-    T.assert_shape(dw, w.shape, name=f"dw shape ({label})")
-    T.assert_shape(
-        db,
-        b.shape,
-        name=f"db shape ({label})",
-        hint="db has one entry per filter: sum dout over the batch and positions",
-    )
-    batch = "summed over the batch (every image used the same filters); " if n > 1 else ""
-    T.assert_allclose(
-        db,
-        ref_db,
-        name=f"db ({label})",
-        hint=f"db not right: db[f] must be {batch}db[f] = dout[:, f].sum()",
-    )
-    T.assert_allclose(
-        dw,
-        ref_dw,
-        name=f"dw ({label})",
-        hint=f"dw not right: dw must be {batch}each dout[n, f, i, j] multiplies the "
-        "padded input window at (i*stride, j*stride)",
-    )
-    T.assert_allclose(
-        dx,
-        ref_dx,
-        name=f"dx ({label})",
-        hint="dx not right: add dout[n, f, i, j] * w[f] onto the padded window at "
-        "(i*stride, j*stride) with +=, then crop the padding",
-    )
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    check(x, w, rng.standard_normal((n, f, oh, ow)), stride, pad)
 # numerical gradient check on one case
 x = rng.standard_normal((2, 2, 5, 5))
 w = rng.standard_normal((3, 2, 3, 3))
 b = rng.standard_normal(3)
 out, cache = cl.layers.conv_forward(x, w, b, stride=2, pad=1)
 dout = rng.standard_normal(out.shape)
-with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
-    grads = conv_backward_naive(dout, cache)
-for k, name in enumerate("xwb"):
+nums = []
+for k in range(3):
     args = [x.copy(), w.copy(), b.copy()]
 
     def f(z, k=k, args=args):
         args[k] = z
         return cl.layers.conv_forward(*args, stride=2, pad=1)[0]
 
-    num = cl.gradcheck.numerical_gradient(f, args[k].copy(), df=dout)
-    T.assert_rel_error(grads[k], num, tol=1e-6, name=f"conv_backward_naive d{name} vs numerical")
+    nums.append(cl.gradcheck.numerical_gradient(f, args[k].copy(), df=dout))
+with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
+    grads = conv_backward_naive(dout, cache)
+for k, name in enumerate("xwb"):
+    T.assert_rel_error(
+        grads[k], nums[k], tol=1e-7, name=f"conv_backward_naive d{name} vs numerical"
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1079,12 +1292,22 @@ for ax in axes:
     ax.set_xlabel("column")
     ax.set_ylabel("row")
 plt.show()
+winners31 = int(np.count_nonzero(route31))
+print(f"2x2/2: {np.count_nonzero(route22)} pixels receive {route22.sum():g}; "
+      f"3x3/1: {winners31} pixels receive {route31.sum():g} (at most {route31.max():g} each)")  # fmt: skip
+cl.claim(
+    "16 ones for 16 windows",
+    (int(np.count_nonzero(route22)), float(route22.max())),
+    equals=(16, 1.0),
+)
+cl.claim("36 windows with 3x3/1", (p31.size, float(route31.sum())), equals=(36, 36.0))
+cl.claim("far fewer than 36 pixels win", winners31, high=18)
 
 # %% [markdown]
 # With non-overlapping 2x2 windows, exactly one pixel per window receives the gradient (16 ones
 # for 16 windows). With 3x3 windows and stride 1 there are 36 windows, but they share winners: a
 # large pixel wins every window that contains it and collects one unit of gradient from each,
-# so the numbers add up to 36 over far fewer pixels. A backward pass that wrote `=` instead of
+# so the numbers add up to 36 over far fewer pixels (the printout counts them). A backward pass that wrote `=` instead of
 # `+=` would show only ones here, and a test with 2x2 windows alone would never notice.
 #
 # **Worked example.** For the 4x4 input
@@ -1093,6 +1316,13 @@ plt.show()
 # positions of 4, 5, 7 and 9: `dx[1, 1] = 1`, `dx[0, 2] = 2`, `dx[3, 0] = 3`, `dx[2, 3] = 4`,
 # zeros elsewhere. For the tied window `[[3, 3], [1, 3]]` the whole gradient goes to the
 # top-left 3.
+#
+# **Worked example 2: overlapping windows.** For the 4x4 input
+# `[[1, 2, 0, 3], [9, 4, 1, 5], [0, 6, 2, 8], [7, 3, 5, 1]]`, 3x3 windows with stride 1 start
+# at rows and columns 0 and 1, so there are 2x2 of them. The 9 at (1, 0) is the maximum of both
+# left windows and the 8 at (2, 3) of both right ones: the output is `[[9, 8], [9, 8]]`. With
+# `dout = [[1, 2], [3, 4]]`, `dx[1, 0] = 1 + 3 = 4` and `dx[2, 3] = 2 + 4 = 6`, zeros elsewhere.
+# Writing `=` instead of `+=` would leave 3 and 4.
 #
 # ### Exercise 5a: `maxpool_forward_naive` (2 points) and 5b: `maxpool_backward_naive` (3 points)
 #
@@ -1148,6 +1378,29 @@ T.assert_allclose(
     [[[[4.0, 5.0], [7.0, 9.0]]]],
     name="maxpool_forward_naive (worked example)",
     hint="default size=2, stride=2: the maximum of each 2x2 block",
+)
+# overlapping windows: 3x3 with stride 1 on a 4x4 input gives 2x2 windows starting at rows and
+# columns 0 and 1; the 9 at (1, 0) wins the two left windows, the 8 at (2, 3) the two right ones
+x = np.array([[[[1.0, 2, 0, 3], [9, 4, 1, 5], [0, 6, 2, 8], [7, 3, 5, 1]]]])
+with T.forbid_calls("cnnlab.layers", exercise="maxpool_forward_naive"):
+    out, cache = maxpool_forward_naive(x, size=3, stride=1)
+T.assert_allclose(
+    out,
+    [[[[9.0, 8.0], [9.0, 8.0]]]],
+    name="maxpool_forward_naive(x, size=3, stride=1)",
+    hint="window (i, j) is x[n, c, i*stride : i*stride + size, j*stride : j*stride + size]",
+    mistakes=[
+        ("window moved by size instead of stride: window (i, j) starts at i*stride, j*stride",
+         [[[[9.0, 8.0], [7.0, 1.0]]]]),
+        ("OH = (H - size) // stride + 1 = 2: move the window by stride, not by size", (1, 1, 1, 1)),
+    ],
+)  # fmt: skip
+T.assert_true(
+    isinstance(cache, (tuple, list)) and len(cache) == 3,
+    "maxpool_forward_naive cache must be the tuple (x, size, stride)",
+)
+T.assert_equal(
+    (int(cache[1]), int(cache[2])), (3, 1), name="maxpool_forward_naive cache (size, stride)"
 )
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
@@ -1270,6 +1523,28 @@ T.assert_allclose(
     hint="on ties the gradient goes to the FIRST maximum in row-major order, not "
     "the last (np.argmax(window) gives the first)",
 )
+# overlapping windows, 3x3 with stride 1: the 9 at (1, 0) wins windows (0, 0) and (1, 0), so it
+# receives dout 1 + 3 = 4; the 8 at (2, 3) wins windows (0, 1) and (1, 1) and receives 2 + 4 = 6
+x = np.array([[[[1.0, 2, 0, 3], [9, 4, 1, 5], [0, 6, 2, 8], [7, 3, 5, 1]]]])
+expected = np.zeros((1, 1, 4, 4))
+expected[0, 0, 1, 0], expected[0, 0, 2, 3] = 4, 6
+with T.forbid_calls("cnnlab.layers", exercise="maxpool_backward_naive"):
+    dx = maxpool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), (x, 3, 1))
+overwritten = np.zeros((1, 1, 4, 4))
+overwritten[0, 0, 1, 0], overwritten[0, 0, 2, 3] = 3, 4
+T.assert_allclose(
+    dx,
+    expected,
+    name="maxpool_backward_naive, 3x3 windows with stride 1",
+    hint="each window adds its dout to the position of its maximum; where windows overlap, "
+    "the contributions add up",
+    mistakes=[
+        ("overlapping windows overwritten instead of accumulated: an input that is the maximum "
+         "of several windows gets the SUM of their gradients (+=, not =)", overwritten),
+        ("window moved by size instead of stride: window (i, j) starts at i*stride, j*stride",
+         [[[[0.0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 2], [3, 0, 0, 4]]]]),
+    ],
+)  # fmt: skip
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
 
@@ -1282,6 +1557,16 @@ def run(x, size, stride, dout):
 def reference(x, size, stride, dout):
     _, cache = cl.layers.maxpool_forward(x, size, stride)
     return cl.layers.maxpool_backward(dout, cache)
+
+
+def overwritten(x, size, stride, dout):
+    """What a backward pass that writes dx[...] = dout instead of += returns."""
+    dx = np.zeros(x.shape)
+    for n, c, i, j in np.ndindex(dout.shape):
+        window = x[n, c, i * stride : i * stride + size, j * stride : j * stride + size]
+        p, q = np.unravel_index(np.argmax(window), window.shape)
+        dx[n, c, i * stride + p, j * stride + q] = dout[n, c, i, j]
+    return dx
 
 
 rng = np.random.default_rng(502)
@@ -1331,9 +1616,14 @@ for shape, size, stride in [((2, 3, 7, 8), 3, 1), ((2, 2, 9, 7), 3, 2)]:
         dx,
         reference(x, size, stride, dout),
         name=f"maxpool_backward_naive, {size}x{size} stride {stride}, x {shape}",
-        hint="overlapping windows overwritten instead of accumulated: an input that "
-        "is the maximum of several windows gets the SUM of their gradients (+=)",
-    )
+        hint="send dout[n, c, i, j] to the first maximum of window (i, j), which starts at "
+        "(i*stride, j*stride), and add (+=) where windows overlap",
+        mistakes=[
+            ("overlapping windows overwritten instead of accumulated: an input that is the "
+             "maximum of several windows gets the SUM of their gradients (+=)",
+             overwritten(x, size, stride, dout)),
+        ],
+    )  # fmt: skip
 # 4. overlapping windows with ties, and a numerical gradient (no ties) check
 x = rng.integers(0, 4, size=(1, 2, 7, 7)).astype(np.float64)
 dout = rng.standard_normal((1, 2, 3, 3))
@@ -1351,7 +1641,7 @@ num = cl.gradcheck.numerical_gradient(
 T.assert_rel_error(
     run(x, 3, 1, dout),
     num,
-    tol=1e-6,
+    tol=1e-7,
     name="maxpool_backward_naive (3x3 stride 1) vs numerical gradient",
 )
 ### END HIDDEN TESTS
@@ -1407,6 +1697,12 @@ ax2.set_ylabel("global average of ReLU(conv), log scale")
 ax2.set_title("GAP gives 4 numbers whatever the image size")
 ax2.legend()
 plt.show()
+(hw_big, g_big), (hw_small, g_small) = gap_results.items()
+ratio = g_small[0] / g_big[0]
+print(f"GAP at {hw_small} divided by GAP at {hw_big}:", dict(zip(kernel_names, ratio.round(3))))
+cl.claim("the brightness channel is the same at both sizes", abs(ratio[3] - 1), high=0.01)
+cl.claim("edge channels somewhat larger at the lower resolution", ratio[:3].min(), low=1.03)
+cl.claim("edge channels only somewhat larger", ratio[:3].max(), high=1.5)
 
 # %% [markdown]
 # Both resolutions give one number per filter (note the log scale: edges are rare in a
@@ -1421,7 +1717,8 @@ plt.show()
 #
 # ### Exercise 6a: `global_avgpool_forward` (1 point) and 6b: `global_avgpool_backward` (1 point)
 #
-# Choose your own cache: whatever the backward pass needs (the input shape is enough).
+# The cache is the input shape `x.shape`, all the backward pass needs. (The tests give your
+# backward pass such a cache directly, so each exercise is graded on its own.)
 
 
 # %% nbgrader={"grade": false, "grade_id": "global_avgpool_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1435,7 +1732,8 @@ def global_avgpool_forward(x):
     Returns
     -------
     out : ndarray, shape (N, C)
-    cache : anything global_avgpool_backward needs (for example x.shape)
+    cache : tuple of int
+        x.shape, (N, C, H, W).
     """
     ### BEGIN SOLUTION
     return x.mean(axis=(2, 3)), x.shape
@@ -1455,6 +1753,13 @@ T.assert_allclose(
     [[2.5, 7.0]],
     name="global_avgpool_forward (worked example)",
     hint="average each channel over its H and W axes: out has shape (N, C)",
+    mistakes=[("the mean, not the sum: divide by H*W", [[10.0, 28.0]])],
+)
+T.assert_equal(
+    tuple(int(d) for d in cache) if isinstance(cache, (tuple, list)) else cache,
+    (1, 2, 2, 2),
+    name="global_avgpool_forward cache",
+    hint="the cache is x.shape, the tuple (N, C, H, W)",
 )
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(601)
@@ -1483,7 +1788,8 @@ def global_avgpool_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, shape (N, C)
-    cache : from global_avgpool_forward
+    cache : tuple of int
+        x.shape from global_avgpool_forward, (N, C, H, W).
 
     Returns
     -------
@@ -1502,16 +1808,40 @@ import numpy as np
 
 import cnnlab.testing as T
 
-x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+# worked example: a 1x1x2x2 input and dout = [[4.0]]: each of the 4 pixels receives 4 / 4 = 1
 with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_backward"):
-    _, cache = global_avgpool_forward(x)
-    dx = global_avgpool_backward(np.array([[4.0]]), cache)
+    dx = global_avgpool_backward(np.array([[4.0]]), (1, 1, 2, 2))
 T.assert_allclose(
     dx,
     np.ones((1, 1, 2, 2)),
     name="global_avgpool_backward (worked example)",
     hint="every pixel gets dout / (H*W)",
-)
+    mistakes=[("dout not divided by H*W: each pixel contributed 1/(H*W) of the average",
+               np.full((1, 1, 2, 2), 4.0)),
+              ("divided by H or W only: the average is over all H*W pixels",
+               np.full((1, 1, 2, 2), 2.0))],
+)  # fmt: skip
+# two images, two channels, 2x3 maps (H*W = 6): channel c of image n is filled with dout[n, c] / 6
+dout = np.array([[6.0, 12.0], [-6.0, 0.0]])
+with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_backward"):
+    dx = global_avgpool_backward(dout, (2, 2, 2, 3))
+fill = np.array([[1.0, 2.0], [-1.0, 0.0]])[:, :, None, None]
+T.assert_allclose(
+    dx,
+    np.broadcast_to(fill, (2, 2, 2, 3)),
+    name="global_avgpool_backward, dout (2, 2), x (2, 2, 2, 3)",
+    hint="dx[n, c] is dout[n, c] / (H*W) at every pixel of channel c of image n",
+    mistakes=[
+        ("dout not divided by H*W: each pixel contributed 1/(H*W) of the average",
+         np.broadcast_to(6 * fill, (2, 2, 2, 3))),
+        ("divided by H or W only: the average is over all H*W pixels",
+         np.broadcast_to(3 * fill, (2, 2, 2, 3))),
+        ("divided by H or W only: the average is over all H*W pixels",
+         np.broadcast_to(2 * fill, (2, 2, 2, 3))),
+        ("divided by N*H*W: each image has its own average, divide by H*W only",
+         np.broadcast_to(fill / 2, (2, 2, 2, 3))),
+    ],
+)  # fmt: skip
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
 
@@ -1519,19 +1849,25 @@ rng = np.random.default_rng(602)
 x = rng.standard_normal((2, 3, 5, 7))
 dout = rng.standard_normal((2, 3))
 with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_backward"):
-    _, cache = global_avgpool_forward(x)
-    dx = global_avgpool_backward(dout, cache)
+    dx = global_avgpool_backward(dout, x.shape)
 T.assert_shape(
     dx,
     x.shape,
     name="global_avgpool_backward dx shape for x (2, 3, 5, 7)",
     hint="spread each dout[n, c] over all H*W pixels of channel c",
 )
+ref = np.broadcast_to(dout[:, :, None, None] / 35, x.shape)
 T.assert_allclose(
     dx,
-    np.broadcast_to(dout[:, :, None, None] / 35, x.shape),
+    ref,
     name="global_avgpool_backward on (2, 3, 5, 7)",
-    hint="divide by H*W = 35: each pixel contributed 1/(H*W) of the average",
+    hint="dx[n, c] is dout[n, c] / (H*W) at every pixel of channel c of image n",
+    mistakes=[
+        ("dout not divided by H*W = 35: each pixel contributed 1/(H*W) of the average", ref * 35),
+        ("divided by H or W only: the average is over all H*W pixels", ref * 7),
+        ("divided by H or W only: the average is over all H*W pixels", ref * 5),
+        ("divided by N*H*W: each image has its own average, divide by H*W only", ref / 2),
+    ],
 )
 num = cl.gradcheck.numerical_gradient(lambda z: z.mean(axis=(2, 3)), x.copy(), df=dout)
 T.assert_rel_error(dx, num, tol=1e-7, name="global_avgpool_backward vs numerical gradient")
@@ -1546,8 +1882,9 @@ T.assert_rel_error(dx, num, tol=1e-7, name="global_avgpool_backward vs numerical
 # $\ell = -\log p_y = -s_y + \log \sum_j e^{s_j}$. For a batch we report the **mean** over the
 # N examples, so that the loss (and the size of a gradient step) does not grow with the batch.
 #
-# Computed literally, $e^{s}$ overflows float64 as soon as a score exceeds about 709 and gives
-# `inf / inf = nan`. The cure is an identity: subtracting any constant $m$ from all scores of an
+# Computed literally, $e^{s}$ overflows float64 to `inf` as soon as $s$ exceeds
+# $\log(\text{largest float64}) \approx 709.78$, and the loss becomes `inf` or `nan`
+# (`inf / inf`). The cure is an identity: subtracting any constant $m$ from all scores of an
 # example leaves softmax unchanged, because $e^{-m}$ cancels between numerator and denominator.
 # With $m = \max_j s_j$, the largest exponent is $e^0 = 1$, nothing overflows, and
 # $\log\sum_j e^{s_j} = m + \log \sum_j e^{s_j - m}$ (the "log-sum-exp trick").
@@ -1569,27 +1906,42 @@ with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         s = t * base
         naive.append(-np.log(np.exp(s[1]) / np.exp(s).sum()))
         stable.append(cl.layers.softmax_cross_entropy(s[None], np.array([1]))[0])
-naive = np.array(naive)
-broken = scales[~np.isfinite(naive)]
+naive, stable = np.array(naive), np.array(stable)
+log_max = np.log(np.finfo(np.float64).max)  # exp(s) is inf for s above this, about 709.78
+t_inf, t_nan = log_max / 2, log_max  # exp(2t) overflows first, exp(t) later
 fig, ax = plt.subplots(figsize=(8, 3.8))
 ax.loglog(scales, stable, lw=4, alpha=0.5, label="stable: shift by the max first")
 ax.loglog(scales, naive, "k.", ms=4, label="naive: exp, divide, log")
-ax.axvline(
-    broken.min(),
-    color="tab:red",
-    ls=":",
-    label=f"naive result is nan from t = {broken.min():.0f} on",
-)
+is_inf = np.isinf(naive)
+ax.plot(scales[is_inf], np.full(is_inf.sum(), 2500), "r^", ms=5, label="naive = inf (drawn at top)")
+ax.axvline(t_inf, color="tab:red", ls=":", label=f"t = {t_inf:.1f}: exp(2t) overflows, loss inf")
+ax.axvline(t_nan, color="tab:purple", ls="--", label=f"t = {t_nan:.1f}: exp(t) too, loss nan")
+ax.set_ylim(0.3, 4000)
 ax.set_xlabel("score scale t (scores = t * (2, 1, -1), true class 1)")
 ax.set_ylabel("cross-entropy loss")
 ax.set_title("Naive softmax overflows; the max-shifted form does not")
-ax.legend()
+ax.legend(fontsize=8, loc="upper left")
 plt.show()
+finite = np.isfinite(naive)
+print(f"naive loss finite up to t = {scales[finite].max():.1f}, inf for t in "
+      f"[{scales[is_inf].min():.1f}, {scales[is_inf].max():.1f}], nan from t = "
+      f"{scales[np.isnan(naive)].min():.1f} (grid of {len(scales)} values of t)")  # fmt: skip
+cl.claim("exp overflows above about 709.78", log_max, low=709.78, high=709.79)
+cl.claim("the naive loss is finite below t = 354.9", scales[finite].max(), high=t_inf)
+cl.claim("the naive loss is inf from t = 354.9", scales[is_inf].min(), low=t_inf)
+cl.claim("the naive loss is inf up to t = 709.8", scales[is_inf].max(), high=t_nan)
+cl.claim("the naive loss is nan above t = 709.8", scales[np.isnan(naive)].min(), low=t_nan)
+cl.claim("the dots agree with the line", np.abs(naive[finite] - stable[finite]).max(), high=1e-9)
+cl.claim("the stable loss grows like t", stable[-1] / scales[-1], low=0.999, high=1.001)
 
 # %% [markdown]
 # The two computations agree (the dots lie on the thick line) until the largest score $2t$
-# passes about 709; from there on the naive loss is `nan` and the dots stop, while the stable
-# loss keeps growing like $t$, as it should for a confidently wrong prediction. Scores of a few
+# passes 709.78, at $t \approx 354.9$: from there $e^{2t}$ is `inf`, the probability
+# $e^{t}/\infty$ of the true class is 0, and the naive loss $-\log 0$ is `inf` (the red
+# triangles). Above $t \approx 709.8$, $e^{t}$ overflows too, the probability is
+# `inf / inf = nan`, and the naive loss is `nan` (no marks at all). The stable loss keeps growing
+# like $t$ (its loss is $t + \log(1 + e^{-t} + e^{-3t})$), as it should for a confidently wrong
+# prediction. Scores of a few
 # hundred are rare in a healthy network, but a single diverging step produces them, and `nan`
 # then spreads to every weight.
 #
@@ -1597,6 +1949,16 @@ plt.show()
 # probability 1/4, the loss is $\log 4 \approx 1.3863$, and
 # `dscores = [[-0.375, 0.125, 0.125, 0.125], [0.125, 0.125, 0.125, -0.375]]`
 # ($(0.25 - 1)/2$ at the true class and $0.25/2$ elsewhere).
+#
+# **Worked example 2, the point of this section.** `scores = [[1000, 0, -1000], [0, 0, 0]]`
+# with `y = [1, 0]`. Row 0 shifted by its maximum is $(0, -1000, -2000)$: the probabilities are
+# $(1, e^{-1000}, e^{-2000})$, which is $(1, 0, 0)$ in float64, and the loss of the true class 1
+# is $-(-1000 - \log(1 + e^{-1000} + e^{-2000})) = 1000$. Row 1 gives $1/3$ everywhere and loss
+# $\log 3$. So `loss` $= (1000 + \log 3)/2 \approx 500.5493$ and
+# `dscores = [[0.5, -0.5, 0], [-1/3, 1/6, 1/6]]`. Three ways to get this wrong: no shift
+# ($e^{1000}$ = `inf`, `nan` in row 0); shifting every row by the batch's maximum 1000 (row 1
+# becomes $e^{-1000} = 0$ everywhere, `0 / 0 = nan`); and taking `log(p)` of the probability
+# $e^{-1000}$, which underflowed to 0 (loss `inf`).
 #
 # ### Exercise 7: `softmax_cross_entropy` (2 points)
 #
@@ -1663,6 +2025,58 @@ T.assert_allclose(
     [[-0.375, 0.125, 0.125, 0.125], [0.125, 0.125, 0.125, -0.375]],
     name="softmax_cross_entropy dscores (worked example)",
     hint="dscores = (softmax(scores) - onehot(y)) / N",
+    mistakes=[
+        ("dscores not divided by N: the loss is a mean, so its gradient is "
+         "(softmax(scores) - onehot(y)) / N", [[-0.75, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, -0.75]]),
+        ("onehot(y) subtracted in whole columns: subtract 1 only at [i, y[i]], with "
+         "dscores[np.arange(N), y] -= 1", [[-0.375, 0.125, 0.125, -0.375], [-0.375, 0.125, 0.125, -0.375]]),
+    ],
+)  # fmt: skip
+# Large scores (worked example 2). Row 0: p = (1, e^-1000, e^-2000) = (1, 0, 0) in float64, and
+# the true class 1 has loss 1000; row 1: p = 1/3 each, loss log 3. Mean loss (1000 + log 3) / 2.
+scores = np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]])
+with T.forbid_calls(*FORBIDDEN, exercise="softmax_cross_entropy"):
+    loss, dscores = softmax_cross_entropy(scores, np.array([1, 0]))
+T.assert_finite(
+    np.asarray(dscores)[0],
+    name="dscores row 0 for scores [1000, 0, -1000]",
+    hint="softmax without the max shift overflows: exp(1000) is inf and inf / inf is nan. "
+    "Subtract each row's maximum from its scores before np.exp",
+)
+T.assert_finite(
+    np.asarray(dscores)[1],
+    name="dscores row 1 for scores [0, 0, 0] (in a batch with a row [1000, 0, -1000])",
+    hint="each row must be shifted by its OWN maximum (scores.max(axis=1, keepdims=True)): "
+    "shifted by the batch's maximum 1000, row 1 becomes exp(-1000) = 0 everywhere and 0 / 0 "
+    "is nan",
+)
+column = ("shift each ROW by its own maximum (axis=1, keepdims=True); a shift per column "
+          "changes the probabilities")  # fmt: skip
+T.assert_allclose(
+    dscores,
+    [[0.5, -0.5, 0.0], [-1 / 3, 1 / 6, 1 / 6]],
+    name="dscores for scores [[1000, 0, -1000], [0, 0, 0]], y = [1, 0]",
+    hint="dscores = (softmax(scores) - onehot(y)) / N",
+    mistakes=[
+        ("softmax without the max shift: log(sum(exp(scores))) is log(inf) in row 0, so every "
+         "probability of row 0 came out 0. Subtract each row's maximum before np.exp",
+         [[0.0, -0.5, 0.0], [-1 / 3, 1 / 6, 1 / 6]]),
+        (column, [[0.25, -0.25, 0.0], [-0.5, 0.25, 0.25]]),
+    ],
+)  # fmt: skip
+T.assert_finite(
+    loss,
+    name="loss for scores [[1000, 0, -1000], [0, 0, 0]], y = [1, 0]",
+    hint="the probability of class 1 in row 0, e^-1000, underflows to 0 and log(0) = -inf: "
+    "compute log-probabilities as shifted - log(sum(exp(shifted))), never log(p)",
+)
+T.assert_allclose(
+    [loss],
+    [(1000 + np.log(3)) / 2],
+    rtol=1e-9,
+    name="loss for scores [[1000, 0, -1000], [0, 0, 0]], y = [1, 0]",
+    hint="loss = mean over the rows of -(shifted[y] - log(sum(exp(shifted))))",
+    mistakes=[(column, [500.6931471805599])],
 )
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
@@ -1683,29 +2097,51 @@ T.assert_allclose(
     [loss],
     [ref_loss],
     name="softmax_cross_entropy loss (N=6)",
-    hint="loss not averaged: report the MEAN over the batch (divide the sum by N)",
-)
+    hint="loss = mean over the batch of -log softmax(scores[i])[y[i]]",
+    mistakes=[("loss not averaged: report the MEAN over the batch (divide the sum by N)",
+               [6 * ref_loss])],
+)  # fmt: skip
 T.assert_shape(dscores, (6, 5), name="softmax_cross_entropy dscores shape")
 T.assert_allclose(
     dscores,
     ref_d,
     name="softmax_cross_entropy dscores (N=6)",
-    hint="dscores = (softmax(scores) - onehot(y)) / N; the 1/N comes from the mean",
-)
+    hint="dscores = (softmax(scores) - onehot(y)) / N",
+    mistakes=[("dscores not divided by N: the loss is a mean, so its gradient is "
+               "(softmax(scores) - onehot(y)) / N", 6 * ref_d)],
+)  # fmt: skip
 # large scores: the max shift prevents overflow
 scores = 1000.0 * rng.standard_normal((4, 6))
 y = rng.integers(0, 6, size=4)
 ref_loss, ref_d = cl.layers.softmax_cross_entropy(scores, y)
 with T.forbid_calls(*FORBIDDEN, exercise="softmax_cross_entropy"):
     loss, dscores = softmax_cross_entropy(scores, y)
-hint = (
-    "softmax without the max shift overflows: subtract each row's maximum from its scores "
-    "before np.exp, and compute log-probabilities as shifted - log(sum(exp(shifted)))"
+T.assert_finite(
+    dscores,
+    name="dscores for scores of magnitude 1e3",
+    hint="softmax without the max shift overflows: subtract each row's maximum from its "
+    "scores before np.exp",
 )
-T.assert_finite(loss, name="loss for scores of magnitude 1e3", hint=hint)
-T.assert_finite(dscores, name="dscores for scores of magnitude 1e3", hint=hint)
-T.assert_allclose([loss], [ref_loss], rtol=1e-9, name="loss for scores of magnitude 1e3", hint=hint)
-T.assert_allclose(dscores, ref_d, name="dscores for scores of magnitude 1e3", hint=hint)
+T.assert_finite(
+    loss,
+    name="loss for scores of magnitude 1e3",
+    hint="a probability underflowed to 0 and log(0) = -inf: compute log-probabilities as "
+    "shifted - log(sum(exp(shifted))), never log(p)",
+)
+T.assert_allclose(
+    [loss],
+    [ref_loss],
+    rtol=1e-9,
+    name="loss for scores of magnitude 1e3",
+    hint="loss = mean of -(shifted[y] - log(sum(exp(shifted)))) with each row shifted by its "
+    "own maximum",
+)
+T.assert_allclose(
+    dscores,
+    ref_d,
+    name="dscores for scores of magnitude 1e3",
+    hint="dscores = (softmax(scores) - onehot(y)) / N, softmax of the shifted scores",
+)
 # gradient agrees with a numerical gradient of the loss
 scores = rng.standard_normal((3, 4))
 y = np.array([2, 0, 3])
@@ -1714,7 +2150,7 @@ with T.forbid_calls(*FORBIDDEN, exercise="softmax_cross_entropy"):
 num = cl.gradcheck.numerical_gradient(
     lambda s: cl.layers.softmax_cross_entropy(s, y)[0], scores.copy()
 )
-T.assert_rel_error(dscores, num, tol=1e-6, name="softmax_cross_entropy dscores vs numerical")
+T.assert_rel_error(dscores, num, tol=1e-7, name="softmax_cross_entropy dscores vs numerical")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1763,19 +2199,32 @@ for ax, (img, title) in zip(axes, panels):
     ax.set_yticks([])
 fig.colorbar(im, ax=axes, shrink=0.8)
 plt.show()
+kept = float(np.mean(one != 0))
+saturated = float(np.mean(one[one != 0] > 1))
+print(f"one mask keeps {kept:.1%} of the pixels; {saturated:.0%} of those exceed 1 once doubled")
+print(f"mean of the averages / mean of the input: inverted {avg.mean() / photo.mean():.3f}, "
+      f"unscaled {unscaled.mean() / photo.mean():.3f}")  # fmt: skip
+cl.claim("one mask keeps about half of the pixels", kept, low=0.45, high=0.55)
+cl.claim("about half of the kept pixels saturate", saturated, low=0.35, high=0.65)
+cl.claim(
+    "inverted dropout keeps the mean brightness", avg.mean() / photo.mean(), low=0.97, high=1.03
+)
+cl.claim("without scaling, half as bright", unscaled.mean() / photo.mean(), low=0.47, high=0.53)
 
 # %% [markdown]
-# One mask keeps about half of the pixels and doubles them (many saturate at the top of the
-# colour scale). Averaged over many masks, inverted dropout returns the image with the same
-# mean brightness as the input; without the scaling, the average is half as bright, which is
-# the mismatch a network would meet at test time.
+# One mask keeps about half of the pixels and doubles them (about half of the kept ones exceed
+# 1 and saturate at the top of the colour scale). Averaged over many masks, inverted dropout
+# returns the image with the same mean brightness as the input; without the scaling, the average
+# is half as bright, which is the mismatch a network would meet at test time.
 #
 # ### Exercise 8a: `dropout_forward` (1 point) and 8b: `dropout_backward` (1 point)
 #
 # Draw the mask from the generator you receive, e.g. `rng.random(x.shape) >= p` (True = keep),
 # so that a seeded `rng` gives a reproducible mask; use `np.random.default_rng()` only when
-# `rng` is None. At test time (`train=False`) return `x` unchanged. Store in the cache what the
-# backward pass needs (the scaled mask, or `None` at test time).
+# `rng` is None. At test time (`train=False`) return `x` unchanged. The cache is the **scaled
+# mask** (an array shaped like `x`, 0 where a unit is dropped and $1/(1-p)$ where it is kept) at
+# train time, and `None` at test time. (The tests give your backward pass such a cache
+# directly, so each exercise is graded on its own.)
 
 
 # %% nbgrader={"grade": false, "grade_id": "dropout_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1795,7 +2244,9 @@ def dropout_forward(x, p, train=True, rng=None):
     Returns
     -------
     out : ndarray, same shape as x
-    cache : anything dropout_backward needs
+    cache : ndarray or None
+        Train time: the scaled mask, shape of x, 0 for a dropped unit and 1 / (1 - p) for a
+        kept one (so out = x * mask). Test time: None.
     """
     ### BEGIN SOLUTION
     if not train:
@@ -1813,7 +2264,9 @@ import cnnlab.testing as T
 
 x = np.ones((200, 100))
 with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
-    out, _ = dropout_forward(x, 0.25, train=True, rng=np.random.default_rng(0))
+    out, cache = dropout_forward(x, 0.25, train=True, rng=np.random.default_rng(0))
+    again, _ = dropout_forward(x, 0.25, train=True, rng=np.random.default_rng(0))
+T.assert_shape(out, x.shape, name="dropout_forward output for x of shape (200, 100)")
 dropped = float(np.mean(out == 0))
 T.assert_true(
     abs(dropped - 0.25) < 0.02,
@@ -1824,17 +2277,46 @@ T.assert_allclose(
     out[out != 0],
     np.full(int(np.sum(out != 0)), 1 / 0.75),
     name="surviving units for x = 1, p = 0.25",
-    hint="dropout not scaled at train time: inverted dropout divides the survivors by (1 - p)",
+    hint="survivors are x / (1 - p)",
+    mistakes=[
+        ("dropout not scaled at train time: inverted dropout divides the survivors by (1 - p)",
+         np.ones(int(np.sum(out != 0)))),
+    ],
+)  # fmt: skip
+T.assert_allclose(
+    again,
+    out,
+    rtol=0,
+    atol=0,
+    name="dropout_forward twice with np.random.default_rng(0)",
+    hint="draw the mask from the rng argument, so that a seeded rng reproduces it",
+)
+T.assert_allclose(
+    cache,
+    out,
+    name="dropout_forward cache for x = 1 (the scaled mask)",
+    hint="the cache is the scaled mask: 0 for a dropped unit, 1 / (1 - p) for a kept one",
 )
 with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
-    out, _ = dropout_forward(x, 0.25, train=False)
+    out, cache = dropout_forward(x, 0.25, train=False)
 T.assert_allclose(
     out,
     x,
     rtol=0,
     atol=0,
     name="dropout_forward at test time",
-    hint="dropout scaled at test time: at test time inverted dropout is the identity",
+    hint="at test time inverted dropout is the identity (no mask, no scaling)",
+    mistakes=[
+        ("dropout scaled at test time: inverted dropout already scaled at train time, so the "
+         "test-time layer is the identity", x * 0.75),
+        ("dropout scaled at test time: inverted dropout already scaled at train time, so the "
+         "test-time layer is the identity", x / 0.75),
+    ],
+)  # fmt: skip
+T.assert_true(
+    cache is None,
+    f"dropout_forward at test time returned a cache of type {type(cache).__name__}",
+    hint="at test time the cache is None",
 )
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(801)
@@ -1855,9 +2337,12 @@ T.assert_allclose(
     out[kept],
     x[kept] / (1 - p),
     name="dropout_forward surviving units",
-    hint="dropout not scaled at train time: inverted dropout divides the surviving "
-    "units by (1 - p), so that the expected output equals x",
-)
+    hint="survivors are x / (1 - p), so that the expected output equals x",
+    mistakes=[
+        ("dropout not scaled at train time: inverted dropout divides the surviving units by "
+         "(1 - p), so that the expected output equals x", x[kept]),
+    ],
+)  # fmt: skip
 with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
     again, _ = dropout_forward(x, p, train=True, rng=np.random.default_rng(5))
     other, _ = dropout_forward(x, p, train=True, rng=np.random.default_rng(6))
@@ -1883,9 +2368,14 @@ for p_test in (0.3, 0.8):
         rtol=0,
         atol=0,
         name=f"dropout_forward at test time, p={p_test}",
-        hint="dropout scaled at test time: with inverted dropout the test-time "
-        "layer is the identity (no mask, no scaling)",
-    )
+        hint="at test time inverted dropout is the identity (no mask, no scaling)",
+        mistakes=[
+            ("dropout scaled at test time: inverted dropout already scaled at train time, so "
+             "the test-time layer is the identity", x * (1 - p_test)),
+            ("dropout scaled at test time: inverted dropout already scaled at train time, so "
+             "the test-time layer is the identity", x / (1 - p_test)),
+        ],
+    )  # fmt: skip
 with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
     out, _ = dropout_forward(x, 0.0, train=True, rng=np.random.default_rng(8))
 T.assert_allclose(out, x, name="dropout_forward with p=0", hint="p = 0 drops nothing")
@@ -1899,7 +2389,8 @@ def dropout_backward(dout, cache):
     Parameters
     ----------
     dout : ndarray, same shape as x
-    cache : from dropout_forward
+    cache : ndarray or None
+        From dropout_forward: the scaled mask (train time) or None (test time).
 
     Returns
     -------
@@ -1919,34 +2410,49 @@ import numpy as np
 
 import cnnlab.testing as T
 
-x = np.ones((4, 5))
+# p = 0.5: the scaled mask holds 0 (dropped) and 2 (kept)
+mask = np.array([[2.0, 0.0, 2.0], [0.0, 2.0, 2.0]])
+dout = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
-    out, cache = dropout_forward(x, 0.5, train=True, rng=np.random.default_rng(0))
-    dx = dropout_backward(np.ones((4, 5)), cache)
+    dx = dropout_backward(dout, mask.copy())
 T.assert_allclose(
     dx,
-    out,
-    name="dropout_backward for x = 1, dout = 1",
-    hint="dx = dout * mask, with the same 1/(1-p) scaling as the forward pass",
+    [[2.0, 0.0, 6.0], [0.0, 10.0, 12.0]],
+    name="dropout_backward, cache = [[2, 0, 2], [0, 2, 2]]",
+    hint="dx = dout * mask, the scaled mask of the forward pass (the cache)",
+    mistakes=[
+        ("dropout_backward without the 1/(1-p) scaling: kept units pass dout * mask, the "
+         "mask already holds 1/(1-p)", [[1.0, 0.0, 3.0], [0.0, 5.0, 6.0]]),
+    ],
+)  # fmt: skip
+with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
+    dx = dropout_backward(dout, None)
+T.assert_allclose(
+    dx,
+    dout,
+    name="dropout_backward at test time (cache None)",
+    hint="at test time dropout is the identity, so dx = dout",
 )
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(802)
 x = rng.uniform(0.5, 2.0, size=(3, 4, 5)) * rng.choice([-1.0, 1.0], size=(3, 4, 5))
 dout = rng.standard_normal(x.shape)
 for p in (0.2, 0.6):
+    mask = (rng.random(x.shape) >= p) / (1 - p)
     with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
-        out, cache = dropout_forward(x, p, train=True, rng=np.random.default_rng(3))
-        dx = dropout_backward(dout, cache)
+        dx = dropout_backward(dout, mask.copy())
     T.assert_allclose(
         dx,
-        dout * np.asarray(out) / x,
+        dout * mask,
         name=f"dropout_backward at train time, p={p}",
-        hint="dx = dout * (the mask of the forward pass, scaled by 1/(1-p)): dropped "
-        "units pass no gradient, kept units pass dout / (1 - p)",
-    )
+        hint="dx = dout * mask: dropped units pass no gradient, kept units pass dout / (1 - p)",
+        mistakes=[
+            ("dropout_backward without the 1/(1-p) scaling: kept units pass dout * mask, the "
+             "mask already holds 1/(1-p)", dout * (mask != 0)),
+        ],
+    )  # fmt: skip
     with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
-        _, cache = dropout_forward(x, p, train=False)
-        dx = dropout_backward(dout, cache)
+        dx = dropout_backward(dout, None)
     T.assert_allclose(
         dx,
         dout,
@@ -1997,6 +2503,8 @@ for ax in axes:
     ax.set_xticks([])
     ax.set_yticks([])
 plt.show()
+cl.claim("256 -> 64 channels costs 256 x 64 multiply-adds per pixel", 256 * 64, equals=16384)
+cl.claim("a 3x3 convolution on 64 channels is four times cheaper than on 256", 256 / 64, equals=4.0)
 
 # %% [markdown]
 # Every output pixel depends on the three colour values of the same input pixel only, so the
@@ -2054,7 +2562,34 @@ T.assert_allclose(
     x[:, :1] - x[:, 1:] + 0.5,
     name="conv1x1_as_matmul (worked example)",
     hint="out[n, f] = sum over c of w[f, c, 0, 0] * x[n, c], plus b[f]",
+    mistakes=[("bias missing: add b[f] to every pixel of output channel f", x[:, :1] - x[:, 1:])],
 )
+# three channels to two filters: filter 0 copies channel 0 and adds 10; filter 1 computes
+# channel 1 - channel 2 and adds 20, at every pixel
+x = np.arange(12.0).reshape(1, 3, 2, 2)
+w = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, -1.0]])[:, :, None, None]
+b = np.array([10.0, 20.0])
+with T.forbid_calls(*FORBIDDEN, exercise="conv1x1_as_matmul"):
+    out = conv1x1_as_matmul(x, w, b)
+expected = np.array([[[[10.0, 11], [12, 13]], [[16, 16], [16, 16]]]])
+T.assert_allclose(
+    out,
+    expected,
+    name="conv1x1_as_matmul, x (1, 3, 2, 2), w (2, 3, 1, 1)",
+    hint="out[n, f] = sum over c of w[f, c, 0, 0] * x[n, c], plus b[f]",
+    mistakes=[
+        ("bias broadcast on the wrong axis: b[f] belongs to output channel f, axis 1 of "
+         "(N, F, H, W): b[None, :, None, None]", expected - b[:, None, None] + b),
+        ("bias missing: add b[f] to every pixel of output channel f",
+         expected - b[:, None, None]),
+        ("(N*H*W, F) reshaped straight to (N, F, H, W): reshape to (N, H, W, F) first, then "
+         "transpose(0, 3, 1, 2)", expected.transpose(0, 2, 3, 1).reshape(1, 2, 2, 2)),
+        ("(N*H*W, F) reshaped straight to (N, F, H, W): reshape to (N, H, W, F) first, then "
+         "transpose(0, 3, 1, 2)",
+         (expected - b[:, None, None]).transpose(0, 2, 3, 1).reshape(1, 2, 2, 2)
+         + b[:, None, None]),
+    ],
+)  # fmt: skip
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
 
@@ -2120,6 +2655,7 @@ stacks = {
     "three 3x3 convs, stride 2": [(3, 2), (3, 2), (3, 2)],
 }
 size_in = 33
+boxes = {}
 fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), layout="constrained")
 for ax, (title, layers) in zip(axes, stacks.items()):
     a = np.zeros((1, 1, size_in, size_in))
@@ -2134,6 +2670,7 @@ for ax, (title, layers) in zip(axes, stacks.items()):
     for cache in reversed(caches):
         g, _, _ = cl.layers.conv_backward(g, cache)
     rows, cols = np.nonzero(g[0, 0])
+    boxes[title] = int(np.ptp(rows)) + 1
     ax.imshow(g[0, 0], cmap="magma")
     ax.add_patch(
         plt.Rectangle(
@@ -2150,6 +2687,10 @@ for ax, (title, layers) in zip(axes, stacks.items()):
     ax.set_ylabel("input row")
 fig.suptitle(f"Gradient of one output unit with respect to a {size_in}x{size_in} input")
 plt.show()
+print("receptive fields (the cyan boxes):", boxes)
+cl.claim("the boxes are 7, 10 and 15 pixels wide", list(boxes.values()), equals=[7, 10, 15])
+cl.claim("three 3x3 convolutions see 7x7 pixels", boxes["three 3x3 convs, stride 1"], equals=7)
+cl.claim("27 weights per channel pair instead of 49", (3 * 3 * 3, 7 * 7), equals=(27, 49))
 
 # %% [markdown]
 # The cyan boxes are the receptive fields; check them against the recurrence above. Notice also
@@ -2209,8 +2750,22 @@ T.assert_equal(
     receptive_field([(2, 2), (2, 2)]),
     4,
     name="receptive_field([(2, 2), (2, 2)])",
-    hint="the second 2x2 pooling combines 2 units that are 2 pixels apart: a layer "
-    "grows the field by (kernel - 1) times the product of the strides BEFORE it",
+    hint="r_l = r_(l-1) + (kernel - 1) * jump, where the jump is the product of the strides "
+    "of the layers BEFORE layer l",
+    mistakes=[
+        ("the jump was updated before the field: a layer grows the field by (kernel - 1) times "
+         "the product of the strides BEFORE it; its own stride only matters for later layers", 7),
+        ("strides ignored: the second 2x2 pooling combines 2 units that are 2 pixels apart, so "
+         "it adds (kernel - 1) * 2 pixels", 3),
+        ("(kernel - 1) times the layer's OWN stride: use the jump, the product of the strides "
+         "of the layers before it (1 for the first layer)", 5),
+    ],
+)  # fmt: skip
+T.assert_equal(
+    receptive_field([]),
+    1,
+    name="receptive_field([])",
+    hint="with no layer, a unit is one input pixel: start from 1",
 )
 ### BEGIN HIDDEN TESTS
 
@@ -2340,7 +2895,7 @@ names = list(checks)
 errs = [max(v[0], 1e-13) for v in checks.values()]
 ax.bar(names, errs, color=["tab:green" if e < 1e-7 else "tab:red" for e in errs])
 ax.set_yscale("log")
-ax.axhline(1e-7, color="gray", ls=":", label="1e-7: above this, look for a bug")
+ax.axhline(1e-7, color="gray", ls=":", label="1e-7: the course's rule; above it, look for a bug")
 ax.set_ylim(1e-13, 1)
 ax.set_ylabel("relative error (log scale)")
 ax.set_title("Your backward passes against your numerical gradient")
@@ -2348,10 +2903,15 @@ ax.tick_params(axis="x", rotation=45)
 plt.setp(ax.get_xticklabels(), ha="right")
 ax.legend()
 plt.show()
+cl.claim("every bar is green (below 1e-7)", max(errs), high=1e-7)
+near_kink = 1e-6 * np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+relu_near_kink = gradient_errors(relu_forward, relu_backward, [near_kink], g)[0]
+cl.claim("inputs within h of 0 make the ReLU bar jump", relu_near_kink, low=1e-2)
 
 # %% [markdown]
-# Every bar should be green: around 1e-8 or below, the accuracy of a centred difference in
-# float64. A red bar means a bug, or an input too close to a kink or a tie. Try it: replace
+# Every bar should be green: below the 1e-7 line, most of them around 1e-8 or lower, the
+# accuracy of a centred difference in float64. A red bar means a bug, or an input too close to
+# a kink or a tie. Try it: replace
 # `away_from_zero` by `1e-6 * g.standard_normal((2, 3, 4, 4))` and watch the ReLU bar jump.
 #
 # ## 13. Your layers, stacked into a network that learns
@@ -2417,6 +2977,10 @@ ax.set_ylabel("mean cross-entropy loss on 16 digits")
 ax.set_title("A CNN built from your layers learns")
 ax.legend()
 plt.show()
+cl.claim("the loss starts near log 10 = 2.3", my_losses[0], low=2.0, high=2.6)
+cl.claim("the loss falls step after step", float(np.max(np.diff(my_losses))), high=0.0)
+cl.claim("your gradients agree with the library's to round-off", max(grad_errors), high=1e-9)
+cl.claim("the whole notebook runs in under a minute", time.perf_counter() - notebook_start, high=60)
 
 # %% [markdown]
 # The loss starts near $\log 10 \approx 2.3$, the loss of a uniform guess, and falls step after

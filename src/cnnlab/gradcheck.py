@@ -4,8 +4,9 @@
   ``df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2h)``, one element at a time.
 - :func:`rel_error` compares two arrays on a relative scale (cs231n's definition).
 - :func:`check_gradients` runs a layer's forward and backward and returns one relative error per
-  input. For a correct layer in float64 expect errors around 1e-8 or smaller; anything above
-  about 1e-5 points at a bug (or a probe that crossed a kink such as ReLU at 0 or a max tie).
+  input. The course's one rule, in float64 with h = 1e-5: below 1e-7 the gradient is right (a
+  correct layer gives about 1e-8 or smaller); above 1e-7 look for a bug, and if there is none, a
+  probe that crossed a kink (ReLU at 0) or a tie (max pooling).
 
 Example::
 
@@ -93,8 +94,9 @@ def numerical_gradient(f, x, df=None, h=1e-5):
 def rel_error(a, b):
     """Largest relative difference between ``a`` and ``b``.
 
-    ``max(|a - b| / max(1e-8, |a| + |b|))`` over all elements (the cs231n definition). About
-    1e-8 or less means agreement to float64 finite-difference precision.
+    ``max(|a - b| / max(1e-8, |a| + |b|))`` over all elements (the cs231n definition). Below
+    1e-7 (about 1e-8 or less for a correct layer) means agreement to float64 finite-difference
+    precision; above 1e-7, look for a bug.
 
     Parameters
     ----------
