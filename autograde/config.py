@@ -19,6 +19,7 @@ LIMITS = {
     "notebook_timeout": 900.0,  # seconds for the whole notebook
     "landlock": True,  # restrict file access (Linux 5.13+)
     "max_restarts": 6,  # fresh sandboxes after a timeout or a crash, per notebook
+    "judge_memory": 3 << 30,  # bytes of address space for a grading worker (the judge itself)
 }
 
 

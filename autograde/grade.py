@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograde.config import ROOT, default_workers
+from autograde.config import LIMITS, ROOT, default_workers
 from autograde.feedback import write_csv, write_feedback
 from autograde.release import build_source
 
@@ -164,12 +164,13 @@ def _missing(job: Job) -> dict:
     }
 
 
-def _init_worker() -> None:
-    """Die with the parent; import what every test cell needs once per worker."""
+def _init_worker(judge_memory: int) -> None:
+    """Die with the parent; cap the judge's memory; import what test cells need once."""
     try:
-        from autograde.sandbox.limits import die_with_parent
+        from autograde.sandbox.limits import cap_memory, die_with_parent
 
         die_with_parent()
+        cap_memory(judge_memory)
         import scipy.signal  # noqa: F401
 
         import cnnlab.testing  # noqa: F401
@@ -274,7 +275,10 @@ def _run_pool(todo: list[Job], options: dict, workers: int, save, progress: bool
     ctx = multiprocessing.get_context("spawn")
     while pending:
         with cf.ProcessPoolExecutor(
-            max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker
+            max_workers=min(workers, len(pending)),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(int(options.get("judge_memory", LIMITS["judge_memory"])),),
         ) as pool:
             futures = {pool.submit(grade_job, job, options): job for job in pending}
             pending = []

@@ -167,6 +167,12 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
         message = f"the kernel died during this test ({exc})"
     except KeyboardInterrupt:
         raise
+    except MemoryError:
+        passed, problem = False, "m"
+        message = (
+            "the grader ran out of memory checking this test (the judge's limit is "
+            f"{LIMITS['judge_memory'] / (1 << 30):g} GiB): what your code returned is too large"
+        )
     except BaseException as exc:
         passed, message = False, format_failure(exc)
         if os.environ.get("CNNLAB_GRADE_DEBUG"):
@@ -313,6 +319,9 @@ class _Run:
             elif problem == "d":
                 self.sandbox.kill()
                 self.events.append(("crashed", f"the kernel died in {step.grade_id}"))
+            elif problem == "m":
+                self.sandbox.kill()  # what it returned may be half-decoded: start afresh
+                self.events.append(("memory", f"{step.grade_id} hit the grader's memory limit"))
             tests.append(res)
         return tests
 

@@ -109,3 +109,19 @@ def test_no_capability_survives_in_the_sandbox_even_as_root(sandbox):
     assert sandbox.isolation["capabilities_dropped"] == "on"
     if landlock_abi():
         assert sandbox.isolation["landlock"].startswith("on")
+
+
+def test_a_reply_too_large_for_the_judge_costs_that_test_only(tmp_path):
+    """The judge runs under its own memory cap; hitting it fails the test at hand with a reason."""
+    from synth import ASSIGNMENT, make_course, submission
+
+    from autograde import grade
+
+    huge = "def square(x):\n    return np.zeros(30_000_000)  # 240 MB to send back\n"
+    course = make_course(tmp_path, {"big": submission({"square": huge})})
+    options = {"judge_memory": 700 << 20, "memory": 3 << 30, "timeout": 30.0}
+    (row,) = grade.run(course, [ASSIGNMENT], workers=1, options=options, progress=False)
+    tests = {t["grade_id"]: t for t in row["tests"]}
+    assert "ran out of memory" in tests["test_square"]["message"], tests["test_square"]
+    assert tests["test_correlate1d"]["passed"] and tests["test_q1"]["passed"]
+    assert row["status"] == "memory" and "grader's memory limit" in row["reason"]

@@ -56,6 +56,16 @@ def die_with_parent() -> None:
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def cap_memory(limit: int) -> None:
+    """Lower this process's soft address-space limit to ``limit`` bytes (the judge's cap).
+
+    Only the soft limit: a sandbox started from here sets its own limits (soft and hard).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
 def set_rlimits(memory: int, fsize: int, nofile: int = 256) -> dict:
     """Apply the resource limits; SIGXFSZ is ignored so oversized writes fail with EFBIG."""
     done = {}

@@ -102,6 +102,11 @@ class Codec:
         self.objects: dict[int, object] = {}
         self._ids: dict[int, int] = {}
         self._next_id = 1
+        self.spec_budget = MAX_SPEC_ELEMENTS
+
+    def begin_message(self) -> None:
+        """A new message is decoded: its module specs get a fresh allocation budget."""
+        self.spec_budget = MAX_SPEC_ELEMENTS
 
     def register(self, obj) -> int:
         """The id under which the other side may refer to ``obj``."""
@@ -302,7 +307,11 @@ class Codec:
             import cnnlab.spec
 
             spec = self.decode(data["spec"], blobs, None, d)
-            _check_spec_size(spec)
+            self.spec_budget -= spec_elements(spec)
+            if self.spec_budget < 0:
+                raise ProtocolError(
+                    f"module specs of more than {MAX_SPEC_ELEMENTS:,} values in one message refused"
+                )
             try:
                 return cnnlab.spec.from_spec(spec)
             except Exception as exc:
@@ -324,22 +333,41 @@ def _is_nn_module(value) -> bool:
 
 
 MAX_CONFIG_INT = 100_000
+MAX_LAYERS = 1_000
+MAX_SPEC_ELEMENTS = 20_000_000  # per message: what the module specs in it may allocate
 
 
-def _check_spec_size(spec, depth: int = 0) -> None:
-    """Refuse module specs whose constructor arguments would allocate absurd arrays."""
+def spec_elements(spec, depth: int = 0, layers: list | None = None) -> int:
+    """An upper bound on the array elements building ``spec`` allocates, from its config alone.
+
+    Each layer allocates at most the product of its integer config values (a Linear's
+    in*out, a Conv2d's out*in*k*k times stride and pad, all at least 1), so the bound holds
+    without building anything. Raises :class:`ProtocolError` on a malformed spec, a config
+    integer over :data:`MAX_CONFIG_INT` or more than :data:`MAX_LAYERS` layers.
+    """
+    layers = [] if layers is None else layers
     if depth > 50 or not isinstance(spec, dict):
         raise ProtocolError("bad module spec")
+    layers.append(1)
+    if len(layers) > MAX_LAYERS:
+        raise ProtocolError(f"module spec with more than {MAX_LAYERS} layers refused")
+    total = 0
     for layer in spec.get("layers", []) or []:
-        _check_spec_size(layer, depth + 1)
+        total += spec_elements(layer, depth + 1, layers)
     config = spec.get("config", {})
     if not isinstance(config, dict):
         raise ProtocolError("bad module spec")
+    if spec.get("type") != "Sequential" and not isinstance(spec.get("params"), dict):
+        raise ProtocolError("module spec without its parameters refused")
+    product = 1
     for value in config.values():
         values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
-            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_CONFIG_INT:
-                raise ProtocolError(f"module spec with a size of {v} refused")
+            if isinstance(v, int) and not isinstance(v, bool):
+                if abs(v) > MAX_CONFIG_INT:
+                    raise ProtocolError(f"module spec with a size of {v} refused")
+                product *= max(1, abs(v))
+    return total + (product if config else 0)
 
 
 def _blob(blobs, i):

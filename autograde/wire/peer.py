@@ -240,6 +240,7 @@ class Peer:
     def _await(self, msg_id: int, raw: bool = False):
         while True:
             header, blobs = recv_message(self.rfd, self.deadline)
+            self.codec.begin_message()
             if self.trusted:
                 flags = header.get("flags")
                 if isinstance(flags, list):
@@ -257,6 +258,7 @@ class Peer:
         """Serve requests until the other side sends ``until_op`` (or closes the pipe)."""
         while True:
             header, blobs = recv_message(self.rfd, None)
+            self.codec.begin_message()
             if header.get("op") == until_op:
                 return
             self._serve_one(header, blobs)
