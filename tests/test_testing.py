@@ -278,3 +278,12 @@ def test_reset_closes_every_block():
     with T.forbid_calls("numpy.convolve", exercise="x"), T.reference_helpers(f=abs):
         calls.reset()
         assert calls.active_forbid_contexts() == [] and calls.active_reference_helpers() == {}
+
+
+def test_assert_allclose_nan_equals_nan_only_where_the_reference_is_nan():
+    T.assert_allclose([np.nan, 1.0], [np.nan, 1.0])
+    T.assert_allclose(np.float64("nan"), np.nan)
+    assert "where NaN was expected" in _message(T.assert_allclose, [1.0, 1.0], [np.nan, 1.0])
+    assert "NaN at index (0,)" in _message(T.assert_allclose, [np.nan], [1.0])
+    assert "1 of 2 values differ" in _message(T.assert_allclose, [np.inf, 1.0], [1.0, 1.0])
+    assert "1 of 2 values differ" in _message(T.assert_allclose, [-np.inf, 1.0], [np.inf, 1.0])

@@ -169,12 +169,19 @@ def assert_allclose(
     if bad_nan.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
         _fail(name, f"NaN at index {idx} where {_fmt(exp[idx])} was expected (overflow?)", hint)
+    missing_nan = np.isnan(exp) & ~np.isnan(got)
+    if missing_nan.any():  # NaN equals NaN where the reference is NaN, as in np.testing
+        idx = tuple(int(i) for i in np.argwhere(missing_nan)[0])
+        _fail(name, f"got {_fmt(got[idx])} at index {idx} where NaN was expected", hint)
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.asarray(np.abs(got - exp))
-    err[np.isnan(got) & np.isnan(exp)] = 0.0
-    same_inf = np.isinf(got) & np.isinf(exp) & (np.sign(got) == np.sign(exp))
-    err[same_inf] = 0.0
-    excess = err - (atol + rtol * np.abs(exp))
+        tol = atol + rtol * np.where(np.isfinite(exp), np.abs(exp), 0.0)
+    same = (np.isnan(got) & np.isnan(exp)) | (
+        np.isinf(got) & np.isinf(exp) & (np.sign(got) == np.sign(exp))
+    )
+    err[same] = 0.0
+    err[np.isnan(err)] = np.inf  # inf against a number, or inf against -inf
+    excess = np.asarray(err - tol)
     if (excess <= 0).all():
         return
     n_bad = int((excess > 0).sum())
