@@ -147,12 +147,13 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
         result.update(passed=False, message=f"the test cell does not compile ({exc.msg})")
         return result
     peer.call_timeout = timeout
+    cell_limit = max(3 * timeout, timeout + 30)
     try:
         with (
             contextlib.redirect_stdout(buf),
             contextlib.redirect_stderr(buf),
             warnings.catch_warnings(),
-            _alarm(max(3 * timeout, timeout + 30)),
+            _alarm(cell_limit),
         ):
             warnings.simplefilter("ignore")
             bindings = peer.request("lookup", names=sorted(referenced_names(code)))
@@ -160,11 +161,25 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
             ns.update(bindings)
             exec(code, ns)
         passed, message = True, ""
-    except (wire.Timeout, CellTimeout):
-        passed, message, problem = False, f"timed out after {timeout:g} s (infinite loop?)", "t"
-    except (wire.PeerGone, wire.ProtocolError) as exc:
+    except wire.Timeout:
+        passed, problem = False, "t"
+        message = (
+            f"a call of your code ran past its limit of {timeout:g} s (infinite loop?); the test "
+            f"was stopped after {time.monotonic() - t0:.0f} s"
+        )
+    except CellTimeout:
+        passed, problem = False, "t"
+        message = (
+            f"this test ran {time.monotonic() - t0:.0f} s, past its limit of {cell_limit:g} s for "
+            f"the whole test cell (each call of your code may take {timeout:g} s)"
+        )
+    except wire.ProtocolError as exc:
+        passed, problem = False, "p"
+        message = (
+            f"your code's process sent the grader a message it refused ({exc}); it was stopped"
+        )
+    except wire.PeerGone:
         passed, problem = False, "d"
-        message = f"the kernel died during this test ({exc})"
     except KeyboardInterrupt:
         raise
     except MemoryError:
@@ -183,13 +198,13 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
         calls.reset()
         sys.setprofile(None)
         peer.deadline = peer.call_timeout = None
-    if peer.broken and problem is None:
+    if peer.broken and problem is None:  # the channel broke inside a check that caught it
         passed, problem = False, "t" if peer.broken == "timeout" else "d"
-        message = (
-            f"timed out after {timeout:g} s (infinite loop?)"
-            if problem == "t"
-            else f"the kernel died during this test ({peer.broken})"
-        )
+        if problem == "t":
+            message = (
+                f"a call of your code ran past its limit of {timeout:g} s (infinite loop?); "
+                f"the test was stopped after {time.monotonic() - t0:.0f} s"
+            )
     if problem == "d":
         message = f"the kernel died during this test ({sandbox.exit_status()})"
     result.update(
@@ -319,6 +334,11 @@ class _Run:
             elif problem == "d":
                 self.sandbox.kill()
                 self.events.append(("crashed", f"the kernel died in {step.grade_id}"))
+            elif problem == "p":
+                self.sandbox.kill()
+                self.events.append(
+                    ("crashed", f"the kernel broke the grading protocol in {step.grade_id}")
+                )
             elif problem == "m":
                 self.sandbox.kill()  # what it returned may be half-decoded: start afresh
                 self.events.append(("memory", f"{step.grade_id} hit the grader's memory limit"))

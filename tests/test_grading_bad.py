@@ -270,6 +270,18 @@ for _name, _code in TAMPER.items():
         "",
         FLAG_OF.get(_name, "monkeypatch"),
     )
+GARBAGE = (
+    "import os, sys\ndef square(x):\n"
+    "    os.write(int(sys.argv[2]), b'\\xff' * 8)  # the sandbox's pipe to the judge\n"
+    "    return x\n"
+)
+CASES["garbage_on_pipe"] = (
+    lambda: submission({"square": GARBAGE}),
+    MAX_SCORE - 2,
+    "crashed",
+    "broke the grading protocol in test_square",
+    None,
+)
 CASES["=1+2"] = (perfect, MAX_SCORE, "ok", "", None)  # a name a spreadsheet would evaluate
 CASES["honest_wrong_square"] = (
     lambda: submission({"square": WRONG_SQUARE}),
@@ -358,6 +370,15 @@ def test_feedback_never_shows_hidden_tests(graded):
         assert "Score:" in text
     wrong = (course / "feedback" / "honest_wrong_square" / ASSIGNMENT / "synth.html").read_text()
     assert "test_square" in wrong and "failed" in wrong
+
+
+def test_messages_say_what_happened(graded):
+    _, rows = graded
+    tests = {t["grade_id"]: t for t in rows["garbage_on_pipe"]["tests"]}
+    assert "sent the grader a message it refused" in tests["test_square"]["message"]
+    tests = {t["grade_id"]: t for t in rows["loop_call"]["tests"]}
+    message = tests["test_square"]["message"]
+    assert "ran past its limit of 10 s" in message and "stopped after" in message, message
 
 
 def test_no_csv_cell_is_a_spreadsheet_formula(graded):

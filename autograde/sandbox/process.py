@@ -134,7 +134,7 @@ class Sandbox:
         try:
             code = self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            return "stopped answering"
+            return "it closed its connection to the grader"
         return describe_exit(code)
 
 
