@@ -65,13 +65,27 @@ def correlate2d_mistakes(image, kernel):
     list of (str, ndarray or tuple)
         ``(hint, wrong output or wrong shape)`` pairs for ``mistakes=``.
     """
+    integer_image = np.asarray(image).dtype.kind in "biu"
     image = np.asarray(image, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
     (h, w), (kh, kw) = image.shape, kernel.shape
     size = "'valid' mode has H - KH + 1 rows and W - KW + 1 columns"
     transposed = ("kernel axes transposed: kernel[p, q] multiplies image[i + p, j + q]; p runs "
                   "along the rows (KH values), q along the columns (KW values)")  # fmt: skip
-    return _distinct(_valid(image, kernel), [
+    ref = _valid(image, kernel)
+    matmul = (
+        "matrix product instead of an elementwise one: multiply each window by the kernel "
+        "value by value, np.sum(window * kernel); @ and np.dot combine rows with columns"
+    )
+    products = [_window_sums(image, kernel, lambda win: win @ kernel.T)]
+    if kh == kw:
+        products.append(_window_sums(image, kernel, lambda win: win @ kernel))
+    truncated = []
+    if integer_image:
+        hint = ("output truncated to integers: allocate it as floats (np.zeros gives float64), "
+                "not with the integer image's dtype")  # fmt: skip
+        truncated.append((hint, np.trunc(ref)))
+    return _distinct(ref, truncated + [(matmul, wrong) for wrong in products] + [
         ("flipped kernel: flipping the kernel turns this into a convolution; cross-correlation "
          "multiplies image[i + p, j + q] by kernel[p, q] as it is",
          _valid(image, kernel[::-1, ::-1])),
@@ -83,6 +97,15 @@ def correlate2d_mistakes(image, kernel):
     ])  # fmt: skip
 
 
+def _window_sums(image, kernel, combine):
+    """``out[i, j] = sum(combine(window))`` over the valid windows (for wrong window formulas)."""
+    (h, w), (kh, kw) = image.shape, kernel.shape
+    out = np.empty((h - kh + 1, w - kw + 1))
+    for i, j in np.ndindex(out.shape):
+        out[i, j] = np.sum(combine(image[i : i + kh, j : j + kw]))
+    return out
+
+
 def convolve2d_mistakes(image, kernel):
     """Known mistakes of valid-mode convolution ``convolve2d(image, kernel)``.
 
@@ -92,14 +115,29 @@ def convolve2d_mistakes(image, kernel):
     kernel = np.asarray(kernel, dtype=np.float64)
     (h, w), (kh, kw) = image.shape, kernel.shape
     one_axis = "kernel flipped along one axis only: convolution flips rows AND columns"
-    return _distinct(_valid(image, kernel[::-1, ::-1]), [
+    rot90 = ("kernel rotated by 90 degrees: convolution rotates it by 180 degrees, "
+             "kernel[::-1, ::-1] (np.rot90(kernel, 2))")  # fmt: skip
+    mistakes = [
         ("kernel not flipped: that is cross-correlation; convolution uses kernel[::-1, ::-1]",
          _valid(image, kernel)),
         (one_axis, _valid(image, kernel[::-1, :])),
         (one_axis, _valid(image, kernel[:, ::-1])),
-        ("kernel transposed instead of flipped: a flip reverses both axes, kernel[::-1, ::-1]",
-         _valid(image, kernel.T) if kh == kw else (h - kw + 1, w - kh + 1)),
-    ])  # fmt: skip
+        ("the output was flipped instead of the kernel: flip the kernel, kernel[::-1, ::-1], "
+         "then cross-correlate", _valid(image, kernel)[::-1, ::-1]),
+    ]  # fmt: skip
+    if kh == kw:
+        mistakes += [
+            ("kernel transposed instead of flipped: a flip reverses both axes, kernel[::-1, ::-1]",
+             _valid(image, kernel.T)),
+            (rot90, _valid(image, np.rot90(kernel))),
+            (rot90, _valid(image, np.rot90(kernel, -1))),
+        ]  # fmt: skip
+    else:
+        mistakes.append(
+            ("kernel axes swapped (transposed or rotated by 90 degrees): a flip keeps the shape "
+             "(KH, KW) and reverses both axes, kernel[::-1, ::-1]", (h - kw + 1, w - kh + 1))
+        )  # fmt: skip
+    return _distinct(_valid(image, kernel[::-1, ::-1]), mistakes)
 
 
 def conv_forward_mistakes(x, w, b, stride=1, pad=0):
@@ -159,7 +197,20 @@ def conv_forward_mistakes(x, w, b, stride=1, pad=0):
         ("weights reshaped in another order than the im2col columns: w.reshape(F, -1) lists "
          "w[f, c, p, q] at column c*KH*KW + p*KW + q, which must match im2col's columns",
          conv(x, w.transpose(0, 2, 3, 1).reshape(f, c, kh, kw))),
+        ("weights reshaped with w.reshape(-1, F): that mixes the values of different filters; "
+         "w.reshape(F, -1) has one row per filter, and cols @ w.reshape(F, -1).T gives "
+         "(N*OH*OW, F)", (im2col(x, kh, kw, stride=stride, pad=pad) @ w.reshape(-1, f) + b)
+         .reshape(n, oh, ow, f).transpose(0, 3, 1, 2)),
+        ("output rows and columns swapped: transpose(0, 3, 1, 2) takes (N, OH, OW, F) to "
+         "(N, F, OH, OW)", ref.transpose(0, 1, 3, 2)),
     ]  # fmt: skip
+    if f > 1:
+        mistakes.append(
+            ("all filters summed into every map: output map f uses filter w[f] only "
+             "(np.sum(window * w[f]), not window * w)",
+             np.broadcast_to(no_bias.sum(axis=1, keepdims=True), ref.shape)
+             + b[:, None, None])
+        )  # fmt: skip
     transposed = ("kernel axes transposed: w[f, c, p, q] multiplies the pixel at row "
                   "i*stride + p (KH rows) and column j*stride + q (KW columns)")  # fmt: skip
     if kh == kw:
@@ -216,6 +267,18 @@ def im2col_mistakes(x, kh, kw, stride=1, pad=0):
         for perm in itertools.permutations((0, 1, 2))
         if perm != (0, 1, 2)
     ]
+    if kh != kw:
+        xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        if (oh - 1) * stride + kw <= xp.shape[2] and (ow - 1) * stride + kh <= xp.shape[3]:
+            swapped = np.stack(
+                [xp[:, :, i * stride : i * stride + kw, j * stride : j * stride + kh]
+                 for i in range(oh) for j in range(ow)], axis=1
+            )  # fmt: skip
+            mistakes.append(
+                ("kh and kw swapped: a window covers KH rows and KW columns, "
+                 "xpad[n, :, i*stride : i*stride + KH, j*stride : j*stride + KW]",
+                 swapped.reshape(n * oh * ow, k))
+            )  # fmt: skip
     size = f"OH = (H + 2*pad - KH) // stride + 1 = {oh}, OW = {ow}, so N*OH*OW = {n * oh * ow} rows"
     stride1 = im2col(x, kh, kw, stride=1, pad=pad)
     mistakes += [
