@@ -14,6 +14,7 @@ must earn nothing and be told why (``assert_forbidden``), a correct one must pas
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import textwrap
@@ -73,20 +74,30 @@ def run_test_cell(assignment: str, test_id: str, overrides: dict[str, str] | Non
     return None
 
 
-def run_hidden_part(assignment: str, test_id: str, overrides: dict[str, str] | None = None):
-    """Run only the imports and the hidden part of test cell ``test_id``; return its exception.
+def _definitions(visible: str) -> str:
+    """The imports, functions and classes of a test cell's visible part (no checks)."""
+    try:
+        tree = ast.parse(visible)
+    except SyntaxError:
+        return "\n".join(ln for ln in visible.splitlines() if ln.startswith(("import ", "from ")))
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    return "\n".join(ast.unparse(node) for node in tree.body if isinstance(node, keep))
 
-    The visible worked example catches many mistakes first; this shows that the hidden check meant
-    for a mistake is alive too.
+
+def run_hidden_part(assignment: str, test_id: str, overrides: dict[str, str] | None = None):
+    """Run the hidden part of test cell ``test_id`` alone; return its exception.
+
+    The visible part contributes only its imports and the helpers it defines (functions,
+    classes), none of its checks. The visible worked example catches many mistakes first; this
+    shows that the hidden check meant for a mistake is alive too.
     """
     ns = namespace(assignment, overrides)
     source = next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
     visible, rest = source.split("### BEGIN HIDDEN TESTS")
     hidden = rest.split("### END HIDDEN TESTS")[0]
-    imports = [line for line in visible.splitlines() if line.startswith(("import ", "from "))]
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            code = compile("\n".join(imports) + "\n" + hidden, f"<{test_id} hidden>", "exec")
+            code = compile(_definitions(visible) + "\n" + hidden, f"<{test_id} hidden>", "exec")
             exec(code, ns)
     except Exception as exc:  # the test cell's failure is the result
         return exc

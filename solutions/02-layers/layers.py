@@ -2646,12 +2646,15 @@ for (n, c, h, wd), f in [((3, 5, 6, 7), 4), ((2, 3, 5, 5), 3), ((1, 2, 4, 9), 6)
 # You can *measure* a receptive field with backpropagation: the gradient of one output unit with
 # respect to the input image is nonzero exactly where a change of the input could change that
 # unit. The figure does this for three stacks of layers (all-positive averaging kernels, so
-# nothing cancels) and outlines the nonzero region.
+# nothing cancels) and outlines the nonzero region. The pooling layers are drawn as 2x2
+# *average* pooling with stride 2 (an averaging 2x2 kernel moved by 2): it has the same
+# receptive field as 2x2 max pooling, but its gradient reaches every pixel of a window, while a
+# max pool sends it to one winner per window, so its nonzero region would depend on the image.
 
 # %%
 stacks = {
     "three 3x3 convs, stride 1": [(3, 1), (3, 1), (3, 1)],
-    "conv 3x3, pool 2x2, conv 3x3, pool 2x2": [(3, 1), (2, 2), (3, 1), (2, 2)],
+    "conv 3x3, avg pool 2x2, conv 3x3, avg pool 2x2": [(3, 1), (2, 2), (3, 1), (2, 2)],
     "three 3x3 convs, stride 2": [(3, 2), (3, 2), (3, 2)],
 }
 size_in = 33
