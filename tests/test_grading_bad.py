@@ -90,6 +90,38 @@ SETPROFILE = (
     "import sys\n\ndef correlate1d(x, k):\n    sys.setprofile(None)\n"
     "    return np.correlate(x, k, mode='valid')\n"
 )
+# Ways around "own implementation" (issue 15, items 1 and 2): each must cost correlate1d's points.
+IN_A_THREAD = """\
+import threading
+def correlate1d(x, k):
+    box = []
+    t = threading.Thread(target=lambda: box.append(np.correlate(x, k, mode='valid')))
+    t.start()
+    t.join()
+    return box[0]
+"""
+RESTORED_PROFILE = """\
+import sys
+def correlate1d(x, k):
+    hook = sys.getprofile()
+    sys.setprofile(None)
+    out = np.correlate(x, k, mode='valid')
+    sys.setprofile(hook)
+    return out
+"""
+VIA_GC = """\
+import gc
+def correlate1d(x, k):
+    for obj in gc.get_objects():
+        if type(obj).__name__ == 'Watch':
+            obj.record = lambda name: None
+    return np.correlate(x, k, mode='valid')
+"""
+PATCH_MATCHER = (
+    "import cnnlab.calls\ntry:\n"
+    "    cnnlab.calls.CallMatcher.match = lambda self, frame: None\nexcept AttributeError:\n"
+    "    pass\n" + REFERENCE
+)
 TAMPER = {
     "patch_testing": "import numpy as np\nimport cnnlab.testing as T\n"
     "np.testing.assert_allclose = lambda *a, **k: None\nT.assert_allclose = lambda *a, **k: None\n"
@@ -99,11 +131,20 @@ TAMPER = {
     "patch_sysmodules": "import sys, types\n"
     "sys.modules['cnnlab.testing'] = types.ModuleType('x')\n",
     "custom_exc": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n",
-    "forged_flag": "import gc\nfor obj in gc.get_objects():\n"
-    "    if type(obj).__name__ == 'Peer' and isinstance(getattr(obj, 'flags', None), list):\n"
-    '        obj.flags.append(\'=HYPERLINK("http://x","student X copied from me")\')\n',
 }
-FLAG_OF = {"custom_exc": "custom exception", "forged_flag": "does not know"}
+FLAG_OF = {"custom_exc": "custom exception"}
+FORGING_SQUARE = """\
+import sys
+def square(x):
+    frame = sys._getframe()
+    while frame is not None:  # up to the sandbox's main loop, which holds the RPC peer
+        peer = frame.f_locals.get('peer')
+        if isinstance(getattr(peer, 'flags', None), list):
+            peer.flags.append('=HYPERLINK("http://x","student X copied from me")')
+            break
+        frame = frame.f_back
+    return np.asarray(x, dtype=float)
+"""
 
 
 def isolation_probe(course: Path) -> str:
@@ -261,6 +302,22 @@ CASES = {
     "reference_only": (lambda: submission({"correlate1d": REFERENCE}), 7.0, "ok", "", None),
     "setprofile_off": (lambda: submission({"correlate1d": SETPROFILE}), 7.0, "ok", "", None),
     "wraps_own": (lambda: submission({"correlate1d": WRAPS_OWN}), 7.0, "ok", "", None),
+    "in_a_thread": (lambda: submission({"correlate1d": IN_A_THREAD}), 7.0, "ok", "", None),
+    "restored_profile": (
+        lambda: submission({"correlate1d": RESTORED_PROFILE}),
+        7.0,
+        "ok",
+        "",
+        None,
+    ),
+    "via_gc": (lambda: submission({"correlate1d": VIA_GC}), 7.0, "ok", "", None),
+    "patch_matcher": (
+        lambda: submission({"correlate1d": PATCH_MATCHER}),
+        7.0,
+        "ok",
+        "",
+        "monkeypatch",
+    ),
 }
 for _name, _code in TAMPER.items():
     CASES[_name] = (
@@ -281,6 +338,13 @@ CASES["garbage_on_pipe"] = (
     "crashed",
     "broke the grading protocol in test_square",
     None,
+)
+CASES["forged_flag"] = (
+    lambda: submission({"square": FORGING_SQUARE}),
+    MAX_SCORE - 2,
+    "ok",
+    "",
+    "does not know",
 )
 CASES["=1+2"] = (perfect, MAX_SCORE, "ok", "", None)  # a name a spreadsheet would evaluate
 CASES["honest_wrong_square"] = (
@@ -370,6 +434,20 @@ def test_feedback_never_shows_hidden_tests(graded):
         assert "Score:" in text
     wrong = (course / "feedback" / "honest_wrong_square" / ASSIGNMENT / "synth.html").read_text()
     assert "test_square" in wrong and "failed" in wrong
+
+
+def test_no_way_around_own_implementation(graded):
+    _, rows = graded
+    expect = {
+        "in_a_thread": "a new thread",
+        "restored_profile": "the call watcher was switched off",
+        "via_gc": "gc.get_objects is not available",
+        "patch_matcher": "numpy.correlate",
+    }
+    for student, words in expect.items():
+        tests = {t["grade_id"]: t for t in rows[student]["tests"]}
+        assert not tests["test_correlate1d"]["passed"], student
+        assert words in tests["test_correlate1d"]["message"], (student, tests["test_correlate1d"])
 
 
 def test_messages_say_what_happened(graded):

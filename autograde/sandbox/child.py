@@ -18,13 +18,17 @@ Nothing here decides a score: the judge only reads plain data from this process.
 
 from __future__ import annotations
 
+import _thread
 import io
 import json
 import os
 import sys
+import threading
 import types
 
-from cnnlab.calls import call_matcher, describe_hit  # bound at import: learner cannot swap them
+from cnnlab.calls import CallMatcher, call_matcher, describe_hit  # bound before learner code
+
+NEW_THREAD = "a new thread (code in other threads is not watched)"
 
 CAP = 100_000
 
@@ -81,13 +85,27 @@ class Watch:
         self.outer = outer
         return self.hook
 
-    def hook(self, frame, event, arg):
+    def hook(
+        self, frame, event, arg, _match=CallMatcher.match, _describe=describe_hit,
+        _thread_start=threading.Thread.start.__code__, _start_new=_thread.start_new_thread,
+    ):  # fmt: skip
+        # The functions it relies on are bound as defaults when this module loads: patching
+        # CallMatcher.match or the module's names later does not reach them, and changing a
+        # function's defaults is refused by the sandbox's audit hook (see .guard).
+        if (
+            event == "c_call"
+            and arg is _start_new
+            or (event == "call" and frame.f_code is _thread_start)
+        ):
+            for watch in [*self.outer, self]:
+                watch.record(NEW_THREAD)
+            return
         if event != "call":
             return
         for watch in [*self.outer, self]:
-            name = watch.matcher.match(frame)
+            name = _match(watch.matcher, frame)
             if name is not None:
-                watch.record(describe_hit(name, frame))
+                watch.record(_describe(name, frame))
 
 
 def main(argv: list[str]) -> int:
@@ -115,6 +133,15 @@ def main(argv: list[str]) -> int:
         landlock=bool(config.get("landlock", True)),
     )
     get_profile, set_profile = sys.getprofile, sys.setprofile
+    from autograde.sandbox import guard
+    from cnnlab import calls
+
+    active_count, own_setprofile = threading.active_count, [0]
+    events_since = guard.install(
+        (Watch, Watch.hook, Watch.record, Watch.chain, Watch.__init__, calls.CallMatcher,
+         calls.CallMatcher.match, calls.CallMatcher._match_code, call_matcher, describe_hit,
+         Tamper, Tamper.check, Tamper._take)
+    )  # fmt: skip
     real_stdout, real_stderr = sys.stdout, sys.stderr
     shell = InteractiveShell.instance(colors="NoColor")
     shell.user_ns["__name__"] = "__main__"
@@ -169,6 +196,7 @@ def main(argv: list[str]) -> int:
             found[name] = value
         return found
 
+    baseline_threads = active_count()  # the shell's own threads, started before any learner code
     pending: dict = {}  # what the reply to the current call carries besides its value
 
     def reply_extras() -> dict:
@@ -185,16 +213,32 @@ def main(argv: list[str]) -> int:
         shell.user_ns.update(helpers)
         previous = get_profile()
         if watches:
+            own_setprofile[0] += 1
             set_profile(watches[-1].chain(watches[:-1]))
             if get_profile() != watches[-1].hook:
                 for w in watches:
-                    w.record("sys.setprofile (the call watcher was switched off)")
+                    w.record(guard.NOTED["sys.setprofile"])
+        start, _ = events_since(0)
+        own_start = own_setprofile[0]
+        others = active_count() - baseline_threads
         try:
             value, out = captured(lambda: fn(*args, **kwargs))
         finally:
-            if watches and get_profile() != watches[-1].hook:
+            _, noted = events_since(start)
+            if watches:
+                # nested calls of ours (a callback that calls the learner again) set the
+                # profile too: only the others count
+                for _ in range(own_setprofile[0] - own_start):
+                    if guard.NOTED["sys.setprofile"] in noted:
+                        noted.remove(guard.NOTED["sys.setprofile"])
+                if others > 0:
+                    noted.append("threads of earlier cells still running (they are not watched)")
+                if get_profile() != watches[-1].hook:
+                    noted.append(guard.NOTED["sys.setprofile"])
                 for w in watches:
-                    w.record("sys.setprofile (the call watcher was switched off)")
+                    for what in noted:
+                        w.record(what)
+            own_setprofile[0] += 1
             set_profile(previous)
             for name, own in shadowed.items():
                 if own is missing:
