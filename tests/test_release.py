@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from autograde.release import ROOT, release, solution_sources, to_notebook
+from autograde import cells
+from autograde.cells import MARKERS
+from autograde.config import ROOT
+from autograde.release import release, solution_sources, to_notebook
 
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = solution_sources()
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
 def _regions(text: str) -> tuple[set[str], set[str]]:
@@ -73,11 +75,9 @@ def test_student_notebook_hides_solutions_and_hidden_tests(assignment):
 def test_source_cells_follow_the_authoring_rules(assignment):
     nb = to_notebook(SOURCES[assignment])
     answers, tests = {}, {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader")
-        if not meta:
-            continue
-        if meta.get("solution") and cell.cell_type == "code":
+    for cell in cells.code_cells(nb):
+        meta = cells.meta(cell)
+        if cells.kind(cell) == "answer":
             answers[meta["grade_id"]] = cell.source
         if meta.get("grade"):
             assert meta.get("locked"), f"{meta['grade_id']}: test cells must be locked"
@@ -90,3 +90,22 @@ def test_source_cells_follow_the_authoring_rules(assignment):
         assert "sys.stderr" not in source, f"{grade_id} must not write to stderr"
     for grade_id, source in answers.items():
         assert "### BEGIN SOLUTION" in source, f"answer cell {grade_id} has no solution region"
+
+
+def _readme_times() -> dict[str, str]:
+    """Notebook number -> the time column of the README's table of notebooks."""
+    rows = re.findall(r"^\| (\d\d) \| .*\| ([^|]+) \|$", (ROOT / "README.md").read_text(), re.M)
+    return {number: time.strip() for number, time in rows}
+
+
+@pytest.mark.parametrize("assignment", sorted(SOURCES))
+def test_intro_time_matches_the_readme_table(assignment):
+    """Each notebook's intro says "**Time:** about X" and the README's table gives the same X."""
+    text = SOURCES[assignment].read_text()
+    found = re.search(r"\*\*Time:\*\* about (.+?)\.(?:\s|$)", text.replace("\n# ", " "))
+    assert found, f"{assignment}: its intro has no '**Time:** about ...' sentence"
+    intro = found.group(1).replace(" hours", " h").replace(" hour", " h").replace(" to ", "-")
+    assert _readme_times().get(assignment[:2]) == intro, (
+        f"{assignment}: the intro says about {found.group(1)!r}, the README table says "
+        f"{_readme_times().get(assignment[:2])!r}"
+    )

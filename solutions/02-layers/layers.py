@@ -39,8 +39,8 @@
 #
 # There are 15 graded functions, **25 points** in total. Each answer cell defines one function;
 # write your code between the docstring and the end of the function and run the test cell below
-# it. The visible tests are small examples you can check by hand; more tests run when the
-# notebook is graded.
+# it. The visible tests are small examples, most of them checkable by hand (each says where its
+# expected values come from); more tests run when the notebook is graded.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import time
@@ -158,9 +158,10 @@ print("gradient shapes of the parameters:", dw1.shape, db1.shape, dw4.shape, db4
 # $1/h$. In float64, $h \approx 10^{-5}$ balances the two.
 #
 # To compare the analytic gradient $a$ with the numerical one $n$ we use the **relative error**
-# $\max_i |a_i - n_i| / \max(10^{-8}, |a_i| + |n_i|)$, which does not depend on the scale of the
-# numbers (`cl.gradcheck.rel_error`). One rule, used everywhere in this course (the figures,
-# the tests and `cl.gradcheck`), for float64 and $h = 10^{-5}$:
+# $\max_i \big(|a_i - n_i| / \max(10^{-8}, |a_i| + |n_i|)\big)$, the worst element's ratio,
+# which does not depend on the scale of the numbers (`cl.gradcheck.rel_error`). One rule, used
+# everywhere in this course (the figures, the tests and `cl.gradcheck`), for float64 and
+# $h = 10^{-5}$:
 #
 # | relative error | meaning |
 # |---|---|
@@ -262,9 +263,9 @@ cl.claim("the kink error is of order 1 for d < h", kink_err[dist < 1e-5].min(), 
 #
 # On the right, the check is perfect (errors below 1e-10) while the inputs stay at least $h$
 # from 0, and the error jumps to order 1 as soon as $x_i \pm h$ lands on the other side of the
-# kink: the "numerical gradient" then averages the two slopes. The layer is not wrong; the check is. That
-# is why every check in this notebook builds inputs that stay away from ReLU's 0 and from ties
-# in max pooling.
+# kink: the "numerical gradient" then mixes the two slopes (for $d \ll h$ it is their average).
+# The layer is not wrong; the check is. That is why every check in this notebook builds inputs
+# that stay away from ReLU's 0 and from ties in max pooling.
 #
 # **Worked example.** For $f(x) = \sum_i x_i^3$ the centred difference can be computed exactly:
 # $\big((x+h)^3 - (x-h)^3\big)/(2h) = 3x^2 + h^2$. With $h = 0.01$ and $x = 2$ that is
@@ -434,12 +435,13 @@ T.assert_allclose(
 # %% [markdown]
 # ## 3. ReLU
 #
-# The rectified linear unit $\mathrm{relu}(x) = \max(x, 0)$ is applied element by element. It is
-# the nonlinearity between almost all layers of a modern CNN since
-# [AlexNet](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html):
-# it costs one comparison, and for positive inputs its slope is exactly 1, so gradients pass
-# through a deep stack without shrinking the way they do through saturating functions such as
-# tanh. Each output depends on one input only, so the chain rule has a single term:
+# The rectified linear unit $\mathrm{relu}(x) = \max(x, 0)$ is applied element by element. It has
+# been the default nonlinearity of CNNs since
+# [AlexNet](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
+# (some recent networks use smooth variants such as GELU or SiLU): it costs one comparison, and
+# for positive inputs its slope is exactly 1, so gradients pass through a deep stack without
+# shrinking the way they do through saturating functions such as tanh. Each output depends on
+# one input only, so the chain rule has a single term:
 # $\partial L/\partial x_i = \partial L/\partial \text{out}_i \cdot \mathbb{1}[x_i > 0]$. The
 # gradient **passes where the input was positive and is blocked where it was negative**. At
 # exactly 0 the function has no derivative; we use 0 there, as most libraries do.
@@ -1307,15 +1309,17 @@ cl.claim("far fewer than 36 pixels win", winners31, high=18)
 # With non-overlapping 2x2 windows, exactly one pixel per window receives the gradient (16 ones
 # for 16 windows). With 3x3 windows and stride 1 there are 36 windows, but they share winners: a
 # large pixel wins every window that contains it and collects one unit of gradient from each,
-# so the numbers add up to 36 over far fewer pixels (the printout counts them). A backward pass that wrote `=` instead of
-# `+=` would show only ones here, and a test with 2x2 windows alone would never notice.
+# so the numbers add up to 36 over far fewer pixels (the printout counts them). A backward pass
+# that wrote `=` instead of `+=` would show only ones here, and a test with 2x2 windows alone
+# would never notice.
 #
 # **Worked example.** For the 4x4 input
 # `[[1, 2, 5, 0], [3, 4, 1, 1], [0, 0, 2, 9], [7, 1, 3, 3]]` and 2x2 windows with stride 2 the
 # output is `[[4, 5], [7, 9]]`. With `dout = [[1, 2], [3, 4]]` the gradient lands on the
 # positions of 4, 5, 7 and 9: `dx[1, 1] = 1`, `dx[0, 2] = 2`, `dx[3, 0] = 3`, `dx[2, 3] = 4`,
-# zeros elsewhere. For the tied window `[[3, 3], [1, 3]]` the whole gradient goes to the
-# top-left 3.
+# zeros elsewhere. No window of this input has a tie; a separate 2x2 input
+# `[[3, 3], [1, 3]]` (one window, three equal maxima) with `dout = [[5]]` gives
+# `dx = [[5, 0], [0, 0]]`: the whole gradient goes to the first 3 in row-major order.
 #
 # **Worked example 2: overlapping windows.** For the 4x4 input
 # `[[1, 2, 0, 3], [9, 4, 1, 5], [0, 6, 2, 8], [7, 3, 5, 1]]`, 3x3 windows with stride 1 start
@@ -2163,12 +2167,13 @@ T.assert_rel_error(dscores, num, tol=1e-7, name="softmax_cross_entropy dscores v
 # learns redundant features, much like training a large ensemble of thinned networks that share
 # weights.
 #
-# At test time we want the average of that ensemble, without sampling. The expected value of a
-# dropped-out unit is $(1 - p)\,x$, so a network trained with dropout and run without it would
-# see activations $1/(1-p)$ times larger than during training. **Inverted dropout** fixes this at
-# training time: the surviving units are divided by $(1 - p)$, so the expected output equals
-# $x$, and at test time the layer is simply the identity. (The original paper scaled the weights
-# at test time instead; the inverted form keeps inference untouched.)
+# At test time we want (an approximation of) the average of that ensemble, without sampling.
+# The expected value of a dropped-out unit is $(1 - p)\,x$, so a network trained with dropout
+# and run without it would see activations $1/(1-p)$ times larger than during training.
+# **Inverted dropout** fixes this at training time: the surviving units are divided by
+# $(1 - p)$, so the expected output equals $x$, and at test time the layer is simply the
+# identity. (The original paper scaled the weights at test time instead; the inverted form
+# keeps inference untouched.)
 #
 # In this course **p is the probability of dropping** a unit (as in PyTorch's `nn.Dropout(p)`;
 # some texts use the keep-probability instead). The backward pass multiplies the upstream
@@ -2216,6 +2221,12 @@ cl.claim("without scaling, half as bright", unscaled.mean() / photo.mean(), low=
 # 1 and saturate at the top of the colour scale). Averaged over many masks, inverted dropout
 # returns the image with the same mean brightness as the input; without the scaling, the average
 # is half as bright, which is the mismatch a network would meet at test time.
+#
+# **Worked example.** With $p = 0.25$ and `x` all ones, about a quarter of the outputs are 0 and
+# every other one is $1/0.75 \approx 1.333$; a generator seeded the same way gives the same
+# mask again. With $p = 0.5$ the scaled mask holds 0 (dropped) and 2 (kept): for the mask
+# `[[2, 0, 2], [0, 2, 2]]` and `dout = [[1, 2, 3], [4, 5, 6]]` the backward pass returns
+# `dx = [[2, 0, 6], [0, 10, 12]]`, and at test time (cache `None`) it returns `dout` unchanged.
 #
 # ### Exercise 8a: `dropout_forward` (1 point) and 8b: `dropout_backward` (1 point)
 #
@@ -2503,18 +2514,28 @@ for ax in axes:
     ax.set_xticks([])
     ax.set_yticks([])
 plt.show()
+H_rgb, W_rgb = mixed.shape[2:]
+temple = mixed[0, 1, int(0.3 * H_rgb) : int(0.9 * H_rgb), int(0.3 * W_rgb) : int(0.55 * W_rgb)]
+cl.claim("the temple is positive in red - green", temple.mean(), low=0.03)
+cl.claim(
+    "the sky (top rows) is positive in blue - yellow", mixed[0, 2, : H_rgb // 8].mean(), low=0.05
+)
+trees = mixed[0, 2, -H_rgb // 4 :, : W_rgb // 8]  # bottom-left corner
+cl.claim("the trees are negative in blue - yellow", trees.mean(), high=-0.05)
 cl.claim("256 -> 64 channels costs 256 x 64 multiply-adds per pixel", 256 * 64, equals=16384)
 cl.claim("a 3x3 convolution on 64 channels is four times cheaper than on 256", 256 / 64, equals=4.0)
 
 # %% [markdown]
 # Every output pixel depends on the three colour values of the same input pixel only, so the
 # outputs are exactly as sharp as the input: a 1x1 convolution changes *what* is measured at a
-# position (here, brightness and two colour contrasts), not *where*. The sky shows up in the
-# blue-minus-yellow channel, the red temple in the red-minus-green channel. A learned 1x1 layer
+# position (here, brightness and two colour contrasts), not *where*. In the two contrast panels
+# red means positive and blue negative: the red temple is positive in red-minus-green, the sky
+# positive and the green trees negative in blue-minus-yellow. A learned 1x1 layer
 # picks such combinations among hundreds of feature channels.
 #
 # **Worked example.** With two channels, `w = [[[[1.0]], [[-1.0]]]]` (one filter, shape
-# (1, 2, 1, 1)) and `b = [0.5]`, the output at each pixel is `x[:, 0] - x[:, 1] + 0.5`.
+# (1, 2, 1, 1)) and `b = [0.5]`, the single output channel is
+# `out[:, 0] = x[:, 0] - x[:, 1] + 0.5` at every pixel.
 #
 # ### Exercise 9: `conv1x1_as_matmul` (1 point)
 #

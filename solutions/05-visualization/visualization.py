@@ -19,8 +19,8 @@
 # - say what each of these pictures does and does not show.
 #
 # **It builds on** 02-layers (forward and backward passes, `Sequential`) and 03-training (training
-# loop, softmax, train and eval modes). **Time:** about 90 minutes. The whole notebook runs in
-# about a minute on a laptop CPU.
+# loop, softmax, train and eval modes). **Time:** about 2 hours. The whole notebook runs in
+# well under a minute on a laptop CPU.
 #
 # **Exercises (20 points):** `normalize_for_display` (2), `get_activations` (3),
 # `top_k_activating` (3), `occlusion_map` (4), `saliency_map` (3), `class_visualization` (3),
@@ -61,6 +61,7 @@ threadpool_limits(1)
 # middle), so we can judge whether the pictures we make agree with it.
 
 # %%
+notebook_start = time.perf_counter()
 class_names = cl.data.SHAPE_CLASSES
 X_train, y_train, X_test, y_test = cl.data.shapes_split(2000, 500, size=20, seed=0)
 print("train", X_train.shape, "test", X_test.shape, "classes", len(class_names))
@@ -125,6 +126,13 @@ history = cl.train.fit(
 print(f"trained {epochs} epochs in {time.perf_counter() - t0:.1f} s")
 test_loss, test_acc = cl.train.evaluate(net, X_test, y_test)
 print(f"test accuracy {test_acc:.3f}, test loss {test_loss:.3f}")
+if not cl.is_grading():
+    cl.claim("a test accuracy of about 93 %", test_acc, low=0.90, high=0.96)
+    steps_up = [np.diff(history[k]).min() for k in ("train_acc", "val_acc")]
+    steps_up += [-np.diff(history[k]).max() for k in ("train_loss", "val_loss")]
+    cl.claim("loss and accuracy improve epoch after epoch", min(steps_up), low=0.0)
+    cl.claim("validation curves follow the training ones: no overfitting yet",
+             history["val_acc"][-1] - history["train_acc"][-1], low=-0.02)  # fmt: skip
 net.eval()
 cl.plot.training_curves(history, title="Training the shapes convnet")
 plt.show()
@@ -214,12 +222,35 @@ expected = np.array(
         [[[0.0, 1.0], [0.5, 0.5]]],
     ]
 )
-got = normalize_for_display(w.copy())
+w_before = w.copy()
+got = normalize_for_display(w)
+T.assert_allclose(w, w_before, name="w after normalize_for_display(w)",
+                  hint="normalize_for_display changed its input in place; work on a copy")  # fmt: skip
 T.assert_finite(got, name="normalize_for_display(w)",
-                hint="a constant filter has max - min = 0: map it to 0.5 instead of dividing")  # fmt: skip
+                hint="filter 1 is constant: max - min = 0; map it to 0.5 instead of dividing")  # fmt: skip
 T.assert_allclose(got, expected, name="normalize_for_display(w)",
-                  hint="each filter w[f] gets its own min and max, not those of all filters at "
-                       "once (normalising over all filters at once)")  # fmt: skip
+                  hint="out[f] = (w[f] - w[f].min()) / (w[f].max() - w[f].min()), 0.5 where "
+                       "w[f] is constant", mistakes=[
+                      ("normalising over all filters at once: every filter was scaled with the "
+                       "min -3 and max 4 of ALL filters; take min and max per filter",
+                       (w_before + 3) / 7),
+                      ("the constant filter 1 became 0; a constant filter becomes 0.5",
+                       np.concatenate([expected[:1], 0 * expected[1:2], expected[2:]])),
+                  ])  # fmt: skip
+# One filter with two channels: [[0, 2]] and [[4, 8]] share the range 0..8.
+got = normalize_for_display(np.array([[[[0.0, 2.0]], [[4.0, 8.0]]]]))
+T.assert_allclose(got, [[[[0.0, 0.25]], [[0.5, 1.0]]]],
+                  name="normalize_for_display of one (2, 1, 2) filter",
+                  hint="the channels of one filter share one min and one max (0 and 8 here)",
+                  mistakes=[("normalising per channel: each channel was scaled on its own; the "
+                             "channels of one filter share a min and a max",
+                             [[[[0.0, 1.0]], [[0.0, 1.0]]]])])  # fmt: skip
+# Filters of another rank: two "filters" of 3 integer weights.
+got = normalize_for_display(np.array([[1, 2, 3], [5, 5, 5]]))
+T.assert_allclose(got, [[0.0, 0.5, 1.0], [0.5, 0.5, 0.5]],
+                  name="normalize_for_display([[1, 2, 3], [5, 5, 5]]) (integers, shape (2, 3))",
+                  hint="only the first axis indexes filters (do not assume 4 dimensions); "
+                       "integer input gives float output")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
 
@@ -409,13 +440,54 @@ by_hand = {
     3: [[0, 2, 0, 0]],  # Flatten
     4: [[6.5, 1.5]],  # [0, 2, 0, 0] @ w + b
 }
-for i, expected in by_hand.items():
+outputs = [x] + [np.array(by_hand[i], dtype=np.float64) for i in range(5)]  # [i + 1]: layer i
+for i in range(5):
     model.train()  # the model arrives in training mode; your function must use eval mode
     got = get_activations(model, x, i)
-    T.assert_allclose(got, np.array(expected, dtype=np.float64), name=f"get_activations(model, x, {i})",
-                      hint="layer i's output comes after layers 0..i, i included (wrong layer? "
-                           "check for an off-by-one), in eval mode (train mode leaves Dropout "
-                           "on: call model.eval())")  # fmt: skip
+    name = f"get_activations(model, x, {i})"
+    expected = outputs[i + 1]
+    if np.shape(got) == expected.shape and not np.allclose(got, expected):
+        # inverted dropout with p = 0.5 zeroes some values and doubles the others
+        dropped = np.isclose(got, 0) | np.isclose(got, 2 * expected)
+        T.assert_true(not dropped.all(),
+                      f"{name}: got {np.asarray(got).tolist()}, expected {expected.tolist()}: "
+                      "values were zeroed or doubled.",
+                      hint="train mode: the Dropout layer was active; call model.eval() before "
+                           "running the layers")  # fmt: skip
+    mistakes = [
+        (
+            f"wrong layer: this is the {'input x' if i == 0 else f'output of layer {i - 1}'};"
+            f" the output of layer {i} comes after layers 0..{i}, {i} included",
+            outputs[i],
+        )
+    ]
+    if i < 4:
+        mistakes.append((f"wrong layer: this is the output of layer {i + 1}; stop after layer {i}",
+                         outputs[i + 2]))  # fmt: skip
+        mistakes.append(("this is the output of the whole model; stop after layer `layer_index`",
+                         outputs[5]))  # fmt: skip
+    T.assert_allclose(got, expected, name=name, mistakes=mistakes,
+                      hint=f"the output of layer {i} is what comes out of layers 0..{i} run in "
+                           "order, in eval mode")  # fmt: skip
+
+# The mode the model arrives in is the mode it leaves in.
+for arrives in ["training", "eval"]:
+    model.train() if arrives == "training" else model.eval()
+    get_activations(model, x, 2)
+    modes = [model.training] + [layer.training for layer in model.layers]
+    name = f"get_activations(model, x, 2) on a model in {arrives} mode"
+    if arrives == "training":
+        T.assert_true(modes[0], f"{name} left it in eval mode.",
+                      hint="remember was_training = model.training before model.eval() and call "
+                           "model.train() at the end if it was training (try/finally)")  # fmt: skip
+        T.assert_true(all(modes), f"{name}: model.training is True again, but some layers are "
+                      "still in eval mode (Dropout would stay off in later training).",
+                      hint="restore with model.train(), which switches every layer, not by "
+                           "setting model.training")  # fmt: skip
+    else:
+        T.assert_true(not any(modes), f"{name} left it in training mode.",
+                      hint="restore the mode the model had: call model.train() at the end only "
+                           "if it was training before")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(11)
 layers = [
@@ -466,6 +538,15 @@ for i in range(len(layers)):
             else "run layers 0..layer_index in order with layer.forward, in eval mode")  # fmt: skip
     T.assert_allclose(got, outputs[i], rtol=1e-7, atol=1e-10, mistakes=mistakes, hint=hint,
                       name=f"get_activations(model, x, {i}) for an 11-layer model")  # fmt: skip
+for arrives in [False, True]:
+    model.train() if arrives else model.eval()
+    get_activations(model, x, 5)
+    modes = [model.training] + [layer.training for layer in model.layers]
+    T.assert_true(modes == [arrives] * len(modes),
+                  f"get_activations on a model in {'training' if arrives else 'eval'} mode left "
+                  f"it with model.training = {modes[0]} and layer modes {modes[1:]}.",
+                  hint="leave the model in the mode it had: model.train() at the end if it was "
+                       "training, nothing otherwise")  # fmt: skip
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -498,22 +579,37 @@ for index, what in [(1, "conv 1 + ReLU, 20x20"), (4, "conv 2 + ReLU, 10x10")]:
 # channel of a large ImageNet network and found that the top images of a deep channel share a
 # concept (faces, wheels, text) even when their pixels have little in common.
 #
-# We score each image by the **mean** activation of the channel over all positions. The mean
-# rewards a channel that responds over the whole shape; the maximum would reward one lucky pixel.
+# A channel's output on one image is a whole map, so we must first reduce it to one number, and
+# the choice changes the answer:
+#
+# - the **mean** over all positions asks how much of the image the channel responds to. It
+#   rewards a channel that fires over a large area, and so it tends to favour big, bright shapes;
+# - the **maximum** over positions asks how strongly the channel responds at its best position.
+#   One small spot that matches the channel's pattern is enough, whatever the rest of the image
+#   holds. This is what Zeiler and Fergus ranked by (the strongest activation of a feature map),
+#   and it goes with a natural picture: the part of the image that the strongest unit sees.
+#
+# **Worked example.** A channel that copies the pixels (a 1x1 convolution with weight 1, then
+# ReLU), on four 2x2 images: `[[4, 0], [0, 0]]` has mean 1.0 and max 4; `[[2, 2], [2, 2]]` mean
+# 2.0, max 2; `[[3, 3], [0, 0]]` mean 1.5, max 3; an all-negative image gives 0 and 0. By the
+# mean the top two are images 1 and 2; by the max, images 0 and 2.
 #
 # ### Exercise 3: `top_k_activating` (3 points)
 #
-# Return the indices of the `k` images of `X` whose mean activation in channel `channel` of
-# layer `layer_index` is largest, largest first. For a layer with output `(N, D)` (after
-# `Flatten` or `Linear`) the channel is unit `channel` and its "mean" is just its value.
+# Return the indices of the `k` images of `X` whose activation in channel `channel` of layer
+# `layer_index`, reduced over all positions by `by` (`"mean"` or `"max"`), is largest, the
+# largest first. For a layer with output `(N, D)` (after `Flatten` or `Linear`) the channel is
+# unit `channel`, and its mean and max are just its value. Any other `by` raises `ValueError`.
 #
-# *Hints:* use your `get_activations`. Reshaping the chosen channel to `(N, -1)` makes the
-# `(N, H, W)` and the `(N,)` case look alike. `np.argsort` sorts ascending.
+# *Hints:* use your `get_activations` (the test checks this exercise with a correct
+# `get_activations` of its own, so a bug there costs Exercise 2 only). Reshaping the chosen
+# channel to `(N, -1)` makes the `(N, H, W)` and the `(N,)` case look alike. `np.argsort` sorts
+# ascending.
 
 
 # %% nbgrader={"grade": false, "grade_id": "top_k_activating", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def top_k_activating(model, X, layer_index, channel, k):
-    """Indices of the k images with the largest mean activation in one channel.
+def top_k_activating(model, X, layer_index, channel, k, by="mean"):
+    """Indices of the k images with the largest mean (or max) activation in one channel.
 
     Parameters
     ----------
@@ -525,15 +621,21 @@ def top_k_activating(model, X, layer_index, channel, k):
         Channel (or unit, for an (N, D) output) of that layer.
     k : int
         How many indices to return, 1 <= k <= N.
+    by : {"mean", "max"}
+        How one image's map of that channel becomes one number: its mean or its maximum over
+        all positions. Anything else raises ValueError.
 
     Returns
     -------
     idx : ndarray of int, shape (k,)
-        Indices into X, the image with the largest mean activation first.
+        Indices into X, the image with the largest mean (or max) activation first.
     """
     ### BEGIN SOLUTION
+    if by not in ("mean", "max"):
+        raise ValueError(f'by must be "mean" or "max", got {by!r}')
     acts = get_activations(model, X, layer_index)
-    score = acts[:, channel].reshape(acts.shape[0], -1).mean(axis=1)
+    flat = acts[:, channel].reshape(acts.shape[0], -1)
+    score = flat.mean(axis=1) if by == "mean" else flat.max(axis=1)
     return np.argsort(-score, kind="stable")[:k]
     ### END SOLUTION
 
@@ -544,29 +646,72 @@ import numpy as np
 import cnnlab as cl
 import cnnlab.testing as T
 
-# A 1x1 conv with two channels: channel 0 copies the pixel, channel 1 negates it; then ReLU.
+# Layers: a 1x1 conv with two channels (0 copies the pixel, 1 negates it), ReLU, Dropout.
 conv = cl.nn.Conv2d(1, 2, 1)
 conv.params["w"][...] = np.array([1.0, -1.0]).reshape(2, 1, 1, 1)
 conv.params["b"][...] = 0
-model = cl.nn.Sequential(conv, cl.nn.ReLU())
+model = cl.nn.Sequential(conv, cl.nn.ReLU(), cl.nn.Dropout(0.5, seed=0))
 X = np.array(
     [
         [[[4, 0], [0, 0]]],  # channel 0: mean 1.0, max 4
         [[[2, 2], [2, 2]]],  # channel 0: mean 2.0, max 2
         [[[3, 3], [0, 0]]],  # channel 0: mean 1.5, max 3
-        [[[-1, -2], [-1, 0]]],  # channel 0: all zero after ReLU; channel 1: mean 1.0
+        [[[-1, -2], [-1, 0]]],  # channel 0: all zero after ReLU; channel 1: mean 1.0, max 2
     ],
     dtype=np.float32,
 )
-got = top_k_activating(model, X, 1, 0, 2)
-T.assert_true(np.issubdtype(np.asarray(got).dtype, np.integer),
-              f"top_k_activating should return integer indices, got {got!r}")  # fmt: skip
-T.assert_equal(np.asarray(got), np.array([1, 2]), name="top_k_activating(model, X, 1, channel=0, k=2)",
-               hint="rank by the MEAN over positions (2.0, 1.5, 1.0, 0.0), not by the max "
-                    "(4, 2, 3, 0), largest first (not sorted ascending)")  # fmt: skip
-T.assert_equal(np.asarray(top_k_activating(model, X, 1, 1, 1)), np.array([3]),
-               name="top_k_activating(model, X, 1, channel=1, k=1)")  # fmt: skip
+
+
+def activations_by_hand(model, x, layer_index):
+    """get_activations for this model: channels x and -x, then ReLU (Dropout is off in eval)."""
+    z = np.concatenate([x, -x], axis=1).astype(np.float64)
+    return z if layer_index == 0 else np.maximum(z, 0)
+
+
+model.train()  # the model arrives in training mode
+with T.reference_helpers(get_activations=activations_by_hand):
+    by_mean = top_k_activating(model, X, 2, 0, 2)
+    by_max = top_k_activating(model, X, 2, 0, 2, by="max")
+    top_of_1 = top_k_activating(model, X, 1, 1, 1)
+    with T.raises(
+        ValueError, hint='by="median" must raise ValueError: only "mean" and "max" are allowed'
+    ):
+        top_k_activating(model, X, 2, 0, 2, by="median")
+T.assert_true(np.issubdtype(np.asarray(by_mean).dtype, np.integer),
+              f"top_k_activating should return integer indices, got {by_mean!r}")  # fmt: skip
+name = "top_k_activating(model, X, 2, channel=0, k=2)"
+T.assert_equal(np.asarray(by_mean), np.array([1, 2]), name=name,
+               hint="the means of channel 0 are 1.0, 2.0, 1.5, 0.0: indices 1, 2", mistakes=[
+                   ("sorted ascending: the image with the LARGEST mean comes first", [3, 0]),
+                   ("the right images in the wrong order: the largest mean comes first",
+                    [2, 1]),
+                   ("ranked by the max over positions; by='mean' ranks by the mean", [0, 2]),
+               ])  # fmt: skip
+name = 'top_k_activating(model, X, 2, channel=0, k=2, by="max")'
+T.assert_equal(np.asarray(by_max), np.array([0, 2]), name=name,
+               hint="the maxima of channel 0 are 4, 2, 3, 0: indices 0, 2", mistakes=[
+                   ("ranked by the mean; by='max' ranks by the max over positions", [1, 2]),
+                   ("sorted ascending: the image with the LARGEST max comes first", [3, 1]),
+                   ("the right images in the wrong order: the largest max comes first",
+                    [2, 0]),
+               ])  # fmt: skip
+T.assert_equal(np.asarray(top_of_1), np.array([3]), name="top_k_activating(model, X, 1, channel=1, k=1)",
+               hint="channel 1 (the negated pixels after ReLU) is nonzero only for image 3",
+               mistakes=[("this is the top image of channel 0 or of all channels together; use "
+                          "channel `channel` only", [1])])  # fmt: skip
 ### BEGIN HIDDEN TESTS
+
+
+def _get_activations(model, x, layer_index):
+    was_training = model.training
+    model.eval()
+    for layer in model.layers[: layer_index + 1]:
+        x = layer.forward(x)
+    if was_training:
+        model.train()
+    return x
+
+
 rng = np.random.default_rng(21)
 model = cl.nn.Sequential(
     cl.nn.Conv2d(2, 4, 3, pad=1, rng=rng, dtype="float64"),  # 0
@@ -583,86 +728,147 @@ for layer in model.layers:
     h = layer.forward(h)
     outs.append(h)
 
-for layer_index, channel, k in [(0, 2, 4), (1, 3, 3), (2, 1, 5), (3, 2, 6), (5, 4, 3)]:
+cases = [(0, 2, 4, "mean"), (1, 3, 3, "max"), (2, 1, 5, "mean"), (3, 2, 6, "max"),
+         (3, 0, 4, "mean"), (5, 4, 3, "mean"), (5, 1, 2, "max")]  # fmt: skip
+for layer_index, channel, k, by in cases:
     acts = outs[layer_index][:, channel].reshape(12, -1)
     mean, peak = acts.mean(axis=1), acts.max(axis=1)
-    expected = np.argsort(-mean)[:k]
-    name = f"top_k_activating(model, X, layer_index={layer_index}, channel={channel}, k={k})"
+    score, other = (mean, peak) if by == "mean" else (peak, mean)
+    expected = np.argsort(-score)[:k]
+    name = f"top_k_activating(model, X, {layer_index}, channel={channel}, k={k}, by={by!r})"
     model.train()
-    got = np.asarray(top_k_activating(model, X, layer_index, channel, k))
+    with T.reference_helpers(get_activations=_get_activations):
+        got = np.asarray(top_k_activating(model, X, layer_index, channel, k, by=by))
     T.assert_shape(got, (k,), name=name, hint="return exactly k indices")
     if not np.array_equal(got, expected):
-        if np.array_equal(got, expected[::-1]) or np.array_equal(got, np.argsort(mean)[:k]):
-            hint = "sorted ascending: the image with the LARGEST mean must come first"
-        elif np.array_equal(got, np.argsort(-peak)[:k]):
-            hint = "ranked by the max over positions; rank by the MEAN activation"
+        if np.array_equal(got, np.argsort(score)[:k]):
+            hint = f"sorted ascending: the image with the LARGEST {by} must come first"
+        elif np.array_equal(got, expected[::-1]):
+            hint = f"the right images in the wrong order: the largest {by} comes first"
+        elif np.array_equal(got, np.argsort(-other)[:k]):
+            hint = f"ranked by the {'max' if by == 'mean' else 'mean'} over positions; by={by!r}"
         elif np.array_equal(got, np.argsort(-outs[layer_index].reshape(12, -1).mean(1))[:k]):
             hint = "averaged over all channels; use channel `channel` only"
         else:
-            hint = (
-                "mean over the positions of channel `channel` of layer `layer_index` "
-                "(eval mode), largest first; if you use get_activations, make its test pass first"
-            )
+            hint = (f"the {by} over the positions of channel `channel` of layer `layer_index` "
+                    "(eval mode), largest first")  # fmt: skip
         T.assert_equal(got, expected, name=name, hint=hint)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# For four channels of the second conv layer (layer 4), the eight test images that excite each
-# one most:
+# For three channels of the second conv layer (layer 4), the eight test images that excite each
+# one most, ranked by the mean (first row of each pair) and by the maximum (second row). In the
+# max rows, the red square is the part of the image that the strongest unit sees: its
+# *receptive field*, the 10x10 input pixels that layers 0 to 4 combine into that one value
+# (5x5 filters, a 2x2 pooling, then 3x3 filters).
 
 # %%
-fig, axes = plt.subplots(4, 8, figsize=(9, 5.2))
-for row, channel in enumerate([0, 5, 10, 15]):
-    top = top_k_activating(net, X_test, 4, channel, 8)
-    for col, i in enumerate(top):
-        axes[row, col].imshow(X_test[i, 0], cmap="gray", vmin=0, vmax=1)
-        axes[row, col].set_xticks([])
-        axes[row, col].set_yticks([])
-        axes[row, col].set_title(class_names[y_test[i]], fontsize=7)
-    axes[row, 0].set_ylabel(f"channel {channel}", fontsize=9)
-fig.suptitle("Top-8 test images per channel of layer 4 (mean activation, largest first)")
+channels = [2, 3, 15]
+layer4 = get_activations(net, X_test, 4)
+ink = X_test.reshape(len(X_test), -1).sum(axis=1)  # total brightness of each test image
+fig, axes = plt.subplots(2 * len(channels), 8, figsize=(9, 1.35 * 2 * len(channels) + 0.5))
+ink_ratio, tops = {}, {}
+for c, channel in enumerate(channels):
+    for r, by in enumerate(["mean", "max"]):
+        row = 2 * c + r
+        top = tops[channel, by] = top_k_activating(net, X_test, 4, channel, 8, by=by)
+        ink_ratio[channel, by] = ink[top].mean() / ink.mean()
+        for col, i in enumerate(top):
+            ax = axes[row, col]
+            ax.imshow(X_test[i, 0], cmap="gray", vmin=0, vmax=1)
+            if by == "max":  # the receptive field of the strongest unit: rows 2i-4 .. 2i+5
+                u, v = np.unravel_index(np.argmax(layer4[i, channel]), layer4.shape[2:])
+                ax.add_patch(plt.Rectangle((2 * v - 4.5, 2 * u - 4.5), 10, 10, fill=False,
+                                           edgecolor="red", linewidth=1.2))  # fmt: skip
+                ax.set_xlim(-0.5, 19.5)
+                ax.set_ylim(19.5, -0.5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(class_names[y_test[i]], fontsize=7)
+        axes[row, 0].set_ylabel(f"ch {channel}, {by}", fontsize=8)
+fig.suptitle("Top-8 test images per channel of layer 4, ranked by mean and by max activation")
 fig.tight_layout()
 plt.show()
+for channel in channels:
+    print(f"channel {channel:2d}: brightness of the top 8 / average test image: "
+          f"by mean {ink_ratio[channel, 'mean']:.1f}, by max {ink_ratio[channel, 'max']:.1f}")  # fmt: skip
+    cl.claim(f"channel {channel}: the top images by mean are at least 1.8 times as bright as an "
+             "average test image, and brighter than the top images by max",
+             min(ink_ratio[channel, "mean"] - 1.8,
+                 ink_ratio[channel, "mean"] - ink_ratio[channel, "max"]), low=0.0)  # fmt: skip
+top_classes = {key: [class_names[y_test[i]] for i in top] for key, top in tops.items()}
+cl.claim("by the mean, channel 3's top 8 are all rings", top_classes[3, "mean"].count("ring"),
+         equals=8)  # fmt: skip
+cl.claim("by the max, channel 3's top 8 are mostly crosses", top_classes[3, "max"].count("cross"),
+         low=5)  # fmt: skip
+cl.claim("by the mean, channels 2 and 15 rank discs and squares first",
+         sum(top_classes[ch, "mean"].count(n) for ch in (2, 15) for n in ("circle", "square")),
+         equals=16)  # fmt: skip
+for channel in (2, 15):
+    cl.claim(f"by the max, channel {channel} prefers squares and triangles",
+             sum(top_classes[channel, "max"].count(n) for n in ("square", "triangle")), low=6)  # fmt: skip
 
 # %% [markdown]
-# Read each row as a guess at what the channel detects. Often a row is dominated by one or two
-# classes (filled round or square shapes, rings), which tells you the channel has become a
-# detector for a property those classes share. A row that mixes classes is not a failure: the
-# channel may respond to something that cuts across the labels, such as brightness or size. The top images are evidence, not proof - section 10 comes back to this.
+# The two rankings tell different stories about the same channels. By the mean, each channel's
+# top images are the biggest, brightest examples of one or two classes: filled discs and squares
+# for channels 2 and 15, thick rings for channel 3, between two and three times as bright as an
+# average test image (printed above). That is what a mean rewards - more lit pixels, more
+# activation - and it says little about the pattern the channel detects. By the maximum, the
+# same channels look for something local: channel 3 fires most strongly where the two strokes
+# of a cross meet, and channels 2 and 15 prefer squares and triangles, at a straight edge or a
+# corner of the shape, over the discs that top their mean ranking.
+#
+# Neither ranking proves what a channel detects. The top images are evidence, drawn only from
+# the images we tried, and a row that looks alike may share something else (brightness, size)
+# than what we see in it - section 10 comes back to this.
 
 # %% [markdown]
 # ## 5. Occlusion: hide a part, watch the prediction
 #
 # Which part of the image does the prediction depend on? The most direct experiment: cover a
-# small patch with a plain value and see how much the probability of the correct class drops.
-# Slide the patch over the image like a convolution kernel and you get a map of drops, one per
-# patch position - large where the covered pixels mattered, near zero where they did not
+# small patch with a plain value and see how much the network's evidence for the correct class
+# drops. Slide the patch over the image like a convolution kernel and you get a map of drops, one
+# per patch position - large where the covered pixels mattered, near zero where they did not
 # ([Zeiler and Fergus 2014](https://arxiv.org/abs/1311.2901), section 4.2).
+#
+# Which number should we watch? Zeiler and Fergus plotted the *probability* of the correct
+# class. For an image the network is sure of, that probability is saturated: with eight classes
+# and a class score 10 above all the others, p = 0.9997, and lowering that score by 3 still
+# leaves p = 0.994. A map of probability drops is then nearly flat (for the ring below, no patch
+# moves p by a ten-thousandth), and a colour scale stretched to its own maximum draws
+# floating-point noise as if it were a finding. So we watch the class
+# **score** `s_label`, the number that goes into the softmax: its drop says how much evidence for
+# the class the covered pixels carried, in the same units for a confident image and a doubtful
+# one. (Whether covering a patch changes the *decision* is a different question; the end of this
+# section answers it from the same maps.)
 #
 # The patch positions follow the convolution output-size formula: with image height `H`, patch
 # size `P` and stride `S` the patch top rows are `0, S, 2S, ...`, and there are
 # `OH = (H - P) // S + 1` of them (no padding); the same for the width.
 #
-# **Worked example.** A 4x4 image of ones, a model whose class-0 score is the sum of the top-left
-# 2x2 pixels and whose class-1 score is 0. Then `p(class 0) = 1 / (1 + e^-4) = 0.982`. With
-# `patch=2, stride=2` there are 2x2 positions; covering the top-left one makes the score 0 and
-# the probability 0.5, a drop of 0.482; the other three positions change nothing. The map is
-# `[[0.482, 0], [0, 0]]`.
+# **Worked example.** A `2x4x4` image whose channel 0 is all ones and channel 1 all threes, and
+# a linear model whose class-0 score is `2 * x[0, 0, 0] + x[1, 2, 2] = 5`. With `patch=2`,
+# `stride=1`, `fill=0.5` there are 3x3 positions; position `(i, j)` covers rows `i, i+1` and
+# columns `j, j+1` of both channels. Pixel `(0, 0)` lies under position `(0, 0)` only, and
+# covering it lowers the score by `2 * (1 - 0.5) = 1`; pixel `(2, 2)` lies under the four
+# positions `(1, 1)`, `(1, 2)`, `(2, 1)` and `(2, 2)`, and covering it lowers the score by
+# `3 - 0.5 = 2.5`. The map is `[[1, 0, 0], [0, 2.5, 2.5], [0, 2.5, 2.5]]`.
 #
 # ### Exercise 4: `occlusion_map` (4 points)
 #
 # For each patch position, set the `patch x patch` square (in every channel) of a copy of
-# `image` to `fill` and record `p(label | original) - p(label | occluded)`, the probabilities
-# being the softmax of the model's scores in eval mode.
+# `image` to `fill` and record `s_label(image) - s_label(occluded copy)`, the scores being the
+# model's outputs in eval mode. Leave the model in the mode you found it in, and do not change
+# `image`.
 #
-# *Hints:* build all occluded copies into one batch `(OH * OW, C, H, W)` and run the model once;
-# it is much faster than one forward pass per position. Subtract the row maximum before `np.exp`
-# in the softmax. Do not change `image`.
+# *Hints:* build the original and all occluded copies into one batch `(1 + OH * OW, C, H, W)`
+# and run the model once; it is much faster than one forward pass per position. Remember and
+# restore the mode as in `get_activations`.
 
 
 # %% nbgrader={"grade": false, "grade_id": "occlusion_map", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def occlusion_map(model, image, label, patch=4, stride=2, fill=0.0):
-    """Drop in the probability of ``label`` when each patch of the image is covered.
+    """Drop in the score of ``label`` when each patch of the image is covered.
 
     Parameters
     ----------
@@ -671,19 +877,19 @@ def occlusion_map(model, image, label, patch=4, stride=2, fill=0.0):
     image : ndarray, shape (C, H, W)
         One image; not modified.
     label : int
-        The class whose probability is watched.
+        The class whose score is watched.
     patch : int
         Side of the square patch.
     stride : int
         Step between patch positions.
     fill : float
-        Value written into the covered pixels.
+        Value written into the covered pixels, in every channel.
 
     Returns
     -------
-    drop : ndarray, shape (OH, OW)
-        ``drop[i, j] = p(label | image) - p(label | image with rows i*stride .. i*stride+patch-1
-        and columns j*stride .. j*stride+patch-1 set to fill)``, where
+    drop : ndarray of float, shape (OH, OW)
+        ``drop[i, j] = s(image) - s(image with rows i*stride .. i*stride+patch-1 and columns
+        j*stride .. j*stride+patch-1 set to fill)``, where ``s`` is the score of ``label``,
         ``OH = (H - patch) // stride + 1`` and ``OW = (W - patch) // stride + 1``.
     """
     ### BEGIN SOLUTION
@@ -704,10 +910,7 @@ def occlusion_map(model, image, label, patch=4, stride=2, fill=0.0):
     finally:
         if was_training:
             model.train()
-    scores -= scores.max(axis=1, keepdims=True)
-    probs = np.exp(scores)
-    probs /= probs.sum(axis=1, keepdims=True)
-    return (probs[0, label] - probs[1:, label]).reshape(oh, ow)
+    return (scores[0, label] - scores[1:, label]).reshape(oh, ow)
     ### END SOLUTION
 
 
@@ -717,33 +920,62 @@ import numpy as np
 import cnnlab as cl
 import cnnlab.testing as T
 
-# The worked example: class-0 score = sum of the top-left 2x2 pixels, class-1 score = 0.
-fc = cl.nn.Linear(16, 2)
+# The worked example: class-0 score = 2 * x[0, 0, 0] + x[1, 2, 2], class-1 score = x[0, 3, 0];
+# the Dropout layer is the identity in eval mode.
+fc = cl.nn.Linear(32, 2, dtype="float64")  # input: the image flattened, index c*16 + row*4 + col
 fc.params["w"][...] = 0
-fc.params["w"][[0, 1, 4, 5], 0] = 1  # pixels (0,0), (0,1), (1,0), (1,1) of the flattened 4x4
+fc.params["w"][0, 0] = 2  # x[0, 0, 0]
+fc.params["w"][26, 0] = 1  # x[1, 2, 2]
+fc.params["w"][12, 1] = 1  # x[0, 3, 0]
 fc.params["b"][...] = 0
-model = cl.nn.Sequential(cl.nn.Flatten(), fc)
-image = np.ones((1, 4, 4), dtype=np.float32)
+model = cl.nn.Sequential(cl.nn.Flatten(), cl.nn.Dropout(0.5, seed=0), fc)
+image = np.stack([np.ones((4, 4)), np.full((4, 4), 3.0)])  # (2, 4, 4): scores 5 and 1
+image_before = image.copy()
 
-
-def sigmoid(s):
-    return 1 / (1 + np.exp(-s))
-
-
-got = occlusion_map(model, image, 0, patch=2, stride=2)
-T.assert_shape(got, (2, 2), name="occlusion_map(patch=2, stride=2) on a 4x4 image",
-               hint="off-by-one grid? OH = (H - patch) // stride + 1")  # fmt: skip
-T.assert_allclose(got, [[sigmoid(4) - 0.5, 0], [0, 0]], atol=1e-6,
-                  name="occlusion_map(patch=2, stride=2) on a 4x4 image",
-                  hint="return the DROP p(original) - p(occluded), not the new probability and "
-                       "not the other sign; softmax probabilities, not scores; occlude a copy "
-                       "(not the image in place)")  # fmt: skip
-got = occlusion_map(model, image, 0, patch=2, stride=1)
-T.assert_shape(got, (3, 3), name="occlusion_map(patch=2, stride=1) on a 4x4 image",
-               hint="off-by-one grid? OH = (4 - 2) // 1 + 1 = 3: the last position starts "
-                    "at row 2")  # fmt: skip
-T.assert_allclose(np.asarray(got)[1, 1:2], [sigmoid(4) - sigmoid(3)], atol=1e-6,
-                  name="occlusion_map(patch=2, stride=1)[1, 1] (covers one of the 4 pixels)")  # fmt: skip
+model.train()  # the model arrives in training mode
+got = occlusion_map(model, image, 0, patch=2, stride=1, fill=0.5)
+T.assert_allclose(image, image_before, name="image after occlusion_map",
+                  hint="occlusion_map covered the patches of the image itself; cover a copy")  # fmt: skip
+name = "occlusion_map(model, image, 0, patch=2, stride=1, fill=0.5)"
+T.assert_shape(got, (3, 3), name=name,
+               hint="OH = (H - patch) // stride + 1 = 3 positions per axis: the patch starts at "
+                    "rows 0, 1, 2, in steps of `stride`")  # fmt: skip
+expected = np.array([[1.0, 0, 0], [0, 2.5, 2.5], [0, 2.5, 2.5]])
+drop_1 = np.array([[0.0, 0, 0], [0, 0, 0], [0.5, 0, 0]])  # class 1: x[0, 3, 0] under (2, 0)
+T.assert_allclose(got, expected, atol=1e-6, name=name,
+                  hint="drop[i, j] = s(image) - s(copy with rows i*stride .. i*stride+patch-1 and "
+                       "the matching columns set to fill in every channel), in eval mode",
+                  mistakes=[
+                      ("these are probability drops; return the drop of the class SCORE",
+                       1 / (1 + np.exp(-4)) - 1 / (1 + np.exp(-(4 - expected + drop_1)))),
+                      ("sign: the drop is s(original) - s(occluded), not s(occluded) - s(original)",
+                       -expected),
+                      ("this is the occluded score s(occluded); return the DROP s(original) - "
+                       "s(occluded)", 5 - expected),
+                      ("the patch was set to 0; set it to `fill`",
+                       [[2.0, 0, 0], [0, 3, 3], [0, 3, 3]]),
+                      ("only channel 0 was covered; cover the patch in every channel",
+                       [[1.0, 0, 0], [0, 0, 0], [0, 0, 0]]),
+                      ("patch (i, j) was placed at row i*patch; it starts at row i*stride, column "
+                       "j*stride", [[1.0, 0, 0], [0, 2.5, 0], [0, 0, 0]]),
+                      ("the covered square was `stride` pixels wide; it is `patch` x `patch`",
+                       [[1.0, 0, 0], [0, 0, 0], [0, 0, 2.5]]),
+                  ])  # fmt: skip
+got = occlusion_map(model, image, 1, patch=3, stride=1)
+T.assert_allclose(got, [[0.0, 0], [1, 0]], atol=1e-6,
+                  name="occlusion_map(model, image, 1, patch=3, stride=1) (fill 0)",
+                  hint="the score of class 1 is x[0, 3, 0] = 1; only position (1, 0) covers that "
+                       "pixel", mistakes=[("this is the map of class 0; watch class `label`",
+                                           [[5.0, 3], [3, 3]])])  # fmt: skip
+for arrives in ["training", "eval"]:
+    model.train() if arrives == "training" else model.eval()
+    occlusion_map(model, image, 0, patch=2, stride=2)
+    modes = [model.training] + [layer.training for layer in model.layers]
+    T.assert_true(modes == [arrives == "training"] * 4,
+                  f"occlusion_map on a model in {arrives} mode left it with model.training = "
+                  f"{modes[0]} and layer modes {modes[1:]}.",
+                  hint="leave the model in the mode it had, as in get_activations: model.train() "
+                       "at the end if it was training, nothing otherwise")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 
 
@@ -765,48 +997,55 @@ image = rng.uniform(0, 1, size=(3, 11, 9))
 image_before = image.copy()
 
 
-def _reference(patch, stride, fill, label, channels=slice(None)):
-    """(drop, occluded probability, occluded score) maps, the model in eval mode."""
+def _reference(patch, stride, fill, label, channels=slice(None), step=None, size=None):
+    """(score drop, occluded score, probability drop) maps, the model in eval mode."""
+    step = stride if step is None else step
+    size = patch if size is None else size
     _, h, w = image.shape
     oh, ow = (h - patch) // stride + 1, (w - patch) // stride + 1
     batch = np.repeat(image[None], oh * ow, axis=0)
     for i in range(oh):
         for j in range(ow):
-            batch[i * ow + j, channels, i * stride : i * stride + patch,
-                  j * stride : j * stride + patch] = fill  # fmt: skip
+            batch[i * ow + j, channels, i * step : i * step + size,
+                  j * step : j * step + size] = fill  # fmt: skip
     model.eval()
     scores = model.forward(batch)
-    p0 = _softmax(model.forward(image[None]))[0, label]
-    p = _softmax(scores)[:, label].reshape(oh, ow)
-    return p0 - p, p, scores[:, label].reshape(oh, ow)
+    s0 = model.forward(image[None])
+    s = scores[:, label].reshape(oh, ow)
+    p_drop = _softmax(s0)[0, label] - _softmax(scores)[:, label].reshape(oh, ow)
+    return s0[0, label] - s, s, p_drop
 
 
 for patch, stride, fill, label in [(3, 2, 0.5, 2), (4, 3, 0.0, 4), (2, 1, -1.0, 0)]:
     oh, ow = (11 - patch) // stride + 1, (9 - patch) // stride + 1
-    drop, p_occ, s_occ = _reference(patch, stride, fill, label)
+    drop, s_occ, p_drop = _reference(patch, stride, fill, label)
     name = f"occlusion_map(patch={patch}, stride={stride}, fill={fill}) on a (3, 11, 9) image"
     model.train()
     got = occlusion_map(model, image, label, patch=patch, stride=stride, fill=fill)
     T.assert_allclose(image, image_before, name="image after occlusion_map",
                       hint="occlusion_map changed the input image in place (covered its "
                            "patches); occlude a copy")  # fmt: skip
+    T.assert_true(model.training, f"{name} left a model in training mode in eval mode.",
+                  hint="restore the mode: model.train() at the end if it was training")  # fmt: skip
     shape_hint = (
-        f"off-by-one grid: OH = (H - patch) // stride + 1 = {oh} and OW = {ow}; patch positions "
-        f"0, stride, 2*stride, ... as long as the patch fits"
+        f"OH = (H - patch) // stride + 1 = {oh} and OW = {ow}; patch positions 0, stride, "
+        f"2*stride, ... as long as the patch fits"
     )
     T.assert_shape(got, (oh, ow), name=name, hint=shape_hint)
-    model.eval()  # the mistakes below are computed as the reference is: in eval mode
-    scores_hint = "scores used directly; take the softmax probability of `label`"
     mistakes = [
-        ("this is the new probability p(occluded); return the DROP p(original) - p(occluded)",
-         p_occ),
-        ("sign: the drop is p(original) - p(occluded), not p(occluded) - p(original)", -drop),
-        (scores_hint, s_occ),
-        (scores_hint, model.forward(image[None])[0, label] - s_occ),
+        ("these are probability drops; return the drop of the class SCORE", p_drop),
+        ("this is the occluded score s(occluded); return the DROP s(original) - s(occluded)",
+         s_occ),
+        ("sign: the drop is s(original) - s(occluded), not s(occluded) - s(original)", -drop),
         ("the patch was set to 0; set it to `fill`", _reference(patch, stride, 0.0, label)[0]),
         ("only channel 0 was covered; cover the patch in every channel",
          _reference(patch, stride, fill, label, channels=0)[0]),
     ]  # fmt: skip
+    if patch != stride:
+        mistakes.append(("patch (i, j) was placed at row i*patch; it starts at row i*stride",
+                         _reference(patch, stride, fill, label, step=patch)[0]))  # fmt: skip
+        mistakes.append(("the covered square was `stride` pixels wide; it is `patch` x `patch`",
+                         _reference(patch, stride, fill, label, size=stride)[0]))  # fmt: skip
     T.assert_allclose(got, drop, rtol=1e-6, atol=1e-9, name=name, mistakes=mistakes,
                       hint="for patch (i, j) cover rows i*stride .. i*stride+patch-1 and the "
                       "matching columns in all channels, in eval mode (Dropout off)")  # fmt: skip
@@ -814,30 +1053,38 @@ for patch, stride, fill, label in [(3, 2, 0.5, 2), (4, 3, 0.0, 4), (2, 1, -1.0, 
 
 # %% [markdown]
 # Occlusion maps for one test image of each class, with a 4x4 patch of zeros (the background
-# value) moved in steps of 2 pixels: a 9x9 grid of positions over the 20x20 image. Red means
-# the probability of the true class dropped when that patch was covered.
+# value) moved in steps of 2 pixels: a 9x9 grid of positions over the 20x20 image. All eight maps
+# share one colour scale, so colours compare across images; each title gives the network's
+# probability for the true class and the largest drop of its score.
 
 # %%
 examples = [int(np.flatnonzero(y_test == k)[0]) for k in range(len(class_names))]
 
 
-def show_maps(rows, row_labels, title, cmap, symmetric=False):
+def show_maps(rows, row_labels, title, cmap, symmetric=False, shared=False, notes=None):
     """The test images of `examples` in the top row, one row of maps under them per entry of
-    `rows` (each map stretched over its image and scaled on its own; `symmetric` centres the
-    colour scale at 0)."""
+    `rows`, each map stretched over its image. `shared` puts every map of a row on one colour
+    scale (else each map gets its own); `symmetric` centres the scale at 0; `notes` are titles
+    for the image row."""
     n_rows = 1 + len(rows)
     fig, axes = plt.subplots(
-        n_rows, len(examples), figsize=(1.45 * len(examples), 1.6 * n_rows + 0.4)
+        n_rows,
+        len(examples),
+        figsize=(1.5 * len(examples), 1.6 * n_rows + 0.6),
+        layout="constrained",
     )
     for col, i in enumerate(examples):
         axes[0, col].imshow(X_test[i, 0], cmap="gray", vmin=0, vmax=1)
-        axes[0, col].set_title(class_names[y_test[i]], fontsize=8)
+        heading = class_names[y_test[i]] + ("" if notes is None else "\n" + notes[col])
+        axes[0, col].set_title(heading, fontsize=7.5)
         for r, maps in enumerate(rows, start=1):
             m = maps[col]
-            v = np.abs(m).max()
-            axes[r, col].imshow(
+            v = max(np.abs(mm).max() for mm in maps) if shared else np.abs(m).max()
+            image = axes[r, col].imshow(
                 m, cmap=cmap, vmin=-v if symmetric else 0, vmax=v, extent=(0, 20, 20, 0)
             )
+            if shared and col == len(examples) - 1:
+                fig.colorbar(image, ax=axes[r, :].tolist(), shrink=0.8, pad=0.01)
         for ax in axes[:, col]:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -845,25 +1092,93 @@ def show_maps(rows, row_labels, title, cmap, symmetric=False):
     for r, label in enumerate(row_labels, start=1):
         axes[r, 0].set_ylabel(label, fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
 t0 = time.perf_counter()
 occlusions = [occlusion_map(net, X_test[i], y_test[i], patch=4, stride=2) for i in examples]
 print(f"8 occlusion maps in {time.perf_counter() - t0:.2f} s")
-show_maps([occlusions], ["drop"], "Drop in p(true class) when a 4x4 patch is covered", "RdBu_r",
-          symmetric=True)  # fmt: skip
+p_true = cl.train.predict_proba(net, X_test[examples])[np.arange(8), y_test[examples]]
+notes = [f"p={p:.3f}, max {m.max():.1f}" for p, m in zip(p_true, occlusions)]
+show_maps([occlusions], ["score drop"], "Drop in the true class's score when a 4x4 patch is "
+          "covered (one colour scale)", "RdBu_r", symmetric=True, shared=True, notes=notes)  # fmt: skip
 plt.show()
 
 # %% [markdown]
-# The drops concentrate on the shape itself, and often on the parts that tell the class apart
-# rather than on the whole shape: the ends or the middle of a bar, the crossing of the cross, a
-# piece of the ring. Covering empty background changes almost nothing, as it should. Blue cells
-# (negative drops) mean the covered patch made the network *more* sure of the right class: it
-# removed something that looked like another class. The map is coarse - one value per patch
-# position - and depends on the patch size and on the fill value: a black patch on a black
-# background is no occlusion at all.
+# Every map lies on its shape: a patch that covers only background changes the score by about a
+# tenth of the map's largest drop at most (printed below). Within the shape, the maps differ in two
+# ways that only a shared scale shows. First, in size: covering part of the disc costs the
+# circle score up to 10, while no single patch costs a bar more than about 4 - the bars'
+# evidence is spread over a long thin stroke, and a 4x4 patch hides only a piece of it. Second,
+# in shape: for the ring and the three bars the drop runs along the whole stroke, so no one part
+# carries the class and every piece adds evidence; the ring's hole costs nothing, because a
+# black patch on black background is no occlusion at all. For the circle, square and triangle
+# the drop is largest inside the body. Blue cells, where covering made the network *more* sure, are
+# rare and small here: the largest rise is 0.7, in the ring.
+#
+# The map is coarse - one value per patch position - and depends on the patch size and on the
+# fill value. It also reports evidence, not decisions: a large score drop need not change the
+# prediction if the class was far ahead. The next cell asks about the decision, using only
+# `occlusion_map`: one map per class gives the scores of all classes under every patch,
+# `s_k(occluded) = s_k(image) - drop_k`, and from them the softmax probabilities.
+
+# %%
+# The scores of ALL classes under every patch, from one occlusion map per class:
+# s_k(occluded) = s_k(image) - drop_k.
+scores_0 = net.forward(X_test[examples])
+p_min, flips = [], []
+for col, i in enumerate(examples):
+    occluded = scores_0[col][:, None, None] - np.stack(
+        [occlusion_map(net, X_test[i], k, patch=4, stride=2) for k in range(len(class_names))]
+    )
+    p_occluded = np.exp(occluded - occluded.max(axis=0))
+    p_occluded /= p_occluded.sum(axis=0)
+    p_min.append(p_occluded[y_test[i]].min())
+    flips.append(int((occluded.argmax(axis=0) != y_test[i]).sum()))
+    print(f"{class_names[y_test[i]]:>14}: p(true) {p_true[col]:.4f}, lowest under a patch "
+          f"{p_min[-1]:.4f}; {flips[-1]:2d} of 81 patches change the prediction")  # fmt: skip
+# which patches cover background only (no pixel brighter than 0.35)?
+background = [
+    np.array([[X_test[i, 0, 2 * r : 2 * r + 4, 2 * c : 2 * c + 4].max() < 0.35
+               for c in range(9)] for r in range(9)])
+    for i in examples
+]  # fmt: skip
+bg_share = [
+    np.abs(m[b]).max() / m.max() if b.any() else 0.0 for m, b in zip(occlusions, background)
+]
+print(
+    "largest |drop| over background-only patches, as a share of the map's largest drop:",
+    np.round(bg_share, 2),
+)
+print("smallest drop (a rise of the score) per map:", np.round([m.min() for m in occlusions], 2))
+cl.claim("a background patch changes the score by about a tenth of the largest drop at most",
+         max(bg_share), high=0.12)  # fmt: skip
+cl.claim("covering part of the disc costs the circle score up to 10", occlusions[0].max(),
+         low=8.5, high=11.5)  # fmt: skip
+cl.claim("no single patch costs a bar more than about 4", max(m.max() for m in occlusions[4:7]),
+         high=4.5)  # fmt: skip
+cl.claim("blue cells are rare and small: the largest rise is 0.7, in the ring",
+         -min(m.min() for m in occlusions), low=0.6, high=0.8)  # fmt: skip
+cl.claim("the largest rise is in the ring", int(np.argmin([m.min() for m in occlusions])),
+         equals=7)  # fmt: skip
+cl.claim("no patch moves p(ring) by a ten-thousandth", p_true[7] - p_min[7], high=1e-4)
+cl.claim("no patch brings p(ring) below 0.9999", p_min[7], low=0.9999)
+cl.claim("the ring's score drops by up to 5", occlusions[7].max(), low=4.5, high=5.5)
+cl.claim("score 10 above 7 others: p = 0.9997", round(1 / (1 + 7 * np.exp(-10)), 4), equals=0.9997)
+cl.claim("lowered by 3: p = 0.994", round(1 / (1 + 7 * np.exp(-7)), 3), equals=0.994)
+cl.claim("the diagonal bar stays above 0.9", p_min[6], low=0.9)
+cl.claim("no patch changes the prediction for the diagonal bar and the ring", flips[6] + flips[7],
+         equals=0)  # fmt: skip
+cl.claim("one patch can change the prediction for circle, square and triangle",
+         min(flips[:3]), low=1)  # fmt: skip
+
+# %% [markdown]
+# For the ring the probability is 1.000 before and after: no patch brings it below 0.9999,
+# although the score drops by up to 5 - a map of probability drops would be blank, or, on its
+# own colour scale, a picture of rounding noise. The diagonal bar, too, keeps its probability
+# above 0.9 under every patch. For the filled shapes, which the network finds harder, one 4x4
+# patch at the right place is enough to change the prediction. Both views are useful; just know
+# which question each answers.
 
 # %% [markdown]
 # ## 6. Saliency maps: the gradient with respect to the pixels
@@ -888,7 +1203,8 @@ plt.show()
 # ### Exercise 5: `saliency_map` (3 points)
 #
 # Return `max over channels of |d s_label / d x|` for one image `x` of shape `(C, H, W)`,
-# computed with the model's `forward` and `backward` in eval mode.
+# computed with the model's `forward` and `backward` in eval mode. Leave the model in the mode
+# you found it in.
 #
 # *Hints:* `model.backward(dscores)` returns `dx` with the shape of the input, `(1, C, H, W)`.
 # The numerical gradient of `cl.gradcheck` would be far too slow here and is not allowed.
@@ -933,23 +1249,57 @@ import numpy as np
 import cnnlab as cl
 import cnnlab.testing as T
 
-# A linear model on 2-channel 2x2 images: the gradient of score y is the weight column W[:, y].
-fc = cl.nn.Linear(8, 2)
+# A linear model on 2-channel 2x2 images: the gradient of score y is the weight column W[:, y]
+# (the Dropout layer is the identity in eval mode).
+fc = cl.nn.Linear(8, 2, dtype="float64")
 fc.params["w"][:, 0] = [1, -3, 0.5, 2, -2, 1, 1, -0.5]  # channel 0: [[1, -3], [.5, 2]],
 fc.params["w"][:, 1] = [0, 1, 0, 1, 4, 0, 0, 0]  # channel 1: [[-2, 1], [1, -.5]]
 fc.params["b"][...] = 0
-model = cl.nn.Sequential(cl.nn.Flatten(), fc)
-x = np.array([[[0.2, 0.4], [0.6, 0.8]], [[0.1, 0.3], [0.5, 0.7]]], dtype=np.float32)
+model = cl.nn.Sequential(cl.nn.Flatten(), cl.nn.Dropout(0.5, seed=0), fc)
+x = np.array([[[0.2, 0.4], [0.6, 0.8]], [[0.1, 0.3], [0.5, 0.7]]])
+w0 = fc.params["w"][:, 0].reshape(2, 2, 2).copy()
+scores = x.reshape(-1) @ fc.params["w"]  # for the mistakes below: p = softmax(scores)
+p = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+dprob = (p[0] * (1 - p[0])) * w0 - p[0] * p[1] * fc.params["w"][:, 1].reshape(2, 2, 2)
+dlogp = (1 - p[0]) * w0 - p[1] * fc.params["w"][:, 1].reshape(2, 2, 2)
+model.train()  # the model arrives in training mode
 with T.forbid_calls("cnnlab.gradcheck", exercise="saliency_map"):
     got = saliency_map(model, x, 0)
-T.assert_shape(got, (2, 2), name="saliency_map(model, x, 0) for x of shape (2, 2, 2)",
-               hint="one value per pixel: take the max over the channel axis")  # fmt: skip
-T.assert_allclose(got, [[2, 3], [1, 2]], atol=1e-6, name="saliency_map(model, x, 0)",
-                  hint="max over channels (not summed over channels, not averaged over "
-                       "channels) of |W[:, 0]| (absolute value before the max): the gradient of "
-                       "the SCORE, not taken after the softmax")  # fmt: skip
+name = "saliency_map(model, x, 0) for x of shape (2, 2, 2)"
+T.assert_shape(got, (2, 2), name=name,
+               hint="one value per pixel: (H, W) = (2, 2), the channel axis reduced by a max")  # fmt: skip
+T.assert_allclose(got, [[2, 3], [1, 2]], atol=1e-6, name=name,
+                  hint="the gradient of score 0 is the weight column, channel 0 [[1, -3], "
+                       "[.5, 2]] and channel 1 [[-2, 1], [1, -.5]]: |.| then max over channels, "
+                       "in eval mode", mistakes=[
+                      ("absolute value missing, or taken after the max: take |dx| first, then "
+                       "the max over channels", np.abs(w0.max(axis=0))),
+                      ("summed over channels; take the MAX over channels of |dx|",
+                       np.abs(w0).sum(axis=0)),
+                      ("summed over channels; take the MAX over channels of |dx|",
+                       np.abs(w0.sum(axis=0))),
+                      ("averaged over channels; take the MAX over channels of |dx|",
+                       np.abs(w0).mean(axis=0)),
+                      ("only channel 0; take the max over ALL channels", np.abs(w0[0])),
+                      ("gradient of the softmax probability; backpropagate a one-hot on the raw "
+                       "SCORES", np.abs(dprob).max(axis=0)),
+                      ("gradient of the log-probability (the loss); backpropagate a one-hot on "
+                       "the raw SCORES", np.abs(dlogp).max(axis=0)),
+                      ("gradient of the sum of all scores; dscores is 1 at `label` only",
+                       np.abs(w0 + fc.params["w"][:, 1].reshape(2, 2, 2)).max(axis=0)),
+                  ])  # fmt: skip
 T.assert_allclose(saliency_map(model, x, 1), [[4, 1], [0, 1]], atol=1e-6,
-                  name="saliency_map(model, x, 1)")  # fmt: skip
+                  name="saliency_map(model, x, 1)",
+                  hint="the gradient of score 1 is the weight column W[:, 1]")  # fmt: skip
+for arrives in ["training", "eval"]:
+    model.train() if arrives == "training" else model.eval()
+    saliency_map(model, x, 0)
+    modes = [model.training] + [layer.training for layer in model.layers]
+    T.assert_true(modes == [arrives == "training"] * 4,
+                  f"saliency_map on a model in {arrives} mode left it with model.training = "
+                  f"{modes[0]} and layer modes {modes[1:]}.",
+                  hint="leave the model in the mode it had, as in get_activations: model.train() "
+                       "at the end if it was training, nothing otherwise")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(41)
 model = cl.nn.Sequential(
@@ -979,19 +1329,27 @@ for label in [3, 0]:
     model.train()
     with T.forbid_calls("cnnlab.gradcheck", exercise="saliency_map"):
         got = saliency_map(model, x, label)
+    T.assert_true(model.training, f"{name}: a model in training mode was left in eval mode.",
+                  hint="restore the mode: model.train() at the end if it was training")  # fmt: skip
     T.assert_shape(got, (10, 8), name=name,
                    hint="return (H, W): the max over the channel axis of |dx[0]|")  # fmt: skip
     no_abs = "absolute value missing (or taken after the max): use np.abs(dx).max(axis=0)"
     summed = "summed over channels; take the MAX over channels of |dx|"
-    softmax = "gradient taken after the softmax; backpropagate a one-hot on the raw SCORES"
     mistakes = [
         (no_abs, dx.max(axis=0)),
         (no_abs, np.abs(dx.max(axis=0))),
         (summed, np.abs(dx).sum(axis=0)),
         (summed, np.abs(dx.sum(axis=0))),
         ("averaged over channels; take the MAX over channels of |dx|", np.abs(dx).mean(axis=0)),
-        (softmax, np.abs(dx_prob).max(axis=0)),
-        (softmax, np.abs(dx_logp).max(axis=0)),
+        (
+            "gradient of the softmax probability; backpropagate a one-hot on the raw SCORES",
+            np.abs(dx_prob).max(axis=0),
+        ),
+        (
+            "gradient of the log-probability (the loss); backpropagate a one-hot on the raw SCORES",
+            np.abs(dx_logp).max(axis=0),
+        ),
+        ("only channel 0; take the max over ALL channels", np.abs(dx[0])),
     ]
     T.assert_allclose(got, expected, rtol=1e-6, atol=1e-12, name=name, mistakes=mistakes,
                       hint="forward in eval mode (Dropout off), backward a one-hot dscores at "
@@ -1026,14 +1384,46 @@ show_maps([saliencies, smoothed], ["saliency", "SmoothGrad"],
 plt.show()
 
 # %% [markdown]
+# Each map has its own colour scale here: the pattern matters, not the size of the gradient.
 # Where occlusion gave one value per 4x4 patch, the saliency map has one value per pixel, and it
-# is much noisier: large gradients are scattered over the shape and even over the background.
-# A gradient describes the network's response to tiny changes around this one image, and our
-# images carry pixel noise which the first-layer filters respond to. Still there is structure:
-# for the bars the large values line up along the stroke, for the ring they follow the circle.
-# SmoothGrad makes that structure much clearer, at the price of 25 backward passes per image.
-# Occlusion and saliency answer different questions and need not agree; section 10 adds one
-# more caveat.
+# is noisy. For the three bars the largest values line up along the stroke, and for the ring
+# they roughly follow the circle; for the circle, the square and the triangle the plain maps are
+# speckle in which no shape is easy to see. A gradient describes the network's response to tiny
+# changes around this one image, and our images carry pixel noise to which the first-layer
+# filters respond.
+#
+# SmoothGrad changes the look more than the content. For the bars it turns the speckle into
+# clean lines along the bar's long edges - the edges the first-layer filters detect - but for
+# the filled shapes it is no clearer than the plain map, and it spreads a haze over the
+# background: in the noisy copies the filters respond there too. The next cell measures this:
+# the share of each map's total that falls on the shape (its bright pixels and a one-pixel
+# border), next to the share of the image the shape covers.
+
+# %%
+from scipy.ndimage import binary_dilation
+
+on_shape = [binary_dilation(X_test[i, 0] > 0.35) for i in examples]
+area = np.array([mask.mean() for mask in on_shape])
+share_plain = np.array([m[mask].sum() / m.sum() for m, mask in zip(saliencies, on_shape)])
+share_smooth = np.array([m[mask].sum() / m.sum() for m, mask in zip(smoothed, on_shape)])
+print(f"{'':>14}  area  plain  SmoothGrad")
+for k in range(len(examples)):
+    print(f"{class_names[k]:>14}  {area[k]:.2f}   {share_plain[k]:.2f}   {share_smooth[k]:.2f}")
+cl.claim("the plain maps put more of their weight on the shape than its area would",
+         (share_plain / area).min(), low=1.2)  # fmt: skip
+if not cl.is_grading():
+    cl.claim("SmoothGrad too puts more of its weight on the shape than its area would",
+             (share_smooth / area).min(), low=1.0)  # fmt: skip
+    cl.claim("SmoothGrad puts less on the shape than the plain map, for every image",
+             (share_plain - share_smooth).min(), low=0.0)  # fmt: skip
+
+# %% [markdown]
+# Both kinds of map put more of their weight on the shape than its area would (compare the
+# columns with `area`), so neither is pure noise. But the smoother-looking SmoothGrad puts *less*
+# of its weight on the shape than the plain map, for every one of the eight images. A picture
+# that looks cleaner is not for that reason a more faithful one: judge a visualisation by a
+# measurement, not by its looks. Occlusion and saliency answer different questions and need not
+# agree; section 10 adds one more caveat.
 
 # %% [markdown]
 # ## 7. What does the network think a class looks like?
@@ -1052,27 +1442,37 @@ plt.show()
 # $$ J(x) = s_y(x) - \lambda \|x\|^2, \qquad \nabla_x J = \frac{\partial s_y}{\partial x} - 2\lambda x, $$
 #
 # and repeat `x <- x + lr * grad J(x)`. The penalty keeps the pixels that do not help the class
-# near zero. Better pictures come from stronger priors (blurring, jitter; see
-# [Yosinski et al. 2015](https://arxiv.org/abs/1506.06579) and the Distill article above), but
-# plain L2 already shows what the network is looking for.
+# near zero.
+#
+# L2 alone is a weak prior, though: nothing keeps the pixels inside the range of real images
+# (ours lie in `[0, 1]`), and nothing stops the ascent from building the score out of
+# pixel-sized high-frequency patterns that no real image contains. Stronger priors help
+# ([Yosinski et al. 2015](https://arxiv.org/abs/1506.06579), the Distill article above, and
+# CS231n's assignment 3): after every step, *clip* the pixels to the data range and *blur* the
+# image a little, so that only patterns that survive smoothing can grow. Your function takes
+# such a prior as an optional function `prior(x) -> x`, applied after every update, so that you
+# can try both.
 #
 # **Worked example.** For a linear score `s_y = w . x` the gradient of `J` is `w - 2 λ x`, zero
 # at `x* = w / (2 λ)`. With `λ = 0.5` and `lr = 0.1` every step moves `x` 10 % of the way to
-# `x* = w`: after `t` steps `x = w + 0.9^t (x_0 - w)`.
+# `x* = w`: after `t` steps `x = w + 0.9^t (x_0 - w)`. With the prior `prior(x) = 0.5 * x`, a
+# step maps `x` to `0.5 * (0.9 x + 0.1 w) = 0.45 x + 0.05 w`, whose fixed point is `w / 11`:
+# after `t` steps `x = w / 11 + 0.45^t (x_0 - w / 11)`.
 #
 # ### Exercise 6: `class_visualization` (3 points)
 #
 # Start from `x = 0.1 * rng.standard_normal(shape)` (draw exactly this, once) and make `steps`
 # gradient-ascent updates `x <- x + lr * (d s_label / d x - 2 * l2 * x)`, the score gradient
-# coming from the model's backward pass in eval mode, on the batch `x[None]`. Return the final
-# `x`.
+# coming from the model's backward pass in eval mode, on the batch `x[None]`. When `prior` is
+# given, set `x <- prior(x)` after every update (the last one included). Return the final `x`,
+# and leave the model in the mode you found it in.
 #
 # *Hints:* each step is one forward and one backward pass, as in `saliency_map` but without the
 # absolute value and the max. Keep `x` in float64.
 
 
 # %% nbgrader={"grade": false, "grade_id": "class_visualization", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def class_visualization(model, label, shape, steps, lr, l2, rng):
+def class_visualization(model, label, shape, steps, lr, l2, rng, prior=None):
     """Gradient ascent on an input image to maximise ``score[label] - l2 * ||x||^2``.
 
     Parameters
@@ -1091,11 +1491,15 @@ def class_visualization(model, label, shape, steps, lr, l2, rng):
         Weight of the L2 penalty.
     rng : numpy.random.Generator
         Draws the start ``x = 0.1 * rng.standard_normal(shape)``.
+    prior : callable or None
+        ``x = prior(x)`` after every update (e.g. clip to the data range and blur); None
+        applies nothing.
 
     Returns
     -------
     x : ndarray of float, shape (C, H, W)
-        The image after ``steps`` updates ``x += lr * (d score[label] / dx - 2 * l2 * x)``.
+        The image after ``steps`` updates ``x += lr * (d score[label] / dx - 2 * l2 * x)``,
+        each followed by ``x = prior(x)`` when a prior is given.
     """
     ### BEGIN SOLUTION
     x = 0.1 * rng.standard_normal(shape)
@@ -1108,6 +1512,8 @@ def class_visualization(model, label, shape, steps, lr, l2, rng):
             dscores[0, label] = 1.0
             grad = model.backward(dscores)[0].astype(np.float64)
             x = x + lr * (grad - 2.0 * l2 * x)
+            if prior is not None:
+                x = np.asarray(prior(x), dtype=np.float64)
     finally:
         if was_training:
             model.train()
@@ -1121,23 +1527,82 @@ import numpy as np
 import cnnlab as cl
 import cnnlab.testing as T
 
-# The worked example: a linear model, score 0 = w . x with w = [1, -1, 0.5, 2] on a 1x2x2 image.
+# The worked example: a linear model, score 0 = w . x with w = [1, -1, 0.5, 2] on a 1x2x2 image
+# (the Dropout layer is the identity in eval mode).
 fc = cl.nn.Linear(4, 2, dtype="float64")
 fc.params["w"][:, 0] = [1, -1, 0.5, 2]
 fc.params["w"][:, 1] = [0, 0, 0, 0.5]
 fc.params["b"][...] = 0
-model = cl.nn.Sequential(cl.nn.Flatten(), fc)
+model = cl.nn.Sequential(cl.nn.Flatten(), cl.nn.Dropout(0.5, seed=0), fc)
 x0 = 0.1 * np.random.default_rng(0).standard_normal((1, 2, 2))
 w0 = np.array([1, -1, 0.5, 2]).reshape(1, 2, 2)
+
+
+def steps_of(update, x, t=30):
+    """x after t steps x <- update(x): what some wrong updates give on this linear model."""
+    for _ in range(t):
+        x = update(x)
+    return x
+
+
+def probability_step(x):
+    """One ascent step on p(class 0) instead of the score (a mistake)."""
+    s = np.array([w0.ravel() @ x.ravel(), 0.5 * x.ravel()[3]])
+    p = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+    grad = p[0] * (1 - p[0]) * w0 - p[0] * p[1] * np.array([0, 0, 0, 0.5]).reshape(1, 2, 2)
+    return x + 0.1 * (grad - x)
+
+
+def halve(x):
+    return 0.5 * x
+
+
+model.train()  # the model arrives in training mode
 with T.forbid_calls("cnnlab.gradcheck", exercise="class_visualization"):
     got = class_visualization(model, 0, (1, 2, 2), 30, 0.1, 0.5, np.random.default_rng(0))
-T.assert_shape(got, (1, 2, 2), name="class_visualization(..., shape=(1, 2, 2))")
-T.assert_allclose(got, w0 + 0.9**30 * (x0 - w0), rtol=1e-6, atol=1e-9,
-                  name="class_visualization(model, 0, (1, 2, 2), steps=30, lr=0.1, l2=0.5)",
-                  hint="start from 0.1 * rng.standard_normal(shape); gradient ascent, not "
-                       "descent: x += lr * (w - 2 * l2 * x) (check the sign of the L2 term and "
-                       "the factor 2; ascend the raw score, not the softmax) moves x 10 % of "
-                       "the way to w per step")  # fmt: skip
+name = "class_visualization(model, 0, (1, 2, 2), steps=30, lr=0.1, l2=0.5)"
+T.assert_shape(got, (1, 2, 2), name=name)
+start = "start from x = 0.1 * rng.standard_normal(shape), drawn once"
+T.assert_allclose(got, w0 + 0.9**30 * (x0 - w0), rtol=1e-6, atol=1e-9, name=name,
+                  hint="x = 0.1 * rng.standard_normal(shape), then 30 times, in eval mode, "
+                       "x += lr * (gradient of the score - 2 * l2 * x): here x += 0.1 * (w - x), "
+                       "10 % of the way to w per step", mistakes=[
+                      ("gradient DESCENT: move x along +gradient (x += lr * grad) to raise the "
+                       "score", steps_of(lambda x: x - 0.1 * (w0 - x), x0)),
+                      ("sign of the L2 term: the gradient of -l2 * ||x||^2 is -2 * l2 * x",
+                       steps_of(lambda x: x + 0.1 * (w0 + x), x0)),
+                      ("factor 2 missing: the gradient of l2 * ||x||^2 is 2 * l2 * x",
+                       steps_of(lambda x: x + 0.1 * (w0 - 0.5 * x), x0)),
+                      ("L2 penalty missing: add -2 * l2 * x to the gradient", x0 + 3 * w0),
+                      ("gradient of the softmax probability; ascend the raw class SCORE",
+                       steps_of(probability_step, x0)),
+                      (start, w0 + 0.9**30 * (0 - w0)),
+                      (start, w0 + 0.9**30 * (10 * x0 - w0)),
+                      (start, w0 + 0.9**30 * (0.1 * x0 - w0)),
+                  ])  # fmt: skip
+with T.forbid_calls("cnnlab.gradcheck", exercise="class_visualization"):
+    got = class_visualization(model, 0, (1, 2, 2), 30, 0.1, 0.5, np.random.default_rng(0),
+                              prior=halve)  # fmt: skip
+T.assert_allclose(got, w0 / 11 + 0.45**30 * (x0 - w0 / 11), rtol=1e-6, atol=1e-9,
+                  name=name[:-1] + ", prior=halve) with halve(x) = 0.5 * x",
+                  hint="after every update x = prior(x): x -> 0.5 * (0.9 x + 0.1 w)",
+                  mistakes=[
+                      ("the prior was ignored: set x = prior(x) after every update",
+                       w0 + 0.9**30 * (x0 - w0)),
+                      ("the prior was applied before each update; apply it after each update, "
+                       "the last one included", steps_of(lambda x: 0.9 * (0.5 * x) + 0.1 * w0, x0)),
+                      ("the prior was applied once, at the end; apply it after every update",
+                       0.5 * (w0 + 0.9**30 * (x0 - w0))),
+                  ])  # fmt: skip
+for arrives in ["training", "eval"]:
+    model.train() if arrives == "training" else model.eval()
+    class_visualization(model, 0, (1, 2, 2), 2, 0.1, 0.5, np.random.default_rng(0))
+    modes = [model.training] + [layer.training for layer in model.layers]
+    T.assert_true(modes == [arrives == "training"] * 4,
+                  f"class_visualization on a model in {arrives} mode left it with model.training "
+                  f"= {modes[0]} and layer modes {modes[1:]}.",
+                  hint="leave the model in the mode it had, as in get_activations: model.train() "
+                       "at the end if it was training, nothing otherwise")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(51)
 model = cl.nn.Sequential(
@@ -1153,10 +1618,13 @@ model = cl.nn.Sequential(
 shape, steps, lr, l2 = (1, 9, 8), 40, 0.3, 0.05
 
 
-def _ascent(label, seed, sign=1.0, reg=2.0, use_softmax=False, start=0.1):
+def _ascent(label, seed, sign=1.0, reg=2.0, use_softmax=False, start=0.1, prior=None,
+            prior_first=False):  # fmt: skip
     x = start * np.random.default_rng(seed).standard_normal(shape)
     model.eval()
     for _ in range(steps):
+        if prior is not None and prior_first:
+            x = prior(x)
         scores = model.forward(x[None])
         d = np.zeros_like(scores)
         d[0, label] = 1.0
@@ -1165,6 +1633,8 @@ def _ascent(label, seed, sign=1.0, reg=2.0, use_softmax=False, start=0.1):
             p /= p.sum()
             d = p[0, label] * (d - p)
         x = x + sign * lr * (model.backward(d)[0] - reg * l2 * x)
+        if prior is not None and not prior_first:
+            x = prior(x)
     return x
 
 
@@ -1173,31 +1643,46 @@ def _scores(x):
     return model.forward(np.asarray(x, dtype=np.float64)[None])[0]
 
 
-for label, seed in [(1, 8), (4, 7)]:
-    expected = _ascent(label, seed)
-    name = f"class_visualization(model, {label}, {shape}, steps={steps}, lr={lr}, l2={l2})"
+def _clip(x):
+    return np.clip(x, -0.3, 0.6)
+
+
+for label, seed, prior in [(1, 8, None), (4, 7, None), (2, 9, _clip)]:
+    expected = _ascent(label, seed, prior=prior)
+    name = (f"class_visualization(model, {label}, {shape}, steps={steps}, lr={lr}, l2={l2}"
+            + (", prior=<clip to [-0.3, 0.6]>)" if prior else ")"))  # fmt: skip
     rng_in = np.random.default_rng(seed)
     model.train()
     with T.forbid_calls("cnnlab.gradcheck", exercise="class_visualization"):
-        got = class_visualization(model, label, shape, steps, lr, l2, rng_in)
+        got = class_visualization(model, label, shape, steps, lr, l2, rng_in, prior=prior)
+    T.assert_true(model.training, f"{name}: a model in training mode was left in eval mode.",
+                  hint="restore the mode: model.train() at the end if it was training")  # fmt: skip
     T.assert_shape(got, shape, name=name, hint="return the image x of shape `shape`")
     T.assert_finite(got, name=name, hint="lr * gradient steps should stay finite here")
     s = _scores(got)
     start = "start from x = 0.1 * rng.standard_normal(shape), drawn once from `rng`"
     mistakes = [
         ("gradient DESCENT: move x along +gradient (x += lr * grad) to raise the score",
-         _ascent(label, seed, sign=-1.0)),
+         _ascent(label, seed, sign=-1.0, prior=prior)),
         ("sign of the L2 term: the gradient of -l2 * ||x||^2 is -2 * l2 * x",
-         _ascent(label, seed, reg=-2.0)),
+         _ascent(label, seed, reg=-2.0, prior=prior)),
         ("factor 2 missing: the gradient of l2 * ||x||^2 is 2 * l2 * x",
-         _ascent(label, seed, reg=1.0)),
-        ("L2 penalty missing: add -2 * l2 * x to the gradient", _ascent(label, seed, reg=0.0)),
+         _ascent(label, seed, reg=1.0, prior=prior)),
+        ("L2 penalty missing: add -2 * l2 * x to the gradient",
+         _ascent(label, seed, reg=0.0, prior=prior)),
         ("gradient of the softmax probability; ascend the raw class SCORE",
-         _ascent(label, seed, use_softmax=True)),
-    ] + [(start, _ascent(label, seed, start=a)) for a in (0.0, 0.01, 1.0)]  # fmt: skip
+         _ascent(label, seed, use_softmax=True, prior=prior)),
+    ] + [(start, _ascent(label, seed, start=a, prior=prior)) for a in (0.0, 0.01, 1.0)]  # fmt: skip
+    if prior is not None:
+        mistakes += [
+            ("the prior was ignored: set x = prior(x) after every update", _ascent(label, seed)),
+            ("the prior was applied before each update; apply it after each update",
+             _ascent(label, seed, prior=prior, prior_first=True)),
+        ]  # fmt: skip
     T.assert_allclose(got, expected, rtol=1e-6, atol=1e-9, name=name, mistakes=mistakes,
                       hint="x = 0.1 * rng.standard_normal(shape); then `steps` times in eval mode "
-                      "x += lr * (backward of a one-hot at `label` - 2 * l2 * x)")  # fmt: skip
+                      "x += lr * (backward of a one-hot at `label` - 2 * l2 * x), then x = "
+                      "prior(x) if a prior is given")  # fmt: skip
     T.assert_true(int(np.argmax(s)) == label,
                   f"{name}: the result scores {s.round(3)}, highest for class {int(np.argmax(s))} "
                   f"instead of {label}.")  # fmt: skip
@@ -1205,37 +1690,80 @@ for label, seed in [(1, 8), (4, 7)]:
 
 # %% [markdown]
 # One synthesised image per class of our trained network, each from its own faint random start,
-# with 200 steps of size `lr = 0.1` and `l2 = 0.5`:
+# with 100 steps of size `lr = 0.1`: first with the L2 penalty alone (`l2 = 0.5`), then with a
+# weaker penalty (`l2 = 0.05`) and a prior that clips every pixel to `[0, 1]` and blurs the
+# image with a Gaussian of standard deviation 0.5 pixel after every step. The titles give the
+# network's probability for the class.
 
 # %%
-steps = 60 if cl.is_grading() else 200
+from scipy.ndimage import gaussian_filter
+
+
+def clip_and_blur(x):
+    """The prior: pixels clipped to the data range [0, 1], then a slight Gaussian blur."""
+    return gaussian_filter(np.clip(x, 0.0, 1.0), sigma=(0, 0.5, 0.5))
+
+
+steps = 30 if cl.is_grading() else 100
 t0 = time.perf_counter()
-dreams = np.stack(
-    [
+dreams = {
+    "L2 only": [
         class_visualization(net, k, (1, 20, 20), steps, 0.1, 0.5, np.random.default_rng(k))
         for k in range(len(class_names))
+    ],
+    "clip + blur": [
+        class_visualization(
+            net, k, (1, 20, 20), steps, 0.1, 0.05, np.random.default_rng(k), prior=clip_and_blur
+        )  # fmt: skip
+        for k in range(len(class_names))
+    ],
+}
+print(f"{2 * len(class_names)} class visualisations, {steps} steps each, "
+      f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+fig, axes = plt.subplots(2, len(class_names), figsize=(1.45 * len(class_names), 4.2))
+dream_p = {}
+for r, (how, images) in enumerate(dreams.items()):
+    images = np.stack(images)
+    dream_p[how] = cl.train.predict_proba(net, images.astype(np.float32))[
+        np.arange(len(class_names)), np.arange(len(class_names))
     ]
-)
-print(
-    f"{len(class_names)} class visualisations, {steps} steps each, in {time.perf_counter() - t0:.1f} s"
-)
-dream_probs = cl.train.predict_proba(net, dreams.astype(np.float32))
-cl.plot.image_grid(
-    normalize_for_display(dreams),
-    titles=[f"{name}\np={dream_probs[k, k]:.2f}" for k, name in enumerate(class_names)],
-    title="Images that maximise each class score (each scaled to its own range)",
-)
+    print(f"{how:>12}: pixels from {images.min():.1f} to {images.max():.1f}")
+    for k, ax in enumerate(axes[r]):
+        ax.imshow(images[k, 0], cmap="gray", vmin=0 if r else None, vmax=1 if r else None)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{class_names[k]}\np={dream_p[how][k]:.2f}", fontsize=7.5)
+    axes[r, 0].set_ylabel(how + ("\n(own range)" if r == 0 else "\n(0 to 1)"), fontsize=8)
+fig.suptitle("Images that maximise each class score, L2 only and with a clip-and-blur prior")
+fig.tight_layout()
 plt.show()
+if not cl.is_grading():
+    plain = np.stack(dreams["L2 only"])
+    cl.claim("L2 only: the pixels run from about -3.7", plain.min(), low=-4.2, high=-3.2)
+    cl.claim("L2 only: the pixels run to about 2.7", plain.max(), low=2.2, high=3.2)
+    cl.claim("L2 only: the triangle's probability stays low", dream_p["L2 only"][2], high=0.5)
+    cl.claim("with the prior every image is its class with p >= 0.9", dream_p["clip + blur"].min(),
+             low=0.9)  # fmt: skip
 
 # %% [markdown]
-# Most of these images are classified as their class with near certainty, although none looks
-# like a training image. (A class whose probability stays low shows that raising one score does
-# not guarantee the top probability: the ascent may raise other scores too.) What you can see:
-# horizontal, vertical and diagonal strokes for the three bar classes, curved ring-like traces
-# for the ring, small "+" motifs for the cross, and the same motif repeated at several places -
-# the network rewards evidence wherever it appears, and nothing in our objective asks for one
-# object in the middle of a dark background. This is the honest lesson of the technique: the
-# network's notion of "ring" is a collection of local evidence, not a picture of a ring.
+# With the L2 penalty alone (top row) the pixels run from about -3.7 to 2.7 (printed above), far
+# outside the `[0, 1]` of real images, so each image is shown on its own grey scale - and most of
+# them are hard to read: horizontal strokes for the horizontal bar, ring-like traces for the
+# ring, texture for the rest. The triangle's probability stays low: raising one score does not
+# guarantee the top probability, because the ascent may raise other scores too.
+#
+# With the clip-and-blur prior (bottom row) every pixel is a value a real image could have, and
+# most classes become readable: a ring, a diagonal stroke, horizontal strokes, crossing strokes
+# for the cross, a bright tilted patch for the square, straight strokes meeting in a bright body
+# for the triangle, a large bright blob for the circle. Every one of these images is classified
+# as its class with a probability of at least 0.9. The vertical bar stays unreadable: the network
+# can recognise that class from evidence that does not look like a bar to us.
+#
+# What the prior does not change: motifs repeat at several places, and nothing in our objective
+# asks for one object in the middle of a dark background - the network rewards evidence wherever
+# it appears. Its notion of "ring" is a collection of local evidence, not a picture of a ring.
+# And a picture shaped by a prior shows the prior as well as the network: the blur is why the
+# bottom row has no fine detail.
 
 # %% [markdown]
 # ## 8. The classes in feature space: a t-SNE map
@@ -1259,9 +1787,8 @@ with threadpool_limits(1):  # scikit-learn loaded its OpenMP runtime after the s
     embedding = TSNE(n_components=2, perplexity=30, init="pca", random_state=0).fit_transform(
         features.astype(np.float64)
     )
-print(
-    f"t-SNE of {n_points} points x {features.shape[1]} features in {time.perf_counter() - t0:.1f} s"
-)
+tsne_seconds = time.perf_counter() - t0
+print(f"t-SNE of {n_points} points x {features.shape[1]} features in {tsne_seconds:.1f} s")
 
 fig, ax = plt.subplots(figsize=(9, 7.5))
 colors = plt.get_cmap("tab10")
@@ -1284,10 +1811,29 @@ ax.set_ylabel("t-SNE dimension 2")
 ax.set_title(f"t-SNE of the 64 penultimate-layer features, {n_points} test images")
 plt.show()
 
+# How well does each class keep to itself in the map? For every point, the share of its ten
+# nearest neighbours in 2-D that have its class.
+from sklearn.neighbors import NearestNeighbors
+
+_, neighbours = NearestNeighbors(n_neighbors=11).fit(embedding).kneighbors(embedding)
+labels = y_test[:n_points]
+same_class = (labels[neighbours[:, 1:]] == labels[:, None]).mean(axis=1)
+purity = np.array([same_class[labels == k].mean() for k in range(len(class_names))])
+print("share of the 10 nearest neighbours with the same class:",
+      ", ".join(f"{name} {q:.2f}" for name, q in zip(class_names, purity)))  # fmt: skip
+if not cl.is_grading():
+    cl.claim("t-SNE runs in a few seconds", tsne_seconds, high=20)
+    cl.claim("ring, cross and bars: more than nine in ten neighbours of the same class",
+             purity[3:].min(), low=0.9)  # fmt: skip
+    cl.claim("filled shapes: about half to three quarters", purity[:3].min(), low=0.4)
+    cl.claim("filled shapes: about half to three quarters", purity[:3].max(), high=0.8)
+
 # %% [markdown]
 # The ring, the cross and the three bar classes form islands of their own, which is what the
-# final linear layer needs. The filled shapes - circle, square, triangle - share one region in
-# which they only partly separate: these are the classes the network finds hard, and the
+# final linear layer needs: more than nine in ten of their points' nearest neighbours in the map
+# share their class (printed above). The filled shapes - circle, square, triangle - share one
+# region in which they only partly separate, with about half to three quarters of the
+# neighbours of their own class: these are the classes the network finds hard, and the
 # thumbnails near the borders show why (a small disc and a small square differ by a few
 # pixels). Do not read too much into the distances *between* islands or into their sizes: t-SNE
 # preserves neighbourhoods, not global distances, and its picture changes with the perplexity
@@ -1354,11 +1900,28 @@ import cnnlab.testing as T
 got = confusion_matrix(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), 3)
 T.assert_true(np.issubdtype(np.asarray(got).dtype, np.integer),
               f"confusion_matrix should return integer counts, got dtype {np.asarray(got).dtype}",
-              hint="create it with np.zeros((K, K), dtype=int)")  # fmt: skip
-T.assert_equal(np.asarray(got), np.array([[1, 1, 0], [0, 1, 0], [1, 0, 2]]),
+              hint="counts are integers: create the matrix with np.zeros((K, K), dtype=int)")  # fmt: skip
+expected = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+T.assert_equal(np.asarray(got), expected,
                name="confusion_matrix(y_true=[0,0,1,2,2,2], y_pred=[0,1,1,2,0,2], 3)",
-               hint="rows are the TRUE classes, columns the PREDICTED ones (transposed?); "
-                    "repeated pairs each count once")  # fmt: skip
+               hint="cm[i, j] counts the pairs with true class i and predicted class j",
+               mistakes=[
+                   ("transposed: rows are the TRUE classes, columns the PREDICTED ones",
+                    expected.T),
+                   ("the pair (2, 2) occurs twice but was counted once: cm[y_true, y_pred] += 1 "
+                    "adds 1 once per distinct pair; use a loop or np.add.at",
+                    [[1, 1, 0], [0, 1, 0], [1, 0, 1]]),
+               ])  # fmt: skip
+# Python lists, and 4 classes of which 2 and 3 never occur.
+got = confusion_matrix([0, 1, 1], [1, 1, 0], 4)
+name = "confusion_matrix([0, 1, 1], [1, 1, 0], 4)"
+T.assert_shape(got, (4, 4), name=name,
+               hint="the size is (num_classes, num_classes), also when some classes never occur")  # fmt: skip
+T.assert_equal(np.asarray(got), np.array([[0, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]),
+               name=name, hint="cm[i, j] counts the pairs with true class i and predicted class j",
+               mistakes=[("all zeros: comparing a Python list with a number gives a single "
+                          "False, not an array; convert with np.asarray(y_true) first",
+                          np.zeros((4, 4), dtype=int))])  # fmt: skip
 ### BEGIN HIDDEN TESTS
 
 rng = np.random.default_rng(61)
@@ -1378,17 +1941,20 @@ got = np.asarray(got)
 T.assert_true(np.issubdtype(got.dtype, np.integer),
               f"{name}: expected integer counts, got dtype {got.dtype}",
               hint="counts are integers: np.zeros((K, K), dtype=int)")  # fmt: skip
-T.assert_true(not np.array_equal(got, expected.T),
-              f"{name}: the matrix is transposed.",
-              hint="confusion matrix transposed: rows are the TRUE classes, columns the "
-                   "predicted ones, cm[y_true[n], y_pred[n]] += 1")  # fmt: skip
-T.assert_equal(int(got.sum()), 300, name=f"{name}: total count",
-               hint="every pair counts once; cm[y_true, y_pred] += 1 drops repeated pairs, "
-                    "use np.add.at or a loop")  # fmt: skip
-T.assert_equal(got, expected, name=name, hint="cm[i, j] counts true class i predicted as j")
+once = np.zeros((8, 8), dtype=np.int64)
+once[y_true, y_pred] = 1
+T.assert_equal(got, expected, name=name, hint="cm[i, j] counts true class i predicted as j",
+               mistakes=[
+                   ("transposed: rows are the TRUE classes, columns the predicted ones, "
+                    "cm[y_true[n], y_pred[n]] += 1", expected.T),
+                   ("repeated pairs counted once: cm[y_true, y_pred] += 1 adds 1 once per "
+                    "distinct pair; use np.add.at or a loop", once),
+               ])  # fmt: skip
 T.assert_equal(np.asarray(confusion_matrix([1, 1], [1, 1], 2)), np.array([[0, 0], [0, 2]]),
                name="confusion_matrix([1, 1], [1, 1], 2) (Python lists)",
-               hint="accept lists as well as arrays: np.asarray(y_true)")  # fmt: skip
+               hint="cm[i, j] counts true class i predicted as j; each pair counts",
+               mistakes=[("all zeros: comparing a Python list with a number gives a single "
+                          "False; convert with np.asarray(y_true) first", np.zeros((2, 2)))])  # fmt: skip
 ### END HIDDEN TESTS
 
 # %%
@@ -1400,13 +1966,27 @@ cl.plot.confusion_matrix(
     cm, class_names=class_names, title="Confusion matrix on the 500 test images"
 )
 plt.show()
+errors = cm.sum() - np.trace(cm)
+among_filled = cm[:3, :3].sum() - np.trace(cm[:3, :3])
+print(f"{errors} errors, {among_filled} of them among circle, square and triangle; "
+      f"{cm[0, 1]} circles taken for squares, {cm[1, 0]} squares for circles; "
+      f"{cm[3:].sum() - np.trace(cm[3:, 3:])} errors on the other 5 classes")  # fmt: skip
+if not cl.is_grading():
+    cl.claim("most errors are among the filled shapes", among_filled / errors, low=0.8)
+    off = cm - np.diag(np.diag(cm))
+    cl.claim("the most frequent error: circles predicted as squares",
+             tuple(int(v) for v in np.unravel_index(off.argmax(), off.shape)), equals=(0, 1))  # fmt: skip
+    cl.claim("far more circles become squares than squares circles", cm[0, 1] / max(cm[1, 0], 1),
+             low=2.5)  # fmt: skip
+    cl.claim("bars, cross and ring are almost never confused (errors per image)",
+             (cm[3:].sum() - np.trace(cm[3:, 3:])) / cm[3:].sum(), high=0.02)  # fmt: skip
 
 # %% [markdown]
-# The diagonal dominates; the off-diagonal cells show which confusions remain. Almost all of
-# them are among the filled shapes, above all circles predicted as squares - the classes that
-# shared a region in the t-SNE map. The matrix is not symmetric: far more circles become squares
-# than squares circles, so in doubt the network prefers "square". Bars, cross and ring are
-# almost never confused.
+# The diagonal dominates; the off-diagonal cells show which confusions remain. Most of them
+# (printed above) are among the filled shapes, above all circles predicted as squares - the
+# classes that shared a region in the t-SNE map. The matrix is not symmetric: far more circles
+# become squares than squares circles, so in doubt the network prefers "square". Bars, cross and
+# ring are almost never confused: a handful of errors in more than 300 images.
 #
 # A gallery of the misclassified test images, each with the network's three most probable
 # classes, shows what the numbers mean:
@@ -1426,17 +2006,23 @@ for ax, i in zip(axes.ravel(), wrong):
 fig.suptitle(f"{len(wrong)} misclassified test images: true class, then the top-3 predictions")
 fig.tight_layout()
 plt.show()
+disc_square = sum({y_test[i], y_hat[i]} == {0, 1} for i in wrong)
+runner_up = sum(np.argsort(-probs[i])[1] == y_test[i] for i in wrong)
+print(f"{disc_square} of these {len(wrong)} are discs taken for squares or squares for discs; "
+      f"for {runner_up} the true class is the second guess")  # fmt: skip
+if not cl.is_grading():
+    cl.claim("nearly all of the gallery are disc/square confusions", disc_square, low=14)
+    cl.claim("the correct class is usually the second guess", runner_up, low=12)
 
 # %% [markdown]
-# Nearly all of them are discs taken for squares or squares taken for discs. Some are small, a
-# few pixels across, where a disc and a square really do look alike at this resolution; but
-# several are large, clean discs that a person would never call a square, often with the circle
-# as a close second. That is a real weakness of this small network (six epochs, eight 5x5
-# filters), not of the data. When the correct class is second with a fair probability, the
-# network was in doubt; use `occlusion_map` and `saliency_map` on such an image to see what
-# pulled it towards the wrong class. A gallery like this is the quickest way to decide whether a
-# model needs more training, more data of some kind, or is at the limit of what the images
-# show.
+# Nearly all of them are discs taken for squares or squares taken for discs (printed above). Some
+# are small, a few pixels across, where a disc and a square really do look alike at this resolution;
+# but several are large, clean discs that a person would never call a square, usually with the
+# circle as the second guess. That is a real weakness of this small network (six epochs, eight 5x5
+# filters), not of the data. When the correct class is second with a fair probability, the network
+# was in doubt; use `occlusion_map` and `saliency_map` on such an image to see what pulled it
+# towards the wrong class. A gallery like this is the quickest way to decide whether a model needs
+# more training, more data of some kind, or is at the limit of what the images show.
 
 # %% [markdown]
 # ## 10. What these pictures can and cannot tell you
@@ -1446,15 +2032,19 @@ plt.show()
 # - **Filters** show what the first layer correlates with; deeper layers act on feature maps, so
 #   their weights are not pictures of anything.
 # - **Feature maps and top-k images** show what a channel responds to *among the images you
-#   tried*. A channel may respond to a property none of your images has, and a row of top images
-#   that look alike may share something else (brightness, size) than what you see in them.
-# - **Occlusion** measures the effect of one particular intervention; the answer depends on the
-#   patch size and on the fill value, and covering a part also creates new edges.
+#   tried*. A channel may respond to a property none of your images has, a row of top images
+#   that look alike may share something else (brightness, size) than what you see in them, and
+#   the ranking decides what you see: the mean favours big bright shapes, the max local patterns.
+# - **Occlusion** measures the effect of one particular intervention on the class score; the
+#   answer depends on the patch size and on the fill value, covering a part also creates new
+#   edges, and a large drop of the score need not change the decision.
 # - **Saliency** is a local, first-order statement about tiny changes around one image. Gradients
-#   are noisy, and some gradient-based methods highlight the edges of the input whatever the
-#   network has learned (see the check below).
+#   are noisy, a smoother picture (SmoothGrad) is not for that reason a more faithful one, and
+#   some gradient-based methods highlight the edges of the input whatever the network has
+#   learned (see the check below).
 # - **Class visualisations** show inputs that maximise a score, which can look nothing like real
-#   data: they reveal evidence the network uses, not a prototype.
+#   data: they reveal evidence the network uses, not a prototype, and how they look depends on
+#   the prior as much as on the network.
 # - **t-SNE** preserves neighbourhoods, not distances or cluster sizes.
 # - The **confusion matrix** and the **gallery** are the most reliable: they only count and show,
 #   but they say where the model errs, not why.
@@ -1481,13 +2071,22 @@ fig.tight_layout()
 plt.show()
 same = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(saliencies, random_saliencies)]
 print("correlation of trained and untrained saliency, per image:", np.round(same, 2))
+share_random = np.array([m[mask].sum() / m.sum() for m, mask in zip(random_saliencies, on_shape)])
+print("share of the untrained maps on the shape / share of the image the shape covers:",
+      np.round(share_random / area, 2))  # fmt: skip
+cl.claim("correlation of trained and untrained maps close to zero", np.abs(same).max(), high=0.2)
+cl.claim("untrained: 0.8 to 1.3 times", (share_random / area).min(), low=0.75)
+cl.claim("untrained: 0.8 to 1.3 times", (share_random / area).max(), high=1.35)
+cl.claim("trained: 1.3 to 3.2 times", (share_plain / area).min(), low=1.25, high=1.4)
+cl.claim("trained: 1.3 to 3.2 times", (share_plain / area).max(), low=3.0, high=3.4)
 
 # %% [markdown]
-# Here the test is passed: the untrained network's maps are unstructured noise, with no trace of
-# the shape, and their correlation with the trained maps (printed above) is close to zero. So
-# the structure we saw in section 6 comes from what the network learned. Adebayo et al. found
-# that several popular methods for large networks (guided backpropagation among them) produce
-# nearly the same picture for trained and random weights - those pictures mostly show the
+# Here the test is passed: the untrained network's maps are unstructured noise, their correlation
+# with the trained maps is close to zero, and they put about as much of their weight on the shape as
+# its area would (0.8 to 1.3 times, printed above), where the trained network's maps put 1.3 to 3.2
+# times as much. So the structure we saw in section 6 comes from what the network learned. Adebayo
+# et al. found that several popular methods for large networks (guided backpropagation among them)
+# produce nearly the same picture for trained and random weights - those pictures mostly show the
 # input's edges. Run this check whenever you trust a new visualisation method.
 
 # %% [markdown]
@@ -1496,17 +2095,21 @@ print("correlation of trained and untrained saliency, per image:", np.round(same
 # - First-layer filters can be shown as images, each scaled to its own range; deeper layers are
 #   read through their activations.
 # - `get_activations` in eval mode gives feature maps; ranking images by a channel's mean
-#   activation shows what the channel responds to.
-# - Occlusion measures the drop in the class probability when a patch is covered; saliency takes
-#   the gradient of the class score with respect to the pixels, through the same backward pass
-#   that trains the network.
-# - Gradient ascent on the input, with an L2 penalty, synthesises what raises a class score.
+#   activation favours big bright shapes, ranking by its maximum shows the local pattern it
+#   detects.
+# - Occlusion measures the drop in the class score when a patch is covered (the probability
+#   saturates for confident images); saliency takes the gradient of the class score with respect
+#   to the pixels, through the same backward pass that trains the network.
+# - Gradient ascent on the input, with an L2 penalty, synthesises what raises a class score;
+#   clipping to the data range and blurring after every step make the pictures readable.
 # - t-SNE of the penultimate features shows how well the classes separate; the confusion matrix
 #   and a gallery of errors show which classes the network mixes up and on which images.
-# - Each picture answers a narrow question; sanity checks such as randomising the weights tell
-#   you how much of the picture comes from the network and how much from the image.
+# - Each picture answers a narrow question; measurements (the share of a map on the shape) and
+#   sanity checks such as randomising the weights tell you how much of the picture comes from
+#   the network and how much from the image or the method.
 #
 # **Going further.** Try the tools on the digits (`cl.data.load_digits`) or, if you have the
-# files, on CIFAR-10: compare the first-layer filters of a colour network. Replace the L2 penalty
-# by a blur of `x` every few steps and see the class visualisations become smoother. Compute the
+# files, on CIFAR-10: compare the first-layer filters of a colour network. Add *jitter* to the
+# class visualisation (shift the image by a random pixel or two before each step and back after
+# it, as CS231n does) and see whether the vertical bar becomes readable. Compute the
 # occlusion map of a misclassified image for the predicted class and for the true one.
