@@ -127,6 +127,7 @@ TAMPER = {
     "np.testing.assert_allclose = lambda *a, **k: None\nT.assert_allclose = lambda *a, **k: None\n"
     "T.assert_equal = lambda *a, **k: None\n",
     "patch_numpy": "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n",
+    "patch_np_testing": "import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n",
     "patch_builtins": "import builtins\nbuiltins.AssertionError = type('Nope', (Exception,), {})\n",
     "patch_sysmodules": "import sys, types\n"
     "sys.modules['cnnlab.testing'] = types.ModuleType('x')\n",

@@ -116,6 +116,7 @@ def main(argv: list[str]) -> int:
     import warnings
 
     import numpy  # noqa: F401 - imported before the limits apply, as the learner's setup cell does
+    import numpy.testing  # noqa: F401 - loaded lazily by numpy: watched only if loaded now
     from IPython.core.interactiveshell import InteractiveShell
 
     import cnnlab

@@ -101,7 +101,7 @@ for i in range(8):
     for j in range(8):
         axes[4].text(j, i, crop[i, j], ha="center", va="center", fontsize=7,
                      color="black" if crop[i, j] > 110 else "white")  # fmt: skip
-axes[4].set_title("8 x 8 patch (yellow box), 0..255")
+axes[4].set_title("8 x 8 gray patch (yellow box), 0..255")
 for ax in axes:
     ax.set_xlabel("column j")
     ax.set_ylabel("row i")
@@ -112,7 +112,9 @@ plt.show()
 # %% [markdown]
 # **What to see.** Each channel on its own is just a gray image: the sky is bright in all three,
 # while the red pillars and railings are lighter in channel 0 than in the other two. The patch
-# on the right is what the network really receives: a grid of numbers, nothing more.
+# on the right (the gray version of the yellow box) is what the computer really stores: a grid
+# of numbers, nothing more. It is shown as the file's 0..255 values; the network gets them
+# divided by 255.
 #
 # ## 2. Why fully connected layers do not scale to images
 #
@@ -167,9 +169,10 @@ cl.claim("a conv filter has 27 weights", int(conv_weights[0]), equals=27)
 #    the window under it, plus a bias. The grid of these outputs is a *feature map*.
 #
 # A useful consequence: if the input shifts, the feature map shifts with it (the layer is
-# *translation equivariant*), because the same weights are applied everywhere. This holds exactly
-# for windows that move one pixel at a time (stride 1, section 8); with a larger stride only
-# shifts by a multiple of the stride carry over, as section 5 checks.
+# *translation equivariant*), because the same weights are applied everywhere. This holds, away
+# from the image border where content enters and leaves, for windows that move one pixel at a
+# time (stride 1, section 8); with a larger stride only shifts by a multiple of the stride carry
+# over, as section 5 checks.
 #
 # The figure draws the weights of four units over a 10 x 10 input: two dense neurons and two
 # convolution units at different output positions.
@@ -451,6 +454,8 @@ for ax, (title, arr) in zip(axes, results.items()):
     for (i, j), v in np.ndenumerate(arr):
         ax.text(j, i, f"{v:g}", ha="center", va="center", color="white" if v < 5 else "black")
     ax.set_title(f"{title}\nshape {arr.shape}")
+    ax.set_xticks(range(arr.shape[1]))
+    ax.set_yticks(range(arr.shape[0]))
     ax.set_xlabel("column")
     ax.set_ylabel("row")
 fig.suptitle("Impulse response: correlation rotates the kernel by 180°, convolution does not")
@@ -468,9 +473,10 @@ cl.claim("convolution reproduces the kernel (1 top-left, 9 bottom-right)",
 # in tests that use only symmetric kernels.
 #
 # Parameter sharing also gives the translation equivariance promised in section 3. Shift the
-# input by a few pixels and the output shifts by the same amount. With a stride of 2 (keeping every
-# other output position, section 8) that holds only for shifts by an even number of pixels: a
-# shift by one pixel moves the input to positions the stride skips.
+# input by a few pixels and the output shifts by the same amount (the check below compares the
+# two away from the border, where the shifted image wraps around). With a stride of 2 (keeping
+# every other output position, section 8) that holds only for shifts by an even number of pixels:
+# a shift by one pixel moves the input to positions the stride skips.
 
 # %%
 rng = np.random.default_rng(1)
@@ -501,8 +507,9 @@ cl.claim("stride 1 equivariant", bool(stride_1), equals=True)
 #
 # - **box blur**: every weight equal to 1/(KH·KW): each output is the average of its window,
 #   which smooths away fine detail and noise;
-# - **sharpen**: `[[0, -1, 0], [-1, 5, -1], [0, -1, 0]]`, which is the pixel itself plus
-#   (pixel − neighbours): it exaggerates differences from the surroundings;
+# - **sharpen**: `[[0, -1, 0], [-1, 5, -1], [0, -1, 0]]`, which is the pixel itself plus four
+#   times (pixel − the mean of its four neighbours): it exaggerates differences from the
+#   surroundings;
 # - **identity**: a single 1 in the centre returns the (cropped) input.
 #
 # The photo is shrunk by averaging 5 x 5 blocks of pixels so that your loop version stays fast.
@@ -527,7 +534,8 @@ print(
 
 fig, axes = plt.subplot_mosaic([["a", "b", "c"], ["p", "p", "p"]], figsize=(14, 7),
                               height_ratios=[3, 1.4])  # fmt: skip
-# one row of the input through the middle of the temple, and the columns from its centre to the sea
+# one row of the input through the middle of the temple, and the columns from the temple's right
+# half to the sea
 row, cols = small.shape[0] // 2, np.arange(small.shape[1] * 3 // 8, small.shape[1] * 3 // 4)
 for key, (title, out) in zip("abc", filtered.items()):
     o = (small.shape[0] - out.shape[0]) // 2  # output (i, j) is centred on input (i + o, j + o)
@@ -544,6 +552,10 @@ axes["p"].legend(loc="lower right")
 fig.suptitle("Hand-made kernels applied with your correlate2d")
 fig.tight_layout()
 plt.show()
+four_neighbours = np.array([[0.0, 1, 0], [1, 0, 1], [0, 1, 0]]) / 4  # their mean
+sharpen_parts = identity + 4 * (identity - four_neighbours)
+cl.claim("sharpen = the pixel + 4 (pixel - mean of its four neighbours)",
+         bool(np.allclose(sharpen, sharpen_parts)), equals=True)  # fmt: skip
 shrinkage = {small.shape[0] - out.shape[0] for out in filtered.values()}
 cl.claim("the outputs are 2 or 4 pixels smaller", sorted(shrinkage), equals=[2, 4])
 
@@ -714,8 +726,8 @@ plt.show()
 # 32 x 32 image would be down to 12 x 12, and pixels near the border take part in fewer windows
 # than those in the middle. **Zero padding** fixes both: add `pad` rows of zeros above and below
 # and `pad` columns left and right before sliding the kernel. With a 3 x 3 kernel and `pad = 1`
-# (in general `pad = (K − 1) / 2` for odd K) the output has the same size as the input, which is
-# called "same" padding.
+# (in general `pad = (K − 1) / 2` for odd K) and stride 1 the output has the same size as the
+# input, which is called "same" padding.
 #
 # In a batch (N, C, H, W) only the two spatial axes are padded. Padding the batch axis would
 # invent black images, and padding the channel axis would invent black channels.
@@ -860,8 +872,8 @@ for (oi, oj), colour in zip(positions, colours):
     offset = 0.06 * positions.index((oi, oj))
     ax.add_patch(plt.Rectangle((oj * s + offset, oi * s + offset), k - 2 * offset, k - 2 * offset,
                                fill=False, edgecolor=colour, lw=3))  # fmt: skip
-ax.set_xlim(0, size)
-ax.set_ylim(size, 0)
+ax.set_xlim(-0.1, size + 0.1)  # a margin, so that windows at the corner stay visible
+ax.set_ylim(size + 0.1, -0.1)
 ax.set_xticks(np.arange(size) + 0.5, range(size))
 ax.set_yticks(np.arange(size) + 0.5, range(size))
 ax.set_aspect("equal")
@@ -1013,11 +1025,12 @@ for args, why in [((5, 3, -1, 0), "stride < 1"), ((5, 3, 1, -1), "pad < 0"), ((5
 # Some layers you will meet later, with your function:
 
 # %%
-layers = [("28x28 digit, 5x5, no pad", 28, 5, 1, 0), ("32x32, 3x3 'same'", 32, 3, 1, 1),
-          ("32x32, 3x3, stride 2", 32, 3, 2, 1), ("224x224, 7x7, stride 2 (ResNet stem)", 224, 7, 2, 3),
-          ("227x227, 11x11, stride 4 (AlexNet)", 227, 11, 4, 0)]  # fmt: skip
+layers = [("28x28 digit, 5x5, no pad", 28, 5, 1, 0), ("32x32, 3x3, pad 1 ('same')", 32, 3, 1, 1),
+          ("32x32, 3x3, stride 2, pad 1", 32, 3, 2, 1),
+          ("224x224, 7x7, stride 2, pad 3 (ResNet stem)", 224, 7, 2, 3),
+          ("227x227, 11x11, stride 4, no pad (AlexNet)", 227, 11, 4, 0)]  # fmt: skip
 for name, n, k, s, p in layers:
-    print(f"{name:<40} -> {conv_output_size(n, k, stride=s, pad=p)}")
+    print(f"{name:<44} -> {conv_output_size(n, k, stride=s, pad=p)}")
 
 # section 7: ten 3 x 3 layers in a row, without and with "same" padding
 for p, quoted in [(0, 12), (1, 32)]:
@@ -1025,7 +1038,7 @@ for p, quoted in [(0, 12), (1, 32)]:
     for _ in range(10):
         side = conv_output_size(side, 3, pad=p)
         ref_side = cl.layers.conv_output_size(ref_side, 3, pad=p)
-    print(f"{f'ten 3x3 layers on 32x32, pad {p}':<40} -> {side}")
+    print(f"{f'ten 3x3 layers on 32x32, pad {p}':<44} -> {side}")
     cl.claim(f"ten 3 x 3 layers with pad {p}: 32 -> {quoted}", ref_side, equals=quoted)
 cl.claim("AlexNet: (227 - 11) // 4 + 1 = 55", cl.layers.conv_output_size(227, 11, 4, 0), equals=55)
 
@@ -1308,20 +1321,24 @@ blur_border = np.concatenate(
 blur_next = np.concatenate([ref_maps[2, 1, 1:-1], ref_maps[2, -2, 1:-1], ref_maps[2, 1:-1, 1],
                             ref_maps[2, 1:-1, -2]])  # fmt: skip
 cl.claim("the blur is darker on the border", blur_border.mean() / blur_next.mean(), high=0.8)
+redness = rgb[0, 0] - (rgb[0, 1] + rgb[0, 2]) / 2  # the redness filter, pixel by pixel
+cl.claim(
+    "the redness map has no padding frame", bool(np.allclose(ref_maps[3], redness)), equals=True
+)
 
 # %% [markdown]
 # **What to see.** One input image became four *feature maps*, one per filter, each highlighting
-# something different; red and blue are responses of opposite sign, white is 0. The one-pixel
-# frame around each map is an artefact of the zero padding: a window there hangs over the border
-# and sees black zeros next to the photo. To an edge kernel that looks like a strong edge,
-# strongest where the photo is bright (the sky at the top, sky and water on the right), and these
-# false edges are stronger than every real edge inside the photo (the printout compares the two).
-# That is why each colour range is set from the inside of its map, with the frame's larger values
-# drawn in the darkest colour. The blur averages the zeros in, so its frame has lower values than
-# the photo behind it (a paler red). Networks live with this (or pad by copying the edge pixels
-# instead); just do not read the border of a padded feature map as content. A trained network
-# learns the weights of such a bank of filters, and the next layer treats the F maps as its input
-# channels.
+# something different; red and blue are responses of opposite sign, white is 0. The one-pixel frame
+# around the first three maps is an artefact of the zero padding: a window there hangs over the
+# border and sees black zeros next to the photo. (The redness filter has no frame: it reads only the
+# centre pixel of its window, which is always inside the photo.) To an edge kernel that looks like a
+# strong edge, strongest where the photo is bright (the sky at the top, sky and water on the right),
+# and these false edges are stronger than every real edge inside the photo (the printout compares
+# the two). That is why each colour range is set from the inside of its map, with the frame's larger
+# values drawn in the darkest colour. The blur averages the zeros in, so its frame has lower values
+# than the photo behind it (a paler red). Networks live with this (or pad by copying the edge pixels
+# instead); just do not read the border of a padded feature map as content. A trained network learns
+# the weights of such a bank of filters, and the next layer treats the F maps as its input channels.
 #
 # ## 10. Counting parameters
 #
@@ -1463,7 +1480,8 @@ for n_in, n_out, bias in cases:
 # Compare a convolutional layer with dense layers on a 32 x 32 x 3 input. The conv layer
 # (16 filters of 3 x 3, pad 1) produces 16 x 32 x 32 = 16,384 numbers; a dense layer producing
 # as many numbers needs vastly more parameters, and even a small dense layer of 100 neurons is
-# much bigger than the conv layer.
+# much bigger than the conv layer. The second bar is the conv layer that would come next (16
+# channels in, 32 filters out): even with 16 input channels it stays small.
 
 # %%
 in_features = 32 * 32 * 3
@@ -1491,6 +1509,7 @@ fig.tight_layout()
 plt.show()
 conv_448 = 16 * 3 * 3 * 3 + 16  # 16 filters of shape (3, 3, 3), 16 biases
 dense_same = in_features * 16 * 32 * 32 + 16 * 32 * 32
+cl.claim("16 x 32 x 32 = 16,384 numbers", out_values, equals=16_384)
 cl.claim("the conv layer has 448 parameters", conv_448, equals=448)
 cl.claim("the dense layer with the same outputs: 50 million", dense_same, low=50e6, high=51e6)
 cl.claim("more than 100,000 times more", dense_same / conv_448, low=1e5, high=2e5)
@@ -1511,10 +1530,11 @@ cl.claim("more than 100,000 times more", dense_same / conv_448, low=1e5, high=2e
 # so that the convolution *becomes* a matrix multiply:
 #
 # 1. **im2col** ("image to columns"): copy every receptive field into one row of a matrix
-#    `cols` of shape **(N·OH·OW, C·KH·KW)**. Row `n·OH·OW + i·OW + j` holds the window of image
-#    `n` at output position (i, j); column `c·KH·KW + p·KW + q` holds its pixel
-#    `xpad[n, c, i·stride + p, j·stride + q]`. This column order is exactly the order of
-#    `w[f].ravel()`, so...
+#    `cols` of shape **(N·OH·OW, C·KH·KW)**. (Caffe and the CS231n notes store each window as a
+#    *column*, hence the name; this course uses the transpose, one window per row, and keeps the
+#    name.) Row `n·OH·OW + i·OW + j` holds the window of image `n` at output position (i, j);
+#    column `c·KH·KW + p·KW + q` holds its pixel `xpad[n, c, i·stride + p, j·stride + q]`. This
+#    column order is exactly the order of `w[f].ravel()`, so...
 # 2. ...with `w_mat = w.reshape(F, C·KH·KW)`, every output value is a row of `cols` times a row of
 #    `w_mat`: `cols @ w_mat.T` is a matrix of shape (N·OH·OW, F) holding all of them at once.
 # 3. Add the bias and move the axes back: reshape to (N, OH, OW, F) and transpose to
@@ -1891,13 +1911,13 @@ cl.claim("the loop time grows faster than the im2col time",
          (t_naive[-1] / t_naive[0]) / (t_im2col[-1] / t_im2col[0]), low=1.0)  # fmt: skip
 
 # %% [markdown]
-# **What to see.** The loop time grows in proportion to the number of pixels (one Python iteration
-# per output value); the im2col time is far lower and grows more slowly at these small sizes,
-# where fixed overheads dominate. Both versions give the same output. The speed-up depends on
-# your machine (the printout gives yours): on the machines this course is tested on, im2col is
-# more than ten times faster at every size, and the gap widens as the image grows, because the
-# loop version pays the interpreter's overhead once for every output value and the matrix
-# multiply once per call. The course's `cl.layers.conv_forward` is built on the same idea.
+# **What to see.** The loop time grows roughly in proportion to the number of pixels (one Python
+# iteration per output value); the im2col time is far lower and grows more slowly at these small
+# sizes, where fixed overheads dominate. Both versions give the same output. The speed-up depends on
+# your machine (the printout gives yours): on the machines this course is tested on, im2col is more
+# than ten times faster at every size, and the gap widens as the image grows, because the loop
+# version pays the interpreter's overhead once for every output value and the matrix multiply once
+# per call. The course's `cl.layers.conv_forward` is built on the same idea.
 #
 # ## Summary
 #
