@@ -511,10 +511,10 @@ def quiet():
 #   `model.params` (a dict of arrays). `opt.step(model.grads)` updates those arrays in place;
 #   `opt.lr` may be changed between steps. Momentum keeps its velocity `v = beta * v + grad`
 #   and steps `p -= lr * v`. `weight_decay` is section 5's subject.
-# - **`cl.train.fit(model, opt, X, y, *, epochs, batch_size, val=None, seed=0, progress=None)`**
-#   trains in place with the softmax cross-entropy loss, shuffling with `seed`, and returns a
-#   *history*, a dict of lists with one entry per epoch: `"train_loss"` and `"train_acc"`
-#   (averages over the epoch's mini-batches, in training mode, while the weights were still
+# - **`cl.train.fit(model, opt, X, y, *, epochs, batch_size, val=None, augment=None, seed=0,
+#   progress=None)`** trains in place with the softmax cross-entropy loss, shuffling with
+#   `seed`, and returns a *history*, a dict of lists with one entry per epoch: `"train_loss"`
+#   and `"train_acc"` (averages over the epoch's mini-batches, in training mode, while the weights were still
 #   changing), `"val_loss"` and `"val_acc"` (measured on `val = (X_val, y_val)` after each
 #   epoch, in evaluation mode; empty without `val`), and `"time"` (seconds since the start, at
 #   the end of each epoch). Calling `fit` again continues training the same model.
@@ -522,7 +522,9 @@ def quiet():
 #   cross-entropy and the fraction of correct predictions, in evaluation mode (the model's mode
 #   is restored afterwards).
 #
-# The cell prints the signatures from the library itself and what one epoch returns.
+# The cell prints the signatures from the library itself (with a few optional arguments that
+# this notebook leaves at their defaults, such as `augment` and `batch_size` of `evaluate`) and
+# what one epoch returns.
 
 # %%
 for f in (cl.optim.Momentum, cl.train.fit, cl.train.evaluate):
@@ -586,6 +588,17 @@ fig.suptitle(
 fig.tight_layout()
 plt.show()
 small, good, large = (lr_runs[lr] for lr in (0.003, 0.3, 1.5))
+model.eval()  # the last model of the loop is the lr=1.5 one: what is left of its hidden layer?
+hidden_out = X_val
+for layer in list(model)[:-1]:  # every layer but the last Linear one
+    hidden_out = layer.forward(hidden_out)
+model.train()
+print(
+    f"lr=1.5: {np.mean(hidden_out > 0):.1%} of the hidden ReLU outputs are non-zero on the validation images"
+)
+cl.claim(
+    "lr=1.5: the hidden ReLUs output zero for every input", float(np.max(hidden_out)), equals=0.0
+)
 cl.claim(
     "lr=0.003: validation accuracy still poor after all epochs", small["val_acc"][-1], high=0.5
 )
@@ -605,8 +618,9 @@ cl.claim("lr=1.5: accuracy at 10 %, chance level", large["val_acc"][-1], low=0.0
 # `lr=1.5` (red) the first steps are so violent that the network never recovers: from the
 # second epoch on the loss stays at 2.30 and the accuracy at 10 %, chance level. The number
 # 2.30 is worth recognising: it is ln 10, the loss of a network that gives all ten classes the
-# same probability for every image. Typically the large steps have pushed the ReLUs into a
-# state where they output zero for every input, and then no gradient flows any more. The good
+# same probability for every image. Here the large steps have pushed the ReLUs of the hidden
+# dense layer into a state where they output zero for every input (the printout), so the scores
+# are the same for every image and no gradient flows back through them any more. The good
 # and the hopeless learning rate are only a factor of five apart.
 #
 # ### The learning-rate range test
@@ -1282,15 +1296,43 @@ cl.claim("the run ends early", len(losses), high=rt_steps - 1)
 falling = lrs[:kept][trend < np.log(10) - 0.15]
 cl.claim("the useful part is less than a decade", float(lrs[low_at] / falling[0]), high=10.0)
 cl.claim("the suggestion is not beyond the lowest loss", lr_suggested, high=float(lrs[low_at]))
+trend_bottom = int(np.argmin(trend))
+steepest_trend = float(
+    lrs[int(np.argmin(np.gradient(trend, np.log10(lrs[:kept]))[: trend_bottom + 1]))]
+)
+print(f"the running mean falls fastest at lr = {steepest_trend:.3g}; suggestion {lr_suggested:.3g}")
+cl.claim("the running mean falls fastest near lr = 0.04", steepest_trend, low=0.03, high=0.05)
+cl.claim("the suggestion comes later than that", lr_suggested / steepest_trend, low=1.3)
+cl.claim(
+    "a step or so before the lowest loss",
+    low_at - int(np.flatnonzero(lrs == lr_suggested)[0]),
+    low=0,
+    high=3,
+)
+cl.claim("an average with beta = 0.8 trails by about 4 steps", 0.8 / (1 - 0.8), low=3.99, high=4.01)
+cl.claim(
+    "the descent lasts a couple of dozen steps",
+    low_at - int(np.flatnonzero(trend < np.log(10) - 0.15)[0]),
+    low=12,
+    high=36,
+)
 
 # %% [markdown]
 # Read the curve from left to right: up to about `1e-2` the loss stays at ln 10 = 2.3 (steps
 # too small to matter), then it falls, faster and faster, reaches its lowest point (red) and
 # shoots up a few steps later, which ends the run early. On a network trained from scratch
 # the useful part of the curve is short, often less than a decade, which is why the smoothing
-# and the cut at divergence matter. The green line marks the suggestion, on the steep part of
-# the descent and not beyond the lowest loss. It is a *starting point*, not the optimum; one
-# short training run confirms that it trains well:
+# and the cut at divergence matter.
+#
+# The green line marks the suggestion, and it is *not* where the blue running mean falls
+# fastest (near `lr = 0.04`, the printout): it sits later, near the bottom of the blue curve,
+# a step or so before the lowest loss. The reason is the smoothing. The blue curve averages
+# each step with its neighbours on both sides, but the moving average that `suggest_lr`
+# differentiates only looks backwards, and with `beta = 0.8` it trails the raw losses by about
+# `beta / (1 - beta) = 4` steps; its steepest point therefore comes late. When the whole
+# descent lasts a couple of dozen steps, as here, that lag is a good part of it, so read the
+# suggestion as the upper end of a reasonable range rather than its centre. It is a *starting
+# point*, not the optimum; one short training run confirms that it trains well:
 
 # %%
 t0 = time.perf_counter()
@@ -1696,6 +1738,7 @@ cl.claim(
 cl.claim("and lower still with 1e-2", r3["val_loss"] - r2["val_loss"], low=0.05)
 cl.claim("with 1e-2 the training accuracy stays at about 100 %", r2["train_acc"], low=0.98)
 cl.claim("with 1e-2 the training loss no longer goes to zero", r2["train_loss"], low=0.01)
+cl.claim("287 validation images", len(y_val), equals=287)
 cl.claim("validation accuracy changes by a few points at most",
          max(abs(r["val_acc"] - r0["val_acc"]) for r in (r3, r2)), high=0.05)  # fmt: skip
 cl.claim("the stronger the decay, the smaller the weights",
@@ -1721,14 +1764,13 @@ cl.claim(
 #   about halves them) and the validation loss ends clearly lower, the lower the stronger the
 #   decay. The training loss no longer goes to zero with `1e-2`: the penalty stops the network
 #   from pushing its scores to extremes. Validation *accuracy*, on the other hand, changes by
-#   only a few points (middle panel), and in which direction depends on the seed: we ran
-#   seeds 0 to 4, and the lower validation loss (and the smaller weights) held for every one,
-#   a higher validation accuracy for three of the five.
-#   On 150 images weight decay makes the network less over-confident more than it makes it
-#   more often right.
+#   only a few points (middle panel): a dozen or so of the 287 validation images at most, in
+#   one run with one seed, too small a difference to say that the network is more often
+#   right. What
+#   weight decay clearly did here is make the network less over-confident.
 # - **Too strong** (`λ = 0.1`): the penalty overwhelms the data, the weights are squeezed to
 #   almost nothing and *both* accuracies fall to chance. This is under-fitting caused by the
-#   regulariser. (With other seeds such a run sometimes survives, at a much lower accuracy.)
+#   regulariser.
 #
 # Between "hardly any effect" and "far too strong" lies about one order of magnitude, which is
 # why λ, like the learning rate, is searched on a log scale and chosen by validation. And the
@@ -3394,6 +3436,8 @@ cl.claim(
     low=4.0,
     high=6.0,
 )
+cl.claim("the final run stopped after a handful of epochs", epoch + 1, low=3, high=12)
+cl.claim("one test image is 0.3 %", 100 / len(y_test), low=0.25, high=0.35)
 cl.claim(
     "a search trial sees less than a tenth of the images of 03's run",
     trial_images / (25 * len(y_dev)),
@@ -3415,7 +3459,8 @@ cl.claim(
 # constant learning rate, without augmentation, on 1,150 instead of 1,437 images, and each
 # trial ran for only two epochs, less than a tenth of the training that the one run of 03's
 # recipe gets (25 epochs of Adam with a decaying learning rate and shifted copies of the
-# digits). A search can only find the best setting *inside its search space and budget*.
+# digits). Even the final run above stopped after a handful of epochs (the printout), with a
+# learning rate that was best for *two* epochs, not for a longer run. A search can only find the best setting *inside its search space and budget*.
 # Section 6 already showed that more filters help; a serious second round would add the
 # architecture, the optimiser, the schedule and augmentation to the space, give each trial
 # more epochs, and, once the settings are fixed, retrain on training and validation data
@@ -3434,8 +3479,8 @@ cl.claim(
 #   learning rate.
 # - **L2 weight decay** adds `0.5 λ Σ w²` (weights only) to the loss and shrinks the weights at
 #   every step. On 150 images it kept the weights small and the validation loss low (a less
-#   over-confident network) without making it reliably more accurate; too strong, it
-#   under-fits. Decide whether your search minimises the validation loss or maximises the
+#   over-confident network), while the validation accuracy moved by only a few points; too
+#   strong, it under-fits. Decide whether your search minimises the validation loss or maximises the
 #   accuracy.
 # - A search finds the best setting **inside its search space and budget**: what it leaves
 #   out (architecture, optimiser, augmentation, epochs) it cannot find.
