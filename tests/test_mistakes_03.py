@@ -1,20 +1,45 @@
-"""Tests of the hidden tests of 03-training: every mistake they claim to catch is caught.
+"""Tests of the tests of 03-training: every mistake they claim to catch is caught and named.
 
 Each case replaces one answer cell with a buggy (or library-only) answer, runs the test cell in
-process and checks (``nbtools.assert_fails``) that it fails with a message naming the mistake.
+process and checks (``nbtools.assert_fails``) that it fails with a message naming the mistake;
+``public=True`` where the mistake is one the exercise exists to teach (the learner's self-check
+must catch it). A hint names a mistake only when that mistake happened: the nearest wrong
+variants of every named mistake must not be given its hint (``assert_not_named``). Exercises
+that call earlier answers are graded on their own: a buggy helper costs only its own exercise.
 """
 
 from __future__ import annotations
 
+import ast
 from functools import partial
 
+import numpy as np
 import pytest
-from nbtools import assert_fails, assert_forbidden, assert_passes, cells, graded_ids
+from nbtools import (
+    assert_fails,
+    assert_forbidden,
+    assert_passes,
+    cells,
+    graded_ids,
+    namespace,
+    run_test_cell,
+)
+
+import cnnlab as cl
 
 NB = "03-training"
 ANSWERS, TEST_CELLS = graded_ids(NB)
 fails = partial(assert_fails, NB)
 forbidden = partial(assert_forbidden, NB)
+
+
+def assert_not_named(test_id, overrides, *wrong_hints):
+    """The test cell fails, but its message names none of ``wrong_hints`` (another mistake's)."""
+    exc = run_test_cell(NB, test_id, overrides)
+    assert isinstance(exc, AssertionError), f"{test_id}: {exc!r}"
+    for hint in wrong_hints:
+        assert hint.lower() not in str(exc).lower(), f"{hint!r} named for another mistake:\n{exc}"
+    return str(exc)
 
 
 # ------------------------------------------------------------------------------------------
@@ -44,11 +69,13 @@ def test_solution_passes(test_id):
 
 
 def test_he_init_fan_out():
-    fails("test_he_init", {"he_init": """
+    overrides = {"he_init": """
 def he_init(shape, fan_in, rng):
     fan_out = shape[0] * int(np.prod(shape[2:])) if len(shape) == 4 else shape[-1]
     return rng.standard_normal(shape) * np.sqrt(2.0 / fan_out)
-"""}, "fan_out")  # fmt: skip
+"""}  # fmt: skip
+    fails("test_he_init", overrides, "instead of fan_in", public=True)
+    fails("test_he_init", overrides, "fan_out", hidden=True, visible=False)
 
 
 def test_he_init_missing_two():
@@ -58,18 +85,44 @@ def he_init(shape, fan_in, rng):
 """}, "sqrt(1 / fan_in)")  # fmt: skip
 
 
-def test_he_init_variance_instead_of_std():
-    fails("test_he_init", {"he_init": """
-def he_init(shape, fan_in, rng):
-    return rng.standard_normal(shape) * (2.0 / fan_in)
-"""}, "sqrt(2 / fan_in)")  # fmt: skip
-
-
 def test_he_init_global_random_state():
     fails("test_he_init", {"he_init": """
 def he_init(shape, fan_in, rng):
     return np.random.standard_normal(shape) * np.sqrt(2.0 / fan_in)
 """}, "rng")  # fmt: skip
+
+
+HE_NAMED = ["LeCun", "is the variance", "instead of fan_in"]  # the three named std mistakes
+
+
+@pytest.mark.parametrize(
+    "scale, needle, own",
+    [
+        ("np.sqrt(1.0 / fan_in)", "LeCun", "LeCun"),
+        ("2.0 / fan_in", "is the variance", "is the variance"),
+        ("np.sqrt(2.0 / shape[-1])", "125 outputs of the layer", "instead of fan_in"),
+        (
+            "np.sqrt(2.0 / (shape[0] if len(shape) == 4 else fan_in))",
+            "F = 200",
+            "instead of fan_in",
+        ),
+        ("np.sqrt(2.0 / (shape[1] if len(shape) == 4 else fan_in))", "C = 10", "instead of fan_in"),
+        ("np.sqrt(3.0 / fan_in)", "sqrt(2 / fan_in)", None),  # a wrong scale no hint knows
+    ],
+    ids=["lecun", "variance", "fan_out_linear", "filters", "channels_only", "unknown_scale"],
+)
+def test_he_init_scale_hints_name_only_their_mistake(scale, needle, own):
+    source = f"def he_init(shape, fan_in, rng):\n    return rng.standard_normal(shape) * {scale}\n"
+    overrides = {"he_init": source}
+    fails("test_he_init", overrides, needle, public=True)
+    assert_not_named("test_he_init", overrides, *[h for h in HE_NAMED if h != own])
+
+
+def test_he_init_reseeded_inside():
+    fails("test_he_init", {"he_init": """
+def he_init(shape, fan_in, rng):
+    return np.random.default_rng(0).standard_normal(shape) * np.sqrt(2.0 / fan_in)
+"""}, "consecutive calls", public=True)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------
@@ -153,6 +206,55 @@ def test_build_convnet_default_init_ignores_rng():
     fails("test_build_convnet", {"build_convnet": source}, "rng")
 
 
+def test_build_convnet_core_mistakes_fail_the_self_check():
+    fails("test_build_convnet", {"build_convnet": build(last_relu=", nn.ReLU()")},
+          "ReLU after the last Linear", public=True)  # fmt: skip
+    no_halving = build().replace("        h, w = h // 2, w // 2\n", "")
+    fails("test_build_convnet", {"build_convnet": no_halving}, "in_features of the first Linear",
+          public=True)  # fmt: skip
+    fails("test_build_convnet", {"build_convnet": build(pool="pass")}, "pooling is missing",
+          public=True)  # fmt: skip
+
+
+CONV_FAN_HINTS = ["not the F * 3 * 3 outputs", "every output sums over a 3x3 window"]
+LINEAR_FAN_HINT = "is D = in_features, not M"
+
+
+@pytest.mark.parametrize(
+    "conv_fan, linear_fan, needle, own",
+    [
+        ("channels * 9", "d", "not the F * 3 * 3 outputs", CONV_FAN_HINTS[0]),
+        ("c", "d", "every output sums over a 3x3 window", CONV_FAN_HINTS[1]),
+        ("c * 9", "m", LINEAR_FAN_HINT, LINEAR_FAN_HINT),
+        ("c * 4", "d", "write he_init(shape, fan_in, rng) into every", None),  # no known mistake
+    ],
+    ids=["conv_fan_out", "conv_channels_only", "linear_fan_out", "unknown_fan"],
+)
+def test_build_convnet_fan_in_hints_name_only_their_mistake(conv_fan, linear_fan, needle, own):
+    source = build(conv_fan=conv_fan).replace(
+        'fc.params["w"][...] = he_init((d, m), d, rng)',
+        f'fc.params["w"][...] = he_init((d, m), {linear_fan}, rng)',
+    )
+    fails("test_build_convnet", {"build_convnet": source}, needle, public=True)
+    named = [*CONV_FAN_HINTS, LINEAR_FAN_HINT]
+    assert_not_named("test_build_convnet", {"build_convnet": source},
+                     *[h for h in named if h != own])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "he_init",
+    [
+        "def he_init(shape, fan_in, rng):\n    return rng.standard_normal(shape) / fan_in\n",
+        "def he_init(shape, fan_in, rng):\n    return np.random.randn(*shape) * 0.1\n",
+        "def he_init(shape, fan_in, rng):\n    return cl.nn.Linear(2, 2).params['w']\n",
+    ],
+    ids=["wrong_scale", "global_state", "wrong_shape"],
+)
+def test_build_convnet_is_graded_without_the_learners_he_init(he_init):
+    fails("test_he_init", {"he_init": he_init})
+    assert_passes(NB, "test_build_convnet", {"he_init": he_init})
+
+
 def test_build_convnet_library_only():
     forbidden("test_build_convnet", "build_convnet", """
 def build_convnet(input_shape, num_classes, conv_channels=(16, 32), convs_per_block=1,
@@ -214,6 +316,47 @@ def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
 """}, "same order")  # fmt: skip
 
 
+SEPARATELY = """
+def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
+    rng = np.random.default_rng() if rng is None else rng
+    if shuffle:
+        X, y = X[rng.permutation(len(X))], y[rng.permutation(len(y))]
+    for start in range(0, len(X), batch_size):
+        yield X[start:start + batch_size], y[start:start + batch_size]
+"""
+IN_PLACE = """
+def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
+    rng = np.random.default_rng() if rng is None else rng
+    if shuffle:
+        order = rng.permutation(len(X))
+        X[:], y[:] = X[order], y[order]
+    for start in range(0, len(X), batch_size):
+        yield X[start:start + batch_size], y[start:start + batch_size]
+"""
+DROP_LAST = """
+def iterate_minibatches(X, y, batch_size, shuffle=True, rng=None):
+    rng = np.random.default_rng() if rng is None else rng
+    order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+    for b in range(len(X) // batch_size):
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        yield X[idx], y[idx]
+"""
+
+
+def test_minibatches_core_mistakes_fail_the_self_check():
+    fails("test_iterate_minibatches", {"iterate_minibatches": SEPARATELY},
+          "X and y were shuffled separately", public=True)  # fmt: skip
+    fails("test_iterate_minibatches", {"iterate_minibatches": DROP_LAST}, "partial batch",
+          public=True)  # fmt: skip
+
+
+def test_minibatches_in_place_shuffle_is_not_called_separate_shuffling():
+    fails("test_iterate_minibatches", {"iterate_minibatches": IN_PLACE}, "in place",
+          public=True)  # fmt: skip
+    assert_not_named("test_iterate_minibatches", {"iterate_minibatches": IN_PLACE},
+                     "shuffled separately")  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------
 # optimisers
 # ------------------------------------------------------------------------------------------
@@ -225,6 +368,27 @@ def sgd_step(params, grads, lr):
     for name in params:
         params[name] = params[name] - lr * grads[name]
 """}, "in place")  # fmt: skip
+
+
+SGD_NAMED = ["goes uphill", "did not change", "new array into the dict"]
+
+
+@pytest.mark.parametrize(
+    "body, own",
+    [
+        ("params[name] = params[name] - lr * grads[name]", "new array into the dict"),
+        ("params[name] += lr * grads[name]", "goes uphill"),
+        ("p = params[name]; p = p - lr * grads[name]", "did not change"),
+        ("params[name] -= 2 * lr * grads[name]", None),
+    ],
+    ids=["rebinding", "uphill", "local_name", "double_step"],
+)
+def test_sgd_hints_name_only_their_mistake(body, own):
+    overrides = {"sgd_step": f"def sgd_step(params, grads, lr):\n    for name in params:\n"
+                             f"        {body}\n"}  # fmt: skip
+    if own is not None:
+        fails("test_sgd_step", overrides, own, public=True)
+    assert_not_named("test_sgd_step", overrides, *[h for h in SGD_NAMED if h != own])
 
 
 def test_sgd_library_only():
@@ -254,6 +418,39 @@ def momentum_step(params, grads, velocity, lr, beta=0.9):
         v += (1 - beta) * grads[name]
         p -= lr * v
 """}, "v = beta * v + g")  # fmt: skip
+
+
+MOMENTUM = """
+def momentum_step(params, grads, velocity, lr, beta=0.9):
+    for name, p in params.items():
+        v = velocity.setdefault(name, np.zeros_like(p))
+        {body}
+"""
+MOMENTUM_NAMED = [
+    "forgets its velocity", "(1 - beta) * g is a running mean", "beta is fixed at 0.9",
+    "did not move at the first step", "new arrays into params",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body, own",
+    [
+        ("w = beta * v + grads[name]\n        p -= lr * w", "forgets its velocity"),
+        ("v[...] = beta * v + (1 - beta) * grads[name]\n        p -= lr * v",
+         "(1 - beta) * g is a running mean"),
+        ("v[...] = 0.9 * v + grads[name]\n        p -= lr * v", "beta is fixed at 0.9"),
+        ("p -= lr * v\n        v[...] = beta * v + grads[name]", "did not move at the first step"),
+        ("v[...] = beta * v + grads[name]\n        params[name] = p - lr * v",
+         "new arrays into params"),
+        ("v[...] = beta * v + grads[name]\n        p -= lr * (beta * v + grads[name])", None),
+    ],
+    ids=["forgets", "damped", "fixed_beta", "old_velocity", "rebinding", "nesterov"],
+)  # fmt: skip
+def test_momentum_hints_name_only_their_mistake(body, own):
+    overrides = {"momentum_step": MOMENTUM.format(body=body)}
+    if own is not None:
+        fails("test_momentum_step", overrides, own, public=True)
+    assert_not_named("test_momentum_step", overrides, *[h for h in MOMENTUM_NAMED if h != own])
 
 
 def test_momentum_library_only():
@@ -318,9 +515,51 @@ def test_adam_mistakes(changes, needle):
 
 def test_adam_eps_inside_root_named_by_hidden_test():
     message = fails(
-        "test_adam_step", {"adam_step": adam(denominator="np.sqrt(v_hat + eps)")}, "eps=0.1"
-    )
+        "test_adam_step", {"adam_step": adam(denominator="np.sqrt(v_hat + eps)")}, "eps=0.1",
+        hidden=True,
+    )  # fmt: skip
     assert "np.sqrt(v_hat + eps)" in message
+
+
+ADAM_NAMED = [
+    "without bias correction", "step counter", "not np.sqrt(v_hat + eps)",
+    "not sqrt(v) / (1 - beta2**t)", "square root missing", "new array into params",
+    "first step must use t = 1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "changes, own",
+    [
+        (dict(corrected="m, v"), "without bias correction"),
+        (dict(advance="pass", t='state["t"] + 1'), "step counter"),
+        (dict(denominator="np.sqrt(v_hat + eps)"), "not np.sqrt(v_hat + eps)"),
+        (dict(denominator="np.sqrt(v) / (1 - beta2**t) + eps"), "not sqrt(v) / (1 - beta2**t)"),
+        (dict(denominator="v_hat + eps"), "square root missing"),
+        (dict(advance="t0 = state['t']", t="t0"), "first step must use t = 1"),
+        (dict(corrected="m / (1 - beta2**t), v / (1 - beta1**t)"), None),  # betas swapped
+        (dict(corrected="m / (1 - beta1**t), v / (1 - beta2**(t + 1))"), None),
+    ],
+    ids=["no_correction", "counter", "eps_inside", "root_outside", "no_root", "t_zero",
+         "betas_swapped", "v_off_by_one"],
+)  # fmt: skip
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # t = 0 divides by zero, on purpose
+def test_adam_hints_name_only_their_mistake(changes, own):
+    overrides = {"adam_step": adam(**changes)}
+    if own is not None:
+        fails("test_adam_step", overrides, own, public=True)
+    assert_not_named("test_adam_step", overrides, *[h for h in ADAM_NAMED if h != own])
+
+
+def test_adam_in_place():
+    source = adam().replace("p -= lr * m_hat", "params[k] = p - lr * m_hat")
+    fails("test_adam_step", {"adam_step": source}, "new array into params", public=True)
+
+
+def test_adam_local_m_and_v_are_not_called_a_missing_correction():
+    source = adam().replace("m, v = state[\"m\"][k], state[\"v\"][k]",
+                            "m, v = state[\"m\"][k].copy(), state[\"v\"][k].copy()")  # fmt: skip
+    assert_not_named("test_adam_step", {"adam_step": source}, *ADAM_NAMED)
 
 
 def test_adam_library_only():
@@ -381,6 +620,46 @@ def test_train_epoch_keeps_eval_mode():
     fails("test_train_epoch", {"train_epoch": epoch(mode="pass")}, "model.train()")
 
 
+def test_train_epoch_core_mistakes_fail_the_self_check():
+    fails("test_train_epoch", {"train_epoch": epoch(result="float(np.mean(losses))")},
+          "averages over batches instead of samples", public=True)  # fmt: skip
+    fails("test_train_epoch", {"train_epoch": epoch(mode="pass")}, "model.train()", public=True)
+
+
+EPOCH_NAMED = ["averages over batches", "loss of the last batch", "adds up the batch losses"]
+
+
+@pytest.mark.parametrize(
+    "result, own",
+    [
+        ("float(np.mean(losses))", "averages over batches"),
+        ("float(losses[-1])", "loss of the last batch"),
+        ("float(np.sum(losses))", "adds up the batch losses"),
+        ("float(np.dot(losses, sizes) / (len(sizes) * batch_size))", None),  # N rounded up
+        ("float(np.dot(losses, sizes) / (len(y) - 1))", None),
+    ],
+    ids=["mean_of_batches", "last_batch", "sum", "divided_by_full_batches", "off_by_one"],
+)
+def test_train_epoch_loss_hints_name_only_their_mistake(result, own):
+    overrides = {"train_epoch": epoch(result=result)}
+    if own is not None:
+        fails("test_train_epoch", overrides, own, public=True)
+    assert_not_named("test_train_epoch", overrides, *[h for h in EPOCH_NAMED if h != own])
+
+
+def test_train_epoch_without_backward_is_told_to_call_it():
+    source = epoch().replace("        model.backward(dscores)\n", "")
+    fails("test_train_epoch", {"train_epoch": source}, "call model.backward(dscores)",
+          public=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("helper", [SEPARATELY, DROP_LAST, IN_PLACE],
+                         ids=["separately", "drop_last", "in_place"])  # fmt: skip
+def test_train_epoch_is_graded_without_the_learners_minibatches(helper):
+    fails("test_iterate_minibatches", {"iterate_minibatches": helper})
+    assert_passes(NB, "test_train_epoch", {"iterate_minibatches": helper})
+
+
 def test_train_epoch_library_only():
     forbidden("test_train_epoch", "train_epoch", """
 class _StepFnOptimiser:
@@ -399,41 +678,89 @@ def train_epoch(model, X, y, step_fn, batch_size, rng):
 """)  # fmt: skip
 
 
-def test_evaluate_in_train_mode():
-    fails("test_evaluate", {"evaluate": """
+EVALUATE = """
 def evaluate(model, X, y, batch_size=256):
-    correct = 0
-    for s in range(0, len(X), batch_size):
-        correct += int(np.sum(model.forward(X[s:s + batch_size]).argmax(axis=1)
-                              == y[s:s + batch_size]))
-    return correct / len(X)
-"""}, "left in train mode")  # fmt: skip
+    was_training = model.training
+    {enter}
+    loss_sum, correct, losses = 0.0, 0, []
+    for s in range(0, {stop}, batch_size):
+        scores = model.forward(X[s:s + batch_size])
+        loss, _ = softmax_cross_entropy(scores, y[s:s + batch_size])
+        losses.append(loss)
+        loss_sum += loss * len(scores)
+        correct += int(np.sum(scores.argmax(axis=1) == y[s:s + batch_size]))
+    {leave}
+    return {result}
+"""
+EVALUATE_RIGHT = dict(
+    enter="model.eval()",
+    stop="len(X)",
+    leave="if was_training:\n        model.train()",
+    result="loss_sum / len(X), correct / len(X)",
+)
+EVALUATE_NAMED = [
+    "left the model in train mode", "averages the chunk losses", "last, smaller chunk",
+    "adds up the chunk losses", "not a percentage", "not a count", "in this order",
+    "expected the pair", "left a model that was training in eval mode",
+    "switched a model that was in eval mode",
+]  # fmt: skip
 
 
-def test_evaluate_drops_last_chunk():
-    fails("test_evaluate", {"evaluate": """
-def evaluate(model, X, y, batch_size=256):
-    model.eval()
-    n = (len(X) // batch_size) * batch_size or len(X)
-    pred = np.concatenate([model.forward(X[s:s + batch_size]).argmax(axis=1)
-                           for s in range(0, n, batch_size)])
-    return float(np.mean(pred == y[:n]))
-"""}, "last")  # fmt: skip
+def evaluate_source(**changes):
+    return EVALUATE.format(**{**EVALUATE_RIGHT, **changes})
 
 
-def test_evaluate_returns_percentage():
-    fails("test_evaluate", {"evaluate": """
-def evaluate(model, X, y, batch_size=256):
-    model.eval()
-    return 100.0 * float(np.mean(model.forward(X).argmax(axis=1) == y))
-"""}, "fraction in [0, 1]")  # fmt: skip
+def test_evaluate_template_is_right():
+    assert_passes(NB, "test_evaluate", {"evaluate": evaluate_source()})
+
+
+@pytest.mark.parametrize(
+    "changes, own",
+    [
+        (dict(enter="pass", leave="pass"), "left the model in train mode"),  # the issue's row
+        (dict(leave="pass"), "left a model that was training in eval mode"),
+        (dict(leave="model.train()"), "switched a model that was in eval mode"),
+        (dict(leave="model.training = was_training"),
+         "left a model that was training in eval mode"),
+        (dict(result="float(np.mean(losses)), correct / len(X)"), "averages the chunk losses"),
+        (dict(stop="len(X) // batch_size * batch_size or len(X)",
+              result="loss_sum / min(len(X), s + batch_size), "
+              "correct / min(len(X), s + batch_size)"), "last, smaller chunk"),
+        (dict(result="float(np.sum(losses)), correct / len(X)"), "adds up the chunk losses"),
+        (dict(result="loss_sum / len(X), 100 * correct / len(X)"), "not a percentage"),
+        (dict(result="loss_sum / len(X), correct"), "not a count"),
+        (dict(result="correct / len(X), loss_sum / len(X)"), "in this order"),
+        (dict(result="correct / len(X)"), "expected the pair"),
+        (dict(result="loss_sum / len(X), correct / (len(X) - 1)"), None),
+        (dict(result="loss_sum / (len(X) + 1), correct / len(X)"), None),
+    ],
+    ids=["train_mode", "not_restored", "always_train", "flag_only", "chunk_mean", "last_chunk",
+         "chunk_sum", "percent", "count", "swapped", "accuracy_only", "acc_off_by_one",
+         "loss_off_by_one"],
+)  # fmt: skip
+def test_evaluate_hints_name_only_their_mistake(changes, own):
+    overrides = {"evaluate": evaluate_source(**changes)}
+    if own is not None:
+        fails("test_evaluate", overrides, own, public=True)
+    assert_not_named("test_evaluate", overrides, *[h for h in EVALUATE_NAMED if h != own])
 
 
 def test_evaluate_library_only():
     forbidden("test_evaluate", "evaluate", """
 def evaluate(model, X, y, batch_size=256):
-    return cl.train.evaluate(model, X, y, batch_size)[1]
+    return cl.train.evaluate(model, X, y, batch_size)
 """)  # fmt: skip
+
+
+def test_evaluate_agrees_with_its_library_twin():
+    ns = namespace(NB)
+    X, y, _, _ = cl.data.load_digits()
+    model = cl.models.course_convnet((1, 8, 8), dropout=0.5, seed=0)
+    for batch_size in (256, 100, 7):
+        mine = ns["evaluate"](model, X[:300], y[:300], batch_size)
+        assert model.training
+        theirs = cl.train.evaluate(model, X[:300], y[:300], batch_size)
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------
@@ -441,20 +768,24 @@ def evaluate(model, X, y, batch_size=256):
 # ------------------------------------------------------------------------------------------
 
 SHIFT = """
-def random_shift(images, max_shift, rng):
+def random_shift(images, rng, max_shift=1):
     n, _, h, w = images.shape
     m = int(max_shift)
     padded = np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)))
-    offsets = {offsets}
+    dy, dx = {offsets}
     out = np.empty_like(images)
-    for i, (dy, dx) in enumerate(offsets):
+    for i in range(n):
         out[i] = {move}
     return out
 """
 SHIFT_RIGHT = dict(
-    offsets="rng.integers(-m, m + 1, size=(n, 2))",
-    move="padded[i, :, m - dy : m - dy + h, m - dx : m - dx + w]",
+    offsets="rng.integers(-m, m + 1, size=n), rng.integers(-m, m + 1, size=n)",
+    move="padded[i, :, m + dy[i] : m + dy[i] + h, m + dx[i] : m + dx[i] + w]",
 )
+SHIFT_NAMED = [
+    "one offset for the whole batch", "opposite way", "dy and dx are swapped", "wraps around",
+    "not by the offsets drawn",
+]  # fmt: skip
 
 
 def shift(**changes):
@@ -465,39 +796,104 @@ def test_random_shift_template_is_right():
     assert_passes(NB, "test_random_shift", {"random_shift": shift()})
 
 
-def test_random_shift_wraps_around():
-    fails(
-        "test_random_shift",
-        {"random_shift": shift(move="np.roll(images[i], (dy, dx), axis=(1, 2))")},
-        "wraps around",
-    )
+@pytest.mark.parametrize(
+    "changes, own",
+    [
+        (dict(move="np.roll(images[i], (-dy[i], -dx[i]), axis=(1, 2))"), "wraps around"),
+        (dict(move="padded[i, :, m - dy[i] : m - dy[i] + h, m - dx[i] : m - dx[i] + w]"),
+         "opposite way"),
+        (dict(move="padded[i, :, m + dx[i] : m + dx[i] + h, m + dy[i] : m + dy[i] + w]"),
+         "dy and dx are swapped"),
+        (dict(offsets="np.repeat(rng.integers(-m, m + 1, size=(2, 1)), n, axis=1)"),
+         "one offset for the whole batch"),
+        (dict(offsets="rng.integers(-m, m + 1, size=(n, 2)).T"), "not by the offsets drawn"),
+        (dict(offsets="rng.integers(-m, m, size=n), rng.integers(-m, m, size=n)"),
+         "not by the offsets drawn"),
+        (dict(move="np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)), mode='edge')"
+              "[i, :, m + dy[i] : m + dy[i] + h, m + dx[i] : m + dx[i] + w]"), None),
+    ],
+    ids=["roll", "opposite", "swapped", "one_offset", "draw_order", "exclusive_bound",
+         "edge_fill"],
+)  # fmt: skip
+def test_random_shift_hints_name_only_their_mistake(changes, own):
+    overrides = {"random_shift": shift(**changes)}
+    fails("test_random_shift", overrides, *([own] if own else []), public=True)
+    assert_not_named("test_random_shift", overrides, *[h for h in SHIFT_NAMED if h != own])
 
 
-def test_random_shift_one_offset_for_the_batch():
-    offsets = "np.repeat(rng.integers(-m, m + 1, size=(1, 2)), n, axis=0)"
-    needle = "one offset for the whole batch"
-    fails("test_random_shift", {"random_shift": shift(offsets=offsets)}, needle)
+def hidden_failure(test_id, overrides):
+    """The message of the hidden part of ``test_id``, run after the visible part's imports,
+    definitions and assignments that do not call the learner's functions (``run_hidden_part``
+    runs the imports only, but hidden checks may use the visible part's helpers)."""
+    ns = namespace(NB, overrides)
+    source = next(src for _, meta, src in cells(NB) if meta.get("grade_id") == test_id)
+    visible, rest = source.split("### BEGIN HIDDEN TESTS")
+
+    tainted, keep = set(ANSWERS), []  # names whose value comes from the learner's code
+    for node in ast.parse(visible).body:
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+            keep.append(node)
+        elif isinstance(node, ast.Assign) and not names & tainted:
+            keep.append(node)
+        else:  # skipped: whatever it assigns is unknown to the hidden part
+            stored = ast.walk(node)
+            tainted |= {
+                n.id for n in stored if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+    hidden = rest.split("### END HIDDEN TESTS")[0]
+    try:
+        exec(compile(ast.unparse(keep) + "\n" + hidden, f"<{test_id} hidden>", "exec"), ns)
+    except AssertionError as exc:
+        return str(exc)
+    raise AssertionError(f"the hidden part of {test_id} passed {sorted(overrides)}")
 
 
-def test_random_shift_exclusive_upper_bound():
-    exclusive = "rng.integers(-m, m, size=(n, 2)) if m else np.zeros((n, 2), int)"
-    fails("test_random_shift", {"random_shift": shift(offsets=exclusive)}, "both ends included")
+@pytest.mark.parametrize(
+    "offsets, needle",
+    [
+        ("rng.integers(-m, m, size=n), rng.integers(-m, m, size=n)", "both ends included"),
+        ("(lambda d: (d, d))(rng.integers(-m, m + 1, size=n))", "dy equals dx"),
+        ("np.repeat(rng.integers(-m, m + 1, size=(2, 1)), n, axis=1)", "one offset for the whole"),
+        ("rng.integers(-m, m + 1, size=(n, 2)).T", "not by the offsets drawn"),
+    ],
+    ids=["exclusive_bound", "same_offsets", "one_offset", "draw_order"],
+)
+def test_random_shift_hidden_checks_name_the_offset_mistakes(offsets, needle):
+    message = hidden_failure("test_random_shift", {"random_shift": shift(offsets=offsets)})
+    assert needle in message, message
 
 
-def test_random_shift_same_offset_on_both_axes():
-    offsets = "np.repeat(rng.integers(-m, m + 1, size=(n, 1)), 2, axis=1)"
-    fails("test_random_shift", {"random_shift": shift(offsets=offsets)}, "dy equals dx")
+def test_random_shift_input_and_dtype():
+    in_place = shift().replace("out = np.empty_like(images)", "out = images")
+    fails("test_random_shift", {"random_shift": in_place}, "in place", public=True)
+    float64 = shift().replace("np.empty_like(images)", "np.empty(images.shape)")
+    fails("test_random_shift", {"random_shift": float64}, "float32", public=True)
 
 
 def test_random_shift_library_only():
     forbidden("test_random_shift", "random_shift", """
 import scipy.ndimage
 
-def random_shift(images, max_shift, rng):
-    offsets = rng.integers(-max_shift, max_shift + 1, size=(len(images), 2))
-    return np.stack([scipy.ndimage.shift(img, (0, dy, dx), order=0, mode="constant", cval=0.0)
-                     for img, (dy, dx) in zip(images, offsets)])
+def random_shift(images, rng, max_shift=1):
+    dy = rng.integers(-max_shift, max_shift + 1, size=len(images))
+    dx = rng.integers(-max_shift, max_shift + 1, size=len(images))
+    return np.stack([scipy.ndimage.shift(img, (0, -a, -b), order=0, mode="constant", cval=0.0)
+                     for img, a, b in zip(images, dy, dx)]).astype(images.dtype)
+""", hidden=True)  # fmt: skip
+    forbidden("test_random_shift", "random_shift", """
+def random_shift(images, rng, max_shift=1):
+    return cl.train.random_shift(images, rng, max_shift)
 """)  # fmt: skip
+
+
+def test_random_shift_agrees_with_its_library_twin():
+    ns = namespace(NB)
+    images = np.random.default_rng(0).random((50, 3, 6, 7)).astype(np.float32)
+    for m in (0, 1, 2):
+        mine = ns["random_shift"](images, np.random.default_rng(m), m)
+        theirs = cl.train.random_shift(images, np.random.default_rng(m), m)
+        np.testing.assert_array_equal(mine, theirs)
 
 
 # ------------------------------------------------------------------------------------------
@@ -506,7 +902,7 @@ def random_shift(images, max_shift, rng):
 
 
 def test_train_convnet_too_short():
-    fails("test_train_convnet", {"train_convnet": """
+    overrides = {"train_convnet": """
 def train_convnet(X, y, seed=0, on_epoch_end=None):
     rng = np.random.default_rng(seed)
     model = build_convnet(X.shape[1:], 10, rng=rng)
@@ -516,7 +912,9 @@ def train_convnet(X, y, seed=0, on_epoch_end=None):
         if on_epoch_end is not None:
             on_epoch_end(epoch, model, loss)
     return model
-"""}, "98.5%")  # fmt: skip
+"""}  # fmt: skip
+    fails("test_train_convnet", overrides, "98.5%")
+    assert "98.5%" in hidden_failure("test_train_convnet", overrides)
 
 
 def test_train_convnet_library_only():
@@ -524,7 +922,7 @@ def test_train_convnet_library_only():
 def train_convnet(X, y, seed=0, on_epoch_end=None):
     model = cl.models.course_convnet(X.shape[1:], seed=seed)
     opt = cl.optim.Adam(model.params, lr=2e-3)
-    shift = lambda xb, rng: random_shift(xb, 1, rng)
+    shift = lambda xb, rng: random_shift(xb, rng, 1)
     history = cl.train.fit(model, opt, X, y, epochs=20, batch_size=32, augment=shift,
                            seed=seed, progress=False)
     opt.lr = 2e-4
@@ -534,3 +932,58 @@ def train_convnet(X, y, seed=0, on_epoch_end=None):
             on_epoch_end(epoch, model, loss)
     return model
 """)  # fmt: skip
+
+
+BUGGY_HELPERS = {
+    "he_init": "def he_init(shape, fan_in, rng):\n    return rng.standard_normal(shape)\n",
+    "build_convnet": """
+def build_convnet(input_shape, num_classes, conv_channels=(16, 32), convs_per_block=1,
+                  hidden=(64,), rng=None):
+    return cl.models.course_convnet(input_shape, num_classes, conv_channels, convs_per_block,
+                                    hidden, seed=0)
+""",
+    "iterate_minibatches": SEPARATELY,
+    "sgd_step": "def sgd_step(params, grads, lr):\n    pass\n",
+    "momentum_step": "def momentum_step(params, grads, velocity, lr, beta=0.9):\n    pass\n",
+    "adam_step": """
+_OPTIMISERS = {}
+
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    opt = _OPTIMISERS.setdefault(id(state), cl.optim.Adam(params, lr, beta1, beta2, eps))
+    opt.step({k: -g for k, g in grads.items()})  # and uphill, too
+""",
+    "train_epoch": epoch(result="float(np.mean(losses))", mode="pass"),
+    "evaluate": evaluate_source(enter="pass", leave="pass", result="correct / len(X)"),
+    "random_shift": shift(move="np.roll(images[i], (-dy[i], -dx[i]), axis=(1, 2))"),
+}
+
+
+def test_train_convnet_is_graded_without_the_learners_earlier_answers():
+    """Every earlier answer wrong (or a library wrapper): train_convnet still gets its points,
+    and no message blames it for them, while each helper's own test fails."""
+    for name, source in BUGGY_HELPERS.items():
+        exc = run_test_cell(NB, f"test_{name}", {name: source})
+        assert isinstance(exc, AssertionError), f"test_{name} passed a buggy {name}: {exc!r}"
+    assert_passes(NB, "test_train_convnet", BUGGY_HELPERS)
+
+
+def _references_chosen(overrides=None):
+    """The reference helpers test_train_convnet gives train_convnet (before it trains)."""
+    ns = namespace(NB, overrides)
+    source = next(src for _, m, src in cells(NB) if m.get("grade_id") == "test_train_convnet")
+    setup = source.split("X_train, y_train, X_test, y_test = cl.data.load_digits()")[0]
+    exec(compile(setup, "<test_train_convnet setup>", "exec"), ns)
+    return set(ns["references"])
+
+
+def test_train_convnet_keeps_right_per_batch_answers_and_replaces_wrong_ones():
+    """References for the functions called at every batch cross between the grader's processes
+    at every call (minutes for a training): right answers stay, wrong ones are replaced."""
+    always = {"he_init", "build_convnet", "iterate_minibatches", "evaluate", "random_shift"}
+    assert _references_chosen() == always
+    per_batch = ["sgd_step", "momentum_step", "adam_step", "train_epoch"]
+    assert _references_chosen(BUGGY_HELPERS) == always | set(per_batch)
+    not_in_place = adam().replace("p -= lr * m_hat", "params[k] = p - lr * m_hat")
+    assert _references_chosen({"adam_step": not_in_place}) == always | {"adam_step"}
+    eval_mode = epoch(mode="pass")
+    assert _references_chosen({"train_epoch": eval_mode}) == always | {"train_epoch"}
