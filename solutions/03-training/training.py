@@ -1543,7 +1543,7 @@ def train_epoch(model, X, y, step_fn, batch_size, rng):
 import numpy as np
 
 import cnnlab.testing as T
-from cnnlab import nn
+from cnnlab import nn, spec
 from cnnlab.layers import softmax_cross_entropy
 
 
@@ -1597,7 +1597,7 @@ T.assert_allclose(
 # One batch of all ten samples and a real SGD step (lr = 0.1): the parameters must end where
 # forward, loss, backward and one update take them (reference computed on a copy first).
 model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3, seed=0))
-ref = nn.from_spec(nn.to_spec(model))
+ref = spec.from_spec(spec.to_spec(model))
 ref_loss, dscores = softmax_cross_entropy(ref.forward(X), y)
 ref.backward(dscores)
 want = {k: p - 0.1 * ref.grads[k] for k, p in ref.params.items()}
@@ -1666,7 +1666,7 @@ T.assert_allclose(
 )  # fmt: skip
 # one full-batch SGD step of a convnet, against a reference computed here
 model = fresh_model(3)
-ref = nn.from_spec(nn.to_spec(model))
+ref = spec.from_spec(spec.to_spec(model))
 scores = ref.forward(X)
 ref_loss, dscores = softmax_cross_entropy(scores, y)
 ref.backward(dscores)

@@ -15,8 +15,8 @@ are the module's own, so an in-place update reaches the module::
 Models travel as plain data: ``to_spec(model)`` gives a dict of class names, constructor keyword
 arguments and arrays, ``from_spec(spec)`` rebuilds it, ``load_state(model, spec)`` copies the
 arrays into an existing model; ``save_model`` / ``load_into`` / ``load_model`` store the same in
-an ``.npz`` file. Persistence lives in :mod:`cnnlab.spec` (which builds on this module, never the
-other way round); ``cnnlab.nn.to_spec`` and friends still resolve there for old notebooks.
+an ``.npz`` file. Persistence lives in :mod:`cnnlab.spec`, which builds on this module (never
+the other way round).
 """
 
 from __future__ import annotations
@@ -388,15 +388,3 @@ class Sequential(Module):
         if print_fn is not None:
             print_fn(text)
         return text
-
-
-_FROM_SPEC_MODULE = ("to_spec", "from_spec", "load_state", "load_model")
-
-
-def __getattr__(name):
-    """``to_spec``, ``from_spec``, ``load_state``, ``load_model`` live in :mod:`cnnlab.spec`."""
-    if name in _FROM_SPEC_MODULE:
-        from . import spec
-
-        return getattr(spec, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
