@@ -277,8 +277,8 @@ class _Run:
         except wire.Timeout:
             self.sandbox.kill()
             self.events.append(
-                ("timeout", f"{step.label} timed out after {self.options['timeout']:g} s "
-                 "(infinite loop?)")
+                ("timeout", f"timed out after {self.options['timeout']:g} s (infinite loop?) in "
+                 f"{step.label}")
             )  # fmt: skip
             return "timeout"
         except (wire.PeerGone, wire.ProtocolError) as exc:
@@ -286,7 +286,7 @@ class _Run:
             if isinstance(exc, wire.ProtocolError):
                 how = f"it broke the grading protocol: {exc}"
             self.sandbox.kill()
-            self.events.append(("crashed", f"the kernel died in {step.label} ({how})"))
+            self.events.append(("crashed", f"the kernel died ({how}) in {step.label}"))
             return "died"
         finally:
             if self.sandbox.peer is not None:
@@ -303,9 +303,11 @@ class _Run:
             self.cell_errors.append(f"{step.label}: {kind}: {msg}".splitlines()[0][:300])
             if kind == "MemoryError":
                 limit = self.options["memory"] / (1 << 30)
-                self.events.append(("memory", f"{step.label} hit the memory limit ({limit:g} GiB)"))
+                self.events.append(
+                    ("memory", f"hit the memory limit ({limit:g} GiB) in {step.label}")
+                )
             if kind == "SystemExit":
-                self.notes.append(f"{step.label} called sys.exit(); the cell was stopped")
+                self.notes.append(f"sys.exit() was called and stopped {step.label}")
         return "ok"
 
     def run(self, the_plan: Plan) -> list[dict]:
