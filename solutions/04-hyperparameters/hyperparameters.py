@@ -1810,6 +1810,19 @@ def convnet_k5(filters=8, seed=0):
     )  # fmt: skip
 
 
+def multiply_adds(model, shape=(1, 1, 8, 8)):
+    """Multiply-adds of one forward pass of one image (convolution and affine layers)."""
+    x, total = np.zeros(shape, np.float32), 0
+    for layer in model.layers:
+        out = layer.forward(x)
+        if isinstance(layer, nn.Conv2d):
+            total += out.size * layer.params["w"][0].size  # C*KH*KW for every output value
+        elif isinstance(layer, nn.Linear):
+            total += layer.params["w"].size
+        x = out
+    return total
+
+
 variants = {
     "narrow: 4, 8 filters": lambda: small_convnet(filters=4),
     "base: 8, 16 filters": lambda: small_convnet(filters=8),
@@ -1830,17 +1843,18 @@ for name, make in variants.items():
             model.num_params(),
             h["time"][-1] / arch_epochs,
             cl.train.evaluate(model, X_val, y_val)[1],
+            multiply_adds(model),
         )
     )
 seconds = time.perf_counter() - t0
 
-print(f"{'variant':<26}{'parameters':>11}{'s / epoch':>11}{'val acc':>9}")
-for name, n_params, sec, acc in arch_rows:
-    print(f"{name:<26}{n_params:>11,}{sec:>11.2f}{acc:>9.3f}")
+print(f"{'variant':<26}{'parameters':>11}{'mult-adds':>11}{'s / epoch':>11}{'val acc':>9}")
+for name, n_params, sec, acc, macs in arch_rows:
+    print(f"{name:<26}{n_params:>11,}{macs:>11,}{sec:>11.2f}{acc:>9.3f}")
 print(f"budget: {len(arch_rows)} runs x {arch_epochs} epochs, {seconds:.1f} s")
 
 fig, ax = plt.subplots(figsize=(7, 3.6))
-for name, n_params, sec, acc in arch_rows:
+for name, n_params, sec, acc, _ in arch_rows:
     ax.scatter(n_params, acc, s=600 * sec, alpha=0.6)
     ax.annotate(name, (n_params, acc), textcoords="offset points", xytext=(8, -3), fontsize=8)
 ax.set_xscale("log")
@@ -1849,7 +1863,7 @@ ax.set(xlabel="parameters (log scale)", ylabel="validation accuracy",
 ax.grid(alpha=0.3)
 fig.tight_layout()
 plt.show()
-arch = {name: (n_params, sec, acc) for name, n_params, sec, acc in arch_rows}
+arch = {name: (n_params, sec, acc, macs) for name, n_params, sec, acc, macs in arch_rows}
 base = arch["base: 8, 16 filters"]
 cl.claim(
     "the narrow network is clearly too small", base[2] - arch["narrow: 4, 8 filters"][2], low=0.05
@@ -1857,12 +1871,15 @@ cl.claim(
 for name in ("wide: 16, 32 filters", "base with 5x5 kernels", "deep: 2 convs per block"):
     cl.claim(f"{name} does better than the base network", arch[name][2] - base[2], low=0.0)
     cl.claim(f"{name} has more parameters", arch[name][0] / base[0], low=1.2)
-    cl.claim(f"{name} takes more seconds per epoch", arch[name][1] / base[1], low=1.1)
+    cl.claim(f"{name} needs more arithmetic per image", arch[name][3] / base[3], low=1.5)
 
 # %% [markdown]
 # Read the table from top to bottom. The narrow network is clearly too small; the larger
 # variants all do better than the base one in the same number of epochs, but each pays for it:
-# more parameters, and more seconds per epoch (the marker areas; the table gives the numbers).
+# more parameters, and more arithmetic per image (the multiply-adds in the table). The marker
+# areas show the measured seconds per epoch; on images this small they follow the arithmetic
+# only loosely, because a fixed cost per layer and per batch dominates, and they change from
+# run to run with what else the machine is doing.
 # The 5x5 kernels and the second conv per block both enlarge the window each feature sees, by
 # different means and at different prices. Each row is one short run with one seed, so
 # differences of a few percent between the larger variants are within the noise (another
