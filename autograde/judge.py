@@ -132,6 +132,13 @@ def format_failure(exc: BaseException) -> str:
     return text[:MESSAGE_CAP]
 
 
+def _call_timeout(timeout: float, seconds: float) -> str:
+    return (
+        f"a call of your code ran past its limit of {timeout:g} s (infinite loop?); the test "
+        f"was stopped after {seconds:.0f} s"
+    )
+
+
 def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
     """Run one test cell here against proxies of the sandbox's names."""
     import cnnlab.calls as calls
@@ -163,10 +170,7 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
         passed, message = True, ""
     except wire.Timeout:
         passed, problem = False, "t"
-        message = (
-            f"a call of your code ran past its limit of {timeout:g} s (infinite loop?); the test "
-            f"was stopped after {time.monotonic() - t0:.0f} s"
-        )
+        message = _call_timeout(timeout, time.monotonic() - t0)
     except CellTimeout:
         passed, problem = False, "t"
         message = (
@@ -201,10 +205,7 @@ def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
     if peer.broken and problem is None:  # the channel broke inside a check that caught it
         passed, problem = False, "t" if peer.broken == "timeout" else "d"
         if problem == "t":
-            message = (
-                f"a call of your code ran past its limit of {timeout:g} s (infinite loop?); "
-                f"the test was stopped after {time.monotonic() - t0:.0f} s"
-            )
+            message = _call_timeout(timeout, time.monotonic() - t0)
     if problem == "d":
         message = f"the kernel died during this test ({sandbox.exit_status()})"
     result.update(

@@ -62,16 +62,24 @@ def namespace(assignment: str, overrides: dict[str, str] | None = None) -> dict:
     return ns
 
 
-def run_test_cell(assignment: str, test_id: str, overrides: dict[str, str] | None = None):
-    """Run test cell ``test_id`` against the answers; return its exception or None."""
+def _test_source(assignment: str, test_id: str) -> str:
+    return next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
+
+
+def _run(assignment: str, code: str, label: str, overrides: dict[str, str] | None):
+    """Run ``code`` after the setup and answer cells; return its exception or None."""
     ns = namespace(assignment, overrides)
-    source = next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(source, f"<{test_id}>", "exec"), ns)
+            exec(compile(code, f"<{label}>", "exec"), ns)
     except Exception as exc:  # the test cell's failure is the result
         return exc
     return None
+
+
+def run_test_cell(assignment: str, test_id: str, overrides: dict[str, str] | None = None):
+    """Run test cell ``test_id`` against the answers; return its exception or None."""
+    return _run(assignment, _test_source(assignment, test_id), test_id, overrides)
 
 
 def _definitions(visible: str) -> str:
@@ -91,30 +99,16 @@ def run_hidden_part(assignment: str, test_id: str, overrides: dict[str, str] | N
     classes), none of its checks. The visible worked example catches many mistakes first; this
     shows that the hidden check meant for a mistake is alive too.
     """
-    ns = namespace(assignment, overrides)
-    source = next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
-    visible, rest = source.split("### BEGIN HIDDEN TESTS")
+    visible, rest = _test_source(assignment, test_id).split("### BEGIN HIDDEN TESTS")
     hidden = rest.split("### END HIDDEN TESTS")[0]
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            code = compile(_definitions(visible) + "\n" + hidden, f"<{test_id} hidden>", "exec")
-            exec(code, ns)
-    except Exception as exc:  # the test cell's failure is the result
-        return exc
-    return None
+    code = _definitions(visible) + "\n" + hidden
+    return _run(assignment, code, f"{test_id} hidden", overrides)
 
 
 def run_public_part(assignment: str, test_id: str, overrides: dict[str, str] | None = None):
     """Run test cell ``test_id`` without its hidden part (what the learner's self-check runs)."""
-    ns = namespace(assignment, overrides)
-    source = next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
-    public = HIDDEN.sub("", source)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(public, f"<{test_id} public>", "exec"), ns)
-    except Exception as exc:  # the test cell's failure is the result
-        return exc
-    return None
+    public = HIDDEN.sub("", _test_source(assignment, test_id))
+    return _run(assignment, public, f"{test_id} public", overrides)
 
 
 def assert_fails(

@@ -11,7 +11,6 @@ mistake, and that the public parts catch at least 90 % of each catalogue.
 from __future__ import annotations
 
 import importlib
-import textwrap
 from dataclasses import dataclass, field
 
 NOTEBOOKS = {
@@ -33,7 +32,7 @@ class Mistake:
     core: bool = False
 
     def overrides(self) -> dict[str, str]:
-        return {name: textwrap.dedent(src) for name, src in self.answers.items()}
+        return dict(self.answers)  # nbtools dedents answer sources itself
 
 
 def catalogue(assignment: str) -> list[Mistake]:
