@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 release: $(STAMP)
-	$(PY) -m autograde.release
+	$(PY) -m autograde.build.release
 
 demo: $(STAMP) release
-	$(PY) -m autograde.execute
+	$(PY) -m autograde.build.execute
 	$(VENV)/bin/cnnlab-grade demo
 
 test: $(STAMP)

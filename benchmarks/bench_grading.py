@@ -31,8 +31,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde.demo import filled  # noqa: E402
-from autograde.release import build_source, release  # noqa: E402
+from autograde.build.release import build_source, release  # noqa: E402
+from autograde.course.demo import filled  # noqa: E402
 
 
 def make_class(course: Path, students: int, assignments: list[str]) -> None:
@@ -58,7 +58,7 @@ def make_class(course: Path, students: int, assignments: list[str]) -> None:
 def run_cnnlab(course: Path, workers: int) -> tuple[float, float]:
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "autograde.cli", "grade", "--course-dir", str(course)]
+        [sys.executable, "-m", "autograde.course.cli", "grade", "--course-dir", str(course)]
         + ["--workers", str(workers), "--no-progress", "--timeout", "120"],
         check=True,
         cwd=ROOT,
@@ -113,7 +113,7 @@ def run_nbgrader(course: Path, assignments: list[str]) -> tuple[float, float]:
 
 
 def main() -> int:
-    from autograde.release import solution_sources
+    from autograde.build.release import solution_sources
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=10)

@@ -6,10 +6,10 @@ whole answer cells), then the test cell, in a fresh namespace, and returns the e
 cell raised (None when it passed). Demonstration cells are skipped, which is why answer cells may
 depend only on locked setup cells and on other answer cells.
 
-The ``assert_*`` helpers are what ``tests/test_mistakes_NN.py`` check with: a buggy answer must
-make a test cell fail with a message naming the mistake (``assert_fails``), a library-only answer
-must earn nothing and be told why (``assert_forbidden``), a correct one must pass
-(``assert_passes``).
+The ``assert_*`` helpers are what ``tests/notebooks/test_mistakes_NN.py`` check with: a buggy
+answer must make a test cell fail with a message naming the mistake (``assert_fails``), a
+library-only answer must earn nothing and be told why (``assert_forbidden``), a correct one must
+pass (``assert_passes``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import textwrap
 from functools import cache
 
 from autograde import cells as fmt
+from autograde.build.release import solution_sources, to_notebook
 from autograde.cells import HIDDEN
-from autograde.release import solution_sources, to_notebook
 
 
 @cache

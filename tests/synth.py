@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 
 from autograde import cells
+from autograde.build.release import to_notebook
 from autograde.cells import HIDDEN
-from autograde.release import to_notebook
 
 ASSIGNMENT = "91-synth"
 MAX_SCORE = 10.0

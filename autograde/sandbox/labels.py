@@ -2,7 +2,7 @@
 
 IPython names a cell's code ``<ipython-input-N-...>``; the judge tells the sandbox a label for
 every cell it runs (the section heading and first line, see
-:func:`autograde.notebook.cell_labels`), and tracebacks show that label instead. Only frames of
+:func:`autograde.judge.plan.cell_labels`), and tracebacks show that label instead. Only frames of
 the learner's own code are kept.
 """
 

@@ -439,7 +439,7 @@ from cnnlab import nn
 
 def he_init_reference(shape, fan_in, rng):
     """Exercise 1 done by cnnlab, so that this test grades build_convnet on its own."""
-    return cl.nn._he_normal(rng, shape, fan_in, "float64")
+    return cl.nn.he_normal(rng, shape, fan_in, "float64")
 
 
 def check_layer_types(model, expected, call):
@@ -2642,7 +2642,7 @@ def train_epoch_reference(model, X, y, step_fn, batch_size, rng):
 
 
 references = dict(
-    he_init=lambda shape, fan_in, rng: cl.nn._he_normal(rng, shape, fan_in, "float64"),
+    he_init=lambda shape, fan_in, rng: cl.nn.he_normal(rng, shape, fan_in, "float64"),
     build_convnet=build_reference,
     iterate_minibatches=batches_reference,
     evaluate=cl.train.evaluate,

@@ -6,7 +6,8 @@ Submodules are imported on first use, so ``import cnnlab as cl`` stays fast and
 ============  ===========================================================
 module        what it holds
 ============  ===========================================================
-data          offline data sets (digits, procedural shapes, sample photos)
+data          offline data sets (digits, shapes, scenes, sample photos)
+scenes        multi-object scenes with boxes and masks (re-exported by data)
 datafiles     MNIST, Fashion-MNIST, CIFAR-10 from local files (re-exported by data)
 gradcheck     numerical gradients and relative errors
 testing       assertion helpers used by the graded test cells
@@ -14,7 +15,7 @@ calls         forbid_calls / reference_helpers and the call matcher behind them
 mistakes      known mistakes of the convolution exercises, for ``mistakes=``
 plot          image grids, kernels, feature maps, training curves
 layers        fast functional layers (forward -> (out, cache), backward)
-nn            a small module API (Conv2d, ReLU, ..., Sequential)
+nn            modules (Conv2d, ConvTranspose2d, ReLU, ..., Sequential)
 spec          models as plain data (specs, .npz files)
 optim         SGD, Momentum, Adam
 train         fit, evaluate, predict
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "data",
     "datafiles",
+    "scenes",
     "gradcheck",
     "testing",
     "calls",

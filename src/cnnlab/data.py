@@ -9,6 +9,8 @@ Every loader returns images as float32 NCHW arrays with values in [0, 1] and lab
   distribution files from a local folder (argument or ``CNNLAB_DATA``) and verify their checksums.
   Nothing is ever downloaded: when the files are missing, the error says where to get them.
 - :func:`sample_image` - a real photograph shipped with scikit-learn, for convolution demos.
+- :func:`make_scenes` / :class:`Scenes` - scenes of several non-overlapping shapes with labels,
+  boxes and pixel masks, for localization, detection and segmentation (from :mod:`cnnlab.scenes`).
 """
 
 from __future__ import annotations
@@ -26,16 +28,19 @@ from cnnlab.datafiles import (
     load_mnist,
     parse_idx,
 )
+from cnnlab.scenes import Scenes, make_scenes
 
 __all__ = [
     "CIFAR10_CLASSES",
     "FASHION_MNIST_CLASSES",
     "MD5",
     "SHAPE_CLASSES",
+    "Scenes",
     "load_cifar10",
     "load_digits",
     "load_fashion_mnist",
     "load_mnist",
+    "make_scenes",
     "make_shapes",
     "parse_idx",
     "sample_image",

@@ -18,6 +18,7 @@ from .nn import (
     AvgPool2d,
     BatchNorm2d,
     Conv2d,
+    ConvTranspose2d,
     Dropout,
     Flatten,
     GlobalAvgPool2d,
@@ -25,6 +26,7 @@ from .nn import (
     MaxPool2d,
     ReLU,
     Sequential,
+    Upsample,
 )
 
 __all__ = ["to_spec", "from_spec", "load_state", "load_model", "save_model", "load_into"]
@@ -55,8 +57,8 @@ def load_into(model, path):
 _CLASSES = {
     cls.__name__: cls
     for cls in (
-        Conv2d, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Linear, Dropout,
-        BatchNorm2d, Sequential,
+        Conv2d, ConvTranspose2d, Upsample, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten,
+        Linear, Dropout, BatchNorm2d, Sequential,
     )
 }  # fmt: skip
 

@@ -1,7 +1,7 @@
 """Execute a notebook in a Jupyter kernel and read off its graded cells, as nbgrader would.
 
 A graded cell passes when it raised no error and wrote nothing to stderr (nbgrader's own rule).
-Used by ``make demo`` (``python -m autograde.execute``) and by the notebook tests.
+Used by ``make demo`` (``python -m autograde.build.execute``) and by the notebook tests.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 
 from autograde import cells
 from autograde.config import ROOT
-from autograde.release import build_source
+from autograde.build.release import build_source
 
 
 @dataclass

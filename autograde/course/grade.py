@@ -29,9 +29,9 @@ from pathlib import Path
 
 import nbformat
 
+from autograde.build.release import build_source
 from autograde.config import LIMITS, ROOT, default_workers
-from autograde.feedback import write_csv, write_feedback
-from autograde.release import build_source
+from autograde.course.feedback import write_csv, write_feedback
 
 VERSION = "cnnlab-grade 1"
 
@@ -212,7 +212,7 @@ def run(
     feedback: bool = True,
 ) -> list[dict]:
     """Grade every submission of ``assignments`` (all by default); return the result rows."""
-    from autograde.gradebook import Book
+    from autograde.course.gradebook import Book
 
     course_dir = Path(course_dir).resolve()
     options = dict(options or {})

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from autograde.cells import grade_ids
-from autograde.notebook import Unreadable, read_notebook
+from autograde.judge.plan import Unreadable, read_notebook
 
 MAX_ZIP_BYTES = 2 << 30
 
@@ -123,7 +123,7 @@ def collect(src: Path, course_dir: Path, sources: dict[str, Path] | None = None)
     archive's time of the entry when the export has one, else by the attempt number in the file
     name, else by name; the report says which was kept and why.
     """
-    from autograde.grade import find_sources
+    from autograde.course.grade import find_sources
 
     course_dir = Path(course_dir)
     sources = sources or find_sources(course_dir)

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograde import cells, grade
+from autograde import cells
+from autograde.build.release import release
 from autograde.config import ROOT
-from autograde.feedback import summary_table
-from autograde.release import release
+from autograde.course import grade
+from autograde.course.feedback import summary_table
 
 BROKEN = {
     "loop": "while True:\n    pass\n",

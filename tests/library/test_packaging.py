@@ -15,7 +15,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10: pip ships the same parser
     from pip._vendor import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
+from autograde.config import ROOT
+
 LINTED = ["src", "solutions", "autograde", "tests", "benchmarks"]
 
 

@@ -27,8 +27,8 @@ from synth import (
     submission,
 )
 
-from autograde.check import check
-from autograde.collect import collect
+from autograde.course.check import check
+from autograde.course.collect import collect
 
 pytestmark = pytest.mark.xdist_group("grading-course")  # one worker runs the whole module
 
@@ -81,7 +81,15 @@ def test_collect_flat_zip_from_an_lms(tmp_path):
 
 
 def _grade_cmd(course: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "autograde.cli", "grade", "--course-dir", str(course), *OPTS]
+    return [
+        sys.executable,
+        "-m",
+        "autograde.course.cli",
+        "grade",
+        "--course-dir",
+        str(course),
+        *OPTS,
+    ]
 
 
 def _class(root: Path) -> Path:
@@ -135,7 +143,7 @@ def test_resume_after_kill_equals_a_clean_run_and_regrading_is_idempotent(tmp_pa
     shutil.rmtree(results)
     subprocess.run(_grade_cmd(killed) + ["--workers", "2"], check=True, capture_output=True)
     assert _table(killed) == before
-    from autograde.gradebook import Book
+    from autograde.course.gradebook import Book
 
     book = Book(f"sqlite:///{killed / 'gradebook.db'}")
     try:
@@ -232,7 +240,7 @@ def test_collect_reads_every_readable_member_of_a_damaged_zip(tmp_path):
 def test_db_url_without_its_driver_names_the_extra(monkeypatch):
     import importlib.util
 
-    from autograde.gradebook import require_driver
+    from autograde.course.gradebook import require_driver
 
     real = importlib.util.find_spec
     monkeypatch.setattr(

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from autograde.build.execute import run_notebook
+from autograde.build.release import build_source, solution_sources
 from autograde.config import ROOT
-from autograde.execute import run_notebook
-from autograde.release import build_source, solution_sources
 
 BUDGET = {
     "01-convolution": 30,
@@ -17,6 +17,8 @@ BUDGET = {
     "03-training": 90,
     "04-hyperparameters": 90,
     "05-visualization": 90,
+    "06-beyond-classification": 60,
+    "06b-segmentation-draft": 60,
 }
 TEST_CELL_BUDGET = {"01-convolution": 5, "02-layers": 5}
 ASSIGNMENTS = sorted(solution_sources())

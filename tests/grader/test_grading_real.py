@@ -11,10 +11,10 @@ import os
 import nbformat
 import pytest
 
-from autograde import grade
+from autograde.build.release import solution_sources
 from autograde.config import ROOT
-from autograde.demo import filled
-from autograde.release import solution_sources
+from autograde.course import grade
+from autograde.course.demo import filled
 
 pytestmark = [
     pytest.mark.slow,

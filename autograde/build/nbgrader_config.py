@@ -4,9 +4,9 @@ nbgrader's *source* is the notebooks built from ``solutions/`` by ``make release
 ignored ``build/source``), its *release* is the committed ``notebooks/``; submissions, autograded
 copies, feedback and the gradebook live in ``course/`` (ignored). Use it from the repository root::
 
-    nbgrader autograde 01-convolution --config autograde/nbgrader_config.py
+    nbgrader autograde 01-convolution --config autograde/build/nbgrader_config.py
 
-``cnnlab-grade`` (see ``autograde/cli.py``) reads the same folders.
+``cnnlab-grade`` (see ``autograde/course/cli.py``) reads the same folders.
 """
 
 from autograde.config import ROOT

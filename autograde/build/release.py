@@ -5,7 +5,7 @@ headers) becomes ``build/source/NN-topic/topic.ipynb`` with deterministic cell i
 ``nbgrader generate_assignment`` turns that into ``notebooks/NN-topic/topic.ipynb``: solutions
 replaced by stubs, hidden tests removed, outputs cleared, checksums computed.
 
-Run ``python -m autograde.release [OUT_DIR]`` (``make release`` does). Running it twice gives
+Run ``python -m autograde.build.release [OUT_DIR]`` (``make release`` does). Running it twice gives
 byte-identical notebooks.
 """
 
@@ -126,7 +126,7 @@ def release(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m autograde.release [--out DIR] [ASSIGNMENT ...]``."""
+    """``python -m autograde.build.release [--out DIR] [ASSIGNMENT ...]``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     out_dir = ROOT / "notebooks"
     if "--out" in argv:

@@ -25,7 +25,7 @@ from synth import (
     submission,
 )
 
-from autograde import grade
+from autograde.course import grade
 from autograde.sandbox.limits import landlock_abi
 
 pytestmark = pytest.mark.xdist_group("grading-bad")  # one worker runs the whole module
@@ -472,7 +472,7 @@ def test_no_csv_cell_is_a_spreadsheet_formula(graded):
 
 
 def test_csv_and_gradebook_agree_and_lose_nothing(graded):
-    from autograde.gradebook import Book
+    from autograde.course.gradebook import Book
 
     course, rows = graded
     with open(course / "grades.csv", newline="") as f:

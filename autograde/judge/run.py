@@ -1,6 +1,6 @@
 """The trusted side: grade one submitted notebook against its source notebook.
 
-For each step of :func:`autograde.notebook.plan`:
+For each step of :func:`autograde.judge.plan.plan`:
 
 - code cells run in a :class:`Sandbox` (a separate, limited process; see
   :mod:`autograde.sandbox`) with a per-cell timeout;
@@ -15,18 +15,10 @@ replays the code cells run so far (minus the culprits) and grading goes on.
 
 from __future__ import annotations
 
-import builtins
-import contextlib
-import dis
-import io
 import os
 import shutil
-import signal
-import sys
 import tempfile
-import threading
 import time
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -34,190 +26,10 @@ import nbformat
 from autograde import wire
 from autograde.cells import test_points
 from autograde.config import LIMITS
-from autograde.notebook import Plan, Step, Unreadable, plan, read_notebook
+from autograde.judge.checks import install_forbid_hooks, run_test
+from autograde.judge.plan import Plan, Step, Unreadable, plan, read_notebook
 from autograde.sandbox.process import Sandbox
 from autograde.sandbox.tamper import in_own_words
-
-DEFAULTS = LIMITS  # the one set of defaults lives in autograde.config
-MESSAGE_CAP = 2000
-
-
-class CellTimeout(BaseException):
-    """Raised by the alarm when a test cell runs too long in the judge."""
-
-
-# --------------------------------------------------------------------------------------------
-# Test cells
-# --------------------------------------------------------------------------------------------
-
-
-def referenced_names(code) -> set[str]:
-    """Global names a test cell reads (nested code included) minus those it binds itself."""
-    loads, stores = set(), set()
-
-    def walk(co, top):
-        for ins in dis.get_instructions(co):
-            if ins.opname in ("LOAD_NAME", "LOAD_GLOBAL", "LOAD_FROM_DICT_OR_GLOBALS"):
-                loads.add(ins.argval)
-            elif top and ins.opname in ("STORE_NAME", "STORE_GLOBAL", "IMPORT_NAME"):
-                stores.add(ins.argval)
-            elif ins.opname == "STORE_GLOBAL":
-                stores.add(ins.argval)
-        for const in co.co_consts:
-            if hasattr(const, "co_code"):
-                walk(const, False)
-
-    walk(code, True)
-    return {n for n in loads - stores if isinstance(n, str) and not hasattr(builtins, n)}
-
-
-@contextlib.contextmanager
-def _alarm(seconds: float):
-    usable = threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def fire(signum, frame):
-        raise CellTimeout()
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def _forbid_hooks(peer: wire.Peer) -> None:
-    import cnnlab.calls as calls
-
-    stack: list = []
-
-    def before():
-        contexts = calls.active_forbid_contexts()
-        stack.append(contexts)
-        extras: dict = {"forbid": [list(c.targets) for c in contexts]} if contexts else {}
-        helpers = calls.active_reference_helpers()
-        if helpers:
-            extras["helpers"] = helpers  # encoded by the peer: callables run here, in the judge
-        return extras
-
-    def after(reply):
-        contexts = stack.pop() if stack else []
-        hits = reply.get("forbid_hits")
-        if isinstance(hits, list):
-            for ctx, names in zip(contexts, hits):
-                for name in names if isinstance(names, list) else []:
-                    ctx.record(str(name)[:200])
-        text = reply.get("stdout")
-        if isinstance(text, str) and text:
-            sys.stdout.write(text[:20000])
-
-    peer.before_call, peer.after_call = before, after
-
-
-def format_failure(exc: BaseException) -> str:
-    """One message for the learner: never the test cell's source or the judge's traceback."""
-    if isinstance(exc, AssertionError):
-        text = str(exc) or "a check failed"
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, wire.StudentError):
-            text = f"your code raised {exc}"
-        tb = getattr(exc, "remote_traceback", "")
-        if tb:
-            text = f"your code raised {type(exc).__name__}: {exc}\n{tb.rstrip()}"
-    return text[:MESSAGE_CAP]
-
-
-def _call_timeout(timeout: float, seconds: float) -> str:
-    return (
-        f"a call of your code ran past its limit of {timeout:g} s (infinite loop?); the test "
-        f"was stopped after {seconds:.0f} s"
-    )
-
-
-def run_test(sandbox: Sandbox, step: Step, timeout: float) -> dict:
-    """Run one test cell here against proxies of the sandbox's names."""
-    import cnnlab.calls as calls
-
-    result = {"grade_id": step.grade_id, "max_points": step.points, "points": 0.0}
-    t0 = time.monotonic()
-    peer = sandbox.peer
-    buf = io.StringIO()
-    problem = None
-    try:
-        code = compile(step.source, f"<test {step.grade_id}>", "exec")
-    except SyntaxError as exc:
-        result.update(passed=False, message=f"the test cell does not compile ({exc.msg})")
-        return result
-    peer.call_timeout = timeout
-    cell_limit = max(3 * timeout, timeout + 30)
-    try:
-        with (
-            contextlib.redirect_stdout(buf),
-            contextlib.redirect_stderr(buf),
-            warnings.catch_warnings(),
-            _alarm(cell_limit),
-        ):
-            warnings.simplefilter("ignore")
-            bindings = peer.request("lookup", names=sorted(referenced_names(code)))
-            ns = {"__name__": "__main__", "__builtins__": builtins}
-            ns.update(bindings)
-            exec(code, ns)
-        passed, message = True, ""
-    except wire.Timeout:
-        passed, problem = False, "t"
-        message = _call_timeout(timeout, time.monotonic() - t0)
-    except CellTimeout:
-        passed, problem = False, "t"
-        message = (
-            f"this test ran {time.monotonic() - t0:.0f} s, past its limit of {cell_limit:g} s for "
-            f"the whole test cell (each call of your code may take {timeout:g} s)"
-        )
-    except wire.ProtocolError as exc:
-        passed, problem = False, "p"
-        message = (
-            f"your code's process sent the grader a message it refused ({exc}); it was stopped"
-        )
-    except wire.PeerGone:
-        passed, problem = False, "d"
-    except KeyboardInterrupt:
-        raise
-    except MemoryError:
-        passed, problem = False, "m"
-        message = (
-            "the grader ran out of memory checking this test (the judge's limit is "
-            f"{LIMITS['judge_memory'] / (1 << 30):g} GiB): what your code returned is too large"
-        )
-    except BaseException as exc:
-        passed, message = False, format_failure(exc)
-        if os.environ.get("CNNLAB_GRADE_DEBUG"):
-            import traceback
-
-            traceback.print_exc(file=sys.__stderr__)
-    finally:
-        calls.reset()
-        sys.setprofile(None)
-        peer.deadline = peer.call_timeout = None
-    if peer.broken and problem is None:  # the channel broke inside a check that caught it
-        passed, problem = False, "t" if peer.broken == "timeout" else "d"
-        if problem == "t":
-            message = _call_timeout(timeout, time.monotonic() - t0)
-    if problem == "d":
-        message = f"the kernel died during this test ({sandbox.exit_status()})"
-    result.update(
-        passed=passed,
-        points=step.points if passed else 0.0,
-        message=message,
-        output=buf.getvalue()[-5000:],
-        seconds=round(time.monotonic() - t0, 3),
-        problem=problem,
-    )
-    return result
-
 
 # --------------------------------------------------------------------------------------------
 # One notebook
@@ -256,7 +68,7 @@ class _Run:
         self.restarts += 1
         try:
             self.sandbox.start()
-            _forbid_hooks(self.sandbox.peer)
+            install_forbid_hooks(self.sandbox.peer)
         except (wire.PeerGone, wire.ProtocolError, wire.Timeout, OSError) as exc:
             self.sandbox.kill()
             self.events.append(("crashed", f"the sandbox could not start ({exc})"))
@@ -382,7 +194,8 @@ def grade_notebook(
     submission : Path or bytes
         The learner's notebook file (or its bytes).
     options : dict, optional
-        Overrides of :data:`DEFAULTS` (timeout, memory, fsize, notebook_timeout, landlock).
+        Overrides of :data:`autograde.config.LIMITS` (timeout, memory, fsize,
+        notebook_timeout, landlock).
     extra_files : Path, optional
         A folder whose non-notebook files are copied into the working directory (the release
         folder: data files the notebook reads).
@@ -395,7 +208,7 @@ def grade_notebook(
         max_points, passed, message), ``notes``, ``flags``, ``cell_errors``, ``isolation``,
         ``seconds``.
     """
-    opts = dict(DEFAULTS, **(options or {}))
+    opts = dict(LIMITS, **(options or {}))
     t0 = time.monotonic()
     src_nb = source if isinstance(source, nbformat.NotebookNode) else nbformat.read(source, 4)
     points = test_points(src_nb)

@@ -17,8 +17,8 @@ import nbformat
 import pytest
 
 from autograde import cells
+from autograde.build.release import to_notebook
 from autograde.judge import grade_notebook
-from autograde.release import to_notebook
 
 SOURCE = r'''
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}

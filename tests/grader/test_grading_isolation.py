@@ -115,7 +115,7 @@ def test_a_reply_too_large_for_the_judge_costs_that_test_only(tmp_path):
     """The judge runs under its own memory cap; hitting it fails the test at hand with a reason."""
     from synth import ASSIGNMENT, make_course, submission
 
-    from autograde import grade
+    from autograde.course import grade
 
     huge = "def square(x):\n    return np.zeros(30_000_000)  # 240 MB to send back\n"
     course = make_course(tmp_path, {"big": submission({"square": huge})})

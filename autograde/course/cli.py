@@ -71,14 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "collect":
-        from autograde.collect import collect, print_report
+        from autograde.course.collect import collect, print_report
 
         report = collect(Path(args.src), args.course_dir)
         print_report(report)
         return 0
     if args.command == "grade":
-        from autograde import grade
-        from autograde.feedback import summary_table
+        from autograde.course import grade
+        from autograde.course.feedback import summary_table
 
         rows = grade.run(
             args.course_dir,
@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwrote {args.course_dir / 'grades.csv'} and feedback/ for {len(rows)} rows")
         return 0
     if args.command == "check":
-        from autograde.check import check
+        from autograde.course.check import check
 
         return check(args.notebook, _options(args))
     if args.command == "demo":
-        from autograde.demo import demo
+        from autograde.course.demo import demo
 
         return demo(args.dir, workers=args.workers)
     return 2

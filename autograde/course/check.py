@@ -14,7 +14,7 @@ import nbformat
 
 from autograde.cells import grade_ids
 from autograde.config import ROOT
-from autograde.notebook import Unreadable, read_notebook
+from autograde.judge.plan import Unreadable, read_notebook
 
 
 def find_release(nb, release_dir: Path = ROOT / "notebooks") -> Path | None:

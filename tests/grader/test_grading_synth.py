@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from synth import find, perfect, source_nb, submission
 
-from autograde.notebook import Unreadable, plan, read_notebook
+from autograde.judge.plan import Unreadable, plan, read_notebook
 
 # --------------------------------------------------------------------------------------------
 # notebook plumbing (no sandbox)

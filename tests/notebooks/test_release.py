@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from autograde import cells
+from autograde.build.release import release, solution_sources, to_notebook
 from autograde.cells import MARKERS
 from autograde.config import ROOT
-from autograde.release import release, solution_sources, to_notebook
 
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = solution_sources()
