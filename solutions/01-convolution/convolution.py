@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 01 · Convolution: from pixels to a vectorised convolution layer
 #
-# **What you will be able to do at the end of this notebook**
+# **When you finish this notebook you can**
 #
 # - treat an image as an array and know the shape conventions: (H, W), (C, H, W) and a batch
 #   (N, C, H, W);
@@ -14,21 +14,24 @@
 # - implement a convolutional layer twice: with plain loops, then with `im2col` and a single matrix
 #   multiply, and measure how much faster the second one is.
 #
-# **What it builds on.** NumPy indexing, slicing, broadcasting and `reshape`, and the fully
+# **Builds on** NumPy indexing, slicing, broadcasting and `reshape`, and the fully
 # connected layer `y = W x + b` (a matrix multiply plus a bias). Nothing else is assumed.
 #
 # **Time:** about 2.5 hours. Every cell runs in a few seconds.
 #
-# **How it is graded.** There are 10 exercises worth 20 points in total; the points are written
-# above each one. In each answer cell, replace `raise NotImplementedError()` with your code and keep
-# the function's name and signature. Under each answer cell a test cell checks a small example that
-# you can verify by hand; the autograder runs more (hidden) tests on random shapes, so a function
-# that only passes the visible example is not finished yet. Exercises that ask you to write the
-# loops or the `im2col` yourself earn nothing if a library does the work (`scipy.signal`,
-# `scipy.ndimage`, `np.convolve`, `np.correlate` or `cnnlab.layers`); the test tells you so.
-# Each exercise is graded on its own: while the test of an exercise that builds on earlier ones
-# runs (`conv_forward_naive` uses your `zero_pad` and `conv_output_size`), those earlier answers
-# are replaced by reference versions, so a mistake costs points in its own exercise only.
+# **Exercises (20 points):** `correlate2d` (2), `convolve2d` (1), `edge_kernels` (2), `zero_pad`
+# (1), `conv_output_size` (2), `conv_forward_naive` (4), `conv_param_count` (1),
+# `dense_param_count` (1), `im2col` (3), `conv_forward_im2col` (3). The points are also written
+# above each exercise. In each answer cell, replace `raise NotImplementedError()` with your code
+# and keep the function's name and signature. Under each answer cell a test cell checks a small
+# example that you can verify by hand; the autograder runs more (hidden) tests on random shapes,
+# so a function that only passes the visible example is not finished yet. Exercises that ask you
+# to write the loops or the `im2col` yourself earn nothing if a library does the work
+# (`scipy.signal`, `scipy.ndimage`, `np.convolve`, `np.correlate` or `cnnlab.layers`); the test
+# tells you so. Each exercise is graded on its own: while the test of an exercise that builds on
+# earlier ones runs (`conv_forward_naive` uses your `zero_pad` and `conv_output_size`), those
+# earlier answers are replaced by reference versions, so a mistake costs points in its own
+# exercise only.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import time
@@ -173,6 +176,26 @@ cl.claim("a conv filter has 27 weights", int(conv_weights[0]), equals=27)
 # from the image border where content enters and leaves, for windows that move one pixel at a
 # time (stride 1, section 8); with a larger stride only shifts by a multiple of the stride carry
 # over, as section 5 checks.
+#
+# **Where the two assumptions come from.** They were borrowed from the visual cortex. Recording
+# single neurons in the cat's primary visual cortex, Hubel and Wiesel found cells that respond
+# only to a stimulus inside a small region of the visual field (the cell's receptive field, the
+# word we use above) and only to a particular pattern there, such as an edge at one orientation;
+# neighbouring cells cover neighbouring regions with the same kind of preference, and "complex"
+# cells further on respond to that pattern wherever it falls within a larger region
+# ([Hubel and Wiesel, 1962](https://doi.org/10.1113/jphysiol.1962.sp006837)). Fukushima's
+# neocognitron turned that picture into a layered network: layers of local feature detectors,
+# each detector repeated across the image, alternating with layers that tolerate small shifts
+# ([Fukushima, 1980](https://doi.org/10.1007/BF00344251)). Convolution and pooling are the same
+# two ideas; LeCun and colleagues added training by backpropagation, the subject of notebooks 02
+# and 03 ([LeCun et al., 1998](https://doi.org/10.1109/5.726791)).
+#
+# **Why the field took notice.** In the 2012 ImageNet challenge (1.2 million training photos,
+# 1000 classes) a convolutional network trained on two GPUs, AlexNet, cut the top-5 error to about
+# 15 %, where the best entry without a convnet stood at about 26 %
+# ([Krizhevsky, Sutskever and Hinton, 2012](https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-neural-networks)).
+# Its building blocks are the ones you implement in this course; its first layer reappears in
+# section 8.
 #
 # The figure draws the weights of four units over a 10 x 10 input: two dense neurons and two
 # convolution units at different output positions.

@@ -18,7 +18,7 @@
 # of its weights) changes the loss. That is the **backward pass**, and this notebook builds it for
 # every layer a classic CNN uses.
 #
-# **After this notebook you can**
+# **When you finish this notebook you can**
 #
 # - write the forward and backward pass of ReLU, fully connected, convolution, max pooling,
 #   global average pooling, dropout and the softmax cross-entropy loss, in NumPy;
@@ -37,10 +37,14 @@
 # [gradient checks](https://cs231n.github.io/neural-networks-3/#gradcheck) and
 # [convolutional networks](https://cs231n.github.io/convolutional-networks/).
 #
-# There are 15 graded functions, **25 points** in total. Each answer cell defines one function;
-# write your code between the docstring and the end of the function and run the test cell below
-# it. The visible tests are small examples, most of them checkable by hand (each says where its
-# expected values come from); more tests run when the notebook is graded.
+# **Exercises (25 points):** `numerical_gradient` (2), `relu_forward` (1), `relu_backward` (1),
+# `affine_forward` (1), `affine_backward` (2), `conv_backward_naive` (4), `maxpool_forward_naive`
+# (2), `maxpool_backward_naive` (3), `global_avgpool_forward` (1), `global_avgpool_backward` (1),
+# `softmax_cross_entropy` (2), `dropout_forward` (1), `dropout_backward` (1), `conv1x1_as_matmul`
+# (1), `receptive_field` (2). Each answer cell defines one function; write your code between the
+# docstring and the end of the function and run the test cell below it. The visible tests are
+# small examples, most of them checkable by hand (each says where its expected values come from);
+# more tests run when the notebook is graded.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import time

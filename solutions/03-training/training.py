@@ -38,8 +38,10 @@
 #
 # **Time:** about 3 hours. Every cell runs in a few seconds on a laptop CPU.
 #
-# **Points**: 26, in ten graded functions (exercise 4 has three parts). Each exercise has a
-# test cell with checks you can read; the grader runs further hidden checks (random shapes,
+# **Exercises (26 points):** `he_init` (2), `build_convnet` (4), `iterate_minibatches` (2),
+# `sgd_step` (1), `momentum_step` (2), `adam_step` (3), `train_epoch` (3), `evaluate` (2),
+# `random_shift` (3), `train_convnet` (4) (exercise 4 is the three update rules). Each exercise
+# has a test cell with checks you can read; the grader runs further hidden checks (random shapes,
 # the usual mistakes), so make your function correct, not just correct on the example.
 #
 # The data set throughout is scikit-learn's 8x8 handwritten digits, 1,797 images, split into

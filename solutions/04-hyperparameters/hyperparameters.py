@@ -38,9 +38,12 @@
 # **Time:** about 2 hours. Every training run in the notebook is small on purpose (seconds on a
 # laptop CPU), and each demonstration prints its budget and its time next to its result.
 #
-# **Points**: 21, in ten graded exercises. Each test cell shows checks you can read; the grader
-# runs more hidden checks (random inputs, the usual mistakes), so aim for a correct function,
-# not one that is correct on the example only.
+# **Exercises (21 points):** `train_val_split` (3), `lr_range_test` (3), `suggest_lr` (2),
+# `l2_penalty` (2), `log_uniform` (1), `sample_config` (2), `grid_configs` (1), `random_search`
+# (2), `EarlyStopping` (2), `q1` (1), `q2` (1), `q3` (1) (`q1`-`q3` are three one-point questions
+# on what the experiments showed). Each test cell shows checks you can read; the grader runs more
+# hidden checks (random inputs, the usual mistakes), so aim for a correct function, not one that
+# is correct on the example only.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import inspect

@@ -6,7 +6,7 @@
 # inside it, each as a short NumPy function on top of the `cnnlab.nn` modules you know from
 # notebooks 02 and 03.
 #
-# **When you have finished this notebook you can**
+# **When you finish this notebook you can**
 #
 # - show the first-layer filters of a network as images, each on its own grey scale;
 # - read off the activations of any layer and draw the feature maps of one input;
@@ -18,7 +18,7 @@
 # - count a network's errors in a confusion matrix and inspect the images it gets wrong;
 # - say what each of these pictures does and does not show.
 #
-# **It builds on** 02-layers (forward and backward passes, `Sequential`) and 03-training (training
+# **Builds on** 02-layers (forward and backward passes, `Sequential`) and 03-training (training
 # loop, softmax, train and eval modes). **Time:** about 2 hours. The whole notebook runs in
 # about a minute or less on a laptop CPU.
 #

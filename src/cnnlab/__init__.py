@@ -19,7 +19,8 @@ nn            modules (Conv2d, ConvTranspose2d, ReLU, ..., Sequential)
 spec          models as plain data (specs, .npz files)
 optim         SGD, Momentum, Adam
 train         fit, evaluate, predict
-models        the course network
+models        the course network and the shipped pretrained networks
+pretrain      reproduces a shipped pretrained network (python -m cnnlab.pretrain)
 ============  ===========================================================
 """
 
@@ -45,6 +46,7 @@ _SUBMODULES = (
     "optim",
     "train",
     "models",
+    "pretrain",
 )
 
 __all__ = [*_SUBMODULES, "is_grading", "claim", "ClaimError", "__version__"]

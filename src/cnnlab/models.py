@@ -1,12 +1,47 @@
-"""The course network, built from :mod:`cnnlab.nn` modules."""
+"""The course network, built from :mod:`cnnlab.nn` modules, and the pretrained networks.
+
+``pretrained(name)`` loads a network that ships with cnnlab (``cnnlab/pretrained/<name>.npz``,
+rebuilt by ``python -m cnnlab.pretrain NAME``); ``PRETRAINED`` describes each in one line.
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 
 from . import nn
 
-__all__ = ["course_convnet"]
+__all__ = ["course_convnet", "pretrained", "PRETRAINED"]
+
+_PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+
+PRETRAINED = {
+    path.stem: json.loads(path.read_text())["description"]
+    for path in sorted(_PRETRAINED_DIR.glob("*.json"))
+}
+"""name -> one line: architecture, source task, input shape, classes, test accuracy."""
+
+
+def pretrained(name):
+    """Load a pretrained network that ships with cnnlab, in eval mode.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRETRAINED`, e.g. ``"shapes4"``.
+
+    Returns
+    -------
+    cnnlab.nn.Sequential
+        A fresh copy on every call (changing it never changes the file), in eval mode.
+    """
+    from .spec import load_model
+
+    if name not in PRETRAINED:
+        raise ValueError(f"unknown pretrained network {name!r}; available: {sorted(PRETRAINED)}")
+    return load_model(_PRETRAINED_DIR / f"{name}.npz").eval()
 
 
 def course_convnet(

@@ -10,6 +10,14 @@ Usage with a :mod:`cnnlab.nn` model::
 Weight decay (L2 regularisation, ``grad + weight_decay * param``) applies to WEIGHTS ONLY: every
 array with ``ndim >= 2`` (conv filters, fully connected matrices). One-dimensional arrays
 (biases, batch-norm gamma and beta) are never decayed.
+
+Per-layer learning rates and freezing (transfer learning): ``lr_scale`` maps a prefix of the
+parameter names to a multiplier of ``lr``; the longest matching prefix wins and names that match
+none keep ``lr``. A multiplier of 0 freezes: the parameter is skipped entirely (no weight decay,
+no momentum or Adam state, so it never moves)::
+
+    opt = Adam(model.params, lr=1e-3, lr_scale={"": 0.1, "9.": 1.0})  # body 10x slower, new head
+    opt = SGD(model.params, lr=0.1, lr_scale={"0.": 0, "3.": 0})      # layers 0 and 3 frozen
 """
 
 from __future__ import annotations
@@ -19,10 +27,41 @@ import numpy as np
 __all__ = ["Optimizer", "SGD", "Momentum", "Adam"]
 
 
-class Optimizer:
-    """Base class: keeps the parameter dict and applies weight decay."""
+def _scales(names, lr_scale):
+    """Multiplier of lr for every name: the value of its longest matching prefix, else 1."""
+    if lr_scale is None:
+        return dict.fromkeys(names, 1.0)
+    if not isinstance(lr_scale, dict):
+        raise ValueError(f"lr_scale must be a dict {{name prefix: multiplier}}, got {lr_scale!r}")
+    for prefix, scale in lr_scale.items():
+        if not isinstance(prefix, str) or not float(scale) >= 0:
+            raise ValueError(f"lr_scale needs str prefixes and multipliers >= 0, got {prefix!r}")
+        if not any(name.startswith(prefix) for name in names):
+            raise ValueError(f"lr_scale prefix {prefix!r} matches no parameter; names: {names}")
+    scales = {}
+    for name in names:
+        matches = [prefix for prefix in lr_scale if name.startswith(prefix)]
+        scales[name] = float(lr_scale[max(matches, key=len)]) if matches else 1.0
+    return scales
 
-    def __init__(self, params, lr, weight_decay=0.0):
+
+class Optimizer:
+    """Base class: keeps the parameter dict, applies weight decay and per-parameter lr scales.
+
+    Parameters
+    ----------
+    params : dict of str -> ndarray
+        Updated in place (e.g. ``model.params``).
+    lr : float
+        Learning rate, > 0.
+    weight_decay : float, default 0.0
+        L2 coefficient for arrays with ndim >= 2.
+    lr_scale : dict of str -> float, optional
+        Name prefix -> multiplier of ``lr`` (longest matching prefix wins; 0 freezes). Every
+        prefix must match at least one parameter name.
+    """
+
+    def __init__(self, params, lr, weight_decay=0.0, lr_scale=None):
         if lr <= 0:
             raise ValueError(f"lr must be > 0, got {lr}")
         if weight_decay < 0:
@@ -30,6 +69,8 @@ class Optimizer:
         self.params = params
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
+        self.lr_scale = dict(lr_scale) if lr_scale is not None else None
+        self.scales = _scales(list(params), lr_scale)  # name -> multiplier of lr
         self.t = 0  # number of steps taken
 
     def _grad(self, name, grads):
@@ -44,37 +85,44 @@ class Optimizer:
         return g
 
     def step(self, grads):
-        """Update every parameter in place from ``grads`` (a dict with the same keys)."""
+        """Update every parameter in place from ``grads`` (a dict with the same keys).
+
+        Frozen parameters (lr scale 0) are skipped: they need no entry in ``grads``.
+        """
         self.t += 1
         for name, p in self.params.items():
-            self._update(name, p, self._grad(name, grads).astype(p.dtype, copy=False))
+            scale = self.scales[name]
+            if scale == 0.0:
+                continue
+            g = self._grad(name, grads).astype(p.dtype, copy=False)
+            self._update(name, p, g, self.lr * scale)
 
-    def _update(self, name, p, g):
+    def _update(self, name, p, g, lr):
         raise NotImplementedError
 
 
 class SGD(Optimizer):
     """Plain gradient descent: ``p -= lr * g``."""
 
-    def _update(self, name, p, g):
-        p -= self.lr * g
+    def _update(self, name, p, g, lr):
+        p -= lr * g
 
 
 class Momentum(Optimizer):
     """SGD with momentum (PyTorch's form): ``v = beta * v + g``; ``p -= lr * v``."""
 
-    def __init__(self, params, lr, beta=0.9, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    def __init__(self, params, lr, beta=0.9, weight_decay=0.0, lr_scale=None):
+        super().__init__(params, lr, weight_decay, lr_scale)
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"beta must be in [0, 1), got {beta}")
         self.beta = float(beta)
         self.velocity = {k: np.zeros_like(v) for k, v in params.items()}
 
-    def _update(self, name, p, g):
+    def _update(self, name, p, g, lr):
         v = self.velocity[name]
         v *= self.beta
         v += g
-        p -= self.lr * v
+        p -= lr * v
 
 
 class Adam(Optimizer):
@@ -84,8 +132,10 @@ class Adam(Optimizer):
     ``p -= lr * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps)``.
     """
 
-    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    def __init__(
+        self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, lr_scale=None
+    ):
+        super().__init__(params, lr, weight_decay, lr_scale)
         for name, b in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= b < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {b}")
@@ -93,13 +143,13 @@ class Adam(Optimizer):
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
 
-    def _update(self, name, p, g):
+    def _update(self, name, p, g, lr):
         m, v = self.m[name], self.v[name]
         m *= self.beta1
         m += (1 - self.beta1) * g
         v *= self.beta2
         v += (1 - self.beta2) * np.square(g)
-        step_size = self.lr / (1 - self.beta1**self.t)
+        step_size = lr / (1 - self.beta1**self.t)
         denom = np.sqrt(v / (1 - self.beta2**self.t))
         denom += self.eps
         p -= step_size * m / denom

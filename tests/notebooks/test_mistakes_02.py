@@ -2,8 +2,8 @@
 
 Each case replaces one answer cell of ``solutions/02-layers/layers.py`` with a buggy version and
 checks that the test cell fails with a message naming the mistake. The library-only cases check
-that an answer handing the work to ``cnnlab`` (or SciPy) earns nothing. The last test checks that
-the solution passes every test cell.
+that an answer handing the work to ``cnnlab`` (or SciPy) earns nothing.
+That the solution passes every test cell is checked by ``test_every_notebook.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from nbtools import (
     assert_fails,
     assert_forbidden,
     assert_passes,
-    graded_ids,
     run_test_cell,
 )
 
@@ -275,7 +274,8 @@ def affine_forward(x, w, b):
 """
         },
     )
-    assert exc is not None  # a (2, 2, 2) @ (4, 3) product cannot work
+    # a (2, 2, 2) @ (4, 3) product cannot work: NumPy's own message says which dimensions clash
+    assert isinstance(exc, ValueError) and "mismatch in its core dimension" in str(exc), exc
 
 
 AFFINE_BACKWARD = """
@@ -1209,19 +1209,6 @@ def receptive_field(layers):
         },
         "start from 1",
     )
-
-
-# --------------------------------------------------------------------------------------------
-# the solution passes everything
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "test_id",
-    graded_ids(NB)[1],
-)
-def test_solution_passes(test_id):
-    assert_passes(NB, test_id)
 
 
 # --------------------------------------------------------------------------------------------

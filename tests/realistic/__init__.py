@@ -4,8 +4,8 @@ Each ``nbNN.py`` module lists ``MISTAKES``: wrong answers a learner really write
 a test message names on purpose), each replacing one or more answer cells. ``core=True`` marks
 the mistake an exercise exists to teach (the case its prose warns about): the public part of the
 test cell alone must catch it, so that a learner who passes the self-check has learnt the point.
-``tests/notebooks/test_public_checks.py`` checks every core mistake, that the graded cell catches every
-mistake, and that the public parts catch at least 90 % of each catalogue.
+``tests/notebooks/test_public_checks.py`` checks every core mistake, that the graded cell catches
+every mistake, and that the public parts catch at least 90 % of each catalogue.
 """
 
 from __future__ import annotations
