@@ -26,7 +26,11 @@ import sys
 import threading
 import types
 
+from autograde.sandbox import references
 from cnnlab.calls import CallMatcher, call_matcher, describe_hit  # bound before learner code
+
+# cnnlab's own code objects and functions, taken when the process starts (before learner code)
+GENUINE, LIBRARY = references.snapshot()
 
 NEW_THREAD = "a new thread (code in other threads is not watched)"
 
@@ -88,6 +92,7 @@ class Watch:
     def hook(
         self, frame, event, arg, _match=CallMatcher.match, _describe=describe_hit,
         _thread_start=threading.Thread.start.__code__, _start_new=_thread.start_new_thread,
+        _excused=references.excused, _genuine=GENUINE,
     ):  # fmt: skip
         # The functions it relies on are bound as defaults when this module loads: patching
         # CallMatcher.match or the module's names later does not reach them, and changing a
@@ -104,7 +109,7 @@ class Watch:
             return
         for watch in [*self.outer, self]:
             name = _match(watch.matcher, frame)
-            if name is not None:
+            if name is not None and not _excused(frame, _genuine):
                 watch.record(_describe(name, frame))
 
 
@@ -125,7 +130,7 @@ def main(argv: list[str]) -> int:
     import cnnlab.testing  # noqa: F401 - snapshotted by Tamper before learner code
     from autograde.sandbox.labels import CELL_LABELS, student_traceback
     from autograde.sandbox.tamper import Tamper, eq_probe
-    from autograde.wire import Peer
+    from autograde.wire import Peer, ProtocolError
 
     report = limits.apply(
         os.getcwd(),
@@ -140,6 +145,7 @@ def main(argv: list[str]) -> int:
     active_count, own_setprofile = threading.active_count, [0]
     events_since = guard.install(
         (Watch, Watch.hook, Watch.record, Watch.chain, Watch.__init__, calls.CallMatcher,
+         references.excused, references.entry, references.bind,
          calls.CallMatcher.match, calls.CallMatcher._match_code, call_matcher, describe_hit,
          Tamper, Tamper.check, Tamper._take)
     )  # fmt: skip
@@ -208,7 +214,11 @@ def main(argv: list[str]) -> int:
     def call_wrapper(fn, args, kwargs, header):
         specs = [t for t in header.get("forbid") or [] if isinstance(t, list)]
         watches = [Watch([str(x) for x in targets]) for targets in specs]
-        helpers = header.get("helpers") or {}
+        helpers = dict(header.get("helpers") or {})
+        for name, path in (header.get("library_helpers") or {}).items():
+            if path not in LIBRARY:
+                raise ProtocolError(f"no library helper {path!r}")
+            helpers[name] = references.bind(LIBRARY[path])
         missing = object()
         shadowed = {name: shell.user_ns.get(name, missing) for name in helpers}
         shell.user_ns.update(helpers)

@@ -328,8 +328,8 @@ class Codec:
 
 
 def _is_nn_module(value) -> bool:
-    mod = type(value).__module__
-    return mod == "cnnlab.nn" and hasattr(value, "params") and hasattr(value, "forward")
+    mod = type(value).__module__  # the classes live in cnnlab.nn's submodules
+    return (mod == "cnnlab.nn" or mod.startswith("cnnlab.nn.")) and hasattr(value, "forward")
 
 
 MAX_CONFIG_INT = 100_000

@@ -214,7 +214,12 @@ class Peer:
             extras = self.before_call()
             if "helpers" in extras:
                 helpers = extras.pop("helpers")
-                extras["helpers"] = {str(k): self.encode(v, blobs) for k, v in helpers.items()}
+                library = {k: v.library for k, v in helpers.items() if getattr(v, "library", None)}
+                if library:  # cnnlab's own functions: run in the sandbox, named by their path
+                    extras["library_helpers"] = library
+                extras["helpers"] = {
+                    str(k): self.encode(v, blobs) for k, v in helpers.items() if k not in library
+                }
             header.update(extras)
         reply, rblobs = self._exchange(header, blobs)
         if self.after_call is not None:
@@ -318,6 +323,13 @@ class Peer:
                             raise ProtocolError("bad helper")
                         decoded[name] = value
                     header = dict(header, helpers=decoded)
+                library = header.get("library_helpers")
+                if library is not None and not (
+                    isinstance(library, dict)
+                    and all(isinstance(k, str) and k.isidentifier() for k in library)
+                    and all(isinstance(v, str) for v in library.values())
+                ):
+                    raise ProtocolError("bad library helpers")
                 value = self.call_wrapper(fn, args, kwargs, header)
             else:
                 value = fn(*args, **kwargs)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import inspect
 import os
 import sys
 import types
 
 _OWN = "__main__."  # prefix of targets that name the notebook's own functions
 _VIA = " via your "  # a hit made inside another of the notebook's functions: "<target> via your f"
+_FUNCTION = inspect.CO_NEWLOCALS  # set for functions, not for module or class bodies
 EXEMPT = [0]  # > 0 while a reference helper runs: its calls are the test's, not the learner's
 
 
@@ -105,8 +107,8 @@ class CallMatcher:
 
     def _match_code(self, code: types.CodeType) -> str | None:
         filename = code.co_filename
-        if not filename or filename.startswith("<"):
-            return None
+        if not filename or filename.startswith("<") or not code.co_flags & _FUNCTION:
+            return None  # a module's or a class's body runs when it is imported: not a use
         filename = os.path.realpath(filename)
         for where, name, target in self._where:
             inside = filename.startswith(where) if where.endswith(os.sep) else filename == where
@@ -243,7 +245,20 @@ def _exempt(name: str, ref):
             EXEMPT[0] -= 1
 
     helper.__name__ = helper.__qualname__ = name
+    helper.library = _library_path(ref)
     return helper
+
+
+def _library_path(ref) -> str | None:
+    """``"cnnlab.<module>.<function>"`` when ``ref`` is a module-level function of cnnlab.
+
+    The autograder runs such a reference in the learner's process (a local call, not a
+    round trip to the judge) and excuses the forbidden calls its own code makes there.
+    """
+    module, name = getattr(ref, "__module__", None) or "", getattr(ref, "__qualname__", "")
+    if not (module == "cnnlab" or module.startswith("cnnlab.")) or "." in name or "<" in name:
+        return None
+    return f"{module}.{name}" if getattr(sys.modules.get(module), name, None) is ref else None
 
 
 class reference_helpers:  # noqa: N801 - used as a context manager, reads like a function
@@ -268,7 +283,8 @@ class reference_helpers:  # noqa: N801 - used as a context manager, reads like a
     In a notebook (and in ``nbgrader validate``), the names are rebound in the namespace of the
     cell that opens the block, which is the learner's, and restored on exit. The autograder
     reads the open blocks with :func:`active_reference_helpers` and rebinds the names in the
-    learner's process for each call, the references running in the judge.
+    learner's process for each call: a reference defined in the test cell runs in the judge,
+    a module-level cnnlab function (``helper.library`` names it) in the learner's process.
     """
 
     def __init__(self, **helpers):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adam"]
+__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "sgd_step", "momentum_step", "adam_step"]
 
 
 def _scales(names, lr_scale):
@@ -119,10 +119,7 @@ class Momentum(Optimizer):
         self.velocity = {k: np.zeros_like(v) for k, v in params.items()}
 
     def _update(self, name, p, g, lr):
-        v = self.velocity[name]
-        v *= self.beta
-        v += g
-        p -= lr * v
+        _momentum_update(p, g, self.velocity[name], lr, self.beta)
 
 
 class Adam(Optimizer):
@@ -144,12 +141,97 @@ class Adam(Optimizer):
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
 
     def _update(self, name, p, g, lr):
-        m, v = self.m[name], self.v[name]
-        m *= self.beta1
-        m += (1 - self.beta1) * g
-        v *= self.beta2
-        v += (1 - self.beta2) * np.square(g)
-        step_size = lr / (1 - self.beta1**self.t)
-        denom = np.sqrt(v / (1 - self.beta2**self.t))
-        denom += self.eps
-        p -= step_size * m / denom
+        _adam_update(p, g, self.m[name], self.v[name], self.t, lr, self.beta1, self.beta2, self.eps)
+
+
+# --------------------------------------------------------------------------------------------
+# One update of one array, shared by the classes and the functional steps
+# --------------------------------------------------------------------------------------------
+
+
+def _momentum_update(p, g, v, lr, beta):
+    v *= beta
+    v += g
+    p -= lr * v
+
+
+def _adam_update(p, g, m, v, t, lr, beta1, beta2, eps):
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * np.square(g)
+    denom = np.sqrt(v / (1 - beta2**t))
+    denom += eps
+    p -= (lr / (1 - beta1**t)) * m / denom
+
+
+# --------------------------------------------------------------------------------------------
+# Functional steps: the contracts of notebook 03's exercises (its graders' references)
+# --------------------------------------------------------------------------------------------
+
+
+def sgd_step(params, grads, lr):
+    """One step of gradient descent, in place: ``params[k] -= lr * grads[k]`` for every key.
+
+    Parameters
+    ----------
+    params, grads : dict of str -> ndarray
+        Same keys and shapes; ``params`` is updated in place.
+    lr : float
+        Learning rate (0 leaves the parameters unchanged).
+
+    Returns
+    -------
+    None
+    """
+    for name, p in params.items():
+        p -= lr * grads[name]
+
+
+def momentum_step(params, grads, velocity, lr, beta=0.9):
+    """One step of SGD with momentum, in place: ``v = beta * v + g``, then ``p -= lr * v``.
+
+    Parameters
+    ----------
+    params, grads : dict of str -> ndarray
+        Same keys and shapes; ``params`` is updated in place.
+    velocity : dict of str -> ndarray
+        Filled with zeros on the first step (when empty), then updated in place.
+    lr : float
+    beta : float, default 0.9
+
+    Returns
+    -------
+    None
+    """
+    for name, p in params.items():
+        _momentum_update(p, grads[name], velocity.setdefault(name, np.zeros_like(p)), lr, beta)
+
+
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam step with bias correction, in place (the update of :class:`Adam`).
+
+    Parameters
+    ----------
+    params, grads : dict of str -> ndarray
+        Same keys and shapes; ``params`` is updated in place.
+    state : dict
+        Empty before the first step, then ``{"t": steps taken, "m": {...}, "v": {...}}``
+        (running means of g and g**2 per name), updated in place.
+    lr : float
+    beta1, beta2, eps : float
+
+    Returns
+    -------
+    None
+    """
+    if not state:
+        state.update(
+            t=0,
+            m={k: np.zeros_like(p) for k, p in params.items()},
+            v={k: np.zeros_like(p) for k, p in params.items()},
+        )
+    state["t"] += 1
+    for name, p in params.items():
+        m, v = state["m"][name], state["v"][name]
+        _adam_update(p, grads[name], m, v, state["t"], lr, beta1, beta2, eps)

@@ -17,7 +17,7 @@ import numpy as np
 from .layers import softmax_cross_entropy
 from .nn import Sequential
 
-__all__ = ["fit", "evaluate", "predict", "predict_proba", "random_shift"]
+__all__ = ["fit", "train_epoch", "evaluate", "predict", "predict_proba", "random_shift"]
 
 
 def _interactive():
@@ -99,25 +99,8 @@ def fit(
             )
         start = time.perf_counter()
         for epoch in range(epochs):
-            model.train()
-            order = rng.permutation(n)
-            loss_sum, correct = 0.0, 0
-            for i in range(n_batches):
-                idx = order[i * batch_size : (i + 1) * batch_size]
-                xb, yb = X[idx], y[idx]
-                if augment is not None:
-                    xb = augment(xb, rng)
-                scores = model.forward(xb)
-                loss, dscores = softmax_cross_entropy(scores, yb)
-                if isinstance(model, Sequential):
-                    model.backward(dscores, need_dx=False)  # no gradient w.r.t. the images
-                else:
-                    model.backward(dscores)
-                optimizer.step(model.grads)
-                loss_sum += loss * len(idx)
-                correct += int((scores.argmax(axis=1) == yb).sum())
-                if bar is not None:
-                    bar.update(1)
+            tick = None if bar is None else (lambda: bar.update(1))
+            loss_sum, correct = _epoch(model, optimizer.step, X, y, batch_size, rng, augment, tick)
             history["train_loss"].append(loss_sum / n)
             history["train_acc"].append(correct / n)
             info = {"loss": f"{loss_sum / n:.4f}", "acc": f"{correct / n:.4f}"}
@@ -131,6 +114,59 @@ def fit(
                 bar.set_description(f"epoch {epoch + 1}/{epochs}")
                 bar.set_postfix(info)
     return history
+
+
+def _epoch(model, step, X, y, batch_size, rng, augment=None, tick=None):
+    """One epoch of shuffled mini-batches in train mode: (summed loss, correct predictions)."""
+    model.train()
+    n = X.shape[0]
+    order = rng.permutation(n)
+    loss_sum, correct = 0.0, 0
+    for start in range(0, n, batch_size):
+        idx = order[start : start + batch_size]
+        xb, yb = X[idx], y[idx]
+        if augment is not None:
+            xb = augment(xb, rng)
+        scores = model.forward(xb)
+        loss, dscores = softmax_cross_entropy(scores, yb)
+        if isinstance(model, Sequential):
+            model.backward(dscores, need_dx=False)  # no gradient w.r.t. the images
+        else:
+            model.backward(dscores)
+        step(model.grads)
+        loss_sum += loss * len(idx)
+        correct += int((scores.argmax(axis=1) == yb).sum())
+        if tick is not None:
+            tick()
+    return loss_sum, correct
+
+
+def train_epoch(model, X, y, step_fn, batch_size, rng):
+    """Train ``model`` for one epoch of shuffled mini-batches; return the mean loss.
+
+    The contract of notebook 03's exercise (its grader's reference): the samples are visited in
+    the order ``rng.permutation(N)``, in batches of ``batch_size`` (the last may be smaller),
+    and ``step_fn(model.params, model.grads)`` follows every backward pass.
+
+    Parameters
+    ----------
+    model : cnnlab.nn.Module
+        Maps (B, ...) inputs to (B, K) scores; set to training mode here.
+    X : ndarray, shape (N, ...)
+    y : ndarray of int, shape (N,)
+    step_fn : callable
+        ``step_fn(params, grads)``, one optimiser update in place.
+    batch_size : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    loss : float
+        Softmax cross-entropy averaged over the N samples, as measured during the epoch.
+    """
+    X, y = _check_xy(X, y)
+    loss_sum, _ = _epoch(model, lambda grads: step_fn(model.params, grads), X, y, batch_size, rng)
+    return float(loss_sum / X.shape[0])
 
 
 def _scores(model, X, batch_size):

@@ -113,3 +113,92 @@ def test_a_forbidden_call_names_the_helper_that_made_it():
     message = tests["test_total"]["message"]
     assert tests["test_total"]["points"] == 0
     assert "called numpy.convolve via your pair_sums" in message, message
+
+
+# --------------------------------------------------------------------------------------------
+# A cnnlab function as the reference runs in the learner's process; its own calls are excused
+# --------------------------------------------------------------------------------------------
+
+LIBRARY_SOURCE = r'''
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+# %% nbgrader={"grade": false, "grade_id": "sgd_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def sgd_step(params, grads, lr):
+    """params[k] -= lr * grads[k], in place."""
+    ### BEGIN SOLUTION
+    for k, p in params.items():
+        p -= lr * grads[k]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "descend", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def descend(params, grads_list, lr):
+    """One sgd_step per gradient dict of grads_list."""
+    ### BEGIN SOLUTION
+    for grads in grads_list:
+        sgd_step(params, grads, lr)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_descend", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import cnnlab as cl
+import cnnlab.testing as T
+
+params = {"w": np.ones(3)}
+grads_list = [{"w": np.full(3, 0.5)} for _ in range(400)]
+with T.forbid_calls("cnnlab.optim", exercise="descend"), \
+     T.reference_helpers(sgd_step=cl.optim.sgd_step):  # fmt: skip
+    descend(params, grads_list, 0.01)
+T.assert_allclose(params["w"], np.full(3, -1.0), name="descend")
+'''
+
+CHEATS = {
+    "library": "def descend(params, grads_list, lr):\n"
+    "    import cnnlab as cl\n"
+    "    opt = cl.optim.SGD(params, lr)\n"
+    "    for grads in grads_list:\n"
+    "        opt.step(grads)\n",
+    # the reference calls the learner's object, which calls the library: that call counts
+    "through the reference": "class Grads(dict):\n"
+    "    def __getitem__(self, k):\n"
+    "        import cnnlab as cl\n"
+    "        cl.optim.SGD({'x': np.zeros(1)}, 1.0)\n"
+    "        return dict.__getitem__(self, k)\n\n"
+    "def descend(params, grads_list, lr):\n"
+    "    for grads in grads_list:\n"
+    "        sgd_step(params, Grads(grads), lr)\n",
+}
+
+
+@cache
+def _library_source() -> nbformat.NotebookNode:
+    path = Path(tempfile.mkdtemp(prefix="library-src-")) / "library.py"
+    path.write_text(LIBRARY_SOURCE)
+    return to_notebook(path)
+
+
+def _grade_library(**answers: str) -> dict:
+    nb = copy.deepcopy(_library_source())
+    for cell in nb.cells:
+        if cells.grade_id(cell) in answers:
+            cell.source = answers[cells.grade_id(cell)]
+    result = grade_notebook(_library_source(), nbformat.writes(nb).encode(), {"timeout": 20.0})
+    assert result["status"] == "ok", result
+    return next(t for t in result["tests"] if t["grade_id"] == "test_descend")
+
+
+@pytest.mark.parametrize("sgd_step", [None, WRONG.replace("pair_sums(x)", "sgd_step(*a)")])
+def test_a_library_reference_is_not_a_forbidden_call(sgd_step):
+    """cl.optim.sgd_step lives in the forbidden cnnlab.optim: its calls are the test's."""
+    test = _grade_library(**({"sgd_step": sgd_step} if sgd_step else {}))
+    assert test["points"] == 2, test["message"]
+
+
+@pytest.mark.parametrize("cheat", sorted(CHEATS))
+def test_learner_code_still_counts_inside_a_library_reference(cheat):
+    test = _grade_library(descend=CHEATS[cheat])
+    assert test["points"] == 0
+    assert "descend must be your own implementation" in test["message"], test["message"]
+    assert "cnnlab.optim" in test["message"]
