@@ -45,11 +45,8 @@ EXERCISES = {
     },
     "06-beyond-classification": {
         "iou": 2, "smooth_l1": 2, "localization_loss": 3, "fc_to_conv": 2, "nms": 2,
-        "average_precision": 2,
-    },
-    "06b-segmentation-draft": {
-        "conv_transpose_forward": 2, "conv_transpose_backward": 3, "pixel_cross_entropy": 2,
-        "mean_iou": 2, "finetune_lr_scale": 2,
+        "average_precision": 2, "conv_transpose_forward": 2, "conv_transpose_backward": 3,
+        "pixel_cross_entropy": 2, "mean_iou": 2, "finetune_lr_scale": 2,
     },
 }  # fmt: skip
 ASSIGNMENTS = sorted(solution_sources())

@@ -20,7 +20,6 @@ NOTEBOOKS = {
     "04-hyperparameters": "nb04",
     "05-visualization": "nb05",
     "06-beyond-classification": "nb06",
-    "06b-segmentation-draft": "nb06b",
 }
 
 

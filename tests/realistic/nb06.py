@@ -1,0 +1,625 @@
+"""Realistic mistakes in 06-beyond-classification (sections 1-3): what learners write.
+
+Each entry replaces one answer cell with a complete wrong answer in the style of a learner.
+``core=True`` marks the mistakes an exercise exists to teach (its prose warns about them): the
+public part of the test cell alone must catch them.
+"""
+
+from __future__ import annotations
+
+from realistic import Mistake
+from realistic.nb06_segmentation import MISTAKES as SEGMENTATION  # sections 4 and 5
+
+# ------------------------------------------------------------------------------------------
+# iou
+# ------------------------------------------------------------------------------------------
+
+IOU = [
+    Mistake(
+        "test_iou",
+        "iou: negative overlap not clipped",
+        {
+            "iou": """
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float)
+    b = np.asarray(boxes_b, dtype=float)
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = w * h
+    inter[inter < 0] = 0
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_iou",
+        "iou: +1 in widths and heights",
+        {
+            "iou": """
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float)
+    b = np.asarray(boxes_b, dtype=float)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.maximum(0, x1 - x0 + 1) * np.maximum(0, y1 - y0 + 1)
+    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_iou",
+        "iou: boxes read as (x, y, w, h)",
+        {
+            "iou": """
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float)
+    b = np.asarray(boxes_b, dtype=float)
+    ax0, ay0, aw, ah = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
+    bx0, by0, bw, bh = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    x0 = np.maximum(ax0[:, None], bx0[None, :])
+    y0 = np.maximum(ay0[:, None], by0[None, :])
+    x1 = np.minimum((ax0 + aw)[:, None], (bx0 + bw)[None, :])
+    y1 = np.minimum((ay0 + ah)[:, None], (by0 + bh)[None, :])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    union = (aw * ah)[:, None] + (bw * bh)[None, :] - inter
+    return inter / union
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_iou",
+        "iou: union without subtracting the intersection",
+        {
+            "iou": """
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float)
+    b = np.asarray(boxes_b, dtype=float)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a[:, None] + area_b[None, :])
+"""
+        },
+    ),
+    Mistake(
+        "test_iou",
+        "iou: result transposed (M, N)",
+        {
+            "iou": """
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float)
+    b = np.asarray(boxes_b, dtype=float)
+    x0 = np.maximum(a[None, :, 0], b[:, None, 0])
+    y0 = np.maximum(a[None, :, 1], b[:, None, 1])
+    x1 = np.minimum(a[None, :, 2], b[:, None, 2])
+    y1 = np.minimum(a[None, :, 3], b[:, None, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a[None, :] + area_b[:, None] - inter)
+"""
+        },
+    ),
+    Mistake(
+        "test_iou",
+        "iou: empty union divides by zero",
+        {
+            "iou": """
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float)
+    b = np.asarray(boxes_b, dtype=float)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return inter / (area_a[:, None] + area_b[None, :] - inter)
+"""
+        },
+    ),
+]
+
+# ------------------------------------------------------------------------------------------
+# smooth_l1
+# ------------------------------------------------------------------------------------------
+
+SMOOTH_L1 = [
+    Mistake(
+        "test_smooth_l1",
+        "smooth_l1: branch on d instead of |d|",
+        {
+            "smooth_l1": """
+def smooth_l1(pred, target, beta=1.0):
+    d = pred - target
+    f = np.where(d < beta, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
+    g = np.where(d < beta, d / beta, np.sign(d))
+    return float(f.sum() / len(d)), g / len(d)
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_smooth_l1",
+        "smooth_l1: gradient sign flipped",
+        {
+            "smooth_l1": """
+def smooth_l1(pred, target, beta=1.0):
+    d = target - pred
+    small = np.abs(d) < beta
+    f = np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
+    g = np.where(small, d / beta, np.sign(d))
+    return float(f.sum() / len(d)), g / len(d)
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_smooth_l1",
+        "smooth_l1: np.mean over all values",
+        {
+            "smooth_l1": """
+def smooth_l1(pred, target, beta=1.0):
+    d = pred - target
+    small = np.abs(d) < beta
+    f = np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
+    g = np.where(small, d / beta, np.sign(d))
+    return float(np.mean(f)), g / d.size
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_smooth_l1",
+        "smooth_l1: summed, not averaged over boxes",
+        {
+            "smooth_l1": """
+def smooth_l1(pred, target, beta=1.0):
+    d = pred - target
+    small = np.abs(d) < beta
+    loss = np.sum(np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta))
+    return float(loss), np.where(small, d / beta, np.sign(d))
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_smooth_l1",
+        "smooth_l1: threshold fixed at 1",
+        {
+            "smooth_l1": """
+def smooth_l1(pred, target, beta=1.0):
+    d = pred - target
+    small = np.abs(d) < 1
+    f = np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
+    g = np.where(small, d / beta, np.sign(d))
+    return float(f.sum() / len(d)), g / len(d)
+"""
+        },
+    ),
+    Mistake(
+        "test_smooth_l1",
+        "smooth_l1: beta left out of the quadratic piece",
+        {
+            "smooth_l1": """
+def smooth_l1(pred, target, beta=1.0):
+    d = pred - target
+    small = np.abs(d) < beta
+    f = np.where(small, 0.5 * d ** 2, np.abs(d) - 0.5 * beta)
+    g = np.where(small, d, np.sign(d))
+    return float(f.sum() / len(d)), g / len(d)
+"""
+        },
+    ),
+    Mistake(
+        "test_smooth_l1",
+        "smooth_l1: gradient not divided by N",
+        {
+            "smooth_l1": """
+def smooth_l1(pred, target, beta=1.0):
+    d = pred - target
+    n = d.shape[0]
+    small = np.abs(d) < beta
+    f = np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
+    return float(f.sum() / n), np.where(small, d / beta, np.sign(d))
+"""
+        },
+    ),
+]
+
+# ------------------------------------------------------------------------------------------
+# localization_loss
+# ------------------------------------------------------------------------------------------
+
+_LOC_HEAD = """
+def localization_loss(scores, box_pred, labels, box_true, *, weight=1.0, background=None,
+                      box_loss=None):
+    if box_loss is None:
+        box_loss = smooth_l1
+    ce, dscores = cl.layers.softmax_cross_entropy(scores, labels)
+"""
+
+LOCALIZATION = [
+    Mistake(
+        "test_localization_loss",
+        "localization_loss: weight on the cross-entropy",
+        {
+            "localization_loss": _LOC_HEAD
+            + """
+    obj = np.ones(len(labels), bool) if background is None else labels != background
+    dbox = np.zeros_like(box_pred, dtype=float)
+    box = 0.0
+    if obj.any():
+        box, g = box_loss(box_pred[obj], box_true[obj])
+        dbox[obj] = g
+    return weight * ce + box, weight * dscores, dbox
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_localization_loss",
+        "localization_loss: background rows get a box loss",
+        {
+            "localization_loss": _LOC_HEAD
+            + """
+    box, dbox = box_loss(box_pred, box_true)
+    return ce + weight * box, dscores, weight * dbox
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_localization_loss",
+        "localization_loss: box loss averaged over all rows",
+        {
+            "localization_loss": _LOC_HEAD
+            + """
+    mask = np.ones((len(labels), 1)) if background is None else (labels != background)[:, None]
+    box, dbox = box_loss(box_pred * mask, box_true * mask)
+    return ce + weight * box, dscores, weight * dbox * mask
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_localization_loss",
+        "localization_loss: box gradient not weighted",
+        {
+            "localization_loss": _LOC_HEAD
+            + """
+    obj = np.ones(len(labels), bool) if background is None else labels != background
+    dbox = np.zeros(box_pred.shape)
+    box = 0.0
+    if obj.any():
+        box, dbox[obj] = box_loss(box_pred[obj], box_true[obj])
+    return ce + weight * box, dscores, dbox
+"""
+        },
+    ),
+    Mistake(
+        "test_localization_loss",
+        "localization_loss: ignores box_loss, calls smooth_l1",
+        {
+            "localization_loss": _LOC_HEAD
+            + """
+    obj = np.ones(len(labels), bool) if background is None else labels != background
+    dbox = np.zeros(box_pred.shape)
+    box = 0.0
+    if obj.any():
+        box, g = smooth_l1(box_pred[obj], box_true[obj])
+        dbox[obj] = weight * g
+    return ce + weight * box, dscores, dbox
+"""
+        },
+    ),
+    Mistake(
+        "test_localization_loss",
+        "localization_loss: box gradient only for object rows",
+        {
+            "localization_loss": _LOC_HEAD
+            + """
+    obj = np.ones(len(labels), bool) if background is None else labels != background
+    box, g = box_loss(box_pred[obj], box_true[obj])
+    return ce + weight * box, dscores, weight * g
+"""
+        },
+    ),
+]
+
+# ------------------------------------------------------------------------------------------
+# fc_to_conv
+# ------------------------------------------------------------------------------------------
+
+_FC_HEAD = """
+def fc_to_conv(linear, input_shape):
+    C, H, W = input_shape
+    M = linear.out_features
+    if linear.in_features != C * H * W:
+        raise ValueError("in_features must be C * H * W")
+    conv = nn.Conv2d(C, M, (H, W), dtype=linear.params["w"].dtype)
+"""
+
+FC_TO_CONV = [
+    Mistake(
+        "test_fc_to_conv",
+        "fc_to_conv: reshape without transposing",
+        {
+            "fc_to_conv": _FC_HEAD
+            + """
+    conv.params["w"][...] = linear.params["w"].reshape(M, C, H, W)
+    conv.params["b"][...] = linear.params["b"]
+    return conv
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_fc_to_conv",
+        "fc_to_conv: channels last",
+        {
+            "fc_to_conv": _FC_HEAD
+            + """
+    conv.params["w"][...] = linear.params["w"].T.reshape(M, H, W, C).transpose(0, 3, 1, 2)
+    conv.params["b"][...] = linear.params["b"]
+    return conv
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_fc_to_conv",
+        "fc_to_conv: H and W swapped",
+        {
+            "fc_to_conv": _FC_HEAD
+            + """
+    conv.params["w"][...] = linear.params["w"].T.reshape(M, C, W, H).transpose(0, 1, 3, 2)
+    conv.params["b"][...] = linear.params["b"]
+    return conv
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_fc_to_conv",
+        "fc_to_conv: bias forgotten",
+        {
+            "fc_to_conv": _FC_HEAD
+            + """
+    conv.params["w"][...] = linear.params["w"].T.reshape(M, C, H, W)
+    return conv
+"""
+        },
+    ),
+    Mistake(
+        "test_fc_to_conv",
+        "fc_to_conv: square kernel of side H",
+        {
+            "fc_to_conv": """
+def fc_to_conv(linear, input_shape):
+    C, H, W = input_shape
+    M = linear.out_features
+    conv = nn.Conv2d(C, M, H, dtype=linear.params["w"].dtype)
+    w = linear.params["w"].T.reshape(M, C, H, W)
+    conv.params["w"] = w
+    conv.params["b"][...] = linear.params["b"]
+    return conv
+"""
+        },
+    ),
+]
+
+# ------------------------------------------------------------------------------------------
+# nms
+# ------------------------------------------------------------------------------------------
+
+NMS = [
+    Mistake(
+        "test_nms",
+        "nms: boxes taken in input order",
+        {
+            "nms": """
+def nms(boxes, scores, labels, iou_threshold=0.5):
+    keep = []
+    for i in range(len(boxes)):
+        ok = True
+        for j in keep:
+            if labels[j] == labels[i] and iou(boxes[i:i + 1], boxes[j:j + 1])[0, 0] > iou_threshold:
+                ok = False
+        if ok:
+            keep.append(i)
+    return np.array(keep, dtype=int)
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_nms",
+        "nms: suppresses at IoU == threshold",
+        {
+            "nms": """
+def nms(boxes, scores, labels, iou_threshold=0.5):
+    order = list(np.argsort(-scores, kind="stable"))
+    keep = []
+    while order:
+        i = order.pop(0)
+        keep.append(int(i))
+        order = [j for j in order
+                 if labels[j] != labels[i] or iou(boxes[[i]], boxes[[j]])[0, 0] < iou_threshold]
+    return np.array(keep, dtype=int)
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_nms",
+        "nms: class-agnostic",
+        {
+            "nms": """
+def nms(boxes, scores, labels, iou_threshold=0.5):
+    order = list(np.argsort(-scores, kind="stable"))
+    keep = []
+    while order:
+        i = order.pop(0)
+        keep.append(int(i))
+        order = [j for j in order if iou(boxes[[i]], boxes[[j]])[0, 0] <= iou_threshold]
+    return np.array(keep, dtype=int)
+"""
+        },
+        core=True,
+    ),
+    Mistake(
+        "test_nms",
+        "nms: indices into the sorted arrays",
+        {
+            "nms": """
+def nms(boxes, scores, labels, iou_threshold=0.5):
+    order = np.argsort(-scores, kind="stable")
+    boxes, labels = boxes[order], labels[order]
+    keep = []
+    for i in range(len(boxes)):
+        if all(labels[j] != labels[i] or iou(boxes[[i]], boxes[[j]])[0, 0] <= iou_threshold
+               for j in keep):
+            keep.append(i)
+    return np.array(keep, dtype=int)
+"""
+        },
+    ),
+    Mistake(
+        "test_nms",
+        "nms: sorts the caller's arrays in place",
+        {
+            "nms": """
+def nms(boxes, scores, labels, iou_threshold=0.5):
+    order = np.argsort(-scores, kind="stable")
+    boxes[:] = boxes[order]
+    labels[:] = labels[order]
+    scores[:] = scores[order]
+    keep = []
+    for i in range(len(boxes)):
+        if all(labels[j] != labels[i] or iou(boxes[[i]], boxes[[j]])[0, 0] <= iou_threshold
+               for j in keep):
+            keep.append(i)
+    return order[keep]
+"""
+        },
+    ),
+]
+
+# ------------------------------------------------------------------------------------------
+# average_precision
+# ------------------------------------------------------------------------------------------
+
+
+def _ap(match: str, recall: str, area: str, order: str = 'np.argsort(-scores, kind="stable")'):
+    """An average_precision answer built from a learner's pieces (one of them wrong)."""
+    return f"""
+def average_precision(boxes, scores, image_ids, gt_boxes, gt_image_ids, iou_threshold=0.5):
+    order = {order}
+    taken = np.zeros(len(gt_boxes), dtype=bool)
+    tp = []
+    for i in order:
+{match}
+    tp = np.array(tp, dtype=float)
+    precision = np.cumsum(tp) / np.arange(1, len(tp) + 1)
+    recall = {recall}
+{area}
+    return float(ap), precision, recall
+"""
+
+
+_MATCH = """
+        same = np.flatnonzero(gt_image_ids == image_ids[i])
+        if len(same) == 0:
+            tp.append(0)
+            continue
+        ov = iou(boxes[i:i + 1], gt_boxes[same])[0]
+        j = same[np.argmax(ov)]
+        if ov.max() >= iou_threshold and not taken[j]:
+            taken[j] = True
+            tp.append(1)
+        else:
+            tp.append(0)"""
+_MATCH_DUPLICATES = """
+        same = np.flatnonzero(gt_image_ids == image_ids[i])
+        if len(same) == 0:
+            tp.append(0)
+            continue
+        ov = iou(boxes[i:i + 1], gt_boxes[same])[0]
+        tp.append(1 if ov.max() >= iou_threshold else 0)"""
+_MATCH_ALL_IMAGES = """
+        ov = iou(boxes[i:i + 1], gt_boxes)[0]
+        j = int(np.argmax(ov))
+        if ov[j] >= iou_threshold and not taken[j]:
+            taken[j] = True
+            tp.append(1)
+        else:
+            tp.append(0)"""
+_RECALL = "np.cumsum(tp) / len(gt_boxes)"
+_INTERPOLATED = """    ap, prev = 0.0, 0.0
+    for k in range(len(tp)):
+        ap += (recall[k] - prev) * precision[k:].max()
+        prev = recall[k]"""
+_RAW = """    ap, prev = 0.0, 0.0
+    for k in range(len(tp)):
+        ap += (recall[k] - prev) * precision[k]
+        prev = recall[k]"""
+_ELEVEN_POINT = """    ap = 0.0
+    for r in np.linspace(0, 1, 11):
+        above = precision[recall >= r]
+        ap += (above.max() if above.size else 0.0) / 11"""
+
+AVERAGE_PRECISION = [
+    Mistake(
+        "test_average_precision",
+        "average_precision: no interpolation",
+        {"average_precision": _ap(_MATCH, _RECALL, _RAW)},
+        core=True,
+    ),
+    Mistake(
+        "test_average_precision",
+        "average_precision: recall over the detections",
+        {"average_precision": _ap(_MATCH, "np.cumsum(tp) / len(tp)", _INTERPOLATED)},
+        core=True,
+    ),
+    Mistake(
+        "test_average_precision",
+        "average_precision: duplicates count as TP",
+        {"average_precision": _ap(_MATCH_DUPLICATES, _RECALL, _INTERPOLATED)},
+        core=True,
+    ),
+    Mistake(
+        "test_average_precision",
+        "average_precision: detections not sorted",
+        {"average_precision": _ap(_MATCH, _RECALL, _INTERPOLATED, order="range(len(scores))")},
+        core=True,
+    ),
+    Mistake(
+        "test_average_precision",
+        "average_precision: matches across images",
+        {"average_precision": _ap(_MATCH_ALL_IMAGES, _RECALL, _INTERPOLATED)},
+    ),
+    Mistake(
+        "test_average_precision",
+        "average_precision: VOC2007 11-point AP",
+        {"average_precision": _ap(_MATCH, _RECALL, _ELEVEN_POINT)},
+    ),
+]
+
+DETECTION = IOU + SMOOTH_L1 + LOCALIZATION + FC_TO_CONV + NMS + AVERAGE_PRECISION  # sections 1-3
+MISTAKES = DETECTION + SEGMENTATION
