@@ -1,0 +1,75 @@
+"""A learner's function that corrupts its inputs in place gains nothing, in every test cell.
+
+The mutant of each graded function zeroes every array it is given (top-level arrays, the arrays
+in dicts, lists and tuples, and a module's ``params``) and then returns the solution's answer
+for the zeroed inputs. A test cell that computed its expected values from the same arrays after
+the call (instead of before it, or from copies) would agree with that wrong answer; one that
+follows the rule of CONTRIBUTING.md ("compute every reference before the learner's code runs")
+fails it. Functions given no array are skipped: there is nothing to corrupt.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+
+import pytest
+from nbtools import cells, graded_ids, run_test_cell
+
+from autograde.build.release import solution_sources
+
+MUTANT = '''
+{source}
+
+def _corrupt(value, depth=0):
+    import numpy as _np
+    if isinstance(value, _np.ndarray):
+        if value.flags.writeable and value.size:
+            value[...] = 0
+            return True
+        return False
+    if depth > 2:
+        return False
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(getattr(value, "params", None), dict):
+        items = list(value.params.values())
+    else:
+        return False
+    return any([_corrupt(item, depth + 1) for item in items])
+
+
+_solution_{name} = {name}
+
+
+def {name}(*args, **kwargs):
+    if {corrupt} and any([_corrupt(a) for a in (*args, *kwargs.values())]):
+        __import__("builtins")._cnnlab_corrupted = True
+    return _solution_{name}(*args, **kwargs)
+'''
+
+
+def _functions():
+    for assignment in sorted(solution_sources()):
+        answers = set(graded_ids(assignment)[0])
+        for _, meta, source in cells(assignment):
+            name = meta.get("grade_id")
+            if name in answers and re.search(rf"^def {name}\(", source, re.M):
+                yield pytest.param(assignment, name, source, id=f"{assignment}-{name}")
+
+
+@pytest.mark.parametrize("assignment, name, source", list(_functions()))
+def test_corrupting_the_inputs_gains_nothing(assignment, name, source):
+    builtins._cnnlab_corrupted = False
+    control = MUTANT.format(source=source, name=name, corrupt=False)
+    assert run_test_cell(assignment, f"test_{name}", {name: control}) is None  # the harness
+    mutant = MUTANT.format(source=source, name=name, corrupt=True)
+    exc = run_test_cell(assignment, f"test_{name}", {name: mutant})
+    if not builtins._cnnlab_corrupted:
+        pytest.skip(f"{name} is given no array to corrupt")
+    assert exc is not None, (
+        f"test_{name} passed a {name} that zeroes its inputs and answers for the zeroed ones: "
+        "some expected value is computed from the learner's arrays after the call"
+    )
