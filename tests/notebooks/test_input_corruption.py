@@ -1,11 +1,13 @@
 """A learner's function that corrupts its inputs in place gains nothing, in every test cell.
 
-The mutant of each graded function zeroes every array it is given (top-level arrays, the arrays
-in dicts, lists and tuples, and a module's ``params``) and then returns the solution's answer
-for the zeroed inputs. A test cell that computed its expected values from the same arrays after
-the call (instead of before it, or from copies) would agree with that wrong answer; one that
-follows the rule of CONTRIBUTING.md ("compute every reference before the learner's code runs")
-fails it. Functions given no array are skipped: there is nothing to corrupt.
+The mutant of each graded function zeroes every array it is given (top-level arrays, the arrays in
+dicts, lists and tuples, and a module's ``params``) and then returns the solution's answer for the
+zeroed inputs; its second form answers the first call right and zeroes the inputs after it, so that
+only the later cases of a test cell see spoiled objects (a zeroed model, say). A test cell that
+computed its expected values from the same arrays after the call (instead of before it, or from
+copies) would agree with that wrong answer; one that follows the rule of CONTRIBUTING.md ("compute
+every reference before the learner's code runs") fails it. Functions given no array are skipped:
+there is nothing to corrupt.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from nbtools import cells, graded_ids, run_test_cell
 
 from autograde.build.release import solution_sources
 
-MUTANT = '''
+MUTANT = """
 {source}
 
 def _corrupt(value, depth=0):
@@ -44,11 +46,21 @@ def _corrupt(value, depth=0):
 _solution_{name} = {name}
 
 
+_calls_{name} = [0]
+
+
 def {name}(*args, **kwargs):
+    _calls_{name}[0] += 1
+    first = _calls_{name}[0] == 1
+    if first and {honest_first}:  # the first case answered right, the objects spoiled after
+        out = _solution_{name}(*args, **kwargs)
+        if any([_corrupt(a) for a in (*args, *kwargs.values())]):
+            __import__("builtins")._cnnlab_corrupted = True
+        return out
     if {corrupt} and any([_corrupt(a) for a in (*args, *kwargs.values())]):
         __import__("builtins")._cnnlab_corrupted = True
     return _solution_{name}(*args, **kwargs)
-'''
+"""
 
 
 def _functions():
@@ -60,12 +72,15 @@ def _functions():
                 yield pytest.param(assignment, name, source, id=f"{assignment}-{name}")
 
 
+@pytest.mark.parametrize("honest_first", [False, True], ids=["every call", "after the first"])
 @pytest.mark.parametrize("assignment, name, source", list(_functions()))
-def test_corrupting_the_inputs_gains_nothing(assignment, name, source):
+def test_corrupting_the_inputs_gains_nothing(assignment, name, source, honest_first):
+    """Zeroing from the first call, or answering the first case right and spoiling the shared
+    objects (a model, a dict of arrays) for the cases after it, fails the test cell."""
     builtins._cnnlab_corrupted = False
-    control = MUTANT.format(source=source, name=name, corrupt=False)
+    control = MUTANT.format(source=source, name=name, corrupt=False, honest_first=False)
     assert run_test_cell(assignment, f"test_{name}", {name: control}) is None  # the harness
-    mutant = MUTANT.format(source=source, name=name, corrupt=True)
+    mutant = MUTANT.format(source=source, name=name, corrupt=True, honest_first=honest_first)
     exc = run_test_cell(assignment, f"test_{name}", {name: mutant})
     if not builtins._cnnlab_corrupted:
         pytest.skip(f"{name} is given no array to corrupt")
