@@ -2,12 +2,15 @@
 
 - :mod:`.framing`: messages on a pipe (length-prefixed JSON header and blobs, size-capped);
 - :mod:`.codec`: values to plain data and back; never a pickle, never a walk to a global;
-- :mod:`.peer`: requests, calls, proxies of the other side's objects, write-back of arguments.
+- :mod:`.peer`: requests and calls, served while waiting for a reply; :mod:`.proxies` the
+  other side's objects and exceptions; :mod:`.writeback` arguments updated in place.
 """
 
 from .codec import SAME, Codec, dump_array, load_array
 from .framing import MAX_MESSAGE, PeerGone, ProtocolError, Timeout, recv_message, send_message
-from .peer import CallableHandle, Handle, Peer, Remote, RemoteError, StudentError, write_back
+from .peer import Peer
+from .proxies import CallableHandle, Handle, Remote, RemoteError, StudentError
+from .writeback import write_back
 
 __all__ = [
     "SAME",

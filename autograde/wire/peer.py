@@ -15,107 +15,14 @@ judge's globals. Hooks, set by their owners: ``before_call``/``after_call`` (jud
 
 from __future__ import annotations
 
-import builtins
 import time
-from dataclasses import dataclass
 
-import numpy as np
-
-from .codec import SAME, Codec, _is_nn_module, _plain_immutable
+from .codec import Codec, _plain_immutable
 from .framing import PeerGone, ProtocolError, Timeout, recv_message, send_message
+from .proxies import CallableHandle, Handle, Remote, RemoteError
+from .writeback import write_back
 
-
-class StudentError(Exception):
-    """An exception raised by the learner's code whose type is not a builtin exception."""
-
-
-class Remote:
-    """Base of every proxy; ``_peer`` and ``_rid`` identify the remote object."""
-
-    __slots__ = ("_peer", "_rid", "_name")
-
-    def __init__(self, peer, rid, name):
-        object.__setattr__(self, "_peer", peer)
-        object.__setattr__(self, "_rid", rid)
-        object.__setattr__(self, "_name", name)
-
-    def __repr__(self):
-        return f"<{self._name} (learner's object)>"
-
-    def __eq__(self, other):
-        return isinstance(other, Remote) and other._rid == self._rid and other._peer is self._peer
-
-    def __hash__(self):
-        return hash(self._rid)
-
-
-class Handle(Remote):
-    """An object of the other side: attributes, items, len, iteration and methods by RPC."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self._peer.request("getattr", rid=self._rid, name=name)
-
-    def __setattr__(self, name, value):
-        self._peer.request("setattr", rid=self._rid, name=name, value=value)
-
-    def __getitem__(self, key):
-        return self._peer.request("getitem", rid=self._rid, key=key)
-
-    def __setitem__(self, key, value):
-        self._peer.request("setitem", rid=self._rid, key=key, value=value)
-
-    def __len__(self):
-        return self._peer.request("len", rid=self._rid)
-
-    def __bool__(self):
-        return self._peer.request("bool", rid=self._rid)
-
-    def __iter__(self):
-        return iter(self._peer.request("iter", rid=self._rid))
-
-
-class CallableHandle(Handle):
-    """A callable of the other side: a function, a class, a bound method, or an instance with
-    ``__call__``. Calling it sends the arguments and brings back the result."""
-
-    __slots__ = ()
-
-    def __call__(self, *args, **kwargs):
-        return self._peer.call(self._rid, args, kwargs)
-
-    def __repr__(self):
-        return f"<callable {self._name} (runs on the other side)>"
-
-
-@dataclass
-class RemoteError:
-    """An exception raised on the other side, as plain data."""
-
-    type: str
-    message: str
-    traceback: str = ""
-
-    def exception(self) -> BaseException:
-        """The exception to raise locally: builtin Exception types keep their type."""
-        text = self.message
-        exc_type = getattr(builtins, self.type, None)
-        if (
-            isinstance(exc_type, type)
-            and issubclass(exc_type, Exception)
-            and not issubclass(exc_type, (StopIteration, StopAsyncIteration))
-        ):
-            try:
-                exc = exc_type(text)
-            except Exception:
-                exc = StudentError(f"{self.type}: {text}")
-        else:
-            exc = StudentError(f"{self.type}: {text}")
-        exc.remote_traceback = self.traceback
-        return exc
+_VALUE_FIELDS = {"value", "key"}  # request fields that carry values (encoded)
 
 
 class Peer:
@@ -375,74 +282,3 @@ class Peer:
         except Exception:
             message = "<message could not be shown>"
         return {"type": type(exc).__name__, "message": message[:2000], "traceback": tb[:4000]}
-
-
-_VALUE_FIELDS = {"value", "key"}
-
-
-def write_back(target, new, replaced: set[int] = frozenset()) -> None:
-    """Copy the post-call state ``new`` into the caller's object ``target`` in place.
-
-    ``replaced`` holds the ids of arrays the callee put in place of the original ones (rebinding
-    a dict entry or list item): those replace the caller's entry instead of being copied into
-    the caller's array, so a call behaves exactly as it would in one process.
-    """
-    if new is SAME or target is None:
-        return
-    if isinstance(target, np.ndarray) and isinstance(new, np.ndarray):
-        if target.shape == new.shape and target.flags.writeable:
-            try:
-                np.copyto(target, new, casting="unsafe")
-            except (TypeError, ValueError):
-                pass
-        return
-    if isinstance(target, dict) and isinstance(new, dict):
-        for key, val in new.items():
-            if key in target and _mergeable(target[key], val) and id(val) not in replaced:
-                write_back(target[key], val, replaced)
-            elif val is not SAME:
-                target[key] = val
-        for key in [k for k in target if k not in new]:
-            del target[key]
-        return
-    if isinstance(target, list) and isinstance(new, list):
-        if len(target) == len(new):
-            for i, (old, val) in enumerate(zip(target, new)):
-                if _mergeable(old, val) and id(val) not in replaced:
-                    write_back(old, val, replaced)
-                elif val is not SAME:
-                    target[i] = val
-        else:
-            target[:] = [v for v in new if v is not SAME]
-        return
-    if isinstance(target, tuple) and isinstance(new, tuple) and len(target) == len(new):
-        for old, val in zip(target, new):
-            if _mergeable(old, val):
-                write_back(old, val, replaced)
-        return
-    if isinstance(target, np.random.Generator) and isinstance(new, np.random.Generator):
-        if type(target.bit_generator) is type(new.bit_generator):
-            target.bit_generator.state = new.bit_generator.state
-        return
-    if _is_nn_module(target) and _is_nn_module(new):
-        import cnnlab.spec
-
-        try:
-            cnnlab.spec.load_state(target, cnnlab.spec.to_spec(new))
-        except Exception:
-            pass
-
-
-def _mergeable(old, new) -> bool:
-    if new is SAME:
-        return True
-    pairs = (
-        (np.ndarray, np.ndarray),
-        (dict, dict),
-        (list, list),
-        (tuple, tuple),
-        (np.random.Generator, np.random.Generator),
-    )
-    if any(isinstance(old, a) and isinstance(new, b) for a, b in pairs):
-        return not isinstance(old, np.ndarray) or old.shape == new.shape
-    return _is_nn_module(old) and _is_nn_module(new)
