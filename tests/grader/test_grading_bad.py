@@ -328,6 +328,18 @@ for _name, _code in TAMPER.items():
         "",
         FLAG_OF.get(_name, "monkeypatch"),
     )
+# Tampering next to correct answers costs none of their points, and no false reason
+# (issue 15, item 4): the flag goes to the instructor, the forbidden-call check stays with
+# the function that did the forbidden thing.
+CASES["tamper_correct"] = (
+    lambda: submission(
+        extra=[("square", TAMPER["patch_testing"] + "import sys\nsys.setprofile(None)\n")]
+    ),
+    MAX_SCORE,
+    "ok",
+    "",
+    "monkeypatch",
+)
 GARBAGE = (
     "import os, sys\ndef square(x):\n"
     "    os.write(int(sys.argv[2]), b'\\xff' * 8)  # the sandbox's pipe to the judge\n"
