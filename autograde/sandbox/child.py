@@ -31,6 +31,7 @@ from cnnlab.calls import CallMatcher, call_matcher, describe_hit  # bound before
 
 # cnnlab's own code objects and functions, taken when the process starts (before learner code)
 GENUINE, LIBRARY = references.snapshot()
+ENTRIES = references.entries()
 
 NEW_THREAD = "a new thread (code in other threads is not watched)"
 
@@ -92,7 +93,7 @@ class Watch:
     def hook(
         self, frame, event, arg, _match=CallMatcher.match, _describe=describe_hit,
         _thread_start=threading.Thread.start.__code__, _start_new=_thread.start_new_thread,
-        _excused=references.excused, _genuine=GENUINE,
+        _excused=references.excused, _genuine=GENUINE, _entries=ENTRIES,
     ):  # fmt: skip
         # The functions it relies on are bound as defaults when this module loads: patching
         # CallMatcher.match or the module's names later does not reach them, and changing a
@@ -109,7 +110,7 @@ class Watch:
             return
         for watch in [*self.outer, self]:
             name = _match(watch.matcher, frame)
-            if name is not None and not _excused(frame, _genuine):
+            if name is not None and not _excused(frame, _genuine, _entries):
                 watch.record(_describe(name, frame))
 
 
@@ -211,7 +212,7 @@ def main(argv: list[str]) -> int:
         pending.clear()
         return extras
 
-    def call_wrapper(fn, args, kwargs, header):
+    def call_wrapper(run, header):
         specs = [t for t in header.get("forbid") or [] if isinstance(t, list)]
         watches = [Watch([str(x) for x in targets]) for targets in specs]
         helpers = dict(header.get("helpers") or {})
@@ -233,7 +234,7 @@ def main(argv: list[str]) -> int:
         own_start = own_setprofile[0]
         others = active_count() - baseline_threads
         try:
-            value, out = captured(lambda: fn(*args, **kwargs))
+            value, out = captured(run)  # the call and the encoding of its reply
         finally:
             _, noted = events_since(start)
             if watches:

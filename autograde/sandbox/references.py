@@ -51,17 +51,22 @@ def _functions(module):
 
 
 def snapshot() -> tuple[frozenset, dict]:
-    """(genuine cnnlab code objects, dotted name -> function) before learner code runs."""
-    for name in MODULES:
+    """(genuine code objects, dotted name -> cnnlab function) before learner code runs.
+
+    Genuine: cnnlab's code, and the codec that encodes a reply (which reads a returned module
+    through :mod:`cnnlab.spec`).
+    """
+    for name in (*MODULES, "autograde.wire.codec"):
         importlib.import_module(name)
     codes: set = set()
     functions: dict = {}
     for name, module in list(sys.modules.items()):
-        if module is None or not (name == "cnnlab" or name.startswith("cnnlab.")):
+        library = name == "cnnlab" or name.startswith("cnnlab.")
+        if module is None or not (library or name == "autograde.wire.codec"):
             continue
         for f in _functions(module):
             _codes_of(f, codes)
-            if f.__qualname__ == f.__name__:
+            if library and f.__qualname__ == f.__name__:
                 functions[f"{name}.{f.__name__}"] = f
     return frozenset(codes), functions
 
@@ -81,11 +86,18 @@ def bind(ref):
     return reference
 
 
-def excused(frame, genuine: frozenset, _entry=entry.__code__) -> bool:
-    """True when ``frame`` (a forbidden call) was made by a library reference's own code."""
+def entries() -> frozenset:
+    """The frames a grader-made call enters through: a library reference, a reply's encoding."""
+    from autograde.wire.peer import Peer
+
+    return frozenset({entry.__code__, Peer.encode_reply.__code__})
+
+
+def excused(frame, genuine: frozenset, entry_codes: frozenset) -> bool:
+    """True when ``frame`` (a forbidden call) was made by grader-called cnnlab code alone."""
     while frame is not None:
         code = frame.f_code
-        if code is _entry:
+        if code in entry_codes:
             return True
         if code not in genuine:
             return False

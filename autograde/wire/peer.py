@@ -180,15 +180,7 @@ class Peer:
         out_blobs: list[bytes] = []
         reply: dict = {"reply": msg}
         try:
-            value, post, views = self._dispatch(header, blobs)
-            reply["value"] = self.encode(value, out_blobs)
-            if post:
-                enc_post = {}
-                for key, arg in post.items():
-                    enc = self.encode(arg, out_blobs, views)
-                    if enc != {"$t": "same"} and not _plain_immutable(arg):
-                        enc_post[key] = enc
-                reply["post"] = enc_post
+            reply.update(self._dispatch(header, blobs, out_blobs))
         except (PeerGone, Timeout):
             raise
         except BaseException as exc:  # the learner's SystemExit included
@@ -202,6 +194,18 @@ class Peer:
             reply.update(self.reply_extras())
         send_message(self.wfd, reply, out_blobs, None if not self.trusted else self.deadline)
 
+    def encode_reply(self, value, post, views, out_blobs: list[bytes]) -> dict:
+        """The reply's fields: the encoded value and the changed mutable arguments."""
+        fields = {"value": self.encode(value, out_blobs)}
+        if post:
+            enc_post = {}
+            for key, arg in post.items():
+                enc = self.encode(arg, out_blobs, views)
+                if enc != {"$t": "same"} and not _plain_immutable(arg):
+                    enc_post[key] = enc
+            fields["post"] = enc_post
+        return fields
+
     def _target(self, header):
         return self.codec.lookup(header.get("rid"))
 
@@ -209,68 +213,83 @@ class Peer:
         if not isinstance(name, str) or (self.trusted and name.startswith("_")):
             raise AttributeError(f"attribute {name!r} is not available")
 
-    def _dispatch(self, header: dict, blobs: list[bytes]):
+    def _dispatch(self, header: dict, blobs: list[bytes], out_blobs: list[bytes]) -> dict:
+        if header.get("op") == "call":
+            return self._call(header, blobs, out_blobs)
+        value, post = self._operate(header, blobs)
+        return self.encode_reply(value, post, None, out_blobs)
+
+    def _call(self, header: dict, blobs: list[bytes], out_blobs: list[bytes]) -> dict:
+        """Serve a call. Under a ``call_wrapper`` (the sandbox) the reply is encoded inside it,
+        while the call watch is still on: encoding can run learner code (``__float__`` of a
+        float subclass, the layers of a returned module), and that code is watched too."""
+        fn = self._target(header)
+        views: dict = {}
+        args = [self.decode(a, blobs, views) for a in header.get("args", [])]
+        kwargs = {str(k): self.decode(v, blobs, views) for k, v in header.get("kwargs", {}).items()}
+        post = {str(i): a for i, a in enumerate(args)}
+        post.update({"=" + k: v for k, v in kwargs.items()})
+        if self.call_wrapper is None:
+            return self.encode_reply(fn(*args, **kwargs), post, views, out_blobs)
+
+        def run():
+            return self.encode_reply(fn(*args, **kwargs), post, views, out_blobs)
+
+        return self.call_wrapper(run, self._checked_helpers(header, blobs))
+
+    def _checked_helpers(self, header: dict, blobs: list[bytes]) -> dict:
+        """``header`` with its reference helpers decoded and checked (see the sandbox)."""
+        helpers = header.get("helpers")
+        if helpers is not None:
+            if not isinstance(helpers, dict):
+                raise ProtocolError("bad helpers")
+            decoded = {}
+            for name, enc in helpers.items():
+                value = self.decode(enc, blobs)
+                if not name.isidentifier() or not isinstance(value, CallableHandle):
+                    raise ProtocolError("bad helper")
+                decoded[name] = value
+            header = dict(header, helpers=decoded)
+        library = header.get("library_helpers")
+        if library is not None and not (
+            isinstance(library, dict)
+            and all(isinstance(k, str) and k.isidentifier() for k in library)
+            and all(isinstance(v, str) for v in library.values())
+        ):
+            raise ProtocolError("bad library helpers")
+        return header
+
+    def _operate(self, header: dict, blobs: list[bytes]):
+        """Serve one operation other than a call: (value, post-call arguments: none)."""
         op = header.get("op")
-        if op == "call":
-            fn = self._target(header)
-            views: dict = {}
-            args = [self.decode(a, blobs, views) for a in header.get("args", [])]
-            kwargs = {
-                str(k): self.decode(v, blobs, views) for k, v in header.get("kwargs", {}).items()
-            }
-            if self.call_wrapper is not None:
-                helpers = header.get("helpers")
-                if helpers is not None:
-                    if not isinstance(helpers, dict):
-                        raise ProtocolError("bad helpers")
-                    decoded = {}
-                    for name, enc in helpers.items():
-                        value = self.decode(enc, blobs)
-                        if not name.isidentifier() or not isinstance(value, CallableHandle):
-                            raise ProtocolError("bad helper")
-                        decoded[name] = value
-                    header = dict(header, helpers=decoded)
-                library = header.get("library_helpers")
-                if library is not None and not (
-                    isinstance(library, dict)
-                    and all(isinstance(k, str) and k.isidentifier() for k in library)
-                    and all(isinstance(v, str) for v in library.values())
-                ):
-                    raise ProtocolError("bad library helpers")
-                value = self.call_wrapper(fn, args, kwargs, header)
-            else:
-                value = fn(*args, **kwargs)
-            post = {str(i): a for i, a in enumerate(args)}
-            post.update({"=" + k: v for k, v in kwargs.items()})
-            return value, post, views
         if op == "getattr":
             name = header.get("name")
             self._check_name(name)
-            return getattr(self._target(header), name), None, None
+            return getattr(self._target(header), name), None
         if op == "setattr":
             name = header.get("name")
             self._check_name(name)
             setattr(self._target(header), name, self.decode(header.get("value"), blobs))
-            return None, None, None
+            return None, None
         if op == "getitem":
-            return self._target(header)[self.decode(header.get("key"), blobs)], None, None
+            return self._target(header)[self.decode(header.get("key"), blobs)], None
         if op == "setitem":
             target = self._target(header)
             target[self.decode(header.get("key"), blobs)] = self.decode(header.get("value"), blobs)
-            return None, None, None
+            return None, None
         if op == "len":
-            return int(len(self._target(header))), None, None
+            return int(len(self._target(header))), None
         if op == "bool":
-            return bool(self._target(header)), None, None
+            return bool(self._target(header)), None
         if op == "iter":
             items = []
             for item in self._target(header):
                 items.append(item)
                 if len(items) >= self.max_items:
                     break
-            return items, None, None
+            return items, None
         if op in self.handlers:
-            return self.handlers[op](header, blobs), None, None
+            return self.handlers[op](header, blobs), None
         raise ProtocolError(f"unknown operation {op!r}")
 
     def _describe_exception(self, exc: BaseException) -> dict:

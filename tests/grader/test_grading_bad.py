@@ -90,6 +90,23 @@ SETPROFILE = (
     "import sys\n\ndef correlate1d(x, k):\n    sys.setprofile(None)\n"
     "    return np.correlate(x, k, mode='valid')\n"
 )
+# Learner code that runs while the reply is encoded (issue 20, item 2): watched like the call.
+IN_THE_REPLY = {
+    "reply_generator": "def correlate1d(x, k):\n"
+    "    def values():\n"
+    "        yield from np.correlate(x, k, mode='valid')\n"
+    "    return values()\n",
+    "reply_float": "class Late(float):\n"
+    "    def __float__(self):\n"
+    "        return float(np.correlate(self.x, self.k, mode='valid')[self.i])\n\n"
+    "def correlate1d(x, k):\n"
+    "    out = []\n"
+    "    for i in range(len(x) - len(k) + 1):\n"
+    "        v = Late(0.0)\n"
+    "        v.x, v.k, v.i = x, k, i\n"
+    "        out.append(v)\n"
+    "    return out\n",
+}
 # Ways around "own implementation" (issue 15, items 1 and 2): each must cost correlate1d's points.
 IN_A_THREAD = """\
 import threading
@@ -312,6 +329,10 @@ CASES = {
         None,
     ),
     "via_gc": (lambda: submission({"correlate1d": VIA_GC}), 7.0, "ok", "", None),
+    **{
+        name: (lambda code=code: submission({"correlate1d": code}), 7.0, "ok", "", None)
+        for name, code in IN_THE_REPLY.items()
+    },
     "patch_matcher": (
         lambda: submission({"correlate1d": PATCH_MATCHER}),
         7.0,
@@ -403,7 +424,7 @@ def test_bad_submission_gets_a_grade_and_a_reason(graded, student):
 
 def test_reference_only_answer_is_told_why(graded):
     _, rows = graded
-    for student in ("reference_only", "setprofile_off"):
+    for student in ("reference_only", "setprofile_off", *IN_THE_REPLY):
         test = next(t for t in rows[student]["tests"] if t["grade_id"] == "test_correlate1d")
         assert not test["passed"]
         assert "must be your own implementation" in test["message"]
