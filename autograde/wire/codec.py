@@ -120,6 +120,15 @@ class Codec:
         self._ids[key] = rid
         return rid
 
+    def mark(self) -> int:
+        """A point in the registrations: see :meth:`release_since`."""
+        return self._next_id
+
+    def release_since(self, mark: int) -> None:
+        """Forget every object registered since ``mark``: its id is refused from now on."""
+        for rid in [r for r in self.objects if r >= mark]:
+            self._ids.pop(id(self.objects.pop(rid)), None)
+
     def lookup(self, rid):
         """The object registered under ``rid``; ProtocolError for an id never handed out."""
         if not isinstance(rid, int) or rid not in self.objects:

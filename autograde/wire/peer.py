@@ -15,6 +15,7 @@ judge's globals. Hooks, set by their owners: ``before_call``/``after_call`` (jud
 
 from __future__ import annotations
 
+import threading
 import time
 
 from .codec import Codec, _plain_immutable
@@ -53,8 +54,11 @@ class Peer:
         self.describe_traceback = None  # sandbox: the learner's part of a traceback, labelled
         self.broken: str | None = None  # why the channel is unusable (judge side)
         self.call_timeout: float | None = None  # judge: seconds allowed for each request
+        self._thread: int | None = None  # the serving thread, the only one that may send
 
     def _exchange(self, header: dict, blobs: list[bytes]):
+        if self._thread not in (None, threading.get_ident()):  # two writers break the framing
+            raise RuntimeError("the grader answers requests from the thread it called only")
         if self.broken:
             raise PeerGone(self.broken)
         if self.call_timeout is not None:
@@ -107,7 +111,20 @@ class Peer:
         return self._result(reply, rblobs)
 
     def call(self, rid: int, args: tuple, kwargs: dict):
-        """Call a remote callable; write the post-call state of mutable arguments back."""
+        """Call a remote callable; write the post-call state of mutable arguments back.
+
+        On the judge's side, what the call hands out (a test cell's lambdas, objects reached
+        through them) is valid during the call only: afterwards the other side's proxies of
+        them are refused, so a callback kept by the learner's code cannot be used later.
+        """
+        mark = self.codec.mark()
+        try:
+            return self._call_remote(rid, args, kwargs)
+        finally:
+            if self.trusted:
+                self.codec.release_since(mark)
+
+    def _call_remote(self, rid: int, args: tuple, kwargs: dict):
         blobs: list[bytes] = []
         header = {
             "op": "call",
@@ -167,7 +184,12 @@ class Peer:
                 raise ProtocolError("unexpected reply")
 
     def serve(self, until_op: str = "bye") -> None:
-        """Serve requests until the other side sends ``until_op`` (or closes the pipe)."""
+        """Serve requests until the other side sends ``until_op`` (or closes the pipe).
+
+        Requests to the other side are then accepted from this thread only: learner code in
+        another thread that calls a proxy gets a RuntimeError instead of a second writer.
+        """
+        self._thread = threading.get_ident()
         while True:
             header, blobs = recv_message(self.rfd, None)
             self.codec.begin_message()

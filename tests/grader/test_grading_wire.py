@@ -56,6 +56,30 @@ def apply(f, arr):
     out = f(arr)
     return out, arr
 
+KEPT = []
+
+def keep(f):
+    KEPT.append(f)
+    return f(1)
+
+def use_kept():
+    return KEPT[-1](2)
+
+def from_a_thread(f):
+    import threading
+    seen = []
+
+    def run():
+        try:
+            f(3)
+        except Exception as exc:
+            seen.append(f"{type(exc).__name__}: {exc}")
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    return seen[0] if seen else "called"
+
 class Box:
     def __init__(self, v):
         self.v = v
@@ -242,3 +266,22 @@ def test_module_specs_are_bounded_before_anything_is_built():
     assert 2 * 4000 * 4000 > MAX_SPEC_ELEMENTS
     with pytest.raises(wire.ProtocolError, match="in one message"):
         decode(many)
+
+
+def test_a_callback_is_valid_during_its_call_only(pair):
+    """A test cell's lambda kept by the learner's code is refused in a later call (issue 20)."""
+    keep, use_kept, apply = pair.get("keep", "use_kept", "apply")
+    assert keep(lambda v: v * 10) == 10
+    with pytest.raises(Exception, match="unknown object"):
+        use_kept()
+    total, _ = apply(lambda a: float(a.sum()), np.ones(3))  # the channel still works
+    assert total == 3.0
+
+
+def test_requests_from_another_thread_are_refused(pair):
+    """Only the serving thread may call back: a second writer would break the framing."""
+    (from_a_thread,) = pair.get("from_a_thread")
+    assert from_a_thread(lambda v: v) == (
+        "RuntimeError: the grader answers requests from the thread it called only"
+    )
+    assert from_a_thread.__call__ is not None and pair.get("apply")  # still usable
