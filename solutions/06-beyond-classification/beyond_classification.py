@@ -34,15 +34,15 @@
 # (3), `pixel_cross_entropy` (2), `mean_iou` (2), `finetune_lr_scale` (2). Every exercise cell is
 # followed by a test cell; the tests you see are small worked examples, the grader adds more.
 #
-# Background reading: the CS231n notes on
-# [converting FC layers to CONV layers](https://cs231n.github.io/convolutional-networks/#convert)
-# and the lecture on [detection and segmentation](http://cs231n.stanford.edu/slides/2017/cs231n_2017_lecture11.pdf);
-# Sermanet et al., [OverFeat](https://arxiv.org/abs/1312.6229) (2014, localization and
-# detection with one sliding convnet); Girshick, [Fast R-CNN](https://arxiv.org/abs/1504.08083)
-# (2015, the multi-task loss and smooth L1); Everingham et al.,
-# [The PASCAL VOC challenge](http://host.robots.ox.ac.uk/pascal/VOC/) (average precision);
-# Long, Shelhamer and Darrell, [Fully Convolutional Networks](https://arxiv.org/abs/1411.4038)
-# (2015); Yosinski et al., [How transferable are features in deep neural networks?](https://arxiv.org/abs/1411.1792)
+# Background reading: the CS231n notes on [converting FC layers to CONV
+# layers](https://cs231n.github.io/convolutional-networks/#convert) and the lecture on [detection
+# and segmentation](http://cs231n.stanford.edu/slides/2017/cs231n_2017_lecture11.pdf); Sermanet et
+# al., [OverFeat](https://arxiv.org/abs/1312.6229) (2014, localization and detection with one
+# sliding convnet); Girshick, [Fast R-CNN](https://arxiv.org/abs/1504.08083) (2015, the multi-task
+# loss and smooth L1); Everingham et al., [The PASCAL VOC
+# challenge](http://host.robots.ox.ac.uk/pascal/VOC/) (average precision); Long, Shelhamer and
+# Darrell, [Fully Convolutional Networks](https://arxiv.org/abs/1411.4038) (2015); Yosinski et
+# al., [How transferable are features in deep neural networks?](https://arxiv.org/abs/1411.1792)
 # (2014).
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -84,8 +84,10 @@ COLORS = ("tab:orange", "tab:green", "tab:cyan", "tab:pink")
 CLASS_CMAP = plt.matplotlib.colors.ListedColormap(COLORS)  # class k -> COLORS[k] in maps
 
 
-def draw_boxes(ax, boxes, labels, scores=None, color=None, style="-"):
+def draw_boxes(ax, boxes, labels, scores=None, color=None, style="-", placed=None):
     """Draw (x0, y0, x1, y1) boxes on an imshow axis, with their class name (and score)."""
+    # a name that would cover an earlier one (listed in `placed`) goes below its box instead
+    placed = [] if placed is None else placed
     for i, (box, label) in enumerate(zip(np.asarray(boxes), np.asarray(labels))):
         x0, y0, x1, y1 = box
         c = color or COLORS[int(label)]
@@ -93,7 +95,11 @@ def draw_boxes(ax, boxes, labels, scores=None, color=None, style="-"):
         ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
                                    edgecolor=c, linewidth=1.5, linestyle=style))  # fmt: skip
         text = CLASSES[int(label)] + ("" if scores is None else f" {scores[i]:.2f}")
-        ax.text(x0 - 0.5, y0 - 1.5, text, color=c, fontsize=7)
+        at = (x0 - 0.5, y0 - 1.5)
+        if any(abs(at[0] - x) < 10 and abs(at[1] - y) < 3 for x, y in placed):
+            at = (x0 - 0.5, y1 + 2.5)
+        placed.append(at)
+        ax.text(*at, text, color=c, fontsize=7)
 
 
 scene = cl.data.make_scenes(1, size=64, objects=3, classes=CLASSES, seed=3)
@@ -118,12 +124,12 @@ plt.show()
 print("boxes (x0, y0, x1, y1):\n", boxes, "\nlabels:", [CLASSES[k] for k in labels])
 
 # %% [markdown]
-# The detection panel shows the true boxes, each with the score 1.00 that a perfect detector
-# would give; a real detector returns many more boxes, with scores between 0 and 1, and we will
-# have to clean them up and judge them (section 3). In the segmentation panel each pixel of an
-# object has its class's colour (the colours of the boxes) and the rest is background. Notice that segmentation does not separate two
-# objects of the same class: it labels pixels, not objects (telling objects apart as well is
-# called *instance* segmentation).
+# The detection panel shows the true boxes, each with the score 1.00 that a perfect detector would
+# give; a real detector returns many more boxes, with scores between 0 and 1, and we will have to
+# clean them up and judge them (section 3). In the segmentation panel each pixel of an object has
+# its class's colour (the colours of the boxes) and the rest is background. Notice that
+# segmentation does not separate two objects of the same class: it labels pixels, not objects
+# (telling objects apart as well is called *instance* segmentation).
 #
 # ## 2. Localization = classification + box regression
 #
@@ -447,8 +453,7 @@ T.assert_allclose([loss], [1.0], name="smooth_l1 at |d| = beta = 1 (both pieces 
 # `cl.layers.softmax_cross_entropy` (it returns the mean loss over the N examples and its
 # gradient) for the class term and the `box_loss` you are given for the box term (the first two
 # lines of the function make it your `smooth_l1` when none is given; the tests also pass other
-# box losses, so call `box_loss`). When no
-# example has an object, the box term is 0.
+# box losses, so call `box_loss`). When no example has an object, the box term is 0.
 #
 # <details><summary>Hints</summary>
 #
@@ -655,8 +660,8 @@ class TwoHeads:
     def __init__(self, num_classes, seed=0, hidden=64):
         rng = np.random.default_rng(seed)
         self.trunk = nn.Sequential(
-            nn.Conv2d(1, 8, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, 2),  # (8, 16, 16)
-            nn.Conv2d(8, 16, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, 2),  # (16, 8, 8)
+            nn.Conv2d(1, 8, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, stride=2),  # (8, 16, 16)
+            nn.Conv2d(8, 16, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, stride=2),  # (16, 8, 8)
             nn.Flatten(), nn.Linear(16 * 8 * 8, hidden, rng=rng), nn.ReLU(),  # (hidden,)
         )  # fmt: skip
         self.cls_head = nn.Linear(hidden, num_classes, rng=rng)
@@ -747,8 +752,9 @@ show = np.concatenate([np.arange(8), order[:8]])
 fig, axes = plt.subplots(2, 8, figsize=(13, 3.9))
 for ax, i in zip(axes.ravel(), show):
     ax.imshow(X_test[i, 0], cmap="gray", vmin=0, vmax=1)
-    draw_boxes(ax, box_test[i : i + 1], y_test[i : i + 1], color="white", style="--")
-    draw_boxes(ax, box_hat[i : i + 1], y_hat[i : i + 1])
+    names = []  # the two boxes' names must not cover each other
+    draw_boxes(ax, box_test[i : i + 1], y_test[i : i + 1], color="white", style="--", placed=names)
+    draw_boxes(ax, box_hat[i : i + 1], y_hat[i : i + 1], placed=names)
     ax.set_title(f"IoU {test_iou[i]:.2f}" + ("" if y_hat[i] == y_test[i] else " (class!)"),
                  fontsize=8, color="black" if y_hat[i] == y_test[i] else "red")  # fmt: skip
     ax.set_xticks([])
@@ -761,6 +767,9 @@ plt.show()
 worst = order[:8]
 print("worst eight: IoU", np.round(test_iou[worst], 2), "classes right:",
       int((y_hat[worst] == y_test[worst]).sum()))  # fmt: skip
+if not cl.is_grading():
+    cl.claim("among the worst eight, some classes right and some wrong",
+             0 < (y_hat[worst] == y_test[worst]).sum() < 8, equals=True)  # fmt: skip
 
 # %% [markdown]
 # A typical prediction is off by one or two pixels on some sides. The failures have one thing
@@ -1550,19 +1559,27 @@ ax.set_title(f"Precision-recall at IoU 0.5, {n_eval} test scenes (mAP {mean_ap:.
 fig.tight_layout()
 plt.show()
 if not cl.is_grading():
+    cl.claim("about 160 objects", len(gt_boxes), low=140, high=180)
     cl.claim("mAP of about 0.75", mean_ap, low=0.65, high=0.85)
     cl.claim("the ring is the easiest class", int(np.argmax(aps)), equals=3)
+    cl.claim("circles and triangles are the hardest", sorted(np.argsort(aps)[:2].tolist()),
+             equals=[0, 1])  # fmt: skip
+    cl.claim("most curves start at precision 1", sum(c[0][0] == 1 for c in curves.values()),
+             low=3)  # fmt: skip
+    cl.claim("the triangle's curve starts low", curves["triangle"][0][0], high=0.5)
     cl.claim("no class reaches recall 1", max(c[1][-1] for c in curves.values()), high=0.99)
 
 # %% [markdown]
-# Each curve starts at high precision - the most confident detections are right - and drops
-# as the threshold falls and false positives come in; where it ends on the right is the recall
-# the detector reaches at all. The detector built from a network trained for seconds reaches a
-# mAP of about 0.75. The ring, the only shape with a hole, is the easiest class; circles and
-# triangles, small filled blobs at this size, are the hardest. No class reaches recall 1: some
-# objects never get a box of their own class with IoU 0.5. Per-class NMS has a cost here too:
-# when windows disagree about the class (the triangle in the scene above got both a triangle
-# and a circle box), NMS keeps one box of each class, and one of them is a false positive.
+# Read a curve from left to right, as the score threshold falls. Most curves start at precision 1
+# (the most confident detections are right) and drop as false positives come in; the triangle's
+# starts low and climbs, because its most confident detection is a false positive. Where a curve
+# ends on the right is the recall the detector reaches at all. The detector built from a network
+# trained for seconds reaches a mAP of about 0.75. The ring, the only shape with a hole, is the
+# easiest class; circles and triangles, small filled blobs at this size, are the hardest. No class
+# reaches recall 1: some objects never get a box of their own class with IoU 0.5. Per-class NMS
+# has a cost here too: when windows disagree about the class (the triangle in the scene above got
+# both a triangle and a circle box), NMS keeps one box of each class, and one of them is a false
+# positive.
 #
 # What we built is the sliding-window detector of OverFeat in miniature. Modern detectors keep
 # its two heads and its fully convolutional pass, and improve the rest: several window sizes or
@@ -1573,15 +1590,14 @@ if not cl.is_grading():
 # %% [markdown]
 # ## 4. Semantic segmentation: a label for every pixel
 #
-# Classification gives one label per image and detection a list of boxes. **Semantic
-# segmentation** gives a label to every pixel: for an image of H x W pixels the answer is an
-# H x W map of class indices, with 0 for the background. It is *semantic* because it says which
-# class a pixel belongs to, not which object: two squares side by side get the same label
-# (telling them apart is *instance* segmentation).
+# The last panel of the figure in section 1 is the fourth task: for an image of H x W pixels
+# the answer is an H x W map of class indices, 0 for the background and `k + 1` for class k
+# (the `masks` that `make_scenes` returns with every scene).
 #
 # The detector of section 3 already turned a classifier into a map of scores. For segmentation
-# that map is too coarse: every pooling layer halves the resolution, so a network that sees
-# enough context to tell a ring from a disc has left only a few positions per side. The
+# that map is too coarse: every pooling layer halves the resolution, and our detector's map had
+# one position per 4 x 4 pixels. A network that sees enough context to tell a circle from a
+# ring has left only a few positions per side. The
 # **fully convolutional network** (FCN) of [Long, Shelhamer and Darrell
 # (2015)](https://arxiv.org/abs/1411.4038) solves this with two halves trained together:
 #
@@ -1593,17 +1609,15 @@ if not cl.is_grading():
 #
 # [U-Net (Ronneberger, Fischer and Brox, 2015)](https://arxiv.org/abs/1505.04597) adds skip
 # connections that hand the encoder's fine maps to the decoder; we keep the plain version. The
-# CS231n lecture on [detection and segmentation](https://cs231n.stanford.edu/slides/2017/cs231n_2017_lecture11.pdf)
-# compares the designs.
+# CS231n lecture on detection and segmentation (in the reading list above) compares the designs.
 #
-# ### 4.1 Going up: the transposed convolution
-#
-# The decoder could repeat every pixel (nearest-neighbour upsampling, no parameters) or
-# interpolate, but FCN *learns* its upsampling with a **transposed convolution**, and you have
-# met it already. In notebook 02 (section 5) you wrote the backward pass of a convolution: every
-# value of `dout` stamps a copy of the kernel, scaled by that value, onto the input gradient,
-# the stamps `stride` pixels apart, adding up where they overlap; then the padding is cropped.
-# A transposed convolution is that same computation used as a forward layer:
+# **Going up: the transposed convolution.** The decoder could repeat every pixel
+# (nearest-neighbour upsampling, no parameters) or interpolate, but FCN *learns* its upsampling
+# with a **transposed convolution**, and you have met it already. In notebook 02 (section 5) you
+# wrote the backward pass of a convolution: every value of `dout` stamps a copy of the kernel,
+# scaled by that value, onto the input gradient, the stamps `stride` pixels apart, adding up where
+# they overlap; then the padding is cropped. A transposed convolution is that same computation
+# used as a forward layer:
 #
 # - each input pixel `x[n, c, i, j]` stamps `x[n, c, i, j] * w[c]` (a block of shape
 #   (C_out, KH, KW)) onto an output canvas, at row `i * stride` and column `j * stride`;
@@ -1684,10 +1698,11 @@ cl.claim("kernel 4, stride 2, pad 1: 4 stamps on every interior pixel",
 # and cropping one pixel from every side leaves the 3 x 3 output
 # `[[5, 14, 10], [14, 36, 24], [15, 34, 20]]`, as `(2 - 1) * 2 - 2 * 1 + 3 = 3` says.
 #
-# ### Exercise 4a: `conv_transpose_forward` (2 points)
+# ### Exercise 7a: `conv_transpose_forward` (2 points)
 #
-# Write the transposed convolution with loops over the images and the input positions (NumPy
-# may do the work of one stamp, over all channels at once). The test compares with
+# Return `(out, cache)` with `cache = (x, w, b, stride, pad)`, the contract of the layers of
+# notebook 02. Write the transposed convolution with loops over the images and the input
+# positions (NumPy may do the work of one stamp, over all channels at once). The test compares with
 # `cnnlab.layers.conv_backward`, the input gradient of a convolution with the same weights;
 # calling `cnnlab.layers` or `scipy.signal` from your function earns no points.
 #
@@ -1865,9 +1880,8 @@ T.assert_true(
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### The backward pass of a transposed convolution
-#
-# The decoder must learn, so the layer needs its backward pass. Follow each stamp: input pixel
+# **The backward pass of a transposed convolution.** The decoder must learn, so the layer
+# needs its backward pass. Follow each stamp: input pixel
 # `x[n, c, i, j]` was multiplied by the kernel `w[c]` and added onto a KH x KW window of the
 # canvas starting at row `i * stride`, column `j * stride`. Put the upstream gradient on the
 # canvas first (`dout` in the middle, zeros on the `pad` border that was cropped away, because
@@ -1894,10 +1908,11 @@ T.assert_true(
 # which that holds: `dw = [[4, 7, 3], [6, 10, 4], [2, 3, 1]]` (`dw[1, 1]` is the sum of all four,
 # `dw[0, 0]` only `x[1, 1]`). And `db = [9]`.
 #
-# ### Exercise 4b: `conv_transpose_backward` (3 points)
+# ### Exercise 7b: `conv_transpose_backward` (3 points)
 #
-# Loops again; the test compares with `cnnlab.layers.conv_forward` (for `dx`), `conv_backward`
-# (for `dw`) and numerical gradients. Calling `cnnlab.layers` or `scipy.signal` from your
+# Return `(dx, dw, db)` from `dout` and the cache of the forward pass. Loops again; the test
+# compares with `cnnlab.layers.conv_forward` (for `dx`), `conv_backward` (for `dw`) and
+# numerical gradients. Calling `cnnlab.layers` or `scipy.signal` from your
 # function earns no points.
 #
 # <details><summary>Hints</summary>
@@ -2097,13 +2112,14 @@ for k, name in enumerate("xwb"):
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### 4.2 The data: scenes with a class for every pixel
-#
-# `cl.data.make_scenes` draws the shapes of `cl.data.make_shapes` into larger images, several
-# per image and never overlapping, and returns with every image its **mask**: an integer per
-# pixel, 0 for the background and `k + 1` on the pixels of an object of class k (a pixel belongs
-# to an object when the object covers at least half of it). We use 32 x 32 scenes with one or
-# two objects of three classes: circles and horizontal and vertical bars.
+# **The data.** The scenes come from `make_scenes` as in section 1, now 32 x 32 pixels with one or
+# two objects each; a pixel belongs to an object when the object covers at least half of it. We
+# change the classes: circles, horizontal bars and vertical bars. A segmentation network decides
+# each pixel from the window its output position sees, and through a small window a pixel on the
+# edge of a triangle looks much like one on the arm of a cross; with the four shapes of sections
+# 1-3 the small network below, trained for seconds, does much worse (try it afterwards: set
+# `seg_classes = CLASSES` and run this section again). The circle keeps its orange of section 1;
+# the background is black, as in the scenes.
 
 # %%
 seg_classes = ("circle", "horizontal bar", "vertical bar")
@@ -2118,8 +2134,8 @@ pixel_share = np.bincount(seg_test.masks.ravel(), minlength=4) / seg_test.masks.
 for name, share in zip(seg_names, pixel_share):
     print(f"{name:>15}: {share:6.1%} of the test pixels")
 
-mask_cmap = plt.get_cmap("tab10", 10)
-mask_colors = dict(cmap=mask_cmap, vmin=-0.5, vmax=9.5, interpolation="nearest")
+mask_cmap = plt.matplotlib.colors.ListedColormap(("black", COLORS[0], "tab:purple", "tab:red"))
+mask_colors = dict(cmap=mask_cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
 fig, axes = plt.subplots(2, 6, figsize=(13, 4.8), layout="constrained")
 for col in range(6):
     axes[0, col].imshow(seg_train.images[col, 0], cmap="gray", vmin=0, vmax=1)
@@ -2137,18 +2153,16 @@ plt.show()
 cl.claim("the background covers about 95 % of the pixels", pixel_share[0], low=0.92, high=0.97)
 
 # %% [markdown]
-# Each mask is the picture redrawn in class colours. Notice the proportions printed above: the
-# background covers about 95 % of the pixels. A network that answers "background" everywhere is
-# right on about 95 % of the pixels while it has found nothing. Keep that in mind for the two
-# measures below.
+# Each mask is the picture redrawn in class colours (index 0, the background, in black). Notice
+# the proportions printed above: the background covers about 95 % of the pixels. A network that
+# answers "background" everywhere is right on about 95 % of the pixels while it has found nothing.
+# Keep that in mind for the two measures below.
 #
-# ### 4.3 The loss: cross-entropy at every pixel
-#
-# The network's output for a batch is a score array (N, K, H, W): at every pixel, K class
-# scores. Segmentation trains it with the softmax cross-entropy of notebook 02 **at every
-# pixel**, with the softmax taken over the class axis (axis 1), and averages the loss over **all
-# pixels** of the batch: every pixel is one classification example. Two details decide what the
-# number means:
+# **The loss: cross-entropy at every pixel.** The network's output for a batch is a score array
+# (N, K, H, W): at every pixel, K class scores. Segmentation trains it with the softmax
+# cross-entropy of notebook 02 **at every pixel**, with the softmax taken over the class axis
+# (axis 1), and averages the loss over **all pixels** of the batch: every pixel is one
+# classification example. Two details decide what the number means:
 #
 # - **Unlabelled pixels.** Real data sets leave some pixels without a label: Pascal VOC marks
 #   the uncertain border around every object with the value 255, and these pixels must count
@@ -2174,9 +2188,10 @@ cl.claim("the background covers about 95 % of the pixels", pixel_share[0], low=0
 # the pixel with scores (2, 0) is $\big((0.881, 0.119) - (0, 1)\big)/3 = (0.294, -0.294)$, and
 # it is (0, 0) at the ignored pixel.
 #
-# ### Exercise 4c: `pixel_cross_entropy` (2 points)
+# ### Exercise 8: `pixel_cross_entropy` (2 points)
 #
-# Vectorise it (no loop over pixels). Calling `cnnlab.layers.softmax_cross_entropy` or
+# Return the loss (a float) and its gradient `dscores` (the shape of `scores`), as defined
+# above. Vectorise it (no loop over pixels). Calling `cnnlab.layers.softmax_cross_entropy` or
 # `scipy.special` earns no points.
 #
 # <details><summary>Hints</summary>
@@ -2374,13 +2389,12 @@ T.assert_rel_error(dscores, num, tol=1e-7, name="pixel_cross_entropy dscores vs 
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### 4.4 Measuring a segmentation: intersection over union per class
-#
-# **Pixel accuracy**, the share of pixels whose predicted class is right, is easy to read and
-# easy to fool: the "all background" answer already scores about 95 % here. The standard
-# measure ([Pascal VOC](http://host.robots.ox.ac.uk/pascal/VOC/), FCN, and most papers since)
-# is the **mean intersection over union**. For each class c, take the set of pixels predicted
-# as c and the set of pixels that truly are c, over **all images of the set together**:
+# **Measuring a segmentation: intersection over union per class.** *Pixel accuracy*, the share of
+# pixels whose predicted class is right, is easy to read and easy to fool: the "all background"
+# answer already scores about 95 % here. The standard measure ([Pascal
+# VOC](http://host.robots.ox.ac.uk/pascal/VOC/), FCN, and most papers since) is the **mean
+# intersection over union**. For each class c, take the set of pixels predicted as c and the set
+# of pixels that truly are c, over **all images of the set together**:
 #
 # $$\mathrm{IoU}_c = \frac{|\text{pred} = c \;\wedge\; \text{truth} = c|}
 #   {|\text{pred} = c \;\vee\; \text{truth} = c|},$$
@@ -2410,7 +2424,11 @@ T.assert_rel_error(dscores, num, tol=1e-7, name="pixel_cross_entropy dscores vs 
 # IoU 2/3. Class 3: predicted once and never true, IoU 0/1 = 0. Class 4 appears nowhere and
 # is left out. The mean over the four classes is (4/7 + 3/4 + 2/3 + 0) / 4 = 0.497.
 #
-# ### Exercise 4d: `mean_iou` (2 points)
+# ### Exercise 9: `mean_iou` (2 points)
+#
+# Return the mean IoU of the predicted masks `pred` against `truth` (both (N, H, W) arrays of
+# class indices) over the classes `0 .. num_classes - 1`, with the three choices above. Calling
+# `sklearn.metrics.jaccard_score` earns no points.
 #
 # <details><summary>Hints</summary>
 #
@@ -2535,15 +2553,13 @@ T.assert_allclose(
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### 4.5 An encoder-decoder, trained with your loss
-#
-# The network: two blocks of 3x3 convolution, ReLU and 2x2 max pooling take the 32 x 32 image
-# down to 8 x 8 (each position there sees a window of 18 x 18 input pixels), one more
-# convolution mixes the features, and two transposed convolutions with kernel 4, stride 2 and
-# pad 1 (the even layer of the figure in 4.1) bring the maps back to 16 x 16 and 32 x 32. The
-# last one outputs 4 channels: the scores of background, circle, horizontal bar and vertical
-# bar at every pixel. There is no fully connected layer, so the same network would segment an
-# image of any size divisible by 4.
+# **An encoder-decoder, trained with your loss.** The network: two blocks of 3x3 convolution, ReLU
+# and 2x2 max pooling take the 32 x 32 image down to 8 x 8 (each position there sees a window of
+# 18 x 18 input pixels), one more convolution mixes the features, and two transposed convolutions
+# with kernel 4, stride 2 and pad 1 (the even layer of the stamp figure above) bring the maps back
+# to 16 x 16 and 32 x 32. The last one outputs 4 channels: the scores of background, circle,
+# horizontal bar and vertical bar at every pixel. There is no fully connected layer, so the same
+# network would segment an image of any size divisible by 4.
 #
 # It trains with Adam on **your** `pixel_cross_entropy` (the loop below is the one of
 # notebook 03, with your loss in place of `softmax_cross_entropy`), and is measured with
@@ -2555,8 +2571,8 @@ def build_segmenter(num_classes, seed=0):
     """Encoder (conv-pool twice, conv) and decoder (two transposed convs) for 32x32 scenes."""
     rng = np.random.default_rng(seed)
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, 2),  # 8 x 16 x 16
-        nn.Conv2d(8, 16, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, 2),  # 16 x 8 x 8
+        nn.Conv2d(1, 8, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, stride=2),  # 8 x 16 x 16
+        nn.Conv2d(8, 16, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, stride=2),  # 16 x 8 x 8
         nn.Conv2d(16, 32, 3, pad=1, rng=rng), nn.ReLU(),  # 32 x 8 x 8
         nn.ConvTranspose2d(32, 16, 4, stride=2, pad=1, rng=rng), nn.ReLU(),  # 16 x 16 x 16
         nn.ConvTranspose2d(16, num_classes, 4, stride=2, pad=1, rng=rng),  # K x 32 x 32
@@ -2610,9 +2626,9 @@ for k, (name, values) in enumerate(results.items()):
     bars = ax2.bar(xs + 0.38 * k - 0.19, values, width=0.36, label=name)
     ax2.bar_label(bars, fmt="%.2f")
 ax2.set_xticks(xs, ["pixel accuracy", "mean IoU"])
-ax2.set_ylim(0, 1.1)
+ax2.set_ylim(0, 1.25)
 ax2.set_title("200 test scenes")
-ax2.legend(loc="lower left")
+ax2.legend(loc="upper center", ncol=2)
 plt.show()
 (net_acc, net_miou), (base_acc, base_miou) = results.values()
 if not cl.is_grading():
@@ -2678,6 +2694,14 @@ if not cl.is_grading():
     cl.claim("most wrong pixels lie on the outlines", on_outline, low=0.8)
     cl.claim("confusions between object classes are rare", objects_confused, high=0.1)
     cl.claim("most of the loss sits on the outlines", loss_on_outline, low=0.6)
+    for i in show[4:]:  # the two worst scenes: two objects a few pixels apart, one class spilt
+        cl.claim(f"worst scene {i}: two objects", len(seg_test.boxes[i]), equals=2)
+        a, b = seg_test.boxes[i]
+        gap = np.max(np.r_[b[:2] - a[2:], a[:2] - b[2:]])  # pixels between the two boxes
+        cl.claim(f"worst scene {i}: the objects at most 4 pixels apart", gap, high=4)
+        spilt = (seg_pred[i] > 0) & (truth[i] > 0) & (seg_pred[i] != truth[i])
+        cl.claim(f"worst scene {i}: object pixels given another object's class", spilt.sum(),
+                 low=10)  # fmt: skip
 
 # %% [markdown]
 # On typical scenes the predicted mask matches the truth up to a few pixels along the outlines,
@@ -2685,16 +2709,16 @@ if not cl.is_grading():
 # is hard to read through the noise; the loss maps glow along the outlines and stay dark
 # elsewhere. The printout measures it: the band of pixels next to an outline holds fewer than
 # one pixel in ten, yet most wrong pixels and most of the loss lie in it, and an object given
-# another object's class is rare. The two worst scenes show the larger failures that
-# remain; check whether they sit near the border of the image (where the convolutions see zero
-# padding) or where two objects are close (so that one object's class can spill over the
-# other).
+# another object's class is rare. The two worst scenes show where such confusions gather: in
+# both, two objects lie at most a few pixels apart, and part of one object is painted with another
+# object's class. Every output pixel is decided from a window of its surroundings (18 x 18 pixels
+# at the 8 x 8 maps), and next to another object that window holds the evidence of both.
 
 # %% [markdown]
 # ## 5. Transfer learning: reuse a trained network
 #
-# Every network so far started from random weights and learned from thousands of labelled
-# images. Real projects rarely have that many labels, and training a large network from scratch
+# Every network so far started from random weights and learned from hundreds or thousands of
+# labelled images. Real projects rarely have that many labels, and training a large network from scratch
 # on a few hundred images over-fits. The standard answer is **transfer learning**: take a
 # network trained on a large data set for another task (for images, usually ImageNet), keep
 # what it learned, and adapt it to your task. It works because the first layers of a convnet
@@ -2719,13 +2743,12 @@ if not cl.is_grading():
 # We measure both against training the same architecture **from scratch**, as a function of the
 # number of labelled images per class.
 #
-# ### 5.1 A network that ships with cnnlab
-#
-# Downloading an ImageNet network is not possible offline, so cnnlab ships a small one:
-# `cl.models.pretrained("shapes4")` is the course network of notebook 03 (two conv-pool blocks,
-# a hidden layer of 32 units) trained on 4000 images of four shape classes. (It is rebuilt from a
-# fixed seed by `python -m cnnlab.pretrain shapes4`; nothing is downloaded.) Our target task
-# is the **four other** classes of `make_shapes`: similar images, new classes.
+# **A network that ships with cnnlab.** Downloading an ImageNet network is not possible offline,
+# so cnnlab ships a small one: `cl.models.pretrained("shapes4")` is the course network of notebook
+# 03 (two conv-pool blocks, a hidden layer of 32 units) trained on 4000 images of four shape
+# classes. (It is rebuilt from a fixed seed by `python -m cnnlab.pretrain shapes4`; nothing is
+# downloaded.) Our target task is the **four other** classes of `make_shapes`: similar images, new
+# classes.
 
 # %%
 source_net = cl.models.pretrained("shapes4")
@@ -2762,15 +2785,14 @@ cl.claim("9,604 parameters, 132 in the last layer", (source_net.num_params(),
 # `"7.b"` and `"9.w"`, `"9.b"` (the last layer, whose four outputs are the old classes). For
 # our task we keep layers 0-8 and put a new `Linear(32, 4)` at index 9.
 #
-# ### 5.2 Telling the optimiser which layers to move
-#
-# The optimisers of `cnnlab.optim` take a learning-rate multiplier per parameter:
-# `cl.optim.Adam(model.params, lr=0.01, lr_scale={"0.": 0.1, "3.": 0.1})` trains the
-# parameters whose names start with `"0."` or `"3."` at a tenth of the rate, and every other
-# parameter at the full rate. The rules: a key is a **prefix** of parameter names; when several
-# keys match a name the longest one wins; a name that matches no key keeps the full rate; every
-# key must match at least one parameter (the optimiser raises `ValueError` otherwise); and a
-# multiplier of 0 **freezes** the parameter (no update at all, not even from Adam's momentum).
+# **Telling the optimiser which layers to move.** The optimisers of `cnnlab.optim` take a
+# learning-rate multiplier per parameter:
+# `cl.optim.Adam(model.params, lr=0.01, lr_scale={"0.": 0.1, "3.": 0.1})` trains the parameters
+# whose names start with `"0."` or `"3."` at a tenth of the rate, and every other parameter at the full rate. The rules: a key is a **prefix** of
+# parameter names; when several keys match a name the longest one wins; a name that matches no key
+# keeps the full rate; every key must match at least one parameter (the optimiser raises
+# `ValueError` otherwise); and a multiplier of 0 **freezes** the parameter (no update at all, not
+# even from Adam's momentum).
 #
 # **Worked example.** In the transfer model above (layers 0-8 pretrained, the new head at 9),
 # `finetune_lr_scale(model, 9, 0.1)` must give multiplier 0.1 to `"0.w"`, `"0.b"`, `"3.w"`,
@@ -2779,7 +2801,12 @@ cl.claim("9,604 parameters, 132 in the last layer", (source_net.num_params(),
 # without its dot: in a network of 12 layers, `"1"` matches `"1.w"` but also `"10.w"` and
 # `"11.w"`.
 #
-# ### Exercise 5: `finetune_lr_scale` (2 points)
+# ### Exercise 10: `finetune_lr_scale` (2 points)
+#
+# Return the `lr_scale` dictionary for a model whose layers `0 .. n_pretrained - 1` are
+# pretrained: under the rules above, every parameter of those layers must get the multiplier
+# `scale` and every parameter of the later layers 1, and every key must match at least one
+# parameter of `model`. Section 5's experiment passes your dictionary to Adam.
 #
 # <details><summary>Hints</summary>
 #
@@ -2895,8 +2922,8 @@ def check(model, n_pretrained, scale, label):
 # The transfer model of section 5: layers 0-8 pretrained, a new Linear head at index 9.
 rng = np.random.default_rng(0)
 transfer_model = nn.Sequential(
-    nn.Conv2d(1, 8, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, 2),
-    nn.Conv2d(8, 16, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+    nn.Conv2d(1, 8, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, stride=2),
+    nn.Conv2d(8, 16, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, stride=2), nn.Flatten(),
     nn.Linear(256, 32, rng=rng), nn.ReLU(), nn.Linear(32, 4, rng=rng),
 )  # fmt: skip
 check(transfer_model, 9, 0.1, "finetune_lr_scale(transfer_model, 9, 0.1)")
@@ -2905,7 +2932,7 @@ check(transfer_model, 9, 0.0, "finetune_lr_scale(transfer_model, 9, 0.0): frozen
 # layer indices 1 and 10-12 share their first digit.
 deep = nn.Sequential(
     nn.Conv2d(1, 4, 3, pad=1, rng=rng), nn.Conv2d(4, 4, 3, pad=1, rng=rng), nn.ReLU(),
-    nn.Conv2d(4, 4, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+    nn.Conv2d(4, 4, 3, pad=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2, stride=2), nn.Flatten(),
     nn.Linear(64, 16, rng=rng), nn.ReLU(), nn.Linear(16, 16, rng=rng), nn.ReLU(),
     nn.Linear(16, 8, rng=rng), nn.Linear(8, 3, rng=rng),
 )  # fmt: skip
@@ -2930,10 +2957,9 @@ T.assert_equal(
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### 5.3 The experiment: frozen, fine-tuned, from scratch
-#
-# For k labelled images per class (k = 3, 10 and 100, drawn from a pool of 1000 target images),
-# three networks of the same architecture, trained with Adam for about 100 steps:
+# **The experiment: frozen, fine-tuned, from scratch.** For k labelled images per class (k = 3, 10
+# and 100, drawn from a pool of 1000 target images), three networks of the same architecture,
+# trained with Adam for about 100 steps:
 #
 # - **frozen**: the pretrained layers 0-8 with your `finetune_lr_scale(model, 9, 0.0)`, so only
 #   the new head learns (learning rate 0.01). Since the frozen layers never change (and this
@@ -3063,13 +3089,18 @@ if not cl.is_grading():
              (transfer["frozen features"][0] - transfer["from scratch"][0]).min(), low=0.05)  # fmt: skip
     cl.claim("3 labels: scratch about 65 %", acc["from scratch"][0], low=57, high=73)
     cl.claim("3 labels: frozen about 83 %", acc["frozen features"][0], low=75, high=90)
+    cl.claim("3 labels: fine-tuning also far ahead of scratch", gain["fine-tuned"][0], low=8)
     cl.claim("3 labels: fine-tuning falls behind freezing",
              acc["frozen features"][0] - acc["fine-tuned"][0], low=2)  # fmt: skip
+    cl.claim("10 labels: both ways of transfer clearly ahead",
+             min(gain["frozen features"][1], gain["fine-tuned"][1]), low=5)  # fmt: skip
     cl.claim("100 labels: transfer gains only a few points", best_gain[2], high=4)
     cl.claim("the gap shrinks from 10 to 100 labels", best_gain[1] - best_gain[2], low=4)
     cl.claim("100 labels: all three above 94 %", min(a[2] for a in acc.values()), low=94)
     cl.claim("100 labels: the frozen features are no longer ahead of scratch",
              gain["frozen features"][2], high=1.5)  # fmt: skip
+    cl.claim("100 labels: fine-tuning adds what the frozen features cannot",
+             acc["fine-tuned"][2] - acc["frozen features"][2], low=1.5)  # fmt: skip
     cl.claim("digits: frozen shape features lose more than 15 points", gain["frozen features"][3],
              high=-15)  # fmt: skip
     cl.claim("digits: fine-tuning does not beat scratch", gain["fine-tuned"][3], high=0)
@@ -3125,4 +3156,5 @@ if not cl.is_grading():
 # - **Transfer learning** reuses a trained network: frozen features with a new head, or
 #   fine-tuning with a smaller learning rate for the pretrained layers. It helps most when
 #   labels are few and the tasks are similar; with enough labels a network trained from
-#   scratch catches up, and frozen features fall behind.
+#   scratch catches up, and frozen features fall behind; from a dissimilar task it does not
+#   help at all.

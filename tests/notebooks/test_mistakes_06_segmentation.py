@@ -15,7 +15,6 @@ import pytest
 from nbtools import (
     assert_fails,
     assert_forbidden,
-    assert_passes,
     graded_ids,
     run_hidden_part,
     run_test_cell,

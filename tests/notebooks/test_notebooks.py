@@ -17,7 +17,7 @@ BUDGET = {
     "03-training": 90,
     "04-hyperparameters": 90,
     "05-visualization": 90,
-    "06-beyond-classification": 75,  # issue: under 60 s idle (38 s measured); slack for CI load
+    "06-beyond-classification": 90,  # issue: under 60 s on a quiet machine; slack for CI load
 }
 TEST_CELL_BUDGET = {"01-convolution": 5, "02-layers": 5}
 ASSIGNMENTS = sorted(solution_sources())
