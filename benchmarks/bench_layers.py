@@ -194,7 +194,7 @@ def torch_course_net(torch, model, shape):
             m = tnn.Linear(layer.in_features, layer.out_features)
             m.weight.data = torch.from_numpy(layer.params["w"].T.copy())
         elif kind == "MaxPool2d":
-            m = tnn.MaxPool2d(layer.size, layer.stride)
+            m = tnn.MaxPool2d(layer.size, stride=layer.stride)
         else:
             m = {"ReLU": tnn.ReLU, "Flatten": tnn.Flatten}[kind]()
         if kind in ("Conv2d", "Linear"):
@@ -207,7 +207,7 @@ def step_case(shape, torch, reps):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((BATCH, *shape)).astype(np.float32)
     y = rng.integers(0, 10, BATCH)
-    model = course_convnet(shape, seed=0)
+    model = course_convnet(shape, 10, seed=0)
     opt = Adam(model.params, lr=1e-3)
 
     def ours():

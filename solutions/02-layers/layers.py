@@ -94,7 +94,7 @@ yb = y_digits[:16]
 w1, b1 = 0.3 * rng.standard_normal((6, 1, 3, 3)), np.zeros(6)
 h1, c1 = cl.layers.conv_forward(xb, w1, b1, pad=1)
 h2, c2 = cl.layers.relu_forward(h1)
-h3, c3 = cl.layers.maxpool_forward(h2, 2, 2)
+h3, c3 = cl.layers.maxpool_forward(h2, 2, stride=2)
 w4, b4 = 0.1 * rng.standard_normal((6 * 4 * 4, 10)), np.zeros(10)
 h4, c4 = cl.layers.affine_forward(h3, w4, b4)
 loss, d4 = cl.layers.softmax_cross_entropy(h4, yb)
@@ -630,7 +630,7 @@ x = np.where(np.abs(x) < 0.05, 0.5, x)  # no input near the kink
 x[0, 0, :2] = 0.0  # and a few exact zeros, where the gradient is 0
 dout = rng.standard_normal(x.shape)
 with T.forbid_calls("cnnlab.layers", exercise="relu_backward"):
-    dx = relu_backward(dout, x)
+    dx = relu_backward(dout.copy(), x.copy())  # copies: the checks below read x, dout
 T.assert_shape(dx, x.shape, name="relu_backward dx shape")
 T.assert_allclose(
     np.where(x == 0, dx, 0.0),
@@ -782,7 +782,7 @@ x = rng.standard_normal((4, 3, 2, 5))
 w = rng.standard_normal((30, 7))
 b = rng.standard_normal(7)
 with T.forbid_calls("cnnlab.layers", exercise="affine_forward"):
-    out, cache = affine_forward(x, w, b)
+    out, cache = affine_forward(x.copy(), w.copy(), b.copy())  # the checks read x, w, b
 ref = cl.layers.affine_forward(x, w, b)[0]
 T.assert_allclose(
     out,
@@ -900,7 +900,7 @@ w = rng.standard_normal((24, 6))
 b = rng.standard_normal(6)
 dout = rng.standard_normal((5, 6))
 with T.forbid_calls("cnnlab.layers", exercise="affine_backward"):
-    dx, dw, db = affine_backward(dout, (x, w, b))
+    dx, dw, db = affine_backward(dout.copy(), (x.copy(), w.copy(), b.copy()))
 ref_dx, ref_dw, ref_db = cl.layers.affine_backward(dout, (x, w, b))
 x_flat = x.reshape(5, -1)
 T.assert_allclose(
@@ -1275,9 +1275,9 @@ for k, name in enumerate("xwb"):
 
 # %%
 x_pool = rng.random((1, 1, 8, 8))
-p22, cache22 = cl.layers.maxpool_forward(x_pool, 2, 2)
+p22, cache22 = cl.layers.maxpool_forward(x_pool, 2, stride=2)
 route22 = cl.layers.maxpool_backward(np.ones_like(p22), cache22)
-p31, cache31 = cl.layers.maxpool_forward(x_pool, 3, 1)
+p31, cache31 = cl.layers.maxpool_forward(x_pool, 3, stride=1)
 route31 = cl.layers.maxpool_backward(np.ones_like(p31), cache31)
 fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
 axes[0].imshow(x_pool[0, 0], cmap="viridis")
@@ -1336,28 +1336,34 @@ cl.claim("far fewer than 36 pixels win", winners31, high=18)
 #
 # Loop over images, channels and output positions; NumPy may do the work inside one window
 # (`window.max()`, `np.argmax(window)`, `np.unravel_index`). The tests use overlapping windows
-# (3x3 with stride 1 and 2), odd sizes, and inputs with ties.
+# (3x3 with stride 1 and 2), odd sizes, and inputs with ties. As in every layer of the course,
+# `stride` is a keyword argument, `maxpool_forward_naive(x, 3, stride=1)`; without it the
+# windows sit side by side (stride = size, PyTorch's default too), which the two given lines
+# at the top of the function take care of.
 
 
 # %% nbgrader={"grade": false, "grade_id": "maxpool_forward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def maxpool_forward_naive(x, size=2, stride=2):
+def maxpool_forward_naive(x, size=2, *, stride=None):
     """Max pooling over size x size windows moved by stride, with loops.
 
     Parameters
     ----------
     x : ndarray, shape (N, C, H, W)
-    size : int
+    size : int, default 2
         Window height and width.
-    stride : int
-        Step between windows (windows overlap when stride < size).
+    stride : int, optional, keyword-only
+        Step between windows; None (the default) means stride = size, windows side by side.
+        Windows overlap when stride < size.
 
     Returns
     -------
     out : ndarray, shape (N, C, OH, OW)
         OH = (H - size) // stride + 1, likewise OW.
     cache : tuple
-        (x, size, stride).
+        (x, size, stride), with the stride actually used (an int, never None).
     """
+    if stride is None:  # the default, as in cl.layers.maxpool_forward and PyTorch
+        stride = size
     ### BEGIN SOLUTION
     N, C, H, W = x.shape
     OH = (H - size) // stride + 1
@@ -1424,7 +1430,7 @@ for shape, size, stride in [
     x = rng.standard_normal(shape)
     with T.forbid_calls("cnnlab.layers", exercise="maxpool_forward_naive"):
         out, cache = maxpool_forward_naive(x, size=size, stride=stride)
-    ref = cl.layers.maxpool_forward(x, size, stride)[0]
+    ref = cl.layers.maxpool_forward(x, size, stride=stride)[0]
     T.assert_shape(
         out,
         ref.shape,
@@ -1448,6 +1454,16 @@ for shape, size, stride in [
         (size, stride),
         name="maxpool_forward_naive cache (size, stride)",
     )
+x = rng.standard_normal((1, 2, 7, 7))
+with T.forbid_calls("cnnlab.layers", exercise="maxpool_forward_naive"):
+    out, cache = maxpool_forward_naive(x, 3)
+T.assert_allclose(
+    out,
+    cl.layers.maxpool_forward(x, 3)[0],
+    name="maxpool_forward_naive(x, 3), default stride",
+    hint="without a stride the windows sit side by side: stride = size (the given first lines)",
+)
+T.assert_equal(int(cache[2]), 3, name="maxpool_forward_naive(x, 3) cache stride")
 ### END HIDDEN TESTS
 
 
@@ -1563,7 +1579,7 @@ def run(x, size, stride, dout):
 
 
 def reference(x, size, stride, dout):
-    _, cache = cl.layers.maxpool_forward(x, size, stride)
+    _, cache = cl.layers.maxpool_forward(x, size, stride=stride)
     return cl.layers.maxpool_backward(dout, cache)
 
 
@@ -1644,7 +1660,7 @@ T.assert_allclose(
 x = rng.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) * 0.1 + rng.uniform(0, 0.01, (2, 2, 7, 6))
 dout = rng.standard_normal((2, 2, 5, 4))
 num = cl.gradcheck.numerical_gradient(
-    lambda z: cl.layers.maxpool_forward(z, 3, 1)[0], x.copy(), df=dout
+    lambda z: cl.layers.maxpool_forward(z, 3, stride=1)[0], x.copy(), df=dout
 )
 T.assert_rel_error(
     run(x, 3, 1, dout),
@@ -1687,8 +1703,8 @@ kernels = (
 )
 kernel_names = ["vertical edges", "horizontal edges", "diagonal edges", "brightness"]
 gap_results = {}
-for block in (2, 4):
-    img = cl.data.sample_image("china", gray=True, size=block)[None, None]
+for factor in (2, 4):
+    img = cl.data.sample_image("china", gray=True, downscale=factor)[None, None]
     fmap, _ = cl.layers.conv_forward(img, kernels, np.zeros(4), pad=1)
     act, _ = cl.layers.relu_forward(fmap)
     gap_results[img.shape[2:]], _ = cl.layers.global_avgpool_forward(act)
@@ -1773,7 +1789,7 @@ T.assert_equal(
 rng = np.random.default_rng(601)
 x = rng.standard_normal((3, 4, 5, 7))
 with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_forward"):
-    out, cache = global_avgpool_forward(x)
+    out, cache = global_avgpool_forward(x.copy())  # the checks below read x
 T.assert_shape(
     out,
     (3, 4),
@@ -2186,7 +2202,7 @@ T.assert_rel_error(dscores, num, tol=1e-7, name="softmax_cross_entropy dscores v
 # The figure applies dropout with $p = 0.5$ to a photograph, and averages many masks.
 
 # %%
-photo = cl.data.sample_image("china", gray=True, size=8)
+photo = cl.data.sample_image("china", gray=True, downscale=8)
 drop_rng = np.random.default_rng(1)
 one, _ = cl.layers.dropout_forward(photo, 0.5, train=True, rng=drop_rng)
 n_masks = 60 if cl.is_grading() else 300
@@ -2455,7 +2471,7 @@ dout = rng.standard_normal(x.shape)
 for p in (0.2, 0.6):
     mask = (rng.random(x.shape) >= p) / (1 - p)
     with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
-        dx = dropout_backward(dout, mask.copy())
+        dx = dropout_backward(dout.copy(), mask.copy())
     T.assert_allclose(
         dx,
         dout * mask,
@@ -2467,7 +2483,7 @@ for p in (0.2, 0.6):
         ],
     )  # fmt: skip
     with T.forbid_calls("cnnlab.layers", exercise="dropout_backward"):
-        dx = dropout_backward(dout, None)
+        dx = dropout_backward(dout.copy(), None)
     T.assert_allclose(
         dx,
         dout,
@@ -2498,7 +2514,7 @@ for p in (0.2, 0.6):
 # $(0.299, 0.587, 0.114)$, red minus green, and blue minus yellow.
 
 # %%
-rgb = cl.data.sample_image("china", gray=False, size=4)[None]  # (1, 3, H, W)
+rgb = cl.data.sample_image("china", gray=False, downscale=4)[None]  # (1, 3, H, W)
 w_mix = np.array([[0.299, 0.587, 0.114], [1.0, -1.0, 0.0], [-0.5, -0.5, 1.0]])[:, :, None, None]
 mixed, _ = cl.layers.conv_forward(rgb, w_mix, np.zeros(3))
 fig, axes = plt.subplots(1, 4, figsize=(15, 2.9), layout="constrained")
@@ -2891,13 +2907,13 @@ dx_err, dw_err, db_err = gradient_errors(
 )
 checks.update({"conv dx (s=2, p=1)": [dx_err], "conv dw": [dw_err], "conv db": [db_err]})
 checks["max pool 2x2/2 dx"] = gradient_errors(
-    lambda x: maxpool_forward_naive(x, 2, 2), maxpool_backward_naive, [distinct], g
+    lambda x: maxpool_forward_naive(x, 2, stride=2), maxpool_backward_naive, [distinct], g
 )
 checks["max pool 3x3/1 dx"] = gradient_errors(
-    lambda x: maxpool_forward_naive(x, 3, 1), maxpool_backward_naive, [distinct], g
+    lambda x: maxpool_forward_naive(x, 3, stride=1), maxpool_backward_naive, [distinct], g
 )
 checks["max pool 3x3/2 dx"] = gradient_errors(
-    lambda x: maxpool_forward_naive(x, 3, 2), maxpool_backward_naive, [distinct], g
+    lambda x: maxpool_forward_naive(x, 3, stride=2), maxpool_backward_naive, [distinct], g
 )
 checks["global avg pool dx"] = gradient_errors(
     global_avgpool_forward, global_avgpool_backward, [x_conv], g
@@ -2959,7 +2975,7 @@ def my_loss_and_grads(params, x, y):
     """Forward and backward through the network built from your layer functions."""
     h1, c1 = conv_forward(x, params["w1"], params["b1"], pad=1)
     h2, c2 = relu_forward(h1)
-    h3, c3 = maxpool_forward_naive(h2, 2, 2)
+    h3, c3 = maxpool_forward_naive(h2, 2, stride=2)
     scores, c4 = affine_forward(h3, params["w2"], params["b2"])
     loss, dscores = softmax_cross_entropy(scores, y)
     dh3, dw2, db2 = affine_backward(dscores, c4)
@@ -2973,7 +2989,7 @@ x_train, y_train = X_digits[:16].astype(np.float64), y_digits[:16]
 model = cl.nn.Sequential(
     cl.nn.Conv2d(1, 4, 3, pad=1, seed=0, dtype="float64"),
     cl.nn.ReLU(),
-    cl.nn.MaxPool2d(2, 2),
+    cl.nn.MaxPool2d(2, stride=2),
     cl.nn.Linear(4 * 4 * 4, 10, seed=1, dtype="float64"),
 )
 keys = {"w1": "0.w", "b1": "0.b", "w2": "3.w", "b2": "3.b"}

@@ -346,7 +346,7 @@ for shape, fan_in in [((64, 16, 3, 3), 16 * 9), ((300, 40), 300), ((24, 5, 5, 3)
 tiny = nn.Sequential(
     nn.Conv2d(1, 4, 3, pad=1, seed=0),
     nn.ReLU(),
-    nn.MaxPool2d(2, 2),
+    nn.MaxPool2d(2, stride=2),
     nn.Flatten(),
     nn.Linear(4 * 4 * 4, 10, seed=1),
 )
@@ -363,7 +363,7 @@ print("parameter names:", list(tiny.params))
 # Build the pattern above as a `cnnlab.nn.Sequential`:
 #
 # - for each entry `F` of `conv_channels`: `convs_per_block` times `Conv2d(C, F, 3, pad=1)`
-#   followed by `ReLU()`, then one `MaxPool2d(2, 2)`;
+#   followed by `ReLU()`, then one `MaxPool2d(2, stride=2)`;
 # - then `Flatten()`, then `Linear(D, H)` and `ReLU()` for each width `H` in `hidden`, and a
 #   final `Linear(D, num_classes)` with no ReLU.
 #
@@ -415,7 +415,7 @@ def build_convnet(
             conv.params["w"][...] = he_init(conv.params["w"].shape, c * 3 * 3, rng)
             layers += [conv, nn.ReLU()]
             c = channels
-        layers.append(nn.MaxPool2d(2, 2))
+        layers.append(nn.MaxPool2d(2, stride=2))
         h, w = h // 2, w // 2
     layers.append(nn.Flatten())
     features = c * h * w
@@ -459,7 +459,7 @@ def check_layer_types(model, expected, call):
             "negative scores too"
         )
     elif got.count("MaxPool2d") < expected.count("MaxPool2d"):
-        hint = "pooling is missing from a block: every block ends with one MaxPool2d(2, 2)"
+        hint = "pooling is missing from a block: every block ends with one MaxPool2d(2, stride=2)"
     elif got.count("MaxPool2d") > expected.count("MaxPool2d"):
         hint = "one MaxPool2d per block, after all of its convs_per_block convolutions"
     elif got.count("ReLU") < expected.count("ReLU"):
@@ -1649,7 +1649,7 @@ rng = np.random.default_rng(12)
 
 def fresh_model(seed):
     return nn.Sequential(
-        nn.Conv2d(2, 3, 3, pad=1, seed=seed), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+        nn.Conv2d(2, 3, 3, pad=1, seed=seed), nn.ReLU(), nn.MaxPool2d(2, stride=2), nn.Flatten(),
         nn.Linear(3 * 2 * 3, 4, seed=seed + 1),
     )  # fmt: skip
 
@@ -2117,7 +2117,7 @@ cl.claim("the others became 2", set(dropped[dropped != 0].tolist()), equals={2.0
 # %%
 picks = [np.flatnonzero(y_train == d)[0] for d in (2, 3, 4, 7)]
 digits = X_train[picks]
-photo = cl.data.sample_image("china", gray=True, size=4)
+photo = cl.data.sample_image("china", gray=True, downscale=4)
 fig, axes = plt.subplots(2, 5, figsize=(11, 4.6))
 for j, img in enumerate(digits):
     axes[0, j].imshow(img[0], cmap="gray")
@@ -2420,7 +2420,7 @@ cl.claim("with augmentation: only a few points lost", augmented - augmented_shif
 # batchnorm=True)` puts one between every convolution and its ReLU.
 
 # %%
-bn_model = cl.models.course_convnet((1, 8, 8), batchnorm=True, seed=0)
+bn_model = cl.models.course_convnet((1, 8, 8), 10, batchnorm=True, seed=0)
 conv_out = bn_model.layers[0].forward(X_train[:256])
 bn_out = bn_model.layers[1].forward(conv_out)
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.4))
@@ -2452,7 +2452,7 @@ epochs = 2 if cl.is_grading() else 6
 t0 = time.perf_counter()
 bn_curves = {}
 for label, use_bn in [("without batch norm", False), ("with batch norm", True)]:
-    model = cl.models.course_convnet((1, 8, 8), batchnorm=use_bn, seed=0)
+    model = cl.models.course_convnet((1, 8, 8), 10, batchnorm=use_bn, seed=0)
     rng = np.random.default_rng(0)
     bn_curves[label] = [
         train_epoch(model, X_fit[:500], y_fit[:500], lambda p, g: sgd_step(p, g, 0.02), 32, rng)
@@ -2592,15 +2592,6 @@ from cnnlab import nn
 # its own: a mistake in an earlier exercise costs only that exercise.
 
 
-def build_reference(input_shape, num_classes, conv_channels=(16, 32), convs_per_block=1,
-                    hidden=(64,), rng=None):  # fmt: skip
-    rng = np.random.default_rng(rng)  # a Generator passes through unchanged
-    return cl.models.course_convnet(
-        tuple(input_shape), num_classes, tuple(conv_channels), convs_per_block, tuple(hidden),
-        seed=rng,
-    )  # fmt: skip
-
-
 def batches_reference(X, y, batch_size, shuffle=True, rng=None):
     order = np.random.default_rng(rng).permutation(len(y)) if shuffle else np.arange(len(y))
     return [(X[i], y[i]) for i in np.array_split(order, range(batch_size, len(y), batch_size))]
@@ -2608,7 +2599,7 @@ def batches_reference(X, y, batch_size, shuffle=True, rng=None):
 
 references = dict(
     he_init=lambda shape, fan_in, rng: cl.nn.he_normal(rng, shape, fan_in, "float64"),
-    build_convnet=build_reference,
+    build_convnet=cl.models.course_convnet,
     iterate_minibatches=batches_reference,
     sgd_step=cl.optim.sgd_step,
     momentum_step=cl.optim.momentum_step,

@@ -96,7 +96,7 @@ notebook_start = time.perf_counter()
 # a few hyperparameters (printed under it).
 
 # %%
-model = cl.models.course_convnet((1, 8, 8), conv_channels=(16, 32), hidden=(64,), seed=0)
+model = cl.models.course_convnet((1, 8, 8), 10, conv_channels=(16, 32), hidden=(64,), seed=0)
 names, counts, knobs = [], [], []
 for i, layer in enumerate(model):
     if layer.num_params():
@@ -121,7 +121,7 @@ cl.claim(
     names[int(np.argmax(counts))],
     equals=first_dense,
 )
-wider = cl.models.course_convnet((1, 8, 8), conv_channels=(16, 64), hidden=(64,), seed=0)
+wider = cl.models.course_convnet((1, 8, 8), 10, conv_channels=(16, 64), hidden=(64,), seed=0)
 dense_params = [layer.num_params() for layer in wider if isinstance(layer, nn.Linear)][0]
 cl.claim(
     "doubling the filters of the last conv layer doubles that bar",
@@ -493,7 +493,7 @@ print("validation images per class:", np.bincount(y_val, minlength=10))
 def small_convnet(filters=8, hidden=32, seed=0, **kwargs):
     """The course convnet with `filters` and 2 * `filters` channels."""
     return cl.models.course_convnet(
-        (1, 8, 8), conv_channels=(filters, 2 * filters), hidden=(hidden,), seed=seed, **kwargs
+        (1, 8, 8), 10, conv_channels=(filters, 2 * filters), hidden=(hidden,), seed=seed, **kwargs
     )
 
 
@@ -1806,8 +1806,8 @@ def convnet_k5(filters=8, seed=0):
     """Like small_convnet, but with 5x5 kernels (pad 2 keeps the size)."""
     rng_init = np.random.default_rng(seed)
     return nn.Sequential(
-        nn.Conv2d(1, filters, 5, pad=2, rng=rng_init), nn.ReLU(), nn.MaxPool2d(2, 2),
-        nn.Conv2d(filters, 2 * filters, 5, pad=2, rng=rng_init), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(1, filters, 5, pad=2, rng=rng_init), nn.ReLU(), nn.MaxPool2d(2, stride=2),
+        nn.Conv2d(filters, 2 * filters, 5, pad=2, rng=rng_init), nn.ReLU(), nn.MaxPool2d(2, stride=2),
         nn.Flatten(), nn.Linear(2 * filters * 2 * 2, 32, rng=rng_init), nn.ReLU(),
         nn.Linear(32, 10, rng=rng_init),
     )  # fmt: skip
@@ -3250,7 +3250,7 @@ cl.claim("the remaining epochs of the budget were never spent", len(ep), high=ma
 # %%
 t0 = time.perf_counter()
 diagnosis_runs = {}
-model = cl.models.course_convnet((1, 8, 8), conv_channels=(2,), hidden=(), seed=0)
+model = cl.models.course_convnet((1, 8, 8), 10, conv_channels=(2,), hidden=(), seed=0)
 diagnosis_runs["Run A"] = cl.train.fit(model, cl.optim.SGD(model.params, lr=0.01), X_train, y_train,
                                        epochs=12, batch_size=32, val=(X_val, y_val), progress=False)  # fmt: skip
 model = small_convnet(hidden=128, seed=0)
@@ -3439,7 +3439,7 @@ print(
     f"trained {epoch + 1} epochs (best epoch {stopper.best_epoch}) in {time.perf_counter() - t0:.1f} s"
 )
 print(f"validation accuracy {val_acc:.3f}   test accuracy {test_acc:.3f}")
-recipe_03 = cl.models.course_convnet((1, 8, 8), conv_channels=(16, 32), hidden=(64,), seed=0)
+recipe_03 = cl.models.course_convnet((1, 8, 8), 10, conv_channels=(16, 32), hidden=(64,), seed=0)
 epochs_03 = 20  # 03-training's recipe: build_convnet's default network, 20 epochs of Adam
 print(
     f"parameters: this model {model.num_params():,}, the network of 03-training's recipe {recipe_03.num_params():,}"

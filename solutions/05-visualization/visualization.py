@@ -102,10 +102,10 @@ def build_model(seed=0, first_layer_scale=0.2):
     net = nn.Sequential(
         nn.Conv2d(1, 8, 5, pad=2, rng=rng),  # 0: (8, 20, 20)
         nn.ReLU(),  # 1
-        nn.MaxPool2d(2, 2),  # 2: (8, 10, 10)
+        nn.MaxPool2d(2, stride=2),  # 2: (8, 10, 10)
         nn.Conv2d(8, 16, 3, pad=1, rng=rng),  # 3: (16, 10, 10)
         nn.ReLU(),  # 4
-        nn.MaxPool2d(2, 2),  # 5: (16, 5, 5)
+        nn.MaxPool2d(2, stride=2),  # 5: (16, 5, 5)
         nn.Flatten(),  # 6: (400,)
         nn.Linear(16 * 5 * 5, 64, rng=rng),  # 7
         nn.ReLU(),  # 8: the penultimate features
@@ -509,7 +509,7 @@ layers = [
     cl.nn.Conv2d(3, 4, 3, pad=1, rng=rng, dtype="float64"),  # 0
     cl.nn.BatchNorm2d(4, dtype="float64"),  # 1
     cl.nn.ReLU(),  # 2
-    cl.nn.MaxPool2d(2, 2),  # 3
+    cl.nn.MaxPool2d(2, stride=2),  # 3
     cl.nn.Conv2d(4, 5, 3, stride=2, pad=1, rng=rng, dtype="float64"),  # 4
     cl.nn.ReLU(),  # 5
     cl.nn.Flatten(),  # 6
@@ -1016,7 +1016,7 @@ rng = np.random.default_rng(31)
 model = cl.nn.Sequential(
     cl.nn.Conv2d(3, 4, 3, pad=1, rng=rng, dtype="float64"),
     cl.nn.ReLU(),
-    cl.nn.MaxPool2d(2, 2),
+    cl.nn.MaxPool2d(2, stride=2),
     cl.nn.Flatten(),
     cl.nn.Dropout(0.5, rng=rng),
     cl.nn.Linear(4 * 5 * 4, 5, rng=rng, dtype="float64"),
@@ -1344,7 +1344,7 @@ rng = np.random.default_rng(41)
 model = cl.nn.Sequential(
     cl.nn.Conv2d(3, 5, 3, pad=1, rng=rng, dtype="float64"),
     cl.nn.ReLU(),
-    cl.nn.MaxPool2d(2, 2),
+    cl.nn.MaxPool2d(2, stride=2),
     cl.nn.Conv2d(5, 4, 3, stride=2, pad=1, rng=rng, dtype="float64"),
     cl.nn.ReLU(),
     cl.nn.Flatten(),
@@ -1647,7 +1647,7 @@ rng = np.random.default_rng(51)
 model = cl.nn.Sequential(
     cl.nn.Conv2d(1, 4, 3, pad=1, rng=rng, dtype="float64"),
     cl.nn.ReLU(),
-    cl.nn.MaxPool2d(2, 2),
+    cl.nn.MaxPool2d(2, stride=2),
     cl.nn.Flatten(),
     cl.nn.Linear(4 * 4 * 4, 16, rng=rng, dtype="float64"),
     cl.nn.ReLU(),

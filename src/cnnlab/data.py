@@ -290,7 +290,7 @@ def _decoded_photo(filename):
     return photo
 
 
-def sample_image(name="china", gray=True, size=None):
+def sample_image(name="china", gray=True, downscale=1):
     """A real photograph shipped with scikit-learn, as floats in [0, 1].
 
     Parameters
@@ -299,10 +299,10 @@ def sample_image(name="china", gray=True, size=None):
         ``"china"`` (a temple, 427x640) or ``"flower"`` (427x640).
     gray : bool
         Convert to luminance ``0.299 R + 0.587 G + 0.114 B``.
-    size : int, optional
-        Block size for downscaling: average non-overlapping ``size x size`` blocks, so each
-        side shrinks by the integer factor ``size`` (the image is first cropped to a multiple
-        of it). Handy for fast demos, e.g. ``size=4`` gives 106x160. Default: full resolution.
+    downscale : int, default 1
+        Integer factor by which each side shrinks: the mean of every non-overlapping
+        ``downscale x downscale`` block (the image is first cropped to a multiple of it). Handy
+        for fast demos, e.g. ``downscale=4`` gives 106x160. Default 1: full resolution.
 
     Returns
     -------
@@ -312,17 +312,17 @@ def sample_image(name="china", gray=True, size=None):
 
     if name not in _SAMPLE_IMAGES:
         raise ValueError(f"unknown sample image {name!r}; valid names: {sorted(_SAMPLE_IMAGES)}")
+    k = int(downscale) if isinstance(downscale, (int, np.integer)) else 0
+    if k < 1 or isinstance(downscale, bool):
+        raise ValueError(f"downscale must be a positive integer factor, got {downscale!r}")
     img = _decoded_photo(_SAMPLE_IMAGES[name]).astype(np.float64) / 255.0  # (H, W, 3)
     img = img.transpose(2, 0, 1)
     if gray:
         img = np.tensordot(np.array([0.299, 0.587, 0.114]), img, axes=1)
-    if size is not None:
-        k = int(size)
-        if k < 1 or k != size:
-            raise ValueError(f"size must be a positive integer block size, got {size!r}")
+    if k > 1:
         H, W = img.shape[-2] // k, img.shape[-1] // k
         if H == 0 or W == 0:
-            raise ValueError(f"size {k} is larger than the image {img.shape[-2:]}")
+            raise ValueError(f"downscale {k} is larger than the image {img.shape[-2:]}")
         img = img[..., : H * k, : W * k]
         img = img.reshape(img.shape[:-2] + (H, k, W, k)).mean(axis=(-3, -1))
     return np.clip(img, 0.0, 1.0)

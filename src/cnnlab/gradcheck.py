@@ -14,8 +14,8 @@ Example::
     x, w, b = rng.normal(size=(2, 3, 5, 5)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
     errors = check_gradients(
         lambda x, w, b: conv_forward(x, w, b, stride=2, pad=1),
-        conv_backward,
         {"x": x, "w": w, "b": b},
+        conv_backward,
         rng=rng,
     )
     # {'x': 3e-10, 'w': 2e-10, 'b': 1e-11}
@@ -128,8 +128,8 @@ def check_gradients(forward, inputs, backward=None, dout=None, *, rng=None, seed
     - ``backward`` None (a loss): ``loss, grads = forward(*inputs.values())`` where ``loss`` is a
       scalar, e.g. ``softmax_loss(x, y) -> (loss, dx)``.
 
-    The layer order ``check_gradients(forward, backward, inputs)`` is accepted as well: when the
-    second argument is callable and the third a mapping, they are swapped.
+    The order is always ``(forward, inputs, backward)``; ``(forward, backward, inputs)`` raises
+    a ValueError that says so.
 
     ``grads`` may be a single array or a tuple. It is matched with the inputs in order; inputs
     without a gradient (trailing ones such as integer labels, or a ``None`` entry) are not checked.
@@ -159,10 +159,18 @@ def check_gradients(forward, inputs, backward=None, dout=None, *, rng=None, seed
     dict of str to float
         ``{input_name: rel_error(analytic, numerical)}`` for each input that has a gradient.
     """
-    if callable(inputs) and isinstance(backward, Mapping):  # check_gradients(fwd, bwd, inputs)
-        inputs, backward = backward, inputs
+    if callable(inputs) and not isinstance(inputs, Mapping):
+        raise ValueError(
+            "check_gradients takes (forward, inputs, backward): the second argument must be the "
+            f"dict of inputs, got the callable {getattr(inputs, '__name__', inputs)!r}; write "
+            "check_gradients(forward, {'x': x, ...}, backward)"
+        )
     if not isinstance(inputs, Mapping) or not inputs:
         raise ValueError("inputs must be a non-empty dict of name -> array, e.g. {'x': x}")
+    if backward is not None and not callable(backward):
+        raise ValueError(
+            f"backward must be a callable backward(dout, cache), got {type(backward).__name__}"
+        )
     args = {
         k: np.array(v, dtype=np.float64)
         if np.issubdtype(np.asarray(v).dtype, np.floating)

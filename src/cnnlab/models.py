@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from . import nn
+from .nn.module import _make_rng
 
 __all__ = ["course_convnet", "pretrained", "PRETRAINED"]
 
@@ -45,16 +44,22 @@ def pretrained(name):
 
 
 def course_convnet(
-    input_shape, num_classes=10, conv_channels=(16, 32), convs_per_block=1, hidden=(64,),
-    seed=0, dropout=0.0, batchnorm=False, dtype="float32",
+    input_shape, num_classes, conv_channels=(16, 32), convs_per_block=1, hidden=(64,), rng=None,
+    *, seed=None, dropout=0.0, batchnorm=False, dtype="float32",
 ):  # fmt: skip
     """INPUT -> [[CONV3x3 pad 1 -> (BN) -> RELU] * N -> MAXPOOL 2x2] * M -> [FC -> RELU] * K -> FC.
+
+    The library twin of notebook 03's ``build_convnet``: the same arguments up to ``rng``, and
+    for the same generator the same layers with the same weights (every Conv2d and Linear weight
+    He-initialised from ``rng`` in layer order, biases zero). The keyword-only arguments add
+    what the exercise leaves out.
 
     Parameters
     ----------
     input_shape : tuple of int
         (C, H, W) of one example, e.g. (1, 8, 8) for the digits.
-    num_classes : int, default 10
+    num_classes : int
+        Number of output scores.
     conv_channels : tuple of int, default (16, 32)
         Output channels of each block (M = len(conv_channels)); each block halves H and W
         (floor).
@@ -62,8 +67,11 @@ def course_convnet(
         N, the number of conv layers per block.
     hidden : tuple of int, default (64,)
         Widths of the hidden fully connected layers (K = len(hidden)).
-    seed : int, default 0
-        Seeds the He initialisation (and the dropout masks).
+    rng : numpy.random.Generator, optional
+        Source of the He-initialised weights (and of the dropout masks); a fresh generator
+        when both ``rng`` and ``seed`` are None, as for every :mod:`cnnlab.nn` layer.
+    seed : int, optional, keyword-only
+        Seeds a new generator instead of ``rng`` (pass one of the two, not both).
     dropout : float, default 0.0
         Drop probability after every hidden FC + ReLU; no Dropout layer when 0.
     batchnorm : bool, default False
@@ -72,12 +80,13 @@ def course_convnet(
 
     Returns
     -------
-    cnnlab.nn.Sequential
+    model : cnnlab.nn.Sequential
+        Maps (N, C, H, W) to scores of shape (N, num_classes).
     """
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (C, H, W), got {input_shape}")
     c, h, w = (int(v) for v in input_shape)
-    rng = np.random.default_rng(seed)
+    rng = _make_rng(rng, seed)
     layers = []
     for channels in conv_channels:
         for _ in range(convs_per_block):
@@ -91,7 +100,7 @@ def course_convnet(
                 f"input_shape {tuple(input_shape)} is too small for {len(conv_channels)} "
                 "2x2 max-pool blocks"
             )
-        layers.append(nn.MaxPool2d(2, 2))
+        layers.append(nn.MaxPool2d(2, stride=2))
         h, w = h // 2, w // 2
     layers.append(nn.Flatten())
     features = c * h * w

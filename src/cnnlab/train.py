@@ -181,17 +181,30 @@ def _scores(model, X, batch_size):
 
 
 def evaluate(model, X, y, batch_size=256):
-    """Mean loss and accuracy of ``model`` on (X, y), in eval mode (previous mode restored).
+    """Mean loss and accuracy of ``model`` on ``(X, y)``, in eval mode (mode restored).
+
+    The library twin of notebook 03's ``evaluate``, with the same contract.
+
+    Parameters
+    ----------
+    model : cnnlab.nn.Module
+        Maps (B, ...) inputs to (B, K) scores; left in the mode it was in.
+    X : ndarray, shape (N, ...)
+    y : ndarray of int, shape (N,)
+    batch_size : int, default 256
+        Largest number of samples sent through the model at once.
 
     Returns
     -------
     loss : float
-    acc : float
+        Softmax cross-entropy averaged over the N samples.
+    accuracy : float
+        Fraction of samples with ``argmax(scores) == y``, in [0, 1].
     """
     X, y = _check_xy(X, y)
     scores = _scores(model, X, batch_size)
     loss, _ = softmax_cross_entropy(scores, y)
-    return loss, float((scores.argmax(axis=1) == y).mean())
+    return float(loss), float((scores.argmax(axis=1) == y).mean())
 
 
 def predict_proba(model, X, batch_size=256):
@@ -207,31 +220,36 @@ def predict(model, X, batch_size=256):
     return _scores(model, np.asarray(X), batch_size).argmax(axis=1)
 
 
-def random_shift(X, rng, max_shift=1):
-    """Augmentation for :func:`fit`: shift every image by up to ``max_shift`` pixels.
+def random_shift(images, rng, max_shift=1):
+    """Shift every image by its own random offsets, filling with zeros (pad and random crop).
 
-    Each image moves by its own random (dy, dx) in ``[-max_shift, max_shift]``; pixels that
-    enter the frame are zero.
+    The library twin of notebook 03's ``random_shift``: the same arguments, the same draws and,
+    for the same generator, the same images. An augmentation for :func:`fit`.
 
     Parameters
     ----------
-    X : ndarray, shape (N, C, H, W)
+    images : ndarray, shape (N, C, H, W)
     rng : numpy.random.Generator
+        Draws ``dy = rng.integers(-max_shift, max_shift + 1, size=N)``, then ``dx`` the same
+        way.
     max_shift : int, default 1
+        Largest shift in pixels, for rows and columns.
 
     Returns
     -------
-    ndarray, shape (N, C, H, W), a new array
+    shifted : ndarray, shape (N, C, H, W), dtype of ``images``, a new array
+        ``shifted[i, :, r, c] = images[i, :, r + dy[i], c + dx[i]]`` where that pixel exists,
+        0 elsewhere.
     """
-    if X.ndim != 4:
-        raise ValueError(f"X must have shape (N, C, H, W), got {X.shape}")
-    n, _, h, w = X.shape
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, C, H, W), got {images.shape}")
+    n, _, h, w = images.shape
     m = int(max_shift)
-    padded = np.pad(X, ((0, 0), (0, 0), (m, m), (m, m)))
-    dy, dx = rng.integers(0, 2 * m + 1, n), rng.integers(0, 2 * m + 1, n)
-    out = np.empty_like(X)
-    for a in range(2 * m + 1):  # one vectorised copy per possible shift
-        for b in range(2 * m + 1):
+    padded = np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)))
+    dy, dx = rng.integers(-m, m + 1, size=n), rng.integers(-m, m + 1, size=n)
+    out = np.empty_like(images)
+    for a in range(-m, m + 1):  # one vectorised copy per possible shift
+        for b in range(-m, m + 1):
             sel = (dy == a) & (dx == b)
-            out[sel] = padded[sel, :, a : a + h, b : b + w]
+            out[sel] = padded[sel, :, m + a : m + a + h, m + b : m + b + w]
     return out

@@ -328,11 +328,13 @@ def test_sample_image_shapes_and_range(name):
 
 def test_sample_image_block_average():
     full = data.sample_image("china", gray=False)
-    small = data.sample_image("china", gray=False, size=4)
+    small = data.sample_image("china", gray=False, downscale=4)
     assert small.shape == (3, 106, 160)
     np.testing.assert_allclose(small[:, 1, 2], full[:, 4:8, 8:12].mean(axis=(1, 2)))
-    with pytest.raises(ValueError, match="positive integer"):
-        data.sample_image(size=0)
+    np.testing.assert_array_equal(data.sample_image(downscale=1), data.sample_image())
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="downscale must be a positive integer factor"):
+            data.sample_image(downscale=bad)
 
 
 def test_sample_image_bad_name_lists_valid():

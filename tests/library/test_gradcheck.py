@@ -115,10 +115,12 @@ def test_check_gradients_correct_affine_layer_is_tiny(seed):
         assert np.array_equal(inputs[k], before[k])
 
 
-def test_check_gradients_accepts_backward_second():
+def test_check_gradients_backward_second_is_a_clear_error():
     rng, inputs = _affine_inputs(0)
-    errors = check_gradients(affine_forward, affine_backward, inputs, rng=rng)
-    assert max(errors.values()) < 1e-7
+    with pytest.raises(ValueError, match=r"takes \(forward, inputs, backward\).*affine_backward"):
+        check_gradients(affine_forward, affine_backward, inputs, rng=rng)
+    with pytest.raises(ValueError, match="backward must be a callable"):
+        check_gradients(affine_forward, inputs, {"x": inputs["x"]})
 
 
 def test_check_gradients_wrong_backward_is_large():
@@ -184,8 +186,8 @@ def test_check_gradients_on_cnnlab_conv_layer():
     }
     errors = check_gradients(
         lambda x, w, b: layers.conv_forward(x, w, b, stride=2, pad=1),
-        layers.conv_backward,
         inputs,
+        layers.conv_backward,
         rng=rng,
     )
     assert max(errors.values()) < 1e-7, errors

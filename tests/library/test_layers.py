@@ -176,14 +176,14 @@ def maxpool_naive(x, size, stride):
 @pytest.mark.parametrize("seed", range(10))
 def test_maxpool_forward_backward(seed):
     rng, x, size, stride = pool_case(seed)
-    out, cache = L.maxpool_forward(x, size, stride)
+    out, cache = L.maxpool_forward(x, size, stride=stride)
     np.testing.assert_array_equal(out, maxpool_naive(x, size, stride))
     dout = rng.standard_normal(out.shape)
     dx = L.maxpool_backward(dout, cache)
     check(
         f"maxpool dx (size={size}, stride={stride})",
         dx,
-        lambda v: L.maxpool_forward(v, size, stride)[0],
+        lambda v: L.maxpool_forward(v, size, stride=stride)[0],
         x,
         dout,
     )
@@ -199,7 +199,7 @@ def test_maxpool_first_max_and_overlap():
     expected = [[0, 11, 0], [100, 0, 0], [0, 1000, 0]]
     np.testing.assert_array_equal(dx[0, 0], expected)
     # non-overlapping fast path with a tie
-    out, cache = L.maxpool_forward(np.ones((1, 1, 2, 2)), 2, 2)
+    out, cache = L.maxpool_forward(np.ones((1, 1, 2, 2)), 2)
     np.testing.assert_array_equal(
         L.maxpool_backward(np.ones((1, 1, 1, 1)), cache)[0, 0], [[1, 0], [0, 0]]
     )
@@ -212,8 +212,8 @@ def test_maxpool_fast_path_matches_general_path_with_ties(size):
     x = rng.integers(0, 3, (3, 2, 2 * size * 3, size * 4)).astype(np.float64)
     strided = np.asfortranarray(x)  # not C-contiguous: takes the general path
     dout = rng.standard_normal((3, 2, 6, 4))
-    out1, cache1 = L.maxpool_forward(x, size, size)
-    out2, cache2 = L.maxpool_forward(strided, size, size)
+    out1, cache1 = L.maxpool_forward(x, size, stride=size)
+    out2, cache2 = L.maxpool_forward(strided, size)
     assert cache1[4] is not None and cache2[4] is None, "expected the fast and the general path"
     np.testing.assert_array_equal(out1, out2)
     np.testing.assert_array_equal(
@@ -222,15 +222,26 @@ def test_maxpool_fast_path_matches_general_path_with_ties(size):
     assert np.count_nonzero(L.maxpool_backward(np.ones_like(dout), cache1)) == dout.size
 
 
+@pytest.mark.parametrize("forward", [L.maxpool_forward, L.avgpool_forward])
+def test_pool_stride_is_keyword_only_and_defaults_to_size(forward):
+    x = np.random.default_rng(0).standard_normal((1, 2, 7, 7))
+    with pytest.raises(TypeError, match="positional"):
+        forward(x, 3, 1)
+    out, cache = forward(x, 3)  # stride = size, as in PyTorch: 3x3 windows, no overlap
+    assert out.shape == (1, 2, 2, 2)
+    np.testing.assert_array_equal(out, forward(x, 3, stride=3)[0])
+    assert forward(x, 3, stride=1)[0].shape == (1, 2, 5, 5)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_avgpool_numerical(seed):
     rng, x, size, stride = pool_case(seed)
-    out, cache = L.avgpool_forward(x, size, stride)
+    out, cache = L.avgpool_forward(x, size, stride=stride)
     dout = rng.standard_normal(out.shape)
     check(
         "avgpool dx",
         L.avgpool_backward(dout, cache),
-        lambda v: L.avgpool_forward(v, size, stride)[0],
+        lambda v: L.avgpool_forward(v, size, stride=stride)[0],
         x,
         dout,
     )
@@ -361,7 +372,7 @@ def test_float32_in_float32_out():
         (L.maxpool_forward, L.maxpool_backward),
         (L.avgpool_forward, L.avgpool_backward),
     ]:
-        o, c = fwd(x, 3, 2)
+        o, c = fwd(x, 3, stride=2)
         assert o.dtype == f32 and bwd(o, c).dtype == f32
     o, c = L.global_avgpool_forward(x)
     assert o.dtype == f32 and L.global_avgpool_backward(o, c).dtype == f32
@@ -406,7 +417,7 @@ def test_pools_match_torch(seed):
         (L.maxpool_forward, L.maxpool_backward, F.max_pool2d),
         (L.avgpool_forward, L.avgpool_backward, F.avg_pool2d),
     ]:
-        out, cache = ours_f(x, size, stride)
+        out, cache = ours_f(x, size, stride=stride)
         dout = rng.standard_normal(out.shape)
         tx = torch.tensor(x, requires_grad=True)
         tout = theirs(tx, size, stride)
@@ -455,7 +466,7 @@ def test_integer_images_become_float64():
         (L.maxpool_forward, L.maxpool_backward),
         (L.avgpool_forward, L.avgpool_backward),
     ]:
-        o, c = fwd(x, 2, 2)
+        o, c = fwd(x, 2)
         assert o.dtype == np.float64 and bwd(np.ones_like(o), c).dtype == np.float64
     o, c = L.global_avgpool_forward(x)
     np.testing.assert_allclose(L.global_avgpool_backward(np.ones_like(o), c), 1 / 16)

@@ -17,9 +17,9 @@ def small_model(seed=0, dtype="float32", bn=True):
         layers.append(nn.BatchNorm2d(4, dtype=dtype))
     layers += [
         nn.ReLU(),
-        nn.MaxPool2d(2, 2),
+        nn.MaxPool2d(2, stride=2),
         nn.Conv2d(4, 3, (2, 3), stride=1, pad=1, seed=seed + 1, dtype=dtype),
-        nn.AvgPool2d(2, 1),
+        nn.AvgPool2d(2, stride=1),
         nn.Flatten(),
         nn.Linear(3 * 3 * 2, 5, seed=seed + 2, dtype=dtype),
     ]
@@ -39,6 +39,16 @@ def test_module_params_grads_and_init():
     )
     assert nn.BatchNorm2d(3).buffers.keys() == {"running_mean", "running_var"}
     assert nn.ReLU().buffers == {} and nn.ReLU().params == {}
+
+
+def test_pool_modules_take_stride_by_keyword_default_size():
+    assert (nn.MaxPool2d(3).stride, nn.AvgPool2d().stride) == (3, 2)
+    assert nn.MaxPool2d(3, stride=1).config() == {"size": 3, "stride": 1}
+    with pytest.raises(TypeError, match="positional"):
+        nn.MaxPool2d(2, 2)
+    x = np.random.default_rng(0).standard_normal((1, 1, 6, 6))
+    assert nn.MaxPool2d(3)(x).shape == (1, 1, 2, 2)
+    assert nn.MaxPool2d(3, stride=1)(x).shape == (1, 1, 4, 4)
 
 
 def test_sequential_shares_arrays_and_in_place_update_reaches_layers():
@@ -89,7 +99,7 @@ def test_train_eval_modes():
 
 
 def test_spec_round_trip_is_exact_and_plain():
-    model = course_convnet((1, 8, 8), dropout=0.25, batchnorm=True, seed=3)
+    model = course_convnet((1, 8, 8), 10, dropout=0.25, batchnorm=True, seed=3)
     x = np.random.default_rng(0).standard_normal((4, 1, 8, 8)).astype(np.float32)
     model(x)  # moves the running statistics
     model.eval()
@@ -130,20 +140,20 @@ def test_load_state_in_place_and_mismatch():
     np.testing.assert_array_equal(b.params["0.w"], a.params["0.w"])
     with pytest.raises(ValueError, match="layer 1"):
         S.load_state(small_model(bn=False), S.to_spec(a))
-    other = course_convnet((1, 8, 8), conv_channels=(8, 32))
+    other = course_convnet((1, 8, 8), 10, conv_channels=(8, 32))
     with pytest.raises(ValueError, match="out_channels=8"):
-        S.load_state(other, S.to_spec(course_convnet((1, 8, 8))))
+        S.load_state(other, S.to_spec(course_convnet((1, 8, 8), 10)))
 
 
 def test_save_load_npz(tmp_path):
-    model = course_convnet((1, 8, 8), batchnorm=True, seed=1)
+    model = course_convnet((1, 8, 8), 10, batchnorm=True, seed=1)
     model(np.ones((2, 1, 8, 8), np.float32))
     model.eval()
     path = tmp_path / "model.npz"
     S.save_model(model, path)
     with np.load(path, allow_pickle=False) as f:
         assert "architecture" in f.files
-    fresh = course_convnet((1, 8, 8), batchnorm=True, seed=2)
+    fresh = course_convnet((1, 8, 8), 10, batchnorm=True, seed=2)
     S.load_into(fresh, path)
     assert not fresh.training
     for k, v in {**model.params, **model.buffers}.items():
@@ -153,13 +163,13 @@ def test_save_load_npz(tmp_path):
     loaded = S.load_model(path)
     np.testing.assert_array_equal(loaded.params["0.w"], model.params["0.w"])
     with pytest.raises(ValueError, match="architecture mismatch.*layer 0.*out_channels=16"):
-        S.load_into(course_convnet((1, 8, 8), conv_channels=(8, 32), batchnorm=True), path)
+        S.load_into(course_convnet((1, 8, 8), 10, conv_channels=(8, 32), batchnorm=True), path)
     with pytest.raises(ValueError, match="layers"):
-        S.load_into(course_convnet((1, 8, 8)), path)
+        S.load_into(course_convnet((1, 8, 8), 10), path)
 
 
 def test_summary():
-    model = course_convnet((1, 8, 8))
+    model = course_convnet((1, 8, 8), 10)
     text = model.summary(input_shape=(1, 8, 8), print_fn=None)
     assert "(16, 8, 8)" in text and "(32, 2, 2)" in text and "(10,)" in text
     assert f"{model.num_params():,}" in text
@@ -184,7 +194,30 @@ def test_course_convnet_structure():
     out = m(np.zeros((2, 3, 32, 32), np.float32))
     assert out.shape == (2, 4)
     with pytest.raises(ValueError, match="too small"):
-        course_convnet((1, 8, 8), conv_channels=(4, 4, 4, 4))
+        course_convnet((1, 8, 8), 10, conv_channels=(4, 4, 4, 4))
+
+
+def test_course_convnet_follows_build_convnet_contract():
+    """Notebook 03's build_convnet: positional (shape, classes, channels, convs, hidden, rng),
+    every weight He-initialised from rng in layer order, float32, biases zero."""
+    m = course_convnet((1, 8, 8), 3, (4, 6), 2, (5,), np.random.default_rng(7))
+    rng = np.random.default_rng(7)
+    weighted = [layer for layer in m if "w" in layer.params]
+    for layer in weighted:
+        w = layer.params["w"]
+        fan_in = int(np.prod(w.shape[1:])) if w.ndim == 4 else w.shape[0]
+        expected = nn.he_normal(rng, w.shape, fan_in, "float64").astype(np.float32)
+        np.testing.assert_array_equal(w, expected, err_msg=type(layer).__name__)
+        assert w.dtype == np.float32 and not layer.params["b"].any()
+    assert [type(layer).__name__ for layer in weighted] == ["Conv2d"] * 4 + ["Linear"] * 2
+    np.testing.assert_array_equal(
+        course_convnet((1, 8, 8), 3, seed=5).params["0.w"],
+        course_convnet((1, 8, 8), 3, rng=np.random.default_rng(5)).params["0.w"],
+    )
+    with pytest.raises(ValueError, match="either rng or seed"):
+        course_convnet((1, 8, 8), 3, rng=np.random.default_rng(0), seed=0)
+    with pytest.raises(TypeError, match="num_classes"):
+        course_convnet((1, 8, 8))
 
 
 def test_backward_without_input_gradient_gives_same_param_grads():

@@ -131,6 +131,7 @@ def test_evaluate_predict_restore_mode():
     assert model.training, "evaluate must restore train mode"
     model.eval()
     assert train.evaluate(model, X, y) == (loss, acc) and not model.training
+    assert type(loss) is float and type(acc) is float
     proba = train.predict_proba(model, X, batch_size=7)
     assert proba.shape == (50, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
@@ -156,12 +157,27 @@ def test_random_shift():
         assert found
 
 
+def test_random_shift_follows_the_exercise_contract():
+    """Offsets drawn as notebook 03 says (dy, then dx); out[i, :, r, c] = x[i, :, r+dy, c+dx]."""
+    images = np.random.default_rng(1).standard_normal((9, 2, 5, 6))
+    out = train.random_shift(images, np.random.default_rng(4), max_shift=2)
+    rng = np.random.default_rng(4)
+    dy, dx = rng.integers(-2, 3, size=9), rng.integers(-2, 3, size=9)
+    padded = np.pad(images, ((0, 0), (0, 0), (2, 2), (2, 2)))
+    for i in range(9):
+        window = padded[i, :, 2 + dy[i] : 2 + dy[i] + 5, 2 + dx[i] : 2 + dx[i] + 6]
+        np.testing.assert_array_equal(out[i], window, err_msg=f"image {i}, dy={dy[i]}, dx={dx[i]}")
+    assert not np.shares_memory(out, images)
+
+
 def test_digits_recipe_beats_rbf_svm():
     """The course recipe (see benchmarks/results.md) reaches >= 98.5% test accuracy."""
     from cnnlab.data import load_digits
 
     X_train, y_train, X_test, y_test = load_digits()
-    model = course_convnet((1, 8, 8), conv_channels=(16, 32), hidden=(64,), batchnorm=True, seed=0)
+    model = course_convnet(
+        (1, 8, 8), 10, conv_channels=(16, 32), hidden=(64,), batchnorm=True, seed=0
+    )
     opt = optim.Adam(model.params, lr=2e-3)
     train.fit(
         model, opt, X_train, y_train, epochs=20, batch_size=32, augment=train.random_shift, seed=0

@@ -2,12 +2,13 @@
 
 The mutant of each graded function zeroes every array it is given (top-level arrays, the arrays in
 dicts, lists and tuples, and a module's ``params``) and then returns the solution's answer for the
-zeroed inputs; its second form answers the first call right and zeroes the inputs after it, so that
-only the later cases of a test cell see spoiled objects (a zeroed model, say). A test cell that
-computed its expected values from the same arrays after the call (instead of before it, or from
-copies) would agree with that wrong answer; one that follows the rule of CONTRIBUTING.md ("compute
-every reference before the learner's code runs") fails it. Functions given no array are skipped:
-there is nothing to corrupt.
+zeroed inputs (where that answer differs from the honest one: an answer that does not depend on the
+values, such as a dict of layer names, cannot be spoiled); its second form answers the first call
+right and zeroes the inputs after it, so that only the later cases of a test cell see spoiled
+objects (a zeroed model, say). A test cell that computed its expected values from the same arrays
+after the call (instead of before it, or from copies) would agree with that wrong answer; one that
+follows the rule of CONTRIBUTING.md ("compute every reference before the learner's code runs")
+fails it. Functions given no array are skipped: there is nothing to corrupt.
 """
 
 from __future__ import annotations
@@ -46,19 +47,49 @@ def _corrupt(value, depth=0):
 _solution_{name} = {name}
 
 
+def _same(a, b, depth=0):
+    import numpy as _np
+    if isinstance(a, _np.ndarray) or isinstance(b, _np.ndarray):
+        a, b = _np.asarray(a), _np.asarray(b)
+        return a.shape == b.shape and bool(_np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if depth > 3:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], depth + 1) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y, depth + 1) for x, y in zip(a, b))
+    if isinstance(getattr(a, "params", None), dict):
+        return _same(a.params, getattr(b, "params", None), depth + 1)
+    try:
+        return bool(a == b)
+    except Exception:
+        return True
+
+
+def _spoiled_answer(args, kwargs):
+    # zero the inputs and answer for them; note when that differs from the honest answer
+    import copy
+    honest = copy.deepcopy((args, kwargs))
+    honest_out = _solution_{name}(*honest[0], **honest[1])
+    if any([_corrupt(a) for a in (*args, *kwargs.values())]):
+        out = _solution_{name}(*args, **kwargs)
+        if not _same((honest_out, honest), (out, (args, kwargs))):
+            __import__("builtins")._cnnlab_corrupted = True
+        return out
+    return _solution_{name}(*args, **kwargs)
+
+
 _calls_{name} = [0]
 
 
 def {name}(*args, **kwargs):
     _calls_{name}[0] += 1
-    first = _calls_{name}[0] == 1
-    if first and {honest_first}:  # the first case answered right, the objects spoiled after
+    if _calls_{name}[0] == 1 and {honest_first}:  # first case right, objects spoiled after it
         out = _solution_{name}(*args, **kwargs)
-        if any([_corrupt(a) for a in (*args, *kwargs.values())]):
-            __import__("builtins")._cnnlab_corrupted = True
+        [_corrupt(a) for a in (*args, *kwargs.values())]
         return out
-    if {corrupt} and any([_corrupt(a) for a in (*args, *kwargs.values())]):
-        __import__("builtins")._cnnlab_corrupted = True
+    if {corrupt}:
+        return _spoiled_answer(args, kwargs)
     return _solution_{name}(*args, **kwargs)
 """
 
@@ -83,7 +114,7 @@ def test_corrupting_the_inputs_gains_nothing(assignment, name, source, honest_fi
     mutant = MUTANT.format(source=source, name=name, corrupt=True, honest_first=honest_first)
     exc = run_test_cell(assignment, f"test_{name}", {name: mutant})
     if not builtins._cnnlab_corrupted:
-        pytest.skip(f"{name} is given no array to corrupt")
+        pytest.skip(f"no call of {name} here gets an input whose zeroing changes the answer")
     assert exc is not None, (
         f"test_{name} passed a {name} that zeroes its inputs and answers for the zeroed ones: "
         "some expected value is computed from the learner's arrays after the call"

@@ -593,7 +593,9 @@ def test_maxpool_forward_ignores_stride():
         "test_maxpool_forward_naive",
         {
             "maxpool_forward_naive": """
-def maxpool_forward_naive(x, size=2, stride=2):
+def maxpool_forward_naive(x, size=2, *, stride=None):
+    if stride is None:
+        stride = size
     N, C, H, W = x.shape
     OH, OW = H // size, W // size
     out = np.zeros((N, C, OH, OW))
@@ -612,8 +614,10 @@ def test_maxpool_forward_library_only():
         "test_maxpool_forward_naive",
         "maxpool_forward_naive",
         """
-def maxpool_forward_naive(x, size=2, stride=2):
-    out, _ = cl.layers.maxpool_forward(x, size, stride)
+def maxpool_forward_naive(x, size=2, *, stride=None):
+    if stride is None:
+        stride = size
+    out, _ = cl.layers.maxpool_forward(x, size, stride=stride)
     return out, (x, size, stride)
 """,
     )
@@ -741,7 +745,9 @@ def test_maxpool_forward_moved_by_size_public():
         "test_maxpool_forward_naive",
         {
             "maxpool_forward_naive": """
-def maxpool_forward_naive(x, size=2, stride=2):
+def maxpool_forward_naive(x, size=2, *, stride=None):
+    if stride is None:
+        stride = size
     N, C, H, W = x.shape
     OH, OW = (H - size) // stride + 1, (W - size) // stride + 1
     out = np.zeros((N, C, OH, OW))
@@ -763,7 +769,7 @@ def test_maxpool_backward_library_only():
         """
 def maxpool_backward_naive(dout, cache):
     x, size, stride = cache
-    _, full_cache = cl.layers.maxpool_forward(x, size, stride)
+    _, full_cache = cl.layers.maxpool_forward(x, size, stride=stride)
     return cl.layers.maxpool_backward(dout, full_cache)
 """,
     )

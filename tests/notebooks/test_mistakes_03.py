@@ -137,7 +137,7 @@ def build_convnet(input_shape, num_classes, conv_channels=(16, 32), convs_per_bl
 RIGHT = dict(
     conv_fan="c * 9",
     conv_relu=", nn.ReLU()",
-    pool="layers.append(nn.MaxPool2d(2, 2))",
+    pool="layers.append(nn.MaxPool2d(2, stride=2))",
     last_relu="",
 )
 
@@ -168,8 +168,10 @@ def test_build_convnet_relu_after_last_linear():
 def test_build_convnet_pool_after_every_conv():
     source = (
         build()
-        .replace("layers += [conv, nn.ReLU()]", "layers += [conv, nn.ReLU(), nn.MaxPool2d(2, 2)]")
-        .replace("        layers.append(nn.MaxPool2d(2, 2))\n", "")
+        .replace(
+            "layers += [conv, nn.ReLU()]", "layers += [conv, nn.ReLU(), nn.MaxPool2d(2, stride=2)]"
+        )
+        .replace("        layers.append(nn.MaxPool2d(2, stride=2))\n", "")
     )
     # convs_per_block=1 gives the same network, so only the hidden configurations catch it
     fails("test_build_convnet", {"build_convnet": source}, "one MaxPool2d per block")
@@ -232,6 +234,24 @@ def test_build_convnet_fan_in_hints_name_only_their_mistake(conv_fan, linear_fan
 def test_build_convnet_is_graded_without_the_learners_he_init(he_init):
     fails("test_he_init", {"he_init": he_init})
     assert_passes(NB, "test_build_convnet", {"he_init": he_init})
+
+
+def test_build_convnet_agrees_with_its_library_twin():
+    """cl.models.course_convnet stands in for build_convnet in train_convnet's test cell."""
+    ns = namespace(NB)
+    for args in [
+        ((1, 8, 8), 10),
+        ((3, 13, 10), 7, (4, 6), 2, (20, 12)),
+        ((2, 9, 9), 5, [5], 3, []),
+    ]:
+        mine = ns["build_convnet"](*args, rng=np.random.default_rng(3))
+        theirs = cl.models.course_convnet(*args, rng=np.random.default_rng(3))
+        assert [type(a) for a in mine] == [type(b) for b in theirs], args
+        assert [a.config() for a in mine] == [b.config() for b in theirs], args
+        assert mine.params.keys() == theirs.params.keys(), args
+        for key, value in mine.params.items():
+            assert value.dtype == theirs.params[key].dtype, (args, key)
+            np.testing.assert_array_equal(value, theirs.params[key], err_msg=f"{args} {key}")
 
 
 def test_build_convnet_library_only():
@@ -734,7 +754,7 @@ def evaluate(model, X, y, batch_size=256):
 def test_evaluate_agrees_with_its_library_twin():
     ns = namespace(NB)
     X, y, _, _ = cl.data.load_digits()
-    model = cl.models.course_convnet((1, 8, 8), dropout=0.5, seed=0)
+    model = cl.models.course_convnet((1, 8, 8), 10, dropout=0.5, seed=0)
     for batch_size in (256, 100, 7):
         mine = ns["evaluate"](model, X[:300], y[:300], batch_size)
         assert model.training
@@ -899,7 +919,7 @@ def train_convnet(X, y, seed=0, on_epoch_end=None):
 def test_train_convnet_library_only():
     forbidden("test_train_convnet", "train_convnet", """
 def train_convnet(X, y, seed=0, on_epoch_end=None):
-    model = cl.models.course_convnet(X.shape[1:], seed=seed)
+    model = cl.models.course_convnet(X.shape[1:], 10, seed=seed)
     opt = cl.optim.Adam(model.params, lr=2e-3)
     shift = lambda xb, rng: random_shift(xb, rng, 1)
     history = cl.train.fit(model, opt, X, y, epochs=20, batch_size=32, augment=shift,

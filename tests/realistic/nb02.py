@@ -355,7 +355,9 @@ MAXPOOL_FORWARD = [
         "maxpool_forward_naive",
         "window moved by size",
         """
-        def maxpool_forward_naive(x, size=2, stride=2):
+        def maxpool_forward_naive(x, size=2, *, stride=None):
+            if stride is None:
+                stride = size
             N, C, H, W = x.shape
             OH = (H - size) // stride + 1
             OW = (W - size) // stride + 1
@@ -372,7 +374,9 @@ MAXPOOL_FORWARD = [
         "maxpool_forward_naive",
         "output size H // size",
         """
-        def maxpool_forward_naive(x, size=2, stride=2):
+        def maxpool_forward_naive(x, size=2, *, stride=None):
+            if stride is None:
+                stride = size
             N, C, H, W = x.shape
             out = np.zeros((N, C, H // size, W // size))
             for i in range(H // size):
@@ -387,7 +391,9 @@ MAXPOOL_FORWARD = [
         "maxpool_forward_naive",
         "cache without size and stride",
         """
-        def maxpool_forward_naive(x, size=2, stride=2):
+        def maxpool_forward_naive(x, size=2, *, stride=None):
+            if stride is None:
+                stride = size
             N, C, H, W = x.shape
             OH, OW = (H - size) // stride + 1, (W - size) // stride + 1
             out = np.zeros((N, C, OH, OW))
@@ -402,7 +408,9 @@ MAXPOOL_FORWARD = [
         "maxpool_forward_naive",
         "average instead of max",
         """
-        def maxpool_forward_naive(x, size=2, stride=2):
+        def maxpool_forward_naive(x, size=2, *, stride=None):
+            if stride is None:
+                stride = size
             N, C, H, W = x.shape
             OH, OW = (H - size) // stride + 1, (W - size) // stride + 1
             out = np.zeros((N, C, OH, OW))

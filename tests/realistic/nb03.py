@@ -92,7 +92,7 @@ MISTAKES = [
                     conv.params["w"][...] = he_init(conv.params["w"].shape, c * 9, rng)
                     layers += [conv, nn.ReLU()]
                     c = f
-                layers.append(nn.MaxPool2d(2, 2))
+                layers.append(nn.MaxPool2d(2, stride=2))
                 h, w = h // 2, w // 2
             layers.append(nn.Flatten())
             d = c * h * w
@@ -122,7 +122,7 @@ MISTAKES = [
                     conv.params["w"][...] = he_init(conv.params["w"].shape, c * 9, rng)
                     layers += [conv, nn.ReLU()]
                     c = f
-                layers.append(nn.MaxPool2d(2, 2))
+                layers.append(nn.MaxPool2d(2, stride=2))
             layers.append(nn.Flatten())
             d = c * h * w
             for m in hidden:
@@ -154,7 +154,7 @@ MISTAKES = [
                     conv.params["w"][...] = he_init(conv.params["w"].shape, f * 3 * 3, rng)
                     layers += [conv, nn.ReLU()]
                     c = f
-                layers.append(nn.MaxPool2d(2, 2))
+                layers.append(nn.MaxPool2d(2, stride=2))
                 h, w = h // 2, w // 2
             layers.append(nn.Flatten())
             d = c * h * w
@@ -187,7 +187,7 @@ MISTAKES = [
                     conv.params["w"][...] = he_init(conv.params["w"].shape, c, rng)
                     layers += [conv, nn.ReLU()]
                     c = f
-                layers.append(nn.MaxPool2d(2, 2))
+                layers.append(nn.MaxPool2d(2, stride=2))
                 h, w = h // 2, w // 2
             layers.append(nn.Flatten())
             d = c * h * w
@@ -219,7 +219,7 @@ MISTAKES = [
                     layers += [nn.Conv2d(c, f, 3, pad=1), nn.ReLU()]
                     fans.append(c * 9)
                     c = f
-                layers.append(nn.MaxPool2d(2, 2))
+                layers.append(nn.MaxPool2d(2, stride=2))
                 h, w = h // 2, w // 2
             layers.append(nn.Flatten())
             d = c * h * w
@@ -251,7 +251,7 @@ MISTAKES = [
                 for _ in range(convs_per_block):
                     conv = nn.Conv2d(c, f, 3, pad=1)
                     conv.params["w"][...] = he_init(conv.params["w"].shape, c * 9, rng)
-                    layers += [conv, nn.ReLU(), nn.MaxPool2d(2, 2)]
+                    layers += [conv, nn.ReLU(), nn.MaxPool2d(2, stride=2)]
                     c = f
                     h, w = h // 2, w // 2
             layers.append(nn.Flatten())
@@ -284,7 +284,7 @@ MISTAKES = [
                     conv.params["w"][...] = he_init(conv.params["w"].shape, c * 9, rng)
                     layers += [conv, nn.ReLU()]
                     c = f
-                layers.append(nn.MaxPool2d(2, 2))
+                layers.append(nn.MaxPool2d(2, stride=2))
                 h, w = h // 2, w // 2
             layers.append(nn.Flatten())
             d = c * h * w
@@ -315,7 +315,7 @@ MISTAKES = [
                     conv = nn.Conv2d(c, f, 3, pad=1)
                     conv.params["w"][...] = he_init(conv.params["w"].shape, c * 9, rng)
                     layers += [conv, nn.ReLU()]
-                layers.append(nn.MaxPool2d(2, 2))
+                layers.append(nn.MaxPool2d(2, stride=2))
                 h, w = h // 2, w // 2
             layers.append(nn.Flatten())
             d = conv_channels[-1] * h * w

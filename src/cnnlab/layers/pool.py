@@ -1,7 +1,9 @@
 """Pooling layers: max, average and global average pooling.
 
 Windows of ``size x size`` move with step ``stride`` over every channel separately, without
-padding, so along each spatial axis::
+padding. ``stride`` is keyword-only and defaults to ``size`` (non-overlapping windows, as in
+PyTorch), so ``maxpool_forward(x, 2)`` is the usual 2x2 pooling with stride 2 and
+``maxpool_forward(x, 3, stride=1)`` lets windows overlap. Along each spatial axis::
 
     OH = (H - size) // stride + 1
 
@@ -27,13 +29,15 @@ __all__ = [
 
 
 def _pool_geometry(x, size, stride):
+    """Checked ``(x as float, stride, OH, OW)``; ``stride=None`` means ``stride = size``."""
     if not isinstance(x, np.ndarray) or x.ndim != 4:
         raise ValueError(
             f"x must be an array of shape (N, C, H, W), got shape {getattr(x, 'shape', None)}"
         )
+    stride = size if stride is None else stride
     oh = conv_output_size(x.shape[2], size, stride, 0)
     ow = conv_output_size(x.shape[3], size, stride, 0)
-    return _as_float(x), oh, ow
+    return _as_float(x), stride, oh, ow
 
 
 def _offset_view(a, p, q, oh, ow, stride):
@@ -41,7 +45,7 @@ def _offset_view(a, p, q, oh, ow, stride):
     return a[:, :, p : p + stride * (oh - 1) + 1 : stride, q : q + stride * (ow - 1) + 1 : stride]
 
 
-def maxpool_forward(x, size=2, stride=2):
+def maxpool_forward(x, size=2, *, stride=None):
     """Max pooling over ``size x size`` windows moved by ``stride``.
 
     Parameters
@@ -49,8 +53,9 @@ def maxpool_forward(x, size=2, stride=2):
     x : ndarray, shape (N, C, H, W)
     size : int, default 2
         Window height and width.
-    stride : int, default 2
-        Step between windows; windows overlap when stride < size.
+    stride : int, optional, keyword-only
+        Step between windows; default ``size`` (windows tile the image). Windows overlap when
+        stride < size.
 
     Returns
     -------
@@ -61,7 +66,7 @@ def maxpool_forward(x, size=2, stride=2):
         (non-overlapping windows that tile the image), None on the general path; the backward
         pass follows the same path.
     """
-    x, oh, ow = _pool_geometry(x, size, stride)
+    x, stride, oh, ow = _pool_geometry(x, size, stride)
     if _tiles(x, size, stride, oh, ow):
         return _maxpool_tiles_forward(x, size, oh, ow)
     # Maximum over rows first, then over columns: 2*(size-1) element-wise passes on strided views.
@@ -171,14 +176,16 @@ def maxpool_backward(dout, cache):
     return dx
 
 
-def avgpool_forward(x, size=2, stride=2):
+def avgpool_forward(x, size=2, *, stride=None):
     """Average pooling over ``size x size`` windows moved by ``stride``.
 
     Parameters
     ----------
     x : ndarray, shape (N, C, H, W)
     size : int, default 2
-    stride : int, default 2
+        Window height and width.
+    stride : int, optional, keyword-only
+        Step between windows; default ``size``.
 
     Returns
     -------
@@ -187,7 +194,7 @@ def avgpool_forward(x, size=2, stride=2):
     cache : tuple
         ``(x.shape, size, stride, dtype)``.
     """
-    x, oh, ow = _pool_geometry(x, size, stride)
+    x, stride, oh, ow = _pool_geometry(x, size, stride)
     out = _offset_view(x, 0, 0, oh, ow, stride).copy()
     for p in range(size):
         for q in range(size):

@@ -117,14 +117,17 @@ class ReLU(Module):
 
 
 class _Pool(Module):
+    """Pooling over ``size x size`` windows; ``stride`` keyword-only, default ``size``."""
+
     _forward = _backward = None
 
-    def __init__(self, size=2, stride=2):
+    def __init__(self, size=2, *, stride=None):
         super().__init__()
-        self.size, self.stride = int(size), int(stride)
+        self.size = int(size)
+        self.stride = self.size if stride is None else int(stride)
 
     def forward(self, x):
-        out, self._cache = type(self)._forward(x, self.size, self.stride)
+        out, self._cache = type(self)._forward(x, self.size, stride=self.stride)
         return out
 
     def backward(self, dout):
@@ -135,7 +138,10 @@ class _Pool(Module):
 
 
 class MaxPool2d(_Pool):
-    """Max pooling, ``OH = (H - size) // stride + 1``; gradient to the first maximum."""
+    """Max pooling, ``OH = (H - size) // stride + 1``; gradient to the first maximum.
+
+    ``MaxPool2d(2)`` is 2x2 pooling with stride 2; ``MaxPool2d(3, stride=1)`` overlaps.
+    """
 
     _forward = staticmethod(L.maxpool_forward)
     _backward = staticmethod(L.maxpool_backward)
