@@ -831,3 +831,12 @@ def test_other_correct_answers_pass_within_budget(test_id, name, source):
     seconds = time.perf_counter() - start
     assert exc is None, f"{test_id} failed a correct answer: {exc}"
     assert seconds < 5, f"{test_id} took {seconds:.1f} s with a scalar-loop answer"
+
+
+def test_conv_output_size_from_the_library_earns_nothing():
+    forbidden(
+        "test_conv_output_size",
+        "conv_output_size",
+        "import cnnlab as cl\n\ndef conv_output_size(n, k, stride=1, pad=0):\n"
+        "    return cl.layers.conv_output_size(n, k, stride, pad)\n",
+    )
