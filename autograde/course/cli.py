@@ -1,7 +1,11 @@
-"""``cnnlab-grade``: collect, grade, check and demo (see docs/grading.md).
+"""``cnnlab-grade``: the course commands (see docs/grading.md).
 
+cnnlab-grade bundle [ASSIGNMENT ...] --out DIR
 cnnlab-grade collect SRC --course-dir DIR
 cnnlab-grade grade [ASSIGNMENT ...] --course-dir DIR [--workers N] [--db URL]
+cnnlab-grade report --course-dir DIR [--out FILE]
+cnnlab-grade export canvas --course-dir DIR [--roster ROSTER.csv]
+cnnlab-grade export gradescope ASSIGNMENT --out autograder.zip
 cnnlab-grade check NOTEBOOK
 cnnlab-grade demo
 """
@@ -9,10 +13,14 @@ cnnlab-grade demo
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from autograde.config import LIMITS, default_workers
+
+# commands whose module adds its own subparser (register) and runs it (run)
+MODULES = {"bundle": "bundle", "report": "report", "export": "export"}
 
 
 def _size(text: str) -> int:
@@ -65,11 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="build and grade a demo class")
     p.add_argument("--dir", type=Path, default=None, help="where to build it (default demo-class/)")
     p.add_argument("--workers", type=int, default=default_workers())
+    for module in MODULES.values():
+        importlib.import_module(f"autograde.course.{module}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in MODULES:
+        return importlib.import_module(f"autograde.course.{MODULES[args.command]}").run(args)
     if args.command == "collect":
         from autograde.course.collect import collect, print_report
 

@@ -1,0 +1,356 @@
+"""``cnnlab-grade export``: the Canvas gradebook CSV and the Gradescope autograder.
+
+The Gradescope test emulates the container: the zip is unpacked into ``<tmp>/autograder/source``
+(``AUTOGRADER_ROOT``), ``setup.sh`` runs against a stub ``python3`` that records what it would
+install, and ``run_autograder`` grades a submission with this checkout's Python; results.json
+is validated against the schema written from Gradescope's specification.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pytest
+from synth import ASSIGNMENT, WRONG_SQUARE, dumps, perfect, source_nb, submission
+
+from autograde.course import export
+from autograde.course.feedback import write_csv
+from autograde.course.gradescope import CONFIG, exercise_names
+
+pytestmark = pytest.mark.xdist_group("grading-export")
+SCHEMA = json.loads(
+    (Path(export.__file__).parent / "gradescope_results.schema.json").read_text(encoding="utf-8")
+)
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    parser = argparse.ArgumentParser(prog="cnnlab-grade")
+    export.register(parser.add_subparsers(dest="command", required=True))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = export.run(parser.parse_args(list(argv)))
+    return code, out.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Canvas
+# --------------------------------------------------------------------------------------------
+
+EVIL = '=HYPERLINK("http://x","y")'
+ROSTER = [
+    ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Lab 1 (555)", "Current Score"],
+    ["    Points Possible", "", "", "", "", "10", "(read only)"],
+    ["Doe, John", "101", "S100", "jdoe", "A", "", ""],
+    ["Smith, Ann", "102", "S123", "asmith@uni.edu", "B", "", ""],
+    ["Lee, Kim", "103", "", "", "A", "", ""],
+    ["Brown, Bo", "104", "S200", "bbrown@uni.edu", "B", "", ""],
+    ["Student, Test", "105", "", "", "A", "", ""],
+]
+
+
+def _grades(course: Path, scores: dict) -> None:
+    """grades.csv as `grade` writes it, plus the late-policy columns another task adds."""
+    rows = [
+        {"student": s, "assignment": a, "score": v, "max_score": 10 if a == ASSIGNMENT else 5,
+         "status": "missing" if v is None else "ok", "reason": "", "flags": [], "tests": []}
+        for (s, a), v in scores.items()
+    ]  # fmt: skip
+    for row in rows:
+        row["score"] = row["score"] or 0
+    write_csv(course / "grades.csv", rows)
+    with open(course / "grades.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    with open(course / "grades.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, list(table[0]) + ["raw_score", "penalty"])
+        writer.writeheader()
+        writer.writerows(dict(r, raw_score="99", penalty="1") for r in table)
+
+
+def _read(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def test_canvas_csv_matches_the_roster_and_keeps_every_grade(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    with open(course / "students.csv", "w", newline="", encoding="utf-8") as f:
+        ids = ["jdoe", "S123", "asmith", "leekim", "bbrown", "ghost"]
+        csv.writer(f).writerows([["id", "name"]] + [[i, i] for i in ids] + [["evil-1", EVIL]])
+    other = "92-other"
+    scores = {(s, ASSIGNMENT): v for s, v in
+              [("jdoe", 10), ("S123", 7), ("asmith", 6), ("leekim", 8), ("bbrown", 9),
+               ("ghost", 5), ("evil-1", 4)]}  # fmt: skip
+    scores.update({("jdoe", other): 3, ("leekim", other): None})
+    _grades(course, scores)
+    roster = tmp_path / "roster.csv"
+    with open(roster, "w", newline="", encoding="utf-8-sig") as f:
+        csv.writer(f).writerows(ROSTER)
+    out = tmp_path / "canvas.csv"
+    code, printed = _cli(
+        "export", "canvas", "--course-dir", str(course), "--roster", str(roster),
+        "--column", f"{ASSIGNMENT}=Lab 1", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    table = _read(out)
+    assert table[0] == [
+        "Student",
+        "ID",
+        "SIS User ID",
+        "SIS Login ID",
+        "Section",
+        "Lab 1 (555)",
+        other,
+    ]
+    assert table[1] == ["Points Possible", "", "", "", "", "10", "5"]
+    by_id = {row[1]: row for row in table[2:] if row[1]}
+    assert by_id["101"][5:] == ["10", "3"]  # SIS Login ID; the final score, not raw_score
+    assert by_id["102"][5:] == ["7", ""]  # SIS User ID S123 (asmith lost the race for that row)
+    assert by_id["103"][5:] == ["8", ""]  # by name (a Canvas download's "leekim"); missing: blank
+    assert by_id["104"][5:] == ["9", ""]  # the SIS Login ID before @
+    assert by_id["105"][5:] == ["", ""]  # the test student: nothing to change
+    rest = [row for row in table[2:] if not row[1]]
+    assert [(r[0], r[3], r[5]) for r in rest] == [
+        ("asmith", "asmith", "6"),
+        ("'" + EVIL, "evil-1", "4"),  # a name that starts like a formula is neutralised
+        ("ghost", "ghost", "5"),
+    ]
+    assert "NOT MATCHED ghost" in printed and "NOT MATCHED evil-1" in printed
+    assert "NOT MATCHED asmith: its roster row (Smith, Ann) is already matched by S123" in printed
+    assert "roster students without grades: Student, Test" in printed
+    assert f"column 'Lab 1 (555)' <- {ASSIGNMENT}" in printed
+
+
+def test_canvas_csv_without_a_roster_identifies_students_by_sis_login(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    _grades(course, {("+s1", ASSIGNMENT): 10, ("s2", ASSIGNMENT): 0})
+    (course / "students.csv").write_text("id,name\n+s1,+s1\ns2,Bob B\n")
+    code, printed = _cli("export", "canvas", "--course-dir", str(course))
+    table = _read(course / "canvas-grades.csv")
+    assert code == 0 and "no --roster" in printed
+    assert table[2:] == [["'+s1", "", "", "'+s1", "", "10"], ["Bob B", "", "", "s2", "", "0"]]
+
+
+def test_column_option_needs_assignment_and_name():
+    with pytest.raises(argparse.ArgumentTypeError):
+        export._column("01-convolution")
+
+
+# --------------------------------------------------------------------------------------------
+# Gradescope
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("gradescope")
+    source = folder / "synth.ipynb"
+    nbformat.write(source_nb(), source)
+    out = folder / "autograder.zip"
+    code, printed = _cli(
+        "export", "gradescope", ASSIGNMENT, "--source", str(source), "--out", str(out),
+        "--timeout", "20", "--memory", "1GiB", "--notebook-timeout", "120",
+    )  # fmt: skip
+    assert code == 0 and "wrote" in printed
+    return out
+
+
+def test_zip_has_the_layout_gradescope_expects(autograder_zip, tmp_path):
+    with zipfile.ZipFile(autograder_zip) as zf:
+        names = zf.namelist()
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+        config = json.loads(zf.read(CONFIG))
+        wheel = next(n for n in names if n.startswith("wheels/"))
+        zf.extract(wheel, tmp_path)
+        scripts = {n: zf.read(n).decode() for n in ("setup.sh", "run_autograder")}
+    setup = scripts["setup.sh"]
+    assert {"setup.sh", "run_autograder", CONFIG, "synth.ipynb"} <= set(names)
+    assert modes["setup.sh"] == modes["run_autograder"] == 0o755
+    assert config["notebook"] == "synth.ipynb" and config["visibility"] == "after_published"
+    assert config["options"]["timeout"] == 20 and config["points"] == 10
+    with zipfile.ZipFile(tmp_path / wheel) as whl:
+        inside = whl.namelist()
+    assert "autograde/judge/run.py" in inside and "cnnlab/testing.py" in inside
+    assert not [n for n in inside if n.startswith("solutions/") or n.endswith(".ipynb")]
+    # setup.sh: bash syntax; no download other than pip installing the shipped wheel
+    for script in scripts.values():
+        subprocess.run(["bash", "-n", "-c", script], check=True)
+    for word in ("curl", "wget", "git ", "http:", "https:", "apt", "conda", "requirements"):
+        assert word not in setup, word
+    installs = [line for line in setup.splitlines() if "pip install" in line]
+    assert installs and all('"${WHEEL[@]}"' in line for line in installs)
+
+
+STUB = """#!/usr/bin/env bash
+echo "$0 $*" >> "$LOG"
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin"; cp "$0" "$3/bin/python"; fi
+"""
+
+
+def _layout(autograder_zip: Path, root: Path) -> Path:
+    """What Gradescope builds: /autograder/source (the zip), run_autograder, submission/."""
+    with zipfile.ZipFile(autograder_zip) as zf:
+        zf.extractall(root / "source")
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    return root
+
+
+def test_setup_sh_installs_only_the_shipped_wheel(autograder_zip, tmp_path):
+    root = _layout(autograder_zip, tmp_path / "autograder")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python3").write_text(STUB)
+    (bindir / "python3").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bindir}:/usr/bin:/bin", AUTOGRADER_ROOT=str(root))
+    env["LOG"] = str(tmp_path / "calls.log")
+    subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, check=True)
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    wheel = next((root / "source" / "wheels").glob("*.whl"))
+    assert calls[1] == f"{bindir}/python3 -m venv {root}/venv"
+    assert calls[2] == f"{root}/venv/bin/python -m pip install --no-cache-dir {wheel}"
+    assert len(calls) == 3
+
+
+HOSTILE = """
+import json, os
+import numpy as np
+try:
+    leaked = open({source!r}).read()
+except Exception as exc:
+    leaked = repr(exc)
+print(leaked)
+try:
+    with open({forged!r}, "w") as f:
+        json.dump({{"score": 1000, "tests": []}}, f)
+except Exception:
+    pass
+np.testing.assert_allclose = lambda *a, **k: None
+
+def square(x):
+    raise ValueError(leaked[:20000])
+"""
+
+
+def _hostile(root: Path):
+    code = HOSTILE.format(
+        source=str(root / "source" / "synth.ipynb"),
+        forged=str(root / "results" / "results.json"),
+    )
+    return submission({"square": code})
+
+
+CASES = {
+    "perfect": (lambda root: dumps(perfect()), 10),
+    "partial": (lambda root: dumps(submission({"square": WRONG_SQUARE, "q1": "q1 = 2"})), 7),
+    "hostile": (lambda root: dumps(_hostile(root)), 8),
+    "hostile-no-landlock": (lambda root: dumps(_hostile(root)), 8),
+    "nothing": (None, 0),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_run_autograder_writes_valid_results(autograder_zip, tmp_path, case):
+    root = _layout(autograder_zip, tmp_path / "autograder")
+    make, expected = CASES[case]
+    (root / "results").mkdir()
+    if make is None:
+        (root / "submission" / "answers.py").write_text("print('not a notebook')")
+    else:
+        (root / "submission" / "nested").mkdir()
+        (root / "submission" / "nested" / "my copy.ipynb").write_bytes(make(root))
+    if case == "hostile-no-landlock":  # as in a container whose seccomp blocks Landlock
+        config = json.loads((root / "source" / CONFIG).read_text())
+        config["options"]["landlock"] = False
+        (root / "source" / CONFIG).write_text(json.dumps(config))
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), CNNLAB_PYTHON=sys.executable)
+    done = subprocess.run(
+        ["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = (root / "results" / "results.json").read_text()
+    results = json.loads(text)
+    jsonschema.validate(results, SCHEMA)
+    assert results["score"] == expected
+    assert "SECRET_HIDDEN_MARKER" not in text and "BEGIN HIDDEN" not in text
+    tests = results["tests"]
+    assert [t["name"] for t in tests] == ["test_square", "test_correlate1d", "test_sgd",
+                                          "test_Counter", "test_q1"]  # fmt: skip
+    assert sum(t["max_score"] for t in tests) == 10 and sum(t["score"] for t in tests) == expected
+    assert {t["visibility"] for t in tests} == {"after_published"}
+    isolation = results["extra_data"]["isolation"]
+    if case == "nothing":
+        assert results["extra_data"]["status"] == "missing" and "no .ipynb" in results["output"]
+        return
+    assert set(isolation) >= {"landlock", "seccomp", "rlimits"}
+    assert "isolation: landlock:" in done.stdout
+    if case == "partial":
+        assert [t["status"] for t in tests] == ["failed", "passed", "passed", "passed", "failed"]
+        assert "square" in tests[0]["output"]
+    if case.startswith("hostile"):
+        assert "FLAG (instructors only)" in done.stdout  # the patched numpy.testing
+        assert "FLAG" not in text and "numpy.testing" not in text
+        assert tests[0]["status"] == "failed" and "ValueError" in tests[0]["output"]
+    if case == "hostile-no-landlock":
+        assert isolation["landlock"].startswith("off")
+        assert not (root / "source" / "synth.ipynb").exists()  # removed before the learner ran
+        assert "FileNotFoundError" in tests[0]["output"]
+    elif case == "hostile":
+        assert (root / "source" / "synth.ipynb").exists()
+
+
+def test_exercise_names_come_from_the_headings():
+    nb = nbformat.v4.new_notebook()
+    heading = "### Exercise 7: `a` (1 point) and Exercise 8: `b` (2 points)"
+    nb.cells = [nbformat.v4.new_markdown_cell(heading)] + [
+        nbformat.v4.new_code_cell(
+            "", metadata={"nbgrader": {"grade": True, "grade_id": g, "points": 1}}
+        )
+        for g in ("test_a", "test_b", "test_c")
+    ]
+    assert exercise_names(nb) == {
+        "test_a": "Exercise 7: a (1 point)",
+        "test_b": "Exercise 8: b (2 points)",
+        "test_c": "test_c",
+    }
+
+
+def test_a_grader_error_still_writes_results(autograder_zip, tmp_path, capsys):
+    from autograde.course.gradescope import run_container
+
+    root = _layout(autograder_zip, tmp_path / "autograder")
+    (root / "submission" / "synth.ipynb").write_bytes(dumps(perfect()))
+    config = json.loads((root / "source" / CONFIG).read_text())
+    (root / "source" / CONFIG).write_text(json.dumps(dict(config, notebook="gone.ipynb")))
+    assert run_container(root) == 0
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, SCHEMA)
+    assert results["score"] == 0 and results["extra_data"]["status"] == "grader-error"
+    assert "the autograder failed (FileNotFoundError)" in results["output"]
+    assert "Traceback" in capsys.readouterr().out  # for the instructor, on stdout
+
+
+def test_schema_refuses_what_gradescope_does_not_read():
+    good = {"tests": [{"name": "a", "score": 1.0, "max_score": 2.0, "visibility": "visible"}]}
+    jsonschema.validate(good, SCHEMA)
+    for bad in (
+        {"tests": [{"name": "a", "max_score": 2.0}]},  # no score anywhere
+        {"score": 1, "tests": [{"score": 1, "max_points": 2}]},  # a key Gradescope ignores
+        {"score": 1, "visibility": "after_publication"},
+        {"score": 1, "tests": [{"score": 1, "status": "error"}]},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, SCHEMA)
