@@ -107,4 +107,11 @@ def demo(folder: Path | None = None, workers: int | None = None) -> int:
     print(summary_table(rows))
     print(f"\ngraded {len(rows)} notebooks in {time.perf_counter() - t0:.0f} s; see")
     print(f"{course / 'grades.csv'} and {course / 'feedback'}")
+    from autograde.course.export import canvas_csv
+    from autograde.course.report import write_report
+
+    print(f"class report: {write_report(course)}")
+    canvas = course / "canvas-grades.csv"
+    canvas_csv(course, canvas, None, {})
+    print(f"Canvas gradebook import: {canvas}")
     return 0

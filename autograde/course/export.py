@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import sys
 from pathlib import Path
 
 from autograde.course.feedback import csv_text
@@ -283,9 +282,3 @@ def run(args) -> int:
     )
     print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
     return 0
-
-
-if __name__ == "__main__":  # python -m autograde.course.export ... (before cli.py knows it)
-    _parser = argparse.ArgumentParser(prog="cnnlab-grade")
-    register(_parser.add_subparsers(dest="command", required=True))
-    sys.exit(run(_parser.parse_args()))

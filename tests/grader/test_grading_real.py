@@ -51,3 +51,11 @@ def test_solutions_score_full_marks_and_the_release_zero(tmp_path):
         else:
             assert row["score"] == row["max_score"], (row["assignment"], failed, row["reason"])
             assert row["status"] == "ok" and row["flags"] == [], row
+    # the class report of this real class agrees with its grades.csv
+    from autograde.course import report
+
+    by_assignment = report.load(course)
+    for assignment, assignment_rows in by_assignment.items():
+        summary = report.summarise(assignment_rows)
+        graded = [r for r in rows if r["assignment"] == assignment and r["status"] != "missing"]
+        assert sorted(summary["scores"]) == sorted(r["score"] for r in graded), assignment
