@@ -9,6 +9,11 @@ Accepted layouts:
 Each notebook is matched to its assignment by the nbgrader ``grade_id`` values of its cells, not
 by its file name; a notebook without usable metadata falls back to a folder named after an
 assignment. Everything that could not be matched is reported, and nothing is executed.
+
+Beside each collected notebook, ``submission.json`` keeps when it was submitted and how that
+is known (:mod:`autograde.course.policy`): nbgrader's ``timestamp.txt`` next to it in an
+nbgrader layout (``nbgrader-timestamp``), else the entry's time in an LMS archive (``archive``),
+else the file's modification time (``file-mtime``, which a copy may have changed).
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
 
 from autograde.cells import grade_ids
+from autograde.course.policy import nbgrader_timestamp, record_time
 from autograde.judge.plan import Unreadable, read_notebook
 
 MAX_ZIP_BYTES = 2 << 30
@@ -41,6 +48,7 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # archive entry, why
     students: dict[str, str] = field(default_factory=dict)  # student id -> name as submitted
     ignored: int = 0
+    file_times: list[str] = field(default_factory=list)  # "student/assignment" by file mtime
 
 
 @dataclass
@@ -176,6 +184,10 @@ def collect(src: Path, course_dir: Path, sources: dict[str, Path] | None = None)
             target = course_dir / "submitted" / sid / assignment / sources[assignment].name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(kept.path, target)
+            when, how = _submitted_at(kept)
+            record_time(target.parent, when, how, str(kept.rel))
+            if how == "file-mtime":
+                report.file_times.append(f"{sid}/{assignment}")
             report.collected.append((kept.path.name, sid, assignment, kept.how))
     _write_students(course_dir, report.students)
     return report
@@ -199,13 +211,29 @@ def _latest(candidates: list[_Candidate], who: str, report: Report) -> _Candidat
     return ordered[-1]
 
 
+def _submitted_at(kept: _Candidate) -> tuple[datetime, str]:
+    """When ``kept`` was submitted and how that is known (see the module docstring)."""
+    stamp = nbgrader_timestamp(kept.path.parent) if len(kept.rel.parts) > 1 else None
+    if stamp is not None:
+        return stamp, "nbgrader-timestamp"
+    if kept.when is not None:
+        return datetime(*kept.when), "archive"  # local time of the LMS: naive
+    return datetime.fromtimestamp(kept.path.stat().st_mtime, timezone.utc), "file-mtime"
+
+
+def read_students(course_dir: Path) -> dict[str, str]:
+    """``course_dir/students.csv`` as ``{id: name as submitted}`` (empty when missing)."""
+    path = Path(course_dir) / "students.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["id"]: r["name"] for r in csv.DictReader(f)}
+
+
 def _write_students(course_dir: Path, students: dict[str, str]) -> None:
     """Merge ``students`` into ``course_dir/students.csv`` (id, name as submitted)."""
     path = course_dir / "students.csv"
-    rows = {}
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = {r["id"]: r["name"] for r in csv.DictReader(f)}
+    rows = read_students(course_dir)
     rows.update(students)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -228,6 +256,11 @@ def print_report(report: Report) -> None:
         print(f"NOT MATCHED {name}: {why}")
     for name, why in report.skipped:
         print(f"SKIPPED archive entry {name}: {why}")
+    if report.file_times:
+        print(
+            f"note: {len(report.file_times)} notebooks have no recorded submission time; their "
+            "file times were kept (time_source file-mtime), e.g. " + report.file_times[0]
+        )
     print(
         f"{len(report.collected)} notebooks collected, {len(report.unmatched)} not matched, "
         f"{len(report.skipped)} archive entries skipped, {report.ignored} other files ignored"

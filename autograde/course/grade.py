@@ -7,12 +7,14 @@ Layout (nbgrader's)::
     DIR/submitted/<student>/<assignment>/<notebook>.ipynb
     DIR/feedback/<student>/<assignment>/<notebook>.html  written here
     DIR/grades.csv, DIR/gradebook.db                     written here
+    DIR/course.toml                                      due dates and late rule (optional)
     DIR/.cnnlab-grade/results/<student>/<assignment>.json  per-submission cache
 
 Each submission is graded by a worker process (the judge) that starts its own sandbox. Results
 are cached under a key made of the grader version, the options, the source notebook and the
 submitted file: a killed run resumes where it stopped and a rerun changes nothing. Only this
-(parent) process writes the gradebook.
+(parent) process writes the gradebook. The late policy (:mod:`autograde.course.policy`) is
+applied to the cached raw scores when the tables are written, so changing it needs no regrading.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import nbformat
 
 from autograde.build.release import build_source
 from autograde.config import LIMITS, ROOT, default_workers
-from autograde.course.feedback import write_csv, write_feedback
+from autograde.course import policy as late
+from autograde.course.feedback import exercise_titles, write_csv, write_feedback
 
 VERSION = "cnnlab-grade 1"
 
@@ -221,6 +224,13 @@ def run(
     if unknown:
         raise SystemExit(f"unknown assignment(s) {unknown}; known: {sorted(sources)}")
     chosen = list(assignments or sources)
+    try:
+        rules = late.load_policy(course_dir)
+    except late.PolicyError as exc:
+        raise SystemExit(str(exc)) from None
+    strange = sorted(set(rules.due) - set(sources)) if rules else []
+    if strange:
+        print(f"note: {late.CONFIG} gives due dates of unknown assignments {strange}")
     jobs = find_jobs(course_dir, sources, chosen)
     keys = {id(j): cache_key(j, options) for j in jobs}
     results: dict[int, dict] = {}
@@ -253,15 +263,58 @@ def run(
                 book.ensure_notebook(job.assignment, job.notebook, source_nbs[job.assignment])
                 book.record(job.student, job.assignment, job.notebook, results[id(job)])
         _run_pool(todo, options, workers or default_workers(), save, progress)
-    finally:
-        book.close()
-    rows = [dict(results[id(j)], student=j.student, assignment=j.assignment) for j in jobs]
-    write_csv(course_dir / "grades.csv", rows)
-    if feedback:
+        rows = _final_rows(course_dir, rules, jobs, results)
         for job, row in zip(jobs, rows):
             if job.submission is not None:
-                write_feedback(course_dir, job.student, job.assignment, job.notebook, row)
+                _record_late(book, row)
+        book.gb.db.commit()  # one commit: penalties are recomputed on every run
+    finally:
+        book.close()
+    write_csv(course_dir / "grades.csv", rows)
+    if feedback:
+        titles = {a: exercise_titles(nb) for a, nb in source_nbs.items()}
+        for job, row in zip(jobs, rows):
+            if job.submission is not None:
+                names = titles[job.assignment]
+                write_feedback(course_dir, job.student, job.assignment, job.notebook, row, names)
     return rows
+
+
+def _final_rows(course_dir: Path, rules, jobs: list[Job], results: dict) -> list[dict]:
+    """The result of every job with the late policy applied (``score`` is the final score)."""
+    from autograde.course.collect import read_students
+
+    names = read_students(course_dir)
+    rows, unknown = [], 0
+    for job in jobs:
+        row = dict(results[id(job)], student=job.student, assignment=job.assignment)
+        when, source = (None, "")
+        if job.submission is not None:
+            when, source = late.recorded_time(Path(job.submission).parent)
+        keys = [job.student, names.get(job.student, job.student)]
+        rows.append(late.apply(rules, row, keys, when, source))
+        due = rules is not None and job.assignment in rules.due and job.submission is not None
+        unknown += due and (when is None or (source == "file-mtime" and not rules.trust_file_times))
+    if unknown:
+        print(
+            f"note: {unknown} submissions have no usable submission time and were not checked "
+            "for lateness (see time_source in grades.csv and trust_file_times in course.toml)"
+        )
+    return rows
+
+
+def _record_late(book, row: dict) -> None:
+    """Set nbgrader's submission timestamp and late penalty (``nbgrader export`` agrees);
+    the caller commits."""
+    from datetime import datetime, timezone
+
+    gb = book.gb
+    submission = gb.find_submission(row["assignment"], row["student"])
+    if row.get("submitted_at"):
+        when = datetime.fromisoformat(row["submitted_at"]).astimezone(timezone.utc)
+        submission.timestamp = when.replace(tzinfo=None)
+    notebook = gb.find_submission_notebook(row["notebook"], row["assignment"], row["student"])
+    notebook.late_submission_penalty = float(row.get("penalty") or 0) or None
 
 
 def _run_pool(todo: list[Job], options: dict, workers: int, save, progress: bool) -> None:
