@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SRC_DIRS := src solutions autograde tests benchmarks
 
-.PHONY: demo test release lint format venv clean
+.PHONY: demo test release bundle lint format venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ venv: $(STAMP)
 
 release: $(STAMP)
 	$(PY) -m autograde.build.release
+
+bundle: $(STAMP) release
+	$(VENV)/bin/cnnlab-grade bundle --out dist/
 
 demo: $(STAMP) release
 	$(PY) -m autograde.build.execute
