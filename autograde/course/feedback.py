@@ -245,7 +245,8 @@ def summary_table(rows: list[dict], limit: int = 60) -> str:
     """A plain-text table of the rows (or per-assignment totals when there are many)."""
     lines = []
     if len(rows) <= limit:
-        head = f"{'student':<16} {'assignment':<20} {'score':>11}  {'status':<14} reason"
+        w = max([len(r["assignment"]) for r in rows] + [10])  # assignment names in full
+        head = f"{'student':<16} {'assignment':<{w}} {'score':>7}  {'status':<14} reason"
         lines.append(head)
         lines.append("-" * len(head))
         for r in sorted(rows, key=lambda r: (r["student"], r["assignment"])):
@@ -254,7 +255,7 @@ def summary_table(rows: list[dict], limit: int = 60) -> str:
             if r.get("penalty"):
                 flag += f" [late {r.get('late_days', 0)}d: -{r['penalty']:g}]"
             lines.append(
-                f"{r['student'][:16]:<16} {r['assignment'][:20]:<20} {score:>11}  "
+                f"{r['student'][:16]:<16} {r['assignment']:<{w}} {score:>7}  "
                 f"{r.get('status', ''):<14} {_one_line(r.get('reason', ''))[:70]}{flag}"
             )
         return "\n".join(lines)
