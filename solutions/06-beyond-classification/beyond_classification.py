@@ -2968,9 +2968,9 @@ T.assert_equal(
 #   of the cost (the cell checks it once against the whole model trained with your scale 0);
 # - **fine-tuned**: all layers, the new head at 0.01 and the pretrained ones at a tenth of it,
 #   `finetune_lr_scale(model, 9, 0.1)`;
-# - **from scratch**: the same architecture from a fresh random initialisation (learning rate
-#   0.002, the best of 0.002 to 0.02 for it in `benchmarks/transfer_study.py`; the two transfer
-#   methods did best at 0.01).
+# - **from scratch**: the same architecture from a fresh random initialisation, at learning rate
+#   0.002 (each method's rate here is the one `benchmarks/transfer_study.py` picked for it from a
+#   grid, on its own runs, not on this test set).
 #
 # Each is repeated with 3 seeds (other labelled images, other initialisation of the new layers)
 # and measured on 500 test images of the target classes. A second target shows the other side:
