@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -187,21 +186,15 @@ def build_zip(
 # Inside the container
 # --------------------------------------------------------------------------------------------
 
-_EXERCISE = re.compile(r"Exercise\s+(\d+)\s*:\s*`([^`]+)`\s*(\([^)]*\))?")
 
 
 def exercise_names(nb) -> dict[str, str]:
-    """``{test grade_id: "Exercise 2: convolve2d (1 point)"}`` from the notebook's headings;
-    a test without one keeps its grade_id."""
-    titles = {}
-    for cell in nb.cells:
-        if cell.get("cell_type") == "markdown":
-            for number, name, points in _EXERCISE.findall(cell.source):
-                titles.setdefault(name, f"Exercise {number}: {name} {points}".strip())
-    names = {}
-    for gid in cells.test_points(nb):
-        names[gid] = titles.get(gid.removeprefix("test_"), gid)
-    return names
+    """``{test grade_id: "Exercise 2: `convolve2d` (1 point)"}``: the titles the feedback uses
+    (:func:`autograde.course.feedback.exercise_titles`); a test without one keeps its grade_id."""
+    from autograde.course.feedback import exercise_titles
+
+    titles = exercise_titles(nb)
+    return {gid: (titles.get(gid) or {}).get("title") or gid for gid in cells.test_points(nb)}
 
 
 def pick_submission(folder: Path, source_nb) -> tuple[Path | None, str]:

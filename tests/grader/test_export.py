@@ -287,8 +287,9 @@ def test_run_autograder_writes_valid_results(autograder_zip, tmp_path, case):
     assert results["score"] == expected
     assert "SECRET_HIDDEN_MARKER" not in text and "BEGIN HIDDEN" not in text
     tests = results["tests"]
-    assert [t["name"] for t in tests] == ["test_square", "test_correlate1d", "test_sgd",
-                                          "test_Counter", "test_q1"]  # fmt: skip
+    assert [t["name"] for t in tests] == ["`square` (2 points)", "`correlate1d` (3 points)",
+                                          "`run_steps` (2 points)", "`Counter` (2 points)",
+                                          "`q1` (1 point)"]  # fmt: skip
     assert sum(t["max_score"] for t in tests) == 10 and sum(t["score"] for t in tests) == expected
     assert {t["visibility"] for t in tests} == {"after_published"}
     isolation = results["extra_data"]["isolation"]
@@ -313,18 +314,23 @@ def test_run_autograder_writes_valid_results(autograder_zip, tmp_path, case):
 
 
 def test_exercise_names_come_from_the_headings():
+    """Named as the feedback page names them (feedback.exercise_titles), lettered parts too."""
     nb = nbformat.v4.new_notebook()
-    heading = "### Exercise 7: `a` (1 point) and Exercise 8: `b` (2 points)"
-    nb.cells = [nbformat.v4.new_markdown_cell(heading)] + [
-        nbformat.v4.new_code_cell(
-            "", metadata={"nbgrader": {"grade": True, "grade_id": g, "points": 1}}
-        )
-        for g in ("test_a", "test_b", "test_c")
+    heading = "### Exercise 7a: `a` (1 point) and 7b: `b` (2 points)"
+
+    def cell(gid, **meta):
+        return nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade_id": gid, **meta}})
+
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(heading),
+        cell("a", solution=True, grade=False),
+        cell("test_a", grade=True, points=1),
+        cell("b", solution=True, grade=False),
+        cell("test_b", grade=True, points=2),
     ]
     assert exercise_names(nb) == {
-        "test_a": "Exercise 7: a (1 point)",
-        "test_b": "Exercise 8: b (2 points)",
-        "test_c": "test_c",
+        "test_a": "Exercise 7a: `a` (1 point)",
+        "test_b": "Exercise 7b: `b` (2 points)",
     }
 
 
