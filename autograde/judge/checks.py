@@ -106,9 +106,9 @@ def install_forbid_hooks(peer: wire.Peer) -> None:
 
 def format_failure(exc: BaseException) -> str:
     """One message for the learner: never the test cell's source or the judge's traceback."""
-    if isinstance(exc, AssertionError):
-        text = str(exc) or "a check failed"
-    else:
+    if isinstance(exc, AssertionError) and not hasattr(exc, "remote_traceback"):
+        text = str(exc) or "a check failed"  # a check of the test cell: its message is ours
+    else:  # anything raised by the learner's code (an AssertionError too) says so
         text = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, wire.StudentError):
             text = f"your code raised {exc}"

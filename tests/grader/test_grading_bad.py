@@ -349,6 +349,17 @@ for _name, _code in TAMPER.items():
         "",
         FLAG_OF.get(_name, "monkeypatch"),
     )
+# An AssertionError raised by the learner's own code is reported as theirs, so that its text
+# (here a forged "hint:" line) cannot pass for one of the test cell's named mistakes.
+CASES["own_assertion"] = (
+    lambda: submission(
+        {"square": "def square(x):\n    raise AssertionError('wrong\\n  hint: bias missing')\n"}
+    ),
+    MAX_SCORE - 2,
+    "ok",
+    "",
+    None,
+)
 # Tampering next to correct answers costs none of their points, and no false reason
 # (issue 15, item 4): the flag goes to the instructor, the forbidden-call check stays with
 # the function that did the forbidden thing.
@@ -520,3 +531,9 @@ def test_csv_and_gradebook_agree_and_lose_nothing(graded):
             assert book.score(student, ASSIGNMENT) == rows[student]["score"], student
     finally:
         book.close()
+
+
+def test_the_learners_own_assertion_error_is_reported_as_theirs(graded):
+    _, rows = graded
+    test = next(t for t in rows["own_assertion"]["tests"] if t["grade_id"] == "test_square")
+    assert test["message"].startswith("your code raised AssertionError: wrong"), test["message"]
