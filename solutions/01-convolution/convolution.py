@@ -305,7 +305,7 @@ import scipy.signal
 import cnnlab.testing as T
 from cnnlab.mistakes import correlate2d_mistakes
 
-FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
 
 # check_* compares your result with the expected one and, when it reproduces a known mistake
 # (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
@@ -418,7 +418,7 @@ import scipy.signal
 import cnnlab.testing as T
 from cnnlab.mistakes import convolve2d_mistakes
 
-FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
 
 # check_* compares your result with the expected one and, when it reproduces a known mistake
 # (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
@@ -1147,7 +1147,7 @@ import cnnlab as cl
 import cnnlab.testing as T
 from cnnlab.mistakes import conv_forward_mistakes
 
-FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
 
 # check_* compares your result with the expected one and, when it reproduces a known mistake
 # (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
@@ -1667,7 +1667,7 @@ import cnnlab as cl
 import cnnlab.testing as T
 from cnnlab.mistakes import im2col_mistakes
 
-FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
 
 # check_* compares your result with the expected one and, when it reproduces a known mistake
 # (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.
@@ -1797,7 +1797,7 @@ import cnnlab as cl
 import cnnlab.testing as T
 from cnnlab.mistakes import conv_forward_mistakes
 
-FORBIDDEN = ("scipy.signal", "scipy.ndimage", "numpy.convolve", "numpy.correlate", "cnnlab.layers")
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
 
 # check_* compares your result with the expected one and, when it reproduces a known mistake
 # (listed in cnnlab/mistakes.py), names it in the failure message. Worked examples follow.

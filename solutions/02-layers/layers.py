@@ -1113,7 +1113,7 @@ import numpy as np
 import cnnlab as cl
 import cnnlab.testing as T
 
-FORBIDDEN = ("cnnlab.layers", "scipy.signal", "scipy.ndimage", "numpy.convolve")
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
 
 
 def reference(x, w, dout, stride, pad):
@@ -2593,7 +2593,7 @@ import numpy as np
 
 import cnnlab.testing as T
 
-FORBIDDEN = ("cnnlab.layers", "scipy.signal", "scipy.ndimage", "numpy.convolve")
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
 x = np.arange(8.0).reshape(1, 2, 2, 2)
 w = np.array([[[[1.0]], [[-1.0]]]])
 with T.forbid_calls(*FORBIDDEN, exercise="conv1x1_as_matmul"):

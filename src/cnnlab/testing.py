@@ -40,7 +40,17 @@ __all__ = [
     "forbid_calls",
     "reference_helpers",
     "ForbiddenCallError",
+    "CONVOLUTION_LIBRARIES",
 ]
+
+# What an exercise that asks for your own convolution loops may not call (01 and 02).
+CONVOLUTION_LIBRARIES = (
+    "scipy.signal",
+    "scipy.ndimage",
+    "numpy.convolve",
+    "numpy.correlate",
+    "cnnlab.layers",
+)
 # The autograder reads the open blocks through cnnlab.calls (active_forbid_contexts, ...).
 
 
