@@ -187,7 +187,6 @@ def build_zip(
 # --------------------------------------------------------------------------------------------
 
 
-
 def exercise_names(nb) -> dict[str, str]:
     """``{test grade_id: "Exercise 2: `convolve2d` (1 point)"}``: the titles the feedback uses
     (:func:`autograde.course.feedback.exercise_titles`); a test without one keeps its grade_id."""
