@@ -62,6 +62,30 @@ def namespace(assignment: str, overrides: dict[str, str] | None = None) -> dict:
     return ns
 
 
+def answer_source(assignment: str, grade_id: str) -> str:
+    """The solution's answer cell ``grade_id`` as a learner would submit it (no markers)."""
+    source = next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == grade_id)
+    markers = {f"### {m}" for m in fmt.MARKERS}
+    lines = [ln for ln in source.splitlines() if ln.strip() not in markers]
+    return "\n".join(lines) + "\n"
+
+
+def mutant(assignment: str, grade_id: str, *edits: tuple[str, str]) -> dict[str, str]:
+    """An override for :func:`namespace`: the solution's answer with textual edits applied.
+
+    Each edit is ``(old, new)``; ``old`` must occur exactly once in the answer (so an edit that
+    no longer applies after the solution changes fails loudly instead of testing the solution).
+    ``mutant(NB, "relu_backward", ("x > 0", "x >= 0"))`` is the mistake in one line.
+    """
+    source = answer_source(assignment, grade_id)
+    for old, new in edits:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"{old!r} occurs {count} times in the solution's {grade_id}")
+        source = source.replace(old, new)
+    return {grade_id: source}
+
+
 def _test_source(assignment: str, test_id: str) -> str:
     return next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
 

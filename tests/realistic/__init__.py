@@ -1,7 +1,8 @@
 """Realistic mistakes, one catalogue per notebook, to measure what the self-check catches.
 
-Each ``nbNN.py`` module lists ``MISTAKES``: wrong answers a learner really writes (not the ones
-a test message names on purpose), each replacing one or more answer cells. ``core=True`` marks
+Each ``nbNN.py`` module (and any ``nbNN_<part>.py`` beside it) lists ``MISTAKES``: wrong answers
+a learner really writes (not the ones a test message names on purpose), each replacing one or more
+answer cells. ``core=True`` marks
 the mistake an exercise exists to teach (the case its prose warns about): the public part of the
 test cell alone must catch it, so that a learner who passes the self-check has learnt the point.
 ``tests/notebooks/test_public_checks.py`` checks every core mistake, that the graded cell catches
@@ -11,6 +12,7 @@ every mistake, and that the public parts catch at least 90 % of each catalogue.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
 
 NOTEBOOKS = {
@@ -37,9 +39,10 @@ class Mistake:
 
 
 def catalogue(assignment: str) -> list[Mistake]:
-    """The realistic mistakes of one notebook (empty when it has no catalogue yet)."""
-    try:
-        module = importlib.import_module(f"realistic.{NOTEBOOKS[assignment]}")
-    except ModuleNotFoundError:
-        return []
-    return list(module.MISTAKES)
+    """The realistic mistakes of one notebook: ``nbNN`` and its ``nbNN_<part>`` modules."""
+    stem = NOTEBOOKS[assignment]
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.split("_")[0] == stem)
+    mistakes: list[Mistake] = []
+    for name in names:
+        mistakes.extend(importlib.import_module(f"realistic.{name}").MISTAKES)
+    return mistakes

@@ -8,7 +8,6 @@ public part of the test cell alone must catch them.
 from __future__ import annotations
 
 from realistic import Mistake
-from realistic.nb06_segmentation import MISTAKES as SEGMENTATION  # sections 4 and 5
 
 # ------------------------------------------------------------------------------------------
 # iou
@@ -622,4 +621,4 @@ AVERAGE_PRECISION = [
 ]
 
 DETECTION = IOU + SMOOTH_L1 + LOCALIZATION + FC_TO_CONV + NMS + AVERAGE_PRECISION  # sections 1-3
-MISTAKES = DETECTION + SEGMENTATION
+MISTAKES = DETECTION  # sections 4 and 5: nb06_segmentation.py
