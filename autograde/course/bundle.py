@@ -4,9 +4,12 @@ Writes ``DIR/cnnlab-course-student.zip``, one folder ``cnnlab-course-student/`` 
 
 - ``notebooks/<assignment>/``: the released notebooks (``notebooks/``, the committed release:
   solutions replaced by stubs, hidden tests removed) and any file shipped beside them;
-- ``cnnlab-<version>-py3-none-any.whl``: the project built from a temporary copy of
-  ``pyproject.toml``, ``README.md``, ``src/`` and ``autograde/`` only (never ``solutions/``,
-  ``tests/``, ``build/`` or a course folder), holding the ``cnnlab`` and ``autograde`` packages;
+- ``cnnlab-<version>-py3-none-any.whl``: the project built by
+  :func:`autograde.build.wheel.build_wheel` from a temporary copy of ``pyproject.toml``,
+  ``README.md``, ``src/`` and ``autograde/`` only (never ``solutions/``, ``tests/``, ``build/``
+  or a course folder), holding the ``cnnlab`` and ``autograde`` packages and, as package data
+  in ``autograde/release/``, the same release folders, against which the installed
+  ``cnnlab-grade check`` runs a learner's notebook;
 - ``requirements.txt``: the wheel's dependencies, with the versions the bundle was built with;
 - ``README-students.md``: install, open, self-check (``cnnlab-grade check``), submit.
 
@@ -22,10 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -34,14 +34,11 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from autograde.build.wheel import RELEASE, build_wheel
 from autograde.cells import HIDDEN, MARKERS, SOLUTION
 from autograde.config import ROOT
 
 NAME = "cnnlab-course-student"
-PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")  # copied when present
-PROJECT_DIRS = ("src", "autograde")
-WHEEL_TOP = {"cnnlab", "autograde"}  # the only packages the wheel may hold
-EPOCH = "315532800"  # 1980-01-01: file times inside the wheel and the zip, for reproducibility
 # (assignment, grade_id) of solution regions whose text the package holds on purpose
 DISCLOSED = {
     ("03-training", "sgd_step"): "cl.optim.sgd_step, the twin its test cells use as reference",
@@ -127,8 +124,9 @@ def texts(zip_data: bytes, prefix: str = "") -> Iterator[tuple[str, str]]:
 def find_leaks(zip_data: bytes, hidden: list[Secret]) -> tuple[list[str], list[str]]:
     """Markers and secrets found in a zip, wheels inside it included.
 
-    Markers are searched for in the files given out as they are (notebooks, README); the wheel's
-    code names them (it reads the cell format), so inside the wheel only secrets count.
+    Markers are searched for in the files given out as they are (notebooks, README) and in the
+    release the wheel ships (``autograde/release/``); the wheel's code names them (it reads the
+    cell format), so elsewhere inside the wheel only secrets count.
 
     Parameters
     ----------
@@ -145,7 +143,7 @@ def find_leaks(zip_data: bytes, hidden: list[Secret]) -> tuple[list[str], list[s
     """
     leaks, disclosed = [], []
     for name, text in texts(zip_data):
-        if "!/" not in name:
+        if "!/" not in name or f"!/{RELEASE}/" in name:
             leaks += [f"{name}: marker '### {m}'" for m in MARKERS if f"### {m}" in text]
         flat = normalise(text)
         for s in hidden:
@@ -175,36 +173,6 @@ def select(names: list[str] | None, release_dir: Path) -> list[Path]:
         if hits[0] not in chosen:
             chosen.append(hits[0])
     return chosen
-
-
-def build_wheel(project: Path, out_dir: Path) -> Path:
-    """Build the project's wheel from a copy holding only :data:`PROJECT_FILES` and dirs."""
-    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".ipynb_checkpoints")
-    with tempfile.TemporaryDirectory(prefix="cnnlab-wheel-") as tmp:
-        copy = Path(tmp) / "project"
-        copy.mkdir()
-        for name in PROJECT_FILES:
-            if (project / name).is_file():
-                shutil.copy2(project / name, copy / name)
-        for name in PROJECT_DIRS:
-            shutil.copytree(project / name, copy / name, ignore=skip)
-        env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "PIP_NO_INDEX": "1"}
-        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-        cmd += ["--no-index", "--quiet", "--wheel-dir", str(out_dir), str(copy)]
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"building the wheel failed:\n{done.stdout}{done.stderr}")
-    wheels = sorted(out_dir.glob("*.whl"))
-    if len(wheels) != 1:
-        raise RuntimeError(f"expected one wheel in {out_dir}, found {wheels}")
-    return wheels[0]
-
-
-def wheel_top_level(wheel: Path) -> set[str]:
-    """The top-level names inside a wheel, its ``.dist-info`` folder excluded."""
-    with zipfile.ZipFile(wheel) as archive:
-        tops = {n.split("/")[0] for n in archive.namelist()}
-    return {t for t in tops if not t.endswith(".dist-info")}
 
 
 def requirements(wheel: Path) -> str:
@@ -259,9 +227,11 @@ keep the function's name and arguments. The test cell under it checks your answe
 
     cnnlab-grade check {first}
 
-runs the notebook's public tests in the sandbox that grades it and prints the points of each
-exercise, with a hint for what failed. Grading adds hidden tests (more shapes, more cases), so
-a full self-check is a good sign, not a promise of full points.
+runs the public tests of the assignment in the sandbox that grades it and prints the points of
+each exercise, with a hint for what failed. The tests come from the copy of the notebooks
+installed with the package, so editing a test cell in your notebook changes nothing. Grading
+adds hidden tests (more shapes, more cases), so a full self-check is a good sign, not a promise
+of full points.
 
 ## 4. Submit
 
@@ -319,10 +289,7 @@ def build_bundle(
             if path.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts):
                 files[f"notebooks/{path.relative_to(release_dir).as_posix()}"] = path.read_bytes()
     with tempfile.TemporaryDirectory(prefix="cnnlab-bundle-") as tmp:
-        wheel = build_wheel(project, Path(tmp))
-        extra = wheel_top_level(wheel) - WHEEL_TOP
-        if extra:
-            report.leaks.append(f"{wheel.name}: unexpected top-level entries {sorted(extra)}")
+        wheel = build_wheel(Path(tmp), project=project, release=folders)
         files[wheel.name] = wheel.read_bytes()
         files["requirements.txt"] = requirements(wheel).encode()
     report.wheel = wheel.name

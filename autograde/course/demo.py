@@ -7,9 +7,15 @@ Learners of the demo class:
 - ``partial``: every other answer cell solved, all assignments;
 - broken submissions of one assignment (cheap to run): an infinite loop, a kernel that exits,
   a memory bomb, a fork bomb, warnings on stderr, stripped metadata, invalid JSON, and a
-  monkeypatch of ``numpy.testing`` / ``cnnlab.testing`` (flagged, scored as its honest code).
+  monkeypatch of ``numpy.testing`` / ``cnnlab.testing`` (flagged, scored as its honest code);
+- late work on that assignment, with correct answers: ``late``, submitted 30 hours after the
+  due date (2 started days: 20 % off under the demo's rule), and ``extended``, submitted at the
+  same time with a 2-day extension (on time, no penalty).
 
-The demo grades with a 30 s cell timeout so that the infinite loop costs little.
+The class has a ``course.toml`` (:data:`POLICY`): every assignment is due at :data:`DUE`, 10 %
+per started day late, at most 50 %, zero after 7 days. Every submission carries a submission
+time as ``collect`` records one from an LMS archive: a day before the due date, except the two
+late ones. The demo grades with a 30 s cell timeout so that the infinite loop costs little.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import copy
 import shutil
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -26,6 +33,7 @@ from autograde.build.release import release
 from autograde.config import ROOT
 from autograde.course import grade
 from autograde.course.feedback import summary_table
+from autograde.course.policy import CONFIG, record_time
 
 BROKEN = {
     "loop": "while True:\n    pass\n",
@@ -36,6 +44,21 @@ BROKEN = {
     "tamper": "import numpy as np\nimport cnnlab.testing as T\n"
     "np.testing.assert_allclose = lambda *a, **k: None\nT.assert_allclose = lambda *a, **k: None\n",
 }
+DUE = datetime(2026, 10, 9, 23, 59)  # every assignment's due date (UTC)
+LATE = {"late": timedelta(hours=30), "extended": timedelta(hours=30)}  # after the due date
+POLICY = """# the demo class's late policy (docs/grading.md, "Due dates and late submissions")
+timezone = "UTC"
+
+[late]
+rule = "per-day"
+per_day = 0.10
+cap = 0.50
+cutoff = "7d"
+grace = "15m"
+
+[extensions]
+extended = {{ "{cheap}" = "2d" }}
+{due}"""
 
 
 def filled(release_nb, source_nb, every: int = 1):
@@ -79,6 +102,8 @@ def build(course: Path) -> list[str]:
         if not isinstance(data, bytes):
             data = nbformat.writes(data).encode()
         (folder / sources[assignment].name).write_bytes(data)
+        when = DUE + LATE.get(student, timedelta(days=-1))
+        record_time(folder, when, "archive", f"{student}_{sources[assignment].name}")
 
     for a in sources:
         put("perfect", a, filled(rel_nbs[a], src_nbs[a]))
@@ -93,6 +118,10 @@ def build(course: Path) -> list[str]:
         cell.metadata.pop("nbgrader", None)
     put("stripped", cheap, stripped)
     put("badjson", cheap, b'{"cells": [')
+    for student in LATE:
+        put(student, cheap, good)
+    due = "".join(f"\n[assignments.{a}]\ndue = {DUE.isoformat()}\n" for a in sources)
+    (course / CONFIG).write_text(POLICY.format(cheap=cheap, due=due), encoding="utf-8")
     return list(sources)
 
 

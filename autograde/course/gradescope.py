@@ -2,13 +2,17 @@
 
 :func:`build_zip` writes ``autograder.zip`` as Gradescope's autograder specification asks
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``setup.sh`` and
-``run_autograder`` at its root, next to a wheel of this project (``cnnlab`` and ``autograde``),
-the instructor notebook (hidden tests included; the zip is instructor material) and
-``cnnlab_autograder.json`` (which notebook, the limits, the visibility of results).
+``run_autograder`` at its root, next to a wheel of this project (``cnnlab`` and ``autograde``,
+built by :func:`autograde.build.wheel.build_wheel`), ``constraints.txt`` (every distribution the
+wheel needs, pinned to the version installed where the zip was built), the instructor notebook
+(hidden tests included; the zip is instructor material) and ``cnnlab_autograder.json`` (which
+notebook, the limits, the visibility of results).
 
 Gradescope unpacks the zip into ``/autograder/source`` and runs ``setup.sh`` once (it installs
-the wheel into ``/autograder/venv``; pip downloads the wheel's dependencies, nothing else is
-fetched), then ``run_autograder`` once per submission in a fresh container. That calls
+the wheel into ``/autograder/venv`` under ``constraints.txt``; pip downloads the wheel's
+dependencies at those versions, nothing else is fetched; a second run changes nothing), then
+copies ``run_autograder`` to ``/autograder/run_autograder`` and runs it once per submission in a
+fresh container. That calls
 :func:`run_container` (``python -m autograde.course.gradescope``), which grades the best
 matching ``/autograder/submission/**/*.ipynb`` with :func:`autograde.judge.grade_notebook` (the
 same sandbox and judge as ``cnnlab-grade grade``) and writes ``/autograder/results/results.json``:
@@ -27,8 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
+import platform
 import sys
 import tempfile
 import time
@@ -39,30 +42,41 @@ from pathlib import Path
 import nbformat
 
 from autograde import cells
+from autograde.build.wheel import build_wheel
 from autograde.config import ROOT
 
 CONFIG = "cnnlab_autograder.json"
+CONSTRAINTS = "constraints.txt"
 MAX_OUTPUT = 8000  # characters of one test's message in results.json
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image. It installs the
 # cnnlab wheel shipped in this zip; pip downloads the wheel's dependencies (numpy, scipy,
-# nbgrader, ...). Nothing else is fetched.
+# nbgrader, ...) at the versions of constraints.txt. Nothing else is fetched. Running it again
+# changes nothing (pip finds everything installed).
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
-WHEEL=("$ROOT"/source/wheels/*.whl)
+SOURCE="$ROOT/source"
+WHEEL=("$SOURCE"/wheels/*.whl)
+PIN=(-c "$SOURCE/constraints.txt")
 PY="$(command -v python3)" || { echo "setup.sh: no python3 in this image" >&2; exit 1; }
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
     || { echo "setup.sh: cnnlab needs Python 3.10+, this image has $("$PY" -V)" >&2; exit 1; }
-if "$PY" -m venv "$ROOT/venv"; then
-    "$ROOT/venv/bin/python" -m pip install --no-cache-dir "${WHEEL[@]}"
+BUILT="$(sed -n 's/^# python //p' "$SOURCE/constraints.txt")"
+HERE="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+if [ "$BUILT" != "$HERE" ]; then
+    echo "setup.sh: the versions were pinned under Python $BUILT, this image has $HERE;" \
+        "pip may find no build of some of them for $HERE" >&2
+fi
+if [ -x "$ROOT/venv/bin/python" ] || "$PY" -m venv "$ROOT/venv"; then
+    "$ROOT/venv/bin/python" -m pip install --no-cache-dir "${PIN[@]}" "${WHEEL[@]}"
 else  # an image without python3-venv: install for its python3
     rm -rf "$ROOT/venv"
     BREAK=()
     if "$PY" -m pip help install | grep -q -- --break-system-packages; then
         BREAK=(--break-system-packages)
     fi
-    "$PY" -m pip install --no-cache-dir "${BREAK[@]}" "${WHEEL[@]}"
+    "$PY" -m pip install --no-cache-dir "${BREAK[@]}" "${PIN[@]}" "${WHEEL[@]}"
 fi
 """
 
@@ -105,23 +119,39 @@ def find_source(
     return to_notebook(known[assignment]), known[assignment].stem
 
 
-def build_wheel(out_dir: Path) -> Path:
-    """Build the project's wheel into ``out_dir`` offline, from a copy (the checkout stays
-    clean: no ``build/`` or ``*.egg-info`` in it)."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="cnnlab-wheel-") as tmp:
-        tree = Path(tmp) / "project"
-        shutil.copytree(ROOT / "src" / "cnnlab", tree / "src" / "cnnlab", ignore=ignore)
-        shutil.copytree(ROOT / "autograde", tree / "autograde", ignore=ignore)
-        for name in ("pyproject.toml", "README.md"):
-            shutil.copy(ROOT / name, tree / name)
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-        command += ["--no-index", "--quiet", "--wheel-dir", str(out_dir), str(tree)]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"building the cnnlab wheel failed:\n{done.stderr[-2000:]}")
-    return max(out_dir.glob("cnnlab-*.whl"), key=lambda p: p.stat().st_mtime)
+def constraints(wheel: Path) -> str:
+    """constraints.txt: every distribution the wheel needs, its dependencies' dependencies
+    included, pinned (``name==version``) to the version installed here, for this Python and
+    platform (named in its first lines; ``setup.sh`` reads ``# python X.Y``)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    with zipfile.ZipFile(wheel) as archive:
+        meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = archive.read(meta).decode().splitlines()
+    todo = [(r.split(":", 1)[1].strip(), ()) for r in lines if r.startswith("Requires-Dist:")]
+    pins: dict[str, str] = {}
+    while todo:
+        text, extras = todo.pop()
+        req = Requirement(text)
+        envs = [{"extra": e} for e in ("", *extras)]
+        name = canonicalize_name(req.name)
+        if (req.marker and not any(req.marker.evaluate(e) for e in envs)) or name in pins:
+            continue
+        try:
+            dist = metadata.distribution(req.name)
+        except metadata.PackageNotFoundError:
+            continue  # not installed here (and not needed here): left to pip
+        pins[name] = dist.version
+        todo += [(r, tuple(req.extras)) for r in dist.requires or []]
+    head = [
+        f"# python {sys.version_info[0]}.{sys.version_info[1]}",
+        f"# the versions cnnlab was tested with ({platform.system()} {platform.machine()});"
+        " setup.sh installs under them",
+    ]
+    return "\n".join(head + [f"{n}=={v}" for n, v in sorted(pins.items())]) + "\n"
 
 
 def _add(zf: zipfile.ZipFile, name: str, data: bytes | str, mode: int = 0o644) -> None:
@@ -169,12 +199,16 @@ def build_zip(
     release = ROOT / "notebooks" / assignment
     extra = [p for p in sorted(release.glob("*")) if p.is_file() and p.suffix != ".ipynb"]
     with tempfile.TemporaryDirectory(prefix="cnnlab-gs-") as tmp:
-        wheel = wheel or build_wheel(Path(tmp))
+        try:
+            wheel = wheel or build_wheel(Path(tmp))
+        except RuntimeError as exc:
+            raise SystemExit(f"the cnnlab wheel: {exc}") from None
         out.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out, "w") as zf:
             _add(zf, "setup.sh", SETUP_SH, 0o755)
             _add(zf, "run_autograder", RUN_AUTOGRADER, 0o755)
             _add(zf, CONFIG, json.dumps(config, indent=1, sort_keys=True) + "\n")
+            _add(zf, CONSTRAINTS, constraints(wheel))
             _add(zf, config["notebook"], nbformat.writes(nb))
             _add(zf, f"wheels/{wheel.name}", wheel.read_bytes())
             for path in extra:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import builtins
 import contextlib
 import dis
+import functools
+import hmac
 import io
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -23,6 +26,7 @@ import warnings
 from autograde import wire
 from autograde.config import LIMITS
 from autograde.judge.plan import Step
+from autograde.sandbox import guard
 from autograde.sandbox.process import Sandbox
 
 MESSAGE_CAP = 2000
@@ -76,32 +80,72 @@ def _alarm(seconds: float):
         signal.signal(signal.SIGALRM, old)
 
 
-def install_forbid_hooks(peer: wire.Peer) -> None:
+@functools.lru_cache(maxsize=256)
+def _spec_block(targets: tuple[str, ...]) -> tuple:
+    import cnnlab.calls as calls
+
+    return tuple((t, n, tuple(p)) for t, n, p in calls.locations(targets))
+
+
+def install_forbid_hooks(peer: wire.Peer, key: bytes) -> None:
+    """Send the open ``forbid_calls`` blocks with each call; verify what the sandbox reports.
+
+    Each watched call gets a fresh nonce; the sandbox's sealed watch (see
+    :mod:`autograde.sandbox.guard`) answers with its findings and an HMAC over the nonce, the
+    blocks' targets, the findings and the reply, made with ``key``. A reply without a valid
+    one counts as a forbidden call in every open block: tampering with the watch costs the
+    points it guards.
+    """
     import cnnlab.calls as calls
 
     stack: list = []
 
     def before():
         contexts = calls.active_forbid_contexts()
-        stack.append(contexts)
-        extras: dict = {"forbid": [list(c.targets) for c in contexts]} if contexts else {}
+        extras: dict = {}
+        spec = None
+        if contexts:
+            spec = [[[t, n, list(p)] for t, n, p in _spec_block(c.targets)] for c in contexts]
+            extras = {"forbid": spec, "seal": secrets.token_hex(16)}
+        stack.append((contexts, extras.get("seal"), spec))
         helpers = calls.active_reference_helpers()
         if helpers:
             extras["helpers"] = helpers  # encoded by the peer: callables run here, in the judge
         return extras
 
-    def after(reply):
-        contexts = stack.pop() if stack else []
-        hits = reply.get("forbid_hits")
-        if isinstance(hits, list):
+    def after(reply, blobs):
+        contexts, nonce, spec = stack.pop() if stack else ([], None, None)
+        if nonce is not None:
+            hits = reply.get("forbid_hits")
+            fields = None
+            if "error" not in reply:
+                fields = {k: reply[k] for k in ("value", "post") if k in reply}
+            if not _sealed(key, nonce, spec, hits, reply.get("seal"), fields, blobs):
+                hits = [[guard.UNSEALED]] * len(contexts)
             for ctx, names in zip(contexts, hits):
-                for name in names if isinstance(names, list) else []:
-                    ctx.record(str(name)[:200])
+                for name in names:
+                    ctx.record(name[:200])
         text = reply.get("stdout")
         if isinstance(text, str) and text:
             sys.stdout.write(text[:20000])
 
     peer.before_call, peer.after_call = before, after
+
+
+def _sealed(key, nonce, spec, hits, signature, fields, blobs) -> bool:
+    """True when ``hits`` and the reply are what the sandbox's sealed watch signed."""
+    if not (
+        isinstance(hits, list)
+        and len(hits) == len(spec)
+        and all(isinstance(h, list) and all(isinstance(x, str) for x in h) for h in hits)
+        and isinstance(signature, str)
+    ):
+        return False
+    try:
+        expected = guard.sign(key, nonce, spec, hits, guard.digest(fields, blobs))
+    except (TypeError, ValueError):
+        return False
+    return hmac.compare_digest(expected, signature)
 
 
 def format_failure(exc: BaseException) -> str:

@@ -68,7 +68,7 @@ class _Run:
         self.restarts += 1
         try:
             self.sandbox.start()
-            install_forbid_hooks(self.sandbox.peer)
+            install_forbid_hooks(self.sandbox.peer, self.sandbox.seal_key)
         except (wire.PeerGone, wire.ProtocolError, wire.Timeout, OSError) as exc:
             self.sandbox.kill()
             self.events.append(("crashed", f"the sandbox could not start ({exc})"))

@@ -18,22 +18,17 @@ Nothing here decides a score: the judge only reads plain data from this process.
 
 from __future__ import annotations
 
-import _thread
 import io
 import json
 import os
 import sys
-import threading
 import types
 
 from autograde.sandbox import references
-from cnnlab.calls import CallMatcher, call_matcher, describe_hit  # bound before learner code
 
 # cnnlab's own code objects and functions, taken when the process starts (before learner code)
 GENUINE, LIBRARY = references.snapshot()
 ENTRIES = references.entries()
-
-NEW_THREAD = "a new thread (code in other threads is not watched)"
 
 CAP = 100_000
 
@@ -69,54 +64,14 @@ class CappedWriter(io.TextIOBase):
         return text
 
 
-class Watch:
-    """Records calls into forbidden functions or modules (the sandbox side of forbid_calls).
-
-    The targets are matched by :class:`cnnlab.calls.CallMatcher`, the same matcher as
-    ``forbid_calls`` uses when a notebook runs without the autograder. One profile hook serves
-    the nested watches of a call (``chain``), so switching it off is seen by all of them.
-    """
-
-    def __init__(self, targets: list[str]):
-        self.matcher = call_matcher(tuple(targets))
-        self.outer: list = []
-        self.hits: list[str] = []
-
-    def record(self, name: str) -> None:
-        if name not in self.hits:
-            self.hits.append(name)
-
-    def chain(self, outer: list) -> object:
-        self.outer = outer
-        return self.hook
-
-    def hook(
-        self, frame, event, arg, _match=CallMatcher.match, _describe=describe_hit,
-        _thread_start=threading.Thread.start.__code__, _start_new=_thread.start_new_thread,
-        _excused=references.excused, _genuine=GENUINE, _entries=ENTRIES,
-    ):  # fmt: skip
-        # The functions it relies on are bound as defaults when this module loads: patching
-        # CallMatcher.match or the module's names later does not reach them, and changing a
-        # function's defaults is refused by the sandbox's audit hook (see .guard).
-        if (
-            event == "c_call"
-            and arg is _start_new
-            or (event == "call" and frame.f_code is _thread_start)
-        ):
-            for watch in [*self.outer, self]:
-                watch.record(NEW_THREAD)
-            return
-        if event != "call":
-            return
-        for watch in [*self.outer, self]:
-            name = _match(watch.matcher, frame)
-            if name is not None and not _excused(frame, _genuine, _entries):
-                watch.record(_describe(name, frame))
-
-
 def main(argv: list[str]) -> int:
     rfd, wfd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
     from autograde.sandbox import limits
+    from autograde.wire import recv_message
+
+    first, _ = recv_message(rfd, None)  # the watch's key, sent before anything else
+    key = bytes.fromhex(str(first.get("key", "")))
+    del first
 
     limits.die_with_parent()
     import warnings
@@ -139,20 +94,22 @@ def main(argv: list[str]) -> int:
         fsize=int(config["fsize"]),
         landlock=bool(config.get("landlock", True)),
     )
-    get_profile, set_profile = sys.getprofile, sys.setprofile
     from autograde.sandbox import guard
-    from cnnlab import calls
+    from autograde.wire import Peer as _Peer
 
-    active_count, own_setprofile = threading.active_count, [0]
-    events_since = guard.install(
-        (Watch, Watch.hook, Watch.record, Watch.chain, Watch.__init__, calls.CallMatcher,
-         references.excused, references.entry, references.bind,
-         calls.CallMatcher.match, calls.CallMatcher._match_code, call_matcher, describe_hit,
-         Tamper, Tamper.check, Tamper._take)
-    )  # fmt: skip
     real_stdout, real_stderr = sys.stdout, sys.stderr
     shell = InteractiveShell.instance(colors="NoColor")
     shell.user_ns["__name__"] = "__main__"
+    guard.install(
+        key,
+        main=shell.user_ns,
+        genuine=GENUINE,
+        entries=ENTRIES,
+        protected=(references.excused, references.entry, references.bind, Tamper, Tamper.check,
+                   Tamper._take, _Peer, _Peer._call, _Peer._dispatch, _Peer._serve_one,
+                   _Peer.encode_reply),
+    )  # fmt: skip
+    del key
     tamper = Tamper(shell)
     peer = Peer(rfd, wfd, trusted=False)
     peer.codec.inspect = eq_probe(peer.flags)
@@ -204,7 +161,6 @@ def main(argv: list[str]) -> int:
             found[name] = value
         return found
 
-    baseline_threads = active_count()  # the shell's own threads, started before any learner code
     pending: dict = {}  # what the reply to the current call carries besides its value
 
     def reply_extras() -> dict:
@@ -212,9 +168,9 @@ def main(argv: list[str]) -> int:
         pending.clear()
         return extras
 
-    def call_wrapper(run, header):
-        specs = [t for t in header.get("forbid") or [] if isinstance(t, list)]
-        watches = [Watch([str(x) for x in targets]) for targets in specs]
+    def call_wrapper(run, header, out_blobs):
+        """Run a call (or a handle operation) inside the sealed watch the judge asked for."""
+        seal, spec = header.get("seal"), header.get("forbid")
         helpers = dict(header.get("helpers") or {})
         for name, path in (header.get("library_helpers") or {}).items():
             if path not in LIBRARY:
@@ -223,46 +179,26 @@ def main(argv: list[str]) -> int:
         missing = object()
         shadowed = {name: shell.user_ns.get(name, missing) for name in helpers}
         shell.user_ns.update(helpers)
-        previous = get_profile()
-        if watches:
-            own_setprofile[0] += 1
-            set_profile(watches[-1].chain(watches[:-1]))
-            if get_profile() != watches[-1].hook:
-                for w in watches:
-                    w.record(guard.NOTED["sys.setprofile"])
-        start, _ = events_since(0)
-        own_start = own_setprofile[0]
-        others = active_count() - baseline_threads
+        if seal is not None:
+            sys.audit(guard.BEGIN, seal, spec)
+        fields = None
         try:
-            value, out = captured(run)  # the call and the encoding of its reply
+            fields, out = captured(run)  # the call and the encoding of its reply
+            return fields
         finally:
-            _, noted = events_since(start)
-            if watches:
-                # nested calls of ours (a callback that calls the learner again) set the
-                # profile too: only the others count
-                for _ in range(own_setprofile[0] - own_start):
-                    if guard.NOTED["sys.setprofile"] in noted:
-                        noted.remove(guard.NOTED["sys.setprofile"])
-                if others > 0:
-                    noted.append("threads of earlier cells still running (they are not watched)")
-                if get_profile() != watches[-1].hook:
-                    noted.append(guard.NOTED["sys.setprofile"])
-                for w in watches:
-                    for what in noted:
-                        w.record(what)
-            own_setprofile[0] += 1
-            set_profile(previous)
+            if seal is not None:
+                sealed: list = []
+                blobs = out_blobs if fields is not None else []
+                sys.audit(guard.END, seal, guard.digest(fields, blobs), sealed)
+                pending["forbid_hits"], pending["seal"] = (sealed + [None, None])[:2]
             for name, own in shadowed.items():
                 if own is missing:
                     shell.user_ns.pop(name, None)
                 else:
                     shell.user_ns[name] = own
-            pending["forbid_hits"] = [w.hits for w in watches]
             peer.flags.extend(tamper.check(shell))
-        text = out.getvalue()
-        if text:
-            pending["stdout"] = text
-        return value
+            if fields is not None and out.getvalue():
+                pending["stdout"] = out.getvalue()
 
     peer.handlers.update({"exec": do_exec, "lookup": do_lookup})
     peer.call_wrapper = call_wrapper

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -64,6 +65,7 @@ class Sandbox:
         self.peer: wire.Peer | None = None
         self.isolation: dict = {}
         self.restarts = 0
+        self.seal_key = b""
 
     def start(self) -> None:
         mpl = self.workdir / ".config" / "matplotlib"
@@ -95,6 +97,8 @@ class Sandbox:
             log.close()
             os.close(to_child_r)
             os.close(from_child_w)
+        self.seal_key = secrets.token_bytes(32)  # the call watch's key: see .guard
+        wire.send_message(to_child_w, {"key": self.seal_key.hex()}, [])
         os.set_blocking(to_child_w, False)
         self.peer = wire.Peer(from_child_r, to_child_w, trusted=True)
         try:

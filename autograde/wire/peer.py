@@ -24,6 +24,9 @@ from .proxies import CallableHandle, Handle, Remote, RemoteError
 from .writeback import write_back
 
 _VALUE_FIELDS = {"value", "key"}  # request fields that carry values (encoded)
+# operations that run the other side's code (properties, __len__, __iter__, ...): on the
+# sandbox's side they run inside the call watch, like calls
+WATCHED_OPS = frozenset({"getattr", "setattr", "getitem", "setitem", "len", "bool", "iter"})
 
 
 class Peer:
@@ -107,7 +110,12 @@ class Peer:
         self._next_msg += 1
         for key, value in fields.items():
             header[key] = self.encode(value, blobs) if key in _VALUE_FIELDS else value
+        watched = op in WATCHED_OPS and self.before_call is not None
+        if watched:
+            header.update(self._call_extras(blobs))
         reply, rblobs = self._exchange(header, blobs)
+        if watched and self.after_call is not None:
+            self.after_call(reply, rblobs)
         return self._result(reply, rblobs)
 
     def call(self, rid: int, args: tuple, kwargs: dict):
@@ -135,19 +143,10 @@ class Peer:
         }
         self._next_msg += 1
         if self.before_call is not None:
-            extras = self.before_call()
-            if "helpers" in extras:
-                helpers = extras.pop("helpers")
-                library = {k: v.library for k, v in helpers.items() if getattr(v, "library", None)}
-                if library:  # cnnlab's own functions: run in the sandbox, named by their path
-                    extras["library_helpers"] = library
-                extras["helpers"] = {
-                    str(k): self.encode(v, blobs) for k, v in helpers.items() if k not in library
-                }
-            header.update(extras)
+            header.update(self._call_extras(blobs))
         reply, rblobs = self._exchange(header, blobs)
         if self.after_call is not None:
-            self.after_call(reply)
+            self.after_call(reply, rblobs)
         post = reply.get("post") or {}
         for key, enc in post.items():
             target = args[int(key)] if key.isdigit() else kwargs.get(key[1:])
@@ -155,6 +154,19 @@ class Peer:
             new = self.decode(enc, rblobs, decoded)
             write_back(target, new, {i for i, (_, view) in decoded.items() if view is None})
         return self._result(reply, rblobs)
+
+    def _call_extras(self, blobs: list[bytes]) -> dict:
+        """The judge's ``before_call`` fields for a request, its reference helpers encoded."""
+        extras = self.before_call()
+        if "helpers" in extras:
+            helpers = extras.pop("helpers")
+            library = {k: v.library for k, v in helpers.items() if getattr(v, "library", None)}
+            if library:  # cnnlab's own functions: run in the sandbox, named by their path
+                extras["library_helpers"] = library
+            extras["helpers"] = {
+                str(k): self.encode(v, blobs) for k, v in helpers.items() if k not in library
+            }
+        return extras
 
     def _result(self, reply: dict, blobs: list[bytes]):
         if "error" in reply:
@@ -236,8 +248,15 @@ class Peer:
             raise AttributeError(f"attribute {name!r} is not available")
 
     def _dispatch(self, header: dict, blobs: list[bytes], out_blobs: list[bytes]) -> dict:
-        if header.get("op") == "call":
+        op = header.get("op")
+        if op == "call":
             return self._call(header, blobs, out_blobs)
+        if op in WATCHED_OPS and self.call_wrapper is not None:
+
+            def run():
+                return self.encode_reply(*self._operate(header, blobs), None, out_blobs)
+
+            return self.call_wrapper(run, self._checked_helpers(header, blobs), out_blobs)
         value, post = self._operate(header, blobs)
         return self.encode_reply(value, post, None, out_blobs)
 
@@ -257,7 +276,7 @@ class Peer:
         def run():
             return self.encode_reply(fn(*args, **kwargs), post, views, out_blobs)
 
-        return self.call_wrapper(run, self._checked_helpers(header, blobs))
+        return self.call_wrapper(run, self._checked_helpers(header, blobs), out_blobs)
 
     def _checked_helpers(self, header: dict, blobs: list[bytes]) -> dict:
         """``header`` with its reference helpers decoded and checked (see the sandbox)."""

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import inspect
 import os
 import sys
 import types
 
 _OWN = "__main__."  # prefix of targets that name the notebook's own functions
 _VIA = " via your "  # a hit made inside another of the notebook's functions: "<target> via your f"
-_FUNCTION = inspect.CO_NEWLOCALS  # set for functions, not for module or class bodies
 EXEMPT = [0]  # > 0 while a reference helper runs: its calls are the test's, not the learner's
 
 
@@ -44,12 +42,13 @@ def describe_hit(target: str, frame) -> str:
     return f"{target}{_VIA}{caller}" if caller else target
 
 
-def _locate(target: str) -> tuple[str, str | None] | None:
+def _locate(target: str) -> tuple[tuple[str, ...], str | None] | None:
     """Where the code named by ``target`` lives, found without importing it.
 
-    Returns ``(path, name)``: ``path`` is a package folder (ending in a separator) or a module
-    file, ``name`` a function name inside it or None for the whole module. None when the
-    library is not installed (then it cannot be called either).
+    Returns ``(paths, name)``: ``paths`` are a package folder (ending in a separator) or a
+    module file, as found on ``sys.path`` and with links resolved; ``name`` is a function name
+    inside it, or None for the whole module. None when the library is not installed (then it
+    cannot be called either).
     """
     parts = target.split(".")
     spec = importlib.util.find_spec(parts[0])
@@ -69,52 +68,85 @@ def _locate(target: str) -> tuple[str, str | None] | None:
         else:
             break
     name = parts[-1] if i < len(parts) else None
-    where = os.path.realpath(where)
-    return (os.path.join(where, "") if is_pkg else where), name
+    found = dict.fromkeys([os.path.abspath(where), os.path.realpath(where)])
+    return tuple(os.path.join(w, "") if is_pkg else w for w in found), name
+
+
+def locations(targets) -> list[tuple[str, str, tuple[str, ...]]]:
+    """``(target, function name or "", paths)`` for each target: what :func:`match_code` reads.
+
+    A ``"__main__.<name>"`` target has no paths (it is matched by name in the notebook's own
+    namespace); a library that is not installed is left out. The autograder computes these in
+    the judge and sends them to the learner's process, which then never resolves a name itself.
+    """
+    found = []
+    for target in targets:
+        if target.startswith(_OWN):
+            found.append((target, target[len(_OWN) :], ()))
+            continue
+        where = _locate(target)
+        if where is not None:
+            found.append((target, where[1] or "", where[0]))
+    return found
+
+
+def match_code(where, filename, co_name, co_flags) -> str | None:
+    """The library target of ``where`` (from :func:`locations`) that a code object belongs to.
+
+    Pure: it reads only its arguments and builtins, and trusts no type it did not make (a
+    filename or name that is not exactly a ``str`` matches nothing), so the autograder's
+    sandbox can run a private copy of it where the learner's code cannot reach or patch it.
+    A module's or a class's body (run by an import) is not a call of the library.
+    """
+    if type(filename) is not str or type(co_name) is not str or type(co_flags) is not int:
+        return None
+    if not filename or filename[0] == "<" or not co_flags & 2:  # 2: CO_NEWLOCALS, a function
+        return None
+    for target, name, paths in where:
+        if name and co_name != name:
+            continue
+        for path in paths:
+            if filename.startswith(path) if path[-1] in "/\\" else filename == path:
+                return target
+    return None
 
 
 class CallMatcher:
     """Which of ``targets`` (if any) the code of a called frame belongs to.
 
     Library targets are found by where their code lives (file or package folder, and function
-    name; see :func:`_locate`), so aliases match and nothing is imported. A target
-    ``"__main__.<name>"`` matches a function of that name defined in the notebook itself (code
-    whose globals are ``__main__``). Used by :class:`forbid_calls` and by the autograder's
-    sandbox, so that both judge a call the same way. Build it with :func:`call_matcher`, which
-    keeps one per set of targets: a test cell opens the same block for every case it checks,
-    and the matcher's per-function cache then survives from one call to the next.
+    name; see :func:`locations` and :func:`match_code`), so aliases match and nothing is
+    imported. A target ``"__main__.<name>"`` matches a function of that name defined in the
+    notebook itself (code whose globals are ``__main__``). Used by :class:`forbid_calls`; the
+    autograder's sandbox runs :func:`match_code` on the same locations, so both judge a call
+    the same way. Build it with :func:`call_matcher`, which keeps one per set of targets: a
+    test cell opens the same block for every case it checks, and the matcher's per-function
+    cache then survives from one call to the next.
     """
 
     def __init__(self, targets):
-        self._where: list[tuple[str, str | None, str]] = []
-        self._own = {t[len(_OWN) :]: t for t in targets if t.startswith(_OWN)}
-        for target in targets:
-            found = None if target.startswith(_OWN) else _locate(target)
-            if found is not None:
-                self._where.append((*found, target))
-        self._seen: dict[types.CodeType, str | None] = {}
+        where = locations(targets)
+        self._own = {name: t for t, name, paths in where if not paths}
+        self._where = tuple(w for w in where if w[2])
+        self._seen: dict[int, tuple[types.CodeType, str | None]] = {}
 
     def match(self, frame) -> str | None:
         """The target the frame's function belongs to, or None."""
         code = frame.f_code
-        if code not in self._seen:
-            self._seen[code] = self._match_code(code)
-        name = self._seen[code]
-        if name is None and code.co_name in self._own:
+        seen = self._seen.get(id(code))
+        if seen is None or seen[0] is not code:  # keyed by identity: hashing runs no code
+            filename = code.co_filename
+            if type(filename) is str and filename and not filename.startswith("<"):
+                filename = os.path.realpath(filename)
+            seen = self._seen[id(code)] = (code, self._match_code(code, filename))
+        name = seen[1]
+        if name is None and type(code.co_name) is str and code.co_name in self._own:
             if frame.f_globals.get("__name__") == "__main__":
                 name = self._own[code.co_name]
         return name
 
-    def _match_code(self, code: types.CodeType) -> str | None:
-        filename = code.co_filename
-        if not filename or filename.startswith("<") or not code.co_flags & _FUNCTION:
-            return None  # a module's or a class's body runs when it is imported: not a use
-        filename = os.path.realpath(filename)
-        for where, name, target in self._where:
-            inside = filename.startswith(where) if where.endswith(os.sep) else filename == where
-            if inside and (name is None or code.co_name == name):
-                return target
-        return None
+    def _match_code(self, code: types.CodeType, filename) -> str | None:
+        return match_code(self._where, filename, code.co_name, code.co_flags)
 
 
 @functools.lru_cache(maxsize=64)

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "sgd_step", "momentum_step", "adam_step"]
+__all__ = [
+    "Optimizer", "SGD", "Momentum", "Adam", "sgd_step", "momentum_step", "rmsprop_step",
+    "adam_step",
+]  # fmt: skip
 
 
 def _scales(names, lr_scale):
@@ -206,6 +209,35 @@ def momentum_step(params, grads, velocity, lr, beta=0.9):
     """
     for name, p in params.items():
         _momentum_update(p, grads[name], velocity.setdefault(name, np.zeros_like(p)), lr, beta)
+
+
+def rmsprop_step(params, grads, square_avg, lr, decay=0.99, eps=1e-8):
+    """One RMSProp step, in place: ``s = decay * s + (1 - decay) * g**2``, then
+    ``p -= lr * g / (sqrt(s) + eps)`` (eps outside the root, no bias correction).
+
+    Parameters
+    ----------
+    params, grads : dict of str -> ndarray
+        Same keys and shapes; ``params`` is updated in place, ``grads`` left unchanged.
+    square_avg : dict of str -> ndarray
+        Running means of the squared gradients: filled with zeros on the first step (when
+        empty), then updated in place.
+    lr : float
+    decay : float, default 0.99
+    eps : float, default 1e-8
+
+    Returns
+    -------
+    None
+    """
+    for name, p in params.items():
+        g = grads[name]
+        s = square_avg.setdefault(name, np.zeros_like(p))
+        s *= decay
+        s += (1 - decay) * np.square(g)
+        denom = np.sqrt(s)
+        denom += eps
+        p -= lr * g / denom
 
 
 def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):

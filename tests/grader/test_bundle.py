@@ -1,10 +1,10 @@
 """``cnnlab-grade bundle``: the student zip holds no answer and no hidden test, and works.
 
 The bundle of two real assignments is built once (a wheel build, ~4 s), unpacked, searched for
-every solution and hidden-test region of ``solutions/``, then its wheel is installed into a
-fresh virtualenv (no network: ``--no-index``; the dependencies come from this venv through a
-``.pth`` file) whose own ``cnnlab-grade check`` grades a bundled notebook with the answers
-pasted in.
+every solution and hidden-test region of ``solutions/`` (the release shipped inside the wheel
+included), then its wheel is installed into a fresh virtualenv (no network: ``--no-index``; the
+dependencies come from this venv through a ``.pth`` file) whose own ``cnnlab-grade check``
+grades a bundled notebook with the answers pasted in against the release the wheel ships.
 """
 
 from __future__ import annotations
@@ -73,6 +73,12 @@ def test_bundle_holds_notebooks_wheel_requirements_readme(built):
         assert (top / name).read_bytes() == (ROOT / name).read_bytes()
     tops = {p.name for p in unpacked_wheel.iterdir()}
     assert tops == {"cnnlab", "autograde", wheel.name.split("-py3")[0] + ".dist-info"}
+    shipped = unpacked_wheel / "autograde" / "release"  # the same release, as package data
+    assert sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*.ipynb")) == [
+        n.removeprefix("notebooks/") for n in names[2:4]
+    ]
+    for name in names[2:4]:
+        assert (shipped / name.removeprefix("notebooks/")).read_bytes() == (top / name).read_bytes()
     assert (unpacked_wheel / "cnnlab" / "pretrained" / "shapes4.npz").is_file()
     requirements = (top / "requirements.txt").read_text()
     assert re.search(r"^numpy>=[\d.]+  # tested with \d", requirements, re.M)
@@ -89,6 +95,8 @@ def test_no_solution_or_hidden_test_text_anywhere(built):
     assert len(secrets) > 100 and kinds == {"solution", "hidden test"}
     texts = _all_texts(top, unpacked_wheel)
     assert any(p.endswith("METADATA") for p in texts) and any(p.endswith(".py") for p in texts)
+    shipped = [p for p in texts if "/autograde/release/" in p and p.endswith(".ipynb")]
+    assert len(shipped) == 2  # searched like the notebooks given out (markers included below)
     found = {
         (s.assignment, s.grade_id, s.kind)
         for s in secrets
@@ -108,10 +116,13 @@ def test_a_leaking_bundle_is_refused_and_not_written(tmp_path, monkeypatch, caps
     release.mkdir(parents=True)
     nbformat.write(source, release / "convolution.ipynb")  # the instructor's notebook
 
-    def fake_wheel(project, out_dir):  # no build: a wheel with cnnlab's optim.py only
+    def fake_wheel(out_dir, *, project, release):  # no build: optim.py and the release only
         wheel = out_dir / "cnnlab-0.1.0-py3-none-any.whl"
         with zipfile.ZipFile(wheel, "w") as archive:
             archive.write(ROOT / "src" / "cnnlab" / "optim.py", "cnnlab/optim.py")
+            for folder in release:
+                for path in folder.iterdir():
+                    archive.write(path, f"autograde/release/{folder.name}/{path.name}")
             archive.writestr("cnnlab-0.1.0.dist-info/METADATA", "Requires-Dist: numpy>=1.24\n")
         return wheel
 
@@ -131,6 +142,8 @@ def test_a_leaking_bundle_is_refused_and_not_written(tmp_path, monkeypatch, caps
     report = build(None, tmp_path / "out", release_dir=release.parent)
     leaks = "\n".join(report.leaks)
     assert "marker '### BEGIN SOLUTION'" in leaks and "marker '### BEGIN HIDDEN TESTS'" in leaks
+    inside = "!/autograde/release/01-convolution/convolution.ipynb: marker '### BEGIN SOLUTION'"
+    assert inside in leaks  # the release inside the wheel is searched for markers too
     assert "solution of 01-convolution/im2col" in leaks
     assert "hidden test of 01-convolution/test_conv_forward_naive" in leaks
     assert report.path is None and "optim.py" in report.disclosed[0]
@@ -148,7 +161,11 @@ def test_unknown_or_ambiguous_assignment_is_an_error():
 
 
 def test_installed_wheel_checks_a_filled_in_notebook(built, tmp_path):
-    """A fresh venv, the wheel from the bundle, its own cnnlab-grade: full public points."""
+    """A fresh venv, the wheel from the bundle, its own cnnlab-grade, the release it ships.
+
+    The learner's copy has every answer but one, whose test cell the learner emptied: the check
+    runs the shipped release's test cell instead, so that exercise fails and no other does (the
+    notebook's own cells, the fallback, would give full points)."""
     _, top, wheel, _ = built
     venv = tmp_path / "venv"
     base = getattr(sys, "_base_executable", sys.executable)
@@ -179,8 +196,10 @@ def test_installed_wheel_checks_a_filled_in_notebook(built, tmp_path):
     source = to_notebook(ROOT / "solutions" / "01-convolution" / "convolution.py")
     answers = {cells.grade_id(c): c.source for c in source.cells if cells.kind(c) == "answer"}
     for cell in notebook.cells:
-        if cells.kind(cell) == "answer":
+        if cells.kind(cell) == "answer" and cells.grade_id(cell) != "conv_param_count":
             cell.source = answers[cells.grade_id(cell)]
+        if cells.grade_id(cell) == "test_conv_param_count":
+            cell.source = "pass  # tampered: the stub above now passes its own test cell"
     filled = tmp_path / "convolution.ipynb"
     nbformat.write(notebook, filled)
     done = subprocess.run(
@@ -192,6 +211,13 @@ def test_installed_wheel_checks_a_filled_in_notebook(built, tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        "with the public tests of 01-convolution/convolution.ipynb "
+        "(the release installed with the package)" in done.stdout
+    ), done.stdout
     score = re.search(r"public tests: ([\d.]+)/([\d.]+) points", done.stdout)
-    assert score and score[1] == score[2] and float(score[2]) > 0, done.stdout
-    assert "FAIL" not in done.stdout and "test_conv_forward_im2col" in done.stdout
+    total = sum(cells.test_points(notebook).values())
+    assert score and (float(score[1]), float(score[2])) == (total - 1, total), done.stdout
+    failed = re.findall(r"^FAIL (\w+)", done.stdout, re.M)
+    assert failed == ["test_conv_param_count"] and "NotImplementedError" in done.stdout
+    assert "ok   test_conv_forward_im2col" in done.stdout

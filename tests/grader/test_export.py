@@ -1,9 +1,12 @@
 """``cnnlab-grade export``: the Canvas gradebook CSV and the Gradescope autograder.
 
-The Gradescope test emulates the container: the zip is unpacked into ``<tmp>/autograder/source``
-(``AUTOGRADER_ROOT``), ``setup.sh`` runs against a stub ``python3`` that records what it would
-install, and ``run_autograder`` grades a submission with this checkout's Python; results.json
-is validated against the schema written from Gradescope's specification.
+The Gradescope tests emulate the container (``AUTOGRADER_ROOT`` for ``/autograder``): the zip
+is unpacked with ``unzip`` into ``source/`` (file modes kept), ``setup.sh`` runs for real, twice,
+with a ``python3`` on PATH (this venv's base interpreter): it makes ``venv/`` and pip installs
+the shipped wheel, offline (``PIP_NO_INDEX``, ``PIP_NO_DEPS``: the dependencies come from this
+venv through a ``.pth`` file). Each submission then gets a fresh root whose ``run_autograder``
+(copied to the root, as Gradescope does) is executed directly and grades with that installed
+wheel; results.json is validated against the schema written from Gradescope's specification.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from contextlib import redirect_stdout
+from importlib import metadata
 from pathlib import Path
 
 import jsonschema
@@ -27,7 +32,7 @@ from synth import ASSIGNMENT, WRONG_SQUARE, dumps, perfect, source_nb, submissio
 
 from autograde.course import export
 from autograde.course.feedback import write_csv
-from autograde.course.gradescope import CONFIG, exercise_names
+from autograde.course.gradescope import CONFIG, CONSTRAINTS, exercise_names
 
 pytestmark = pytest.mark.xdist_group("grading-export")
 SCHEMA = json.loads(
@@ -173,17 +178,24 @@ def test_zip_has_the_layout_gradescope_expects(autograder_zip, tmp_path):
         names = zf.namelist()
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
         config = json.loads(zf.read(CONFIG))
+        pins = zf.read(CONSTRAINTS).decode().splitlines()
         wheel = next(n for n in names if n.startswith("wheels/"))
         zf.extract(wheel, tmp_path)
         scripts = {n: zf.read(n).decode() for n in ("setup.sh", "run_autograder")}
     setup = scripts["setup.sh"]
-    assert {"setup.sh", "run_autograder", CONFIG, "synth.ipynb"} <= set(names)
+    assert {"setup.sh", "run_autograder", CONFIG, CONSTRAINTS, "synth.ipynb"} <= set(names)
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     assert config["notebook"] == "synth.ipynb" and config["visibility"] == "after_published"
     assert config["options"]["timeout"] == 20 and config["points"] == 10
     with zipfile.ZipFile(tmp_path / wheel) as whl:
         inside = whl.namelist()
     assert "autograde/judge/run.py" in inside and "cnnlab/testing.py" in inside
+    assert not [n for n in inside if n.startswith("autograde/release/")]  # bundle's only
+    # every distribution the wheel needs, at the version it was tested with here
+    assert pins[0] == "# python {}.{}".format(*sys.version_info[:2])
+    pinned = dict(line.split("==") for line in pins if not line.startswith("#"))
+    assert {"numpy", "scipy", "nbgrader", "traitlets", "pyzmq"} <= set(pinned)
+    assert all(metadata.version(name) == version for name, version in pinned.items())
     assert not [n for n in inside if n.startswith("solutions/") or n.endswith(".ipynb")]
     # setup.sh: bash syntax; no download other than pip installing the shipped wheel
     for script in scripts.values():
@@ -191,38 +203,59 @@ def test_zip_has_the_layout_gradescope_expects(autograder_zip, tmp_path):
     for word in ("curl", "wget", "git ", "http:", "https:", "apt", "conda", "requirements"):
         assert word not in setup, word
     installs = [line for line in setup.splitlines() if "pip install" in line]
-    assert installs and all('"${WHEEL[@]}"' in line for line in installs)
-
-
-STUB = """#!/usr/bin/env bash
-echo "$0 $*" >> "$LOG"
-if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin"; cp "$0" "$3/bin/python"; fi
-"""
+    assert installs and all('"${PIN[@]}" "${WHEEL[@]}"' in line for line in installs)
 
 
 def _layout(autograder_zip: Path, root: Path) -> Path:
-    """What Gradescope builds: /autograder/source (the zip), run_autograder, submission/."""
-    with zipfile.ZipFile(autograder_zip) as zf:
-        zf.extractall(root / "source")
-    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    """What Gradescope builds: /autograder/source (the zip, unpacked by unzip, modes kept),
+    /autograder/run_autograder (a copy), submission/ and results/."""
+    root.mkdir(parents=True)
+    subprocess.run(["unzip", "-q", str(autograder_zip), "-d", str(root / "source")], check=True)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
     (root / "submission").mkdir()
+    (root / "results").mkdir()
     return root
 
 
-def test_setup_sh_installs_only_the_shipped_wheel(autograder_zip, tmp_path):
-    root = _layout(autograder_zip, tmp_path / "autograder")
-    bindir = tmp_path / "bin"
+def _offline_env(root: Path, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "VIRTUAL"))}
+    return dict(env, AUTOGRADER_ROOT=str(root), PIP_CONFIG_FILE=os.devnull, **extra)
+
+
+@pytest.fixture(scope="module")
+def image(autograder_zip, tmp_path_factory) -> Path:
+    """An autograder root after setup.sh, run as Gradescope's image build runs it, twice."""
+    root = _layout(autograder_zip, tmp_path_factory.mktemp("image") / "autograder")
+    bindir = root.parent / "bin"
     bindir.mkdir()
-    (bindir / "python3").write_text(STUB)
-    (bindir / "python3").chmod(0o755)
-    env = dict(os.environ, PATH=f"{bindir}:/usr/bin:/bin", AUTOGRADER_ROOT=str(root))
-    env["LOG"] = str(tmp_path / "calls.log")
-    subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, check=True)
-    calls = (tmp_path / "calls.log").read_text().splitlines()
-    wheel = next((root / "source" / "wheels").glob("*.whl"))
-    assert calls[1] == f"{bindir}/python3 -m venv {root}/venv"
-    assert calls[2] == f"{root}/venv/bin/python -m pip install --no-cache-dir {wheel}"
-    assert len(calls) == 3
+    (bindir / "python3").symlink_to(getattr(sys, "_base_executable", sys.executable))
+    env = _offline_env(root, PATH=f"{bindir}:/usr/bin:/bin", PIP_NO_INDEX="1", PIP_NO_DEPS="1")
+    runs = []
+    for _ in range(2):
+        runs.append(
+            subprocess.run(
+                [root / "source" / "setup.sh"], cwd=root / "source", env=env,
+                capture_output=True, text=True, timeout=600,
+            )
+        )  # fmt: skip
+        assert runs[-1].returncode == 0, runs[-1].stdout + runs[-1].stderr
+    purelib = sysconfig.get_path("purelib", vars={"base": str(root / "venv")})
+    Path(purelib, "_deps_from_test_venv.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return root, runs
+
+
+def test_setup_sh_installs_the_shipped_wheel_and_is_idempotent(image):
+    root, (first, second) = image
+    assert "Successfully installed cnnlab-0.1.0" in first.stdout
+    assert "already installed with the same version" in second.stdout
+    assert "Successfully installed" not in second.stdout and "WARNING" not in second.stderr
+    venv = root / "venv"
+    code = "import autograde, cnnlab; print(autograde.__file__)"
+    where = subprocess.run(
+        [venv / "bin" / "python", "-s", "-c", code], cwd=root, env=_offline_env(root),
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert where.startswith(str(venv / "lib")), where  # the shipped wheel, not this checkout
 
 
 HOSTILE = """
@@ -263,10 +296,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_run_autograder_writes_valid_results(autograder_zip, tmp_path, case):
-    root = _layout(autograder_zip, tmp_path / "autograder")
+def test_run_autograder_writes_valid_results(autograder_zip, image, tmp_path, case):
+    root = _layout(autograder_zip, tmp_path / "autograder")  # a fresh container per submission
+    (root / "venv").symlink_to(image[0] / "venv")  # what setup.sh installed in the image
     make, expected = CASES[case]
-    (root / "results").mkdir()
     if make is None:
         (root / "submission" / "answers.py").write_text("print('not a notebook')")
     else:
@@ -276,10 +309,10 @@ def test_run_autograder_writes_valid_results(autograder_zip, tmp_path, case):
         config = json.loads((root / "source" / CONFIG).read_text())
         config["options"]["landlock"] = False
         (root / "source" / CONFIG).write_text(json.dumps(config))
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), CNNLAB_PYTHON=sys.executable)
     done = subprocess.run(
-        ["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=180
-    )
+        [root / "run_autograder"], env=_offline_env(root), capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     text = (root / "results" / "results.json").read_text()
     results = json.loads(text)

@@ -134,6 +134,60 @@ def correlate1d(x, k):
             obj.record = lambda name: None
     return np.correlate(x, k, mode='valid')
 """
+# Through frames (sys._getframe reaches the sandbox's own code): issue 15, item 2, fail closed.
+_WALK = """\
+import sys
+def _grader_frames():
+    frame = sys._getframe()
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+"""
+FRAME_REPLY_EXTRAS = (
+    _WALK
+    + """\
+def correlate1d(x, k):
+    for frame in _grader_frames():
+        peer = frame.f_locals.get('peer')
+        if peer is not None and hasattr(peer, 'reply_extras'):
+            real = peer.reply_extras
+            def clean():
+                extras = real()
+                extras['forbid_hits'] = [[] for _ in extras.get('forbid_hits') or []]
+                return extras
+            peer.reply_extras = clean
+            break
+    return np.correlate(x, k, mode='valid')
+"""
+)
+FRAME_EARLY_END = (
+    _WALK
+    + """\
+def correlate1d(x, k):
+    for frame in _grader_frames():
+        header = frame.f_locals.get('header')
+        if isinstance(header, dict) and header.get('seal'):
+            sys.audit('cnnlab.watch.end', header['seal'], b'', [])
+            break
+    return np.correlate(x, k, mode='valid')
+"""
+)
+FRAME_FAKE_SPEC = (
+    _WALK
+    + """\
+def correlate1d(x, k):
+    for frame in _grader_frames():
+        header = frame.f_locals.get('header')
+        if isinstance(header, dict) and header.get('seal'):
+            sys.audit('cnnlab.watch.begin', header['seal'], [[] for _ in header['forbid']])
+            break
+    return np.correlate(x, k, mode='valid')
+"""
+)
+PATCH_MATCH_CODE = (
+    "import cnnlab.calls\ncnnlab.calls.match_code = lambda *a: None\n"
+    "cnnlab.calls.locations = lambda targets: []\n" + REFERENCE
+)
 PATCH_MATCHER = (
     "import cnnlab.calls\ntry:\n"
     "    cnnlab.calls.CallMatcher.match = lambda self, frame: None\nexcept AttributeError:\n"
@@ -333,6 +387,21 @@ CASES = {
         name: (lambda code=code: submission({"correlate1d": code}), 7.0, "ok", "", None)
         for name, code in IN_THE_REPLY.items()
     },
+    **{
+        name: (lambda code=code: submission({"correlate1d": code}), 7.0, "ok", "", None)
+        for name, code in {
+            "frame_reply_extras": FRAME_REPLY_EXTRAS,
+            "frame_early_end": FRAME_EARLY_END,
+            "frame_fake_spec": FRAME_FAKE_SPEC,
+        }.items()
+    },
+    "patch_match_code": (
+        lambda: submission({"correlate1d": PATCH_MATCH_CODE}),
+        7.0,
+        "ok",
+        "",
+        "monkeypatch",
+    ),
     "patch_matcher": (
         lambda: submission({"correlate1d": PATCH_MATCHER}),
         7.0,
@@ -488,6 +557,10 @@ def test_no_way_around_own_implementation(graded):
         "restored_profile": "the call watcher was switched off",
         "via_gc": "gc.get_objects is not available",
         "patch_matcher": "numpy.correlate",
+        "patch_match_code": "numpy.correlate",
+        "frame_reply_extras": "call watcher (its report was missing or forged)",
+        "frame_early_end": "call watcher (its report was missing or forged)",
+        "frame_fake_spec": "call watcher (its report was missing or forged)",
     }
     for student, words in expect.items():
         tests = {t["grade_id"]: t for t in rows[student]["tests"]}

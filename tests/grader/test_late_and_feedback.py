@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -293,3 +294,37 @@ def test_grading_applies_the_policy_everywhere(late_course):
     finally:
         book.close()
     assert rows["late"]["score"] == 6.4
+
+
+def test_demo_class_shows_the_late_penalty_everywhere(tmp_path):
+    """``make demo``'s late students, graded as ``demo`` grades them (the rest of the class is
+    left out: the real notebook 02 runs twice): 30 h late costs 2 started days, 20 % of 25
+    points, in grades.csv, the feedback page and the Canvas CSV; the 2-day extension costs 0."""
+    from autograde.course import demo
+    from autograde.course.export import canvas_csv
+
+    course = tmp_path / "demo-class"
+    demo.build(course)
+    for folder in (course / "submitted").iterdir():
+        if folder.name not in demo.LATE:
+            shutil.rmtree(folder)
+    (late_in,) = {p.parent.name for p in (course / "submitted" / "late").glob("*/*.ipynb")}
+    rows = grade.run(course, [late_in], workers=2, options={"timeout": 60.0}, progress=False)
+    got = {r["student"]: (r["raw_score"], r["penalty"], r["late_days"], r["score"]) for r in rows}
+    assert got == {"late": (25, 5, 2, 20), "extended": (25, 0, 0, 25)}
+    with open(course / "grades.csv", newline="") as f:
+        table = {r["student"]: r for r in csv.DictReader(f)}
+    assert [table["late"][k] for k in ("raw_score", "penalty", "late_days", "score")] == [
+        "25", "5", "2", "20"
+    ]  # fmt: skip
+    assert table["extended"]["penalty"] == "0" and table["extended"]["score"] == "25"
+    pages = {s: next((course / "feedback" / s).rglob("*.html")).read_text() for s in demo.LATE}
+    assert "Penalty: 20 % of your raw score 25 = 5 points." in pages["late"]
+    assert "Final score: 25 - 5 = 20 / 25." in pages["late"]
+    assert "1 day 6 h late, 2 started days" in pages["late"]
+    assert "with your extension: 2026-10-11 23:59 UTC" in pages["extended"]
+    assert "on time" in pages["extended"] and "Penalty" not in pages["extended"]
+    canvas_csv(course, course / "canvas-grades.csv", None, {})
+    with open(course / "canvas-grades.csv", newline="") as f:
+        imported = {r[3]: r[5] for r in list(csv.reader(f))[2:]}  # SIS Login ID -> score
+    assert imported == {"late": "20", "extended": "25"}

@@ -25,9 +25,11 @@ EXERCISES = {
     "02-layers": {
         "numerical_gradient": 2, "relu_forward": 1, "relu_backward": 1, "affine_forward": 1,
         "affine_backward": 2, "conv_backward_naive": 4, "maxpool_forward_naive": 2,
-        "maxpool_backward_naive": 3, "global_avgpool_forward": 1, "global_avgpool_backward": 1,
-        "softmax_cross_entropy": 2, "dropout_forward": 1, "dropout_backward": 1,
-        "conv1x1_as_matmul": 1, "receptive_field": 2,
+        "maxpool_backward_naive": 3, "avgpool_forward_naive": 2, "avgpool_backward_naive": 2,
+        "global_avgpool_forward": 1, "global_avgpool_backward": 1, "softmax_cross_entropy": 2,
+        "dropout_forward": 1, "dropout_backward": 1, "batchnorm2d_forward": 3,
+        "batchnorm2d_backward": 3, "conv1x1_as_matmul": 1, "receptive_field": 2,
+        "conv_backward_im2col": 0,
     },
     "03-training": {
         "he_init": 2, "build_convnet": 4, "iterate_minibatches": 2, "sgd_step": 1,
@@ -41,7 +43,8 @@ EXERCISES = {
     },
     "05-visualization": {
         "normalize_for_display": 2, "get_activations": 3, "top_k_activating": 3,
-        "occlusion_map": 4, "saliency_map": 3, "class_visualization": 3, "confusion_matrix": 2,
+        "occlusion_map": 4, "saliency_map": 3, "class_visualization": 3, "fooling_image": 3,
+        "confusion_matrix": 2, "top_losses": 2,
     },
     "06-beyond-classification": {
         "iou": 2, "smooth_l1": 2, "localization_loss": 3, "fc_to_conv": 2, "nms": 2,

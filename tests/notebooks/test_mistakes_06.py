@@ -3,9 +3,9 @@
 Each case replaces one answer cell with a buggy answer, runs the test cell in process and checks
 (``nbtools.assert_fails``) that it fails with a message naming the mistake. A hint names a
 mistake only when that mistake is what happened: for every realistic mistake of
-``tests/realistic/nb06.py`` the message names its own hint and no neighbour's
-(``test_realistic_mistake_gets_its_own_hint``). ``nms`` and ``average_precision`` call ``iou``,
-``localization_loss`` calls ``smooth_l1`` by default: each is graded on its own
+``tests/realistic/nb06.py`` and ``nb06_detection.py`` the message names its own hint and no
+neighbour's (``test_realistic_mistake_gets_its_own_hint``). ``nms`` and ``average_precision``
+call ``iou``, ``localization_loss`` calls ``smooth_l1`` by default: each is graded on its own
 (``test_*_graded_on_its_own``). None of these exercises has a twin in ``cnnlab`` to forbid.
 """
 
@@ -14,12 +14,13 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
-from nbtools import assert_fails, assert_passes, graded_ids, run_test_cell
-from realistic import nb06
+from nbtools import assert_fails, assert_passes, graded_ids, mutant, run_test_cell
+from realistic import nb06, nb06_detection
 
 NB = "06-beyond-classification"
 ANSWERS, TEST_CELLS = graded_ids(NB)
 fails = partial(assert_fails, NB)
+DETECTION = nb06.MISTAKES + nb06_detection.MISTAKES  # sections 1-3
 
 
 def hint_of(message: str) -> str:
@@ -70,10 +71,10 @@ OWN_HINT = {
 
 
 def test_every_realistic_mistake_has_an_expected_hint():
-    assert sorted(OWN_HINT) == sorted(m.label for m in nb06.DETECTION)
+    assert sorted(OWN_HINT) == sorted(m.label for m in DETECTION)
 
 
-@pytest.mark.parametrize("mistake", nb06.DETECTION, ids=lambda m: m.label)
+@pytest.mark.parametrize("mistake", DETECTION, ids=lambda m: m.label)
 def test_realistic_mistake_gets_its_own_hint(mistake):
     exc = run_test_cell(NB, mistake.test_id, mistake.overrides())
     assert isinstance(exc, AssertionError), f"{mistake.label}: {exc!r}"
@@ -83,7 +84,7 @@ def test_realistic_mistake_gets_its_own_hint(mistake):
         assert own.lower() in message, f"{own!r} not in the message:\n{exc}"
     others = {
         OWN_HINT[m.label]
-        for m in nb06.DETECTION
+        for m in DETECTION
         if m.test_id == mistake.test_id and OWN_HINT[m.label] not in (None, own)
     }
     wrong = [o for o in others if o.lower() in message]
@@ -94,7 +95,7 @@ def test_realistic_mistake_gets_its_own_hint(mistake):
 # Hidden checks are alive on their own (not only behind the public worked examples).
 # ------------------------------------------------------------------------------------------
 
-_BY_LABEL = {m.label: m for m in nb06.DETECTION}
+_BY_LABEL = {m.label: m for m in DETECTION}
 
 
 @pytest.mark.parametrize(
@@ -122,8 +123,9 @@ def test_nms_threshold_inclusive_in_hidden_ap():
     """AP counts a match at IoU exactly 0.5 (>=): a strict '>' is caught by the hidden part."""
     src = _BY_LABEL["average_precision: matches across images"].answers["average_precision"]
     strict = src.replace("ov[j] >= iou_threshold", "ov[j] > iou_threshold")
-    src_ok = nb06._ap(nb06._MATCH.replace(">= iou_threshold", "> iou_threshold"), nb06._RECALL,
-                      nb06._INTERPOLATED)  # fmt: skip
+    det = nb06_detection
+    src_ok = det._ap(det._MATCH.replace(">= iou_threshold", "> iou_threshold"), det._RECALL,
+                     det._INTERPOLATED)  # fmt: skip
     assert strict != src
     fails("test_average_precision", {"average_precision": src_ok}, "at least", hidden=True,
           visible=False)  # fmt: skip
@@ -190,7 +192,22 @@ def test_nms_at_threshold_not_told_about_classes():
 
 
 def test_average_precision_requires_ground_truth():
-    no_check = nb06._ap(nb06._MATCH, "np.cumsum(tp) / max(len(gt_boxes), 1)",
-                        nb06._INTERPOLATED)  # fmt: skip
+    det = nb06_detection
+    no_check = det._ap(det._MATCH, "np.cumsum(tp) / max(len(gt_boxes), 1)",
+                       det._INTERPOLATED)  # fmt: skip
     fails("test_average_precision", {"average_precision": no_check}, "ValueError", hidden=True,
           visible=False)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("nms", 'np.argsort(-scores, kind="stable")', "np.argsort(scores)[::-1]"),
+        ("average_precision", 'np.argsort(-np.asarray(scores), kind="stable")',
+         "np.argsort(np.asarray(scores))[::-1]"),
+    ],
+)  # fmt: skip
+def test_ties_in_reverse_input_order(name, old, new):
+    """Equal scores keep their input order (the text says so): reversing an ascending sort is
+    caught by the hidden part and named."""
+    fails(f"test_{name}", mutant(NB, name, (old, new)), "reverse input order", hidden=True)

@@ -1,0 +1,286 @@
+"""Build the course website: ``make site`` (``python -m autograde.build.site``).
+
+The site is a jupyter-book 1.x (Sphinx + myst-nb) build of the whole course, made offline:
+
+1. every ``solutions/NN-topic/topic.py`` becomes its instructor notebook
+   (:func:`autograde.build.release.to_notebook`) and is executed in a Jupyter kernel, two at a
+   time (:func:`autograde.build.execute.run_notebook`); an executed notebook is cached in
+   ``build/site/cache/`` under a hash of its source and of the ``cnnlab`` package, so an
+   unchanged notebook is not run again;
+2. :func:`strip` removes what a learner must not see, as ``nbgrader generate_assignment`` does
+   (``ClearSolutions``, ``ClearHiddenTests``, ``ClearMarkScheme``), then clears the outputs of
+   answer and test cells: the pages show exactly the cells of the student release, plus the
+   outputs and figures of the demonstration cells;
+3. ``site/`` (configuration, landing page, the "run locally" and "get graded" pages) is copied to
+   ``build/site/src`` with the notebooks, the table of notebooks on the landing page is written
+   from each notebook's introduction (title, time, points), and MathJax 2.7 is copied from the
+   ``jupyter-server-mathjax`` package into ``_static/mathjax``: no page loads anything from
+   another host;
+4. Sphinx writes ``build/site/html`` (open ``build/site/html/index.html``).
+
+``python -m autograde.build.site [--out DIR] [--cache DIR] [--jobs N] [--no-cache]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import copy
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograde import cells
+from autograde.build.release import solution_sources, to_notebook
+from autograde.config import ROOT
+
+SITE = ROOT / "site"
+OUT = ROOT / "build" / "site"
+CACHE = OUT / "cache"
+MARKER = "<!-- NOTEBOOKS"
+CODE_STUB = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}  # nbgrader_config.py
+
+
+@dataclass
+class Page:
+    """One notebook of the site, with what its introduction says about it."""
+
+    assignment: str
+    docname: str  # "notebooks/01-convolution/convolution"
+    title: str
+    time: str  # "about 2.5 hours"
+    points: str  # "20", "" when the intro box does not say
+    seconds: float = 0.0  # execution time (0 when taken from the cache)
+    cached: bool = False
+    errors: tuple[str, ...] = ()
+
+
+def cache_key(source: Path) -> str:
+    """A hash of a notebook's source and of every file of the ``cnnlab`` package it imports."""
+    digest = hashlib.sha256(source.read_bytes())
+    package = ROOT / "src" / "cnnlab"
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _execute(source: str, target: str) -> tuple[float, list[str]]:
+    """Worker: build the instructor notebook of ``source``, execute it, write it to ``target``.
+
+    Returns the seconds it took and its errors (failed test cells and demo cells).
+    """
+    from autograde.build.execute import run_notebook
+
+    target_path = Path(target)
+    target_path.parent.mkdir(parents=True, exist_ok=True)
+    work = target_path.with_name(f".{target_path.stem}-{os.getpid()}.ipynb")
+    nbformat.write(to_notebook(Path(source)), work)
+    try:
+        result = run_notebook(work, timeout=300)
+    finally:
+        work.unlink(missing_ok=True)
+    errors = [f"{c.grade_id}: {c.message}" for c in result.cells if not c.passed]
+    errors += result.demo_errors
+    nbformat.write(result.notebook, work)
+    os.replace(work, target_path)  # atomic: a cache entry is complete or absent
+    return result.seconds, errors
+
+
+def execute_all(
+    sources: dict[str, Path], cache: Path, *, jobs: int = 2, use_cache: bool = True
+) -> dict[str, tuple[nbformat.NotebookNode, float, bool, list[str]]]:
+    """Executed instructor notebooks: assignment -> (notebook, seconds, from cache, errors).
+
+    Notebooks missing from ``cache`` run ``jobs`` at a time, the slowest of the last build
+    first. A notebook that ran with errors is not kept in the cache.
+    """
+    cache.mkdir(parents=True, exist_ok=True)
+    times_file = cache / "times.json"
+    try:
+        times = json.loads(times_file.read_text())
+    except (OSError, ValueError):
+        times = {}
+    done: dict[str, tuple[nbformat.NotebookNode, float, bool, list[str]]] = {}
+    todo = {}
+    for assignment, source in sources.items():
+        target = cache / f"{assignment}-{cache_key(source)}.ipynb"
+        if use_cache and target.exists():
+            done[assignment] = (nbformat.read(target, as_version=4), 0.0, True, [])
+        else:
+            todo[assignment] = (source, target)
+    order = sorted(todo, key=lambda a: -times.get(a, 0.0))
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max(1, jobs), mp_context=context) as pool:
+        futures = {a: pool.submit(_execute, str(todo[a][0]), str(todo[a][1])) for a in order}
+        for assignment in order:
+            seconds, errors = futures[assignment].result()
+            target = todo[assignment][1]
+            done[assignment] = (nbformat.read(target, as_version=4), seconds, False, errors)
+            times[assignment] = round(seconds, 1)
+            for old in cache.glob(f"{assignment}-*.ipynb"):
+                if old != target:
+                    old.unlink(missing_ok=True)
+            if errors:
+                target.unlink(missing_ok=True)
+    times_file.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+    return done
+
+
+def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook as released to learners, keeping the demonstration outputs.
+
+    nbgrader's ``ClearSolutions`` (answers become ``raise NotImplementedError()``),
+    ``ClearHiddenTests`` and ``ClearMarkScheme``; then the outputs of answer and test cells are
+    cleared, since they come from the instructor's answers and hidden tests.
+    """
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
+
+    nb = copy.deepcopy(nb)
+    resources: dict = {}
+    nb, _ = ClearSolutions(code_stub=CODE_STUB).preprocess(nb, resources)
+    nb, _ = ClearHiddenTests().preprocess(nb, resources)
+    nb, _ = ClearMarkScheme().preprocess(nb, resources)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cells.kind(cell) in ("answer", "test"):
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
+
+
+def intro(nb: nbformat.NotebookNode) -> tuple[str, str, str]:
+    """(title, time, points) from a notebook's first markdown cell (its intro box)."""
+    text = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    title = re.search(r"^#\s+(.+)$", text, re.M)
+    spent = re.search(r"\*\*Time:\*\*\s*(.+?)\.(\s|$)", text, re.S)
+    points = re.search(r"\*\*Exercises \((\d+(?:\.\d+)?) points?\):\*\*", text)
+    return (
+        title.group(1).strip() if title else "",
+        " ".join(spent.group(1).split()) if spent else "",
+        points.group(1) if points else "",
+    )
+
+
+def notebooks_table(pages: list[Page]) -> str:
+    """The landing page's table of notebooks (MyST markdown)."""
+    rows = ["| # | notebook | time | points |", "|---|---|---|---:|"]
+    for page in pages:
+        number, _, name = page.title.partition(" · ")
+        if not name:
+            number, name = page.assignment[:2], page.title
+        link = f"[{name}]({page.docname}.ipynb)"
+        rows.append(f"| {number} | {link} | {page.time} | {page.points} |")
+    return "\n".join(rows)
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    """Write only when the content changes, so that Sphinx rebuilds only what changed."""
+    raw = data.encode() if isinstance(data, str) else data
+    if path.exists() and path.read_bytes() == raw:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw)
+
+
+def mathjax_dir() -> Path:
+    """MathJax 2.7 as shipped by the ``jupyter-server-mathjax`` package."""
+    import jupyter_server_mathjax
+
+    return Path(jupyter_server_mathjax.__file__).parent / "static"
+
+
+def write_source(src: Path, notebooks: dict[str, nbformat.NotebookNode], sources) -> list[Page]:
+    """Lay out the jupyter-book source folder ``src`` and return its pages."""
+    src.mkdir(parents=True, exist_ok=True)
+    for path in SITE.iterdir():
+        if path.is_file():
+            _write(src / path.name, path.read_bytes())
+    pages = []
+    for assignment, nb in notebooks.items():
+        docname = f"notebooks/{assignment}/{sources[assignment].stem}"
+        _write(src / f"{docname}.ipynb", nbformat.writes(nb) + "\n")
+        pages.append(Page(assignment, docname, *intro(nb)))
+    keep = {f"{p.docname}.ipynb" for p in pages}
+    for old in (src / "notebooks").rglob("*.ipynb"):
+        if str(old.relative_to(src)) not in keep:
+            old.unlink()
+    toc = (SITE / "_toc.yml").read_text()
+    toc += "  - caption: Notebooks\n    chapters:\n"
+    toc += "".join(f"      - file: {p.docname}\n" for p in pages)
+    _write(src / "_toc.yml", toc)
+    index = (SITE / "index.md").read_text()
+    lines = [notebooks_table(pages) if line.startswith(MARKER) else line for line in index.split("\n")]
+    _write(src / "index.md", "\n".join(lines))
+    mathjax = src / "_static" / "mathjax"
+    if not (mathjax / "MathJax.js").exists():
+        shutil.copytree(mathjax_dir(), mathjax, dirs_exist_ok=True)
+    return pages
+
+
+def build_html(src: Path, html: Path, doctrees: Path) -> None:
+    """Run Sphinx through jupyter-book on ``src`` into ``html``."""
+    from jupyter_book.sphinx import build_sphinx
+
+    failed = build_sphinx(
+        src,
+        html,
+        noconfig=True,
+        path_config=str(src / "_config.yml"),
+        confoverrides={"latex_individualpages": False},  # jupyter-book's CLI always sets it
+        doctreedir=doctrees,
+        quiet=True,
+    )
+    if failed:
+        raise RuntimeError(f"Sphinx failed: {failed}")
+
+
+def build(
+    out: Path = OUT, *, cache: Path = CACHE, jobs: int = 2, use_cache: bool = True
+) -> list[Page]:
+    """Build the whole site into ``out/html``; returns its notebook pages."""
+    sources = solution_sources()
+    executed = execute_all(sources, cache, jobs=jobs, use_cache=use_cache)
+    notebooks = {a: strip(executed[a][0]) for a in sources}
+    pages = write_source(out / "src", notebooks, sources)
+    for page in pages:
+        _, page.seconds, page.cached, errors = executed[page.assignment]
+        page.errors = tuple(errors)
+    build_html(out / "src", out / "html", out / "doctrees")
+    return pages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograde.build.site", description=__doc__)
+    parser.add_argument("--out", type=Path, default=OUT, help="build folder (default build/site)")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="executed notebooks' cache")
+    parser.add_argument("--jobs", type=int, default=2, help="notebooks executed at once")
+    parser.add_argument("--no-cache", action="store_true", help="execute every notebook again")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    pages = build(args.out.resolve(), cache=args.cache.resolve(), jobs=args.jobs,
+                  use_cache=not args.no_cache)
+    errors = 0
+    for page in pages:
+        how = "cached" if page.cached else f"executed in {page.seconds:.0f} s"
+        print(f"{page.docname:<58} {how}")
+        for error in page.errors:
+            print(f"    ERROR {error.splitlines()[0][:150]}")
+        errors += len(page.errors)
+    index = args.out.resolve() / "html" / "index.html"
+    print(f"site built in {time.perf_counter() - start:.0f} s: {index}")
+    if errors:
+        print(f"{errors} errors in the solution notebooks (shown on their pages)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
