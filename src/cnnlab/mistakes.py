@@ -52,6 +52,13 @@ def _valid(image, kernel):
     return out[0, 0]
 
 
+def _as_float_pair(image, kernel):
+    """``image`` and ``kernel`` as float64 arrays, with their shapes."""
+    image = np.asarray(image, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    return image, kernel, image.shape, kernel.shape
+
+
 def correlate2d_mistakes(image, kernel):
     """Known mistakes of valid-mode cross-correlation ``correlate2d(image, kernel)``.
 
@@ -66,9 +73,7 @@ def correlate2d_mistakes(image, kernel):
         ``(hint, wrong output or wrong shape)`` pairs for ``mistakes=``.
     """
     integer_image = np.asarray(image).dtype.kind in "biu"
-    image = np.asarray(image, dtype=np.float64)
-    kernel = np.asarray(kernel, dtype=np.float64)
-    (h, w), (kh, kw) = image.shape, kernel.shape
+    image, kernel, (h, w), (kh, kw) = _as_float_pair(image, kernel)
     size = "'valid' mode has H - KH + 1 rows and W - KW + 1 columns"
     transposed = ("kernel axes transposed: kernel[p, q] multiplies image[i + p, j + q]; p runs "
                   "along the rows (KH values), q along the columns (KW values)")  # fmt: skip
@@ -111,9 +116,7 @@ def convolve2d_mistakes(image, kernel):
 
     Parameters and return value as in :func:`correlate2d_mistakes`.
     """
-    image = np.asarray(image, dtype=np.float64)
-    kernel = np.asarray(kernel, dtype=np.float64)
-    (h, w), (kh, kw) = image.shape, kernel.shape
+    image, kernel, (h, w), (kh, kw) = _as_float_pair(image, kernel)
     one_axis = "kernel flipped along one axis only: convolution flips rows AND columns"
     rot90 = ("kernel rotated by 90 degrees: convolution rotates it by 180 degrees, "
              "kernel[::-1, ::-1] (np.rot90(kernel, 2))")  # fmt: skip
@@ -233,12 +236,7 @@ def conv_forward_mistakes(x, w, b, stride=1, pad=0):
 def im2col_mistakes(x, kh, kw, stride=1, pad=0):
     """Known mistakes of ``im2col(x, kh, kw, stride, pad)``, one row per window.
 
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-    kh, kw : int
-        Kernel height and width.
-    stride, pad : int
+    The parameters are those of :func:`cnnlab.layers.im2col`.
 
     Returns
     -------

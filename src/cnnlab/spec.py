@@ -14,20 +14,8 @@ import os
 
 import numpy as np
 
-from .nn import (
-    AvgPool2d,
-    BatchNorm2d,
-    Conv2d,
-    ConvTranspose2d,
-    Dropout,
-    Flatten,
-    GlobalAvgPool2d,
-    Linear,
-    MaxPool2d,
-    ReLU,
-    Sequential,
-    Upsample,
-)
+from . import nn
+from .nn import Sequential
 
 __all__ = ["to_spec", "from_spec", "load_state", "load_model", "save_model", "load_into"]
 
@@ -54,13 +42,12 @@ def load_into(model, path):
     return model
 
 
+# the classes a spec may name: every layer cnnlab.nn exports, nothing else
 _CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        Conv2d, ConvTranspose2d, Upsample, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten,
-        Linear, Dropout, BatchNorm2d, Sequential,
-    )
-}  # fmt: skip
+    name: cls
+    for name, cls in ((n, getattr(nn, n)) for n in nn.__all__)
+    if isinstance(cls, type) and issubclass(cls, nn.Module) and cls is not nn.Module
+}
 
 
 def _architecture(module):

@@ -179,18 +179,11 @@ def maxpool_backward(dout, cache):
 def avgpool_forward(x, size=2, *, stride=None):
     """Average pooling over ``size x size`` windows moved by ``stride``.
 
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-    size : int, default 2
-        Window height and width.
-    stride : int, optional, keyword-only
-        Step between windows; default ``size``.
+    The parameters and ``out`` are those of :func:`maxpool_forward`.
 
     Returns
     -------
     out : ndarray, shape (N, C, OH, OW)
-        ``OH = (H - size) // stride + 1``, likewise OW.
     cache : tuple
         ``(x.shape, size, stride, dtype)``.
     """
