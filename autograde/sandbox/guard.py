@@ -228,6 +228,9 @@ def _hook_factory(key, main, genuine, entries, protected, start_new, thread_star
         out.append(sign(key, nonce, spec, hits, reply_digest))
 
     def hook(event, args):
+        if type(event) is not str:  # sys.audit takes a str subclass, whose __eq__ would run here
+            note(BROKEN)
+            return
         if event == EVENT:
             try:
                 on_event(args)
