@@ -257,13 +257,29 @@ cl.claim("out[0, 1] = 1*1 + 6*(-1)", float(np.sum(window * kernel)), equals=-5.0
 # %% [markdown]
 # ### Exercise 1: `correlate2d` (2 points)
 #
-# Implement valid-mode cross-correlation of one 2-D image with one 2-D kernel, using explicit
-# loops over the output positions. It must agree with
-# `scipy.signal.correlate2d(image, kernel, mode="valid")`, but you may not call that (or any
-# other library convolution) here.
+# Implement valid-mode cross-correlation of one 2-D image of shape (H, W) with one 2-D kernel of
+# shape (KH, KW), using explicit loops over the output positions: the formula above, for
+# $0 \le i \le H - KH$ and $0 \le j \le W - KW$, so the output has shape (H − KH + 1, W − KW + 1).
+# Kernels need not be square, and the output holds floats even when the image holds integers. It
+# must agree with `scipy.signal.correlate2d(image, kernel, mode="valid")`, but you may not call
+# that (or any other library convolution) here.
 #
-# *Hints.* Allocate the output with `np.zeros`, then for each `(i, j)` cut the window
-# `image[i:i + kh, j:j + kw]` and store `np.sum(window * kernel)`. Kernels need not be square.
+# <details><summary>Hint 1</summary>
+#
+# Make the output array first, at its final size, then fill it one value at a time: one loop over
+# the output rows, one over the output columns. Each value depends only on the part of the image
+# that lies under the kernel when the kernel sits at that position.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# At output position (i, j) the kernel covers image rows i to i + KH − 1 and columns j to
+# j + KW − 1: a window with exactly the kernel's shape. Multiply the window and the kernel
+# elementwise and add up all the products. Create the output as floats (`np.zeros` does), not
+# with the image's dtype, or the fractions of an integer image are cut off.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "correlate2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -384,10 +400,25 @@ T.assert_allclose(
 #
 # ### Exercise 2: `convolve2d` (1 point)
 #
-# Implement valid-mode convolution **by flipping the kernel and calling your `correlate2d`**.
-# It must agree with `scipy.signal.convolve2d(image, kernel, mode="valid")`.
+# Implement valid-mode convolution, the formula above, **by flipping the kernel and calling your
+# `correlate2d`**. It takes an image (H, W) and a kernel (KH, KW), returns floats of shape
+# (H − KH + 1, W − KW + 1), and must agree with
+# `scipy.signal.convolve2d(image, kernel, mode="valid")`.
 #
-# *Hint.* `kernel[::-1, ::-1]` reverses both axes. A transpose is not a flip.
+# <details><summary>Hint 1</summary>
+#
+# Compare the two formulas: convolution reads the kernel at $[KH - 1 - p,\ KW - 1 - q]$ where
+# cross-correlation reads it at $[p, q]$. So build a kernel whose rows come in reverse order and
+# whose columns come in reverse order, and cross-correlate with that.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# A slice with step −1 reverses an axis; reverse both axes of the kernel. A transpose
+# (`kernel.T`) or a quarter turn (`np.rot90`) is not a flip: try each on `[[1, 2], [3, 4]]`.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "convolve2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -602,11 +633,25 @@ cl.claim("the outputs are 2 or 4 pixels smaller", sorted(shrinkage), equals=[2, 
 #   regions, and only a weak response on horizontal edges;
 # - `"horizontal"`: the same for horizontal edges.
 #
-# *Hints.* A kernel gives 0 on a flat region exactly when its weights sum to 0. Compare the
-# column on the right of the window with the column on the left. The classic choice is the
-# [Sobel operator](https://en.wikipedia.org/wiki/Sobel_operator), which also weights the centre row
-# twice to average away some noise. The test applies your kernels to synthetic images with
-# vertical and horizontal edges.
+# The test applies your kernels to synthetic images with vertical and horizontal edges.
+#
+# <details><summary>Hint 1</summary>
+#
+# On a flat region every pixel of the window has the same value, so the response is that value
+# times the sum of the weights: it is 0 exactly when the weights sum to 0. An edge detector
+# weighs the pixels on one side of the edge against those on the other side.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# For the vertical kernel: negative weights in the left column, the same positive weights in the
+# right column, zeros in the middle column. The horizontal kernel compares the bottom row with the
+# top row in the same way. The classic choice is the
+# [Sobel operator](https://en.wikipedia.org/wiki/Sobel_operator), which also weights the centre
+# row (or column) twice to average away some noise.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "edge_kernels", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -758,10 +803,25 @@ plt.show()
 # %% [markdown]
 # ### Exercise 4: `zero_pad` (1 point)
 #
-# Pad a batch with zeros along H and W only. `pad` is either one integer (the same on all four
-# sides) or a pair `(ph, pw)`: `ph` rows on top and bottom, `pw` columns left and right.
+# Pad a batch x of shape (N, C, H, W) with zeros along H and W only. `pad` is either one integer
+# (the same on all four sides) or a pair `(ph, pw)`: `ph` rows on top and bottom, `pw` columns
+# left and right. Return a new array of shape (N, C, H + 2·ph, W + 2·pw) with `x` in its middle;
+# `x` itself must not change.
 #
-# *Hint.* `np.pad` takes one `(before, after)` pair **per axis**; the first two axes get `(0, 0)`.
+# <details><summary>Hint 1</summary>
+#
+# Turn an int `pad` into the pair `(pad, pad)` first, so that the rest of your code handles one
+# case. Then either make a zero array of the padded shape and copy `x` into its middle, or let
+# `np.pad` do both.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `np.pad` takes one `(before, after)` pair **per axis**, so four pairs for an (N, C, H, W)
+# array; the batch and channel axes get `(0, 0)`.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "zero_pad", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -928,19 +988,32 @@ plt.show()
 #
 # ### Exercise 5: `conv_output_size` (2 points)
 #
-# Return the output size along one axis, as a Python `int`, and raise a `ValueError` with a
-# helpful message when the arguments make no sense: `stride < 1`, `pad < 0`, `k < 1`, or a
-# kernel that does not fit in the padded input (a result smaller than 1).
+# Return the output size along one axis, the formula above,
+# $\lfloor (n + 2\,\text{pad} - k) / \text{stride} \rfloor + 1$, as a Python `int`. Raise a
+# `ValueError` with a helpful message when the arguments make no sense: `stride < 1`, `pad < 0`,
+# `k < 1`, or a kernel that does not fit in the padded input (a result smaller than 1).
 #
-# *Hints.* Use floor division `//` (it returns an int for ints). Check the arguments first; then
-# check the result.
+# <details><summary>Hint 1</summary>
+#
+# Work in three steps: check the arguments (one `raise ValueError(...)` per rule, with a message
+# that says which rule), compute the size, then check the size before you return it.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Python's floor division `//` rounds down and gives an int for ints; `/` gives a float, even
+# when the division is exact.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "conv_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_output_size(n, k, stride=1, pad=0):
     """Number of output positions of a convolution along one axis.
 
-    ``out = (n + 2 * pad - k) // stride + 1``
+    The number of windows of size k, stride apart, in the n + 2 pad positions of the padded
+    input: floor((n + 2 pad - k) / stride) + 1 (section 8).
 
     Parameters
     ----------
@@ -1088,16 +1161,32 @@ cl.claim("AlexNet: (227 - 11) // 4 + 1 = 55", cl.layers.conv_output_size(227, 11
 #
 # ### Exercise 6: `conv_forward_naive` (4 points)
 #
-# Implement the forward pass of a convolutional layer with loops over the output positions.
+# Implement the forward pass of a convolutional layer, the formula above, with loops over the
+# output positions. It takes `x` (N, C, H, W), `w` (F, C, KH, KW) and `b` (F,), and `stride` and
+# `pad` as keyword-only arguments (`conv_forward_naive(x, w, b, stride=2, pad=1)`); it returns
+# `out` of shape (N, F, OH, OW), with OH and OW given by the formula of section 8. Use your
+# `zero_pad` and `conv_output_size`, and do not flip the kernel.
 #
-# *Hints.* Pad once with your `zero_pad`, get OH and OW from your `conv_output_size`, and
-# allocate `out = np.zeros((N, F, OH, OW))`. Then loop over `n`, `f`, `i`, `j`: the window is
-# `xp[n, :, i*stride : i*stride + KH, j*stride : j*stride + KW]` (all channels at once), and
-# `out[n, f, i, j] = np.sum(window * w[f]) + b[f]`. Do not flip the kernel.
+# <details><summary>Hint 1</summary>
+#
+# Do once, before any loop, what is the same for every output value: pad the input, compute OH
+# and OW, and make the output array. Then visit every output value with one loop per axis of the
+# output: image, filter, output row, output column.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Output (i, j) reads the window of the *padded* input whose top-left corner is at row i·stride,
+# column j·stride: `xp[n, :, i*stride : i*stride + KH, j*stride : j*stride + KW]`. It spans all
+# C channels and so has the shape (C, KH, KW) of one filter `w[f]`: multiply the two
+# elementwise, add up everything, and add the filter's bias.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "conv_forward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def conv_forward_naive(x, w, b, stride=1, pad=0):
+def conv_forward_naive(x, w, b, *, stride=1, pad=0):
     """Forward pass of a convolutional layer (cross-correlation), with loops.
 
     ``out[n, f, i, j] = b[f] + sum_{c, p, q} xpad[n, c, i*stride + p, j*stride + q] * w[f, c, p, q]``
@@ -1236,6 +1325,12 @@ for n, c, h, wd, f, kh, kw, stride, pad in configs:
     b = rng.normal(size=f)
     ref = cl.layers.conv_forward(x, w, b, stride=stride, pad=pad)[0]
     check_conv(x, w, b, stride, pad, expected=ref)
+# stride and pad are keyword-only, as in every layer of the course
+with T.reference_helpers(**REFERENCES), T.raises(
+    TypeError, match="positional", hint="stride and pad are keyword-only: keep the * of the "
+    "signature conv_forward_naive(x, w, b, *, stride=1, pad=0)"
+):  # fmt: skip
+    conv_forward_naive(x, w, b, 2, 1)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1613,19 +1708,32 @@ cl.claim("cols about 9 times larger for 3 x 3, stride 1", growth, low=8.5, high=
 # %% [markdown]
 # ### Exercise 9: `im2col` (3 points)
 #
-# Build the matrix described above, with the row and column order given in the docstring (the
-# tests check it, because `conv_forward_im2col` relies on it).
+# Build the matrix `cols` of shape (N·OH·OW, C·KH·KW) described above, with the row and column
+# order given in the docstring (the tests check it, because `conv_forward_im2col` relies on it).
+# `stride` and `pad` are keyword-only: `im2col(x, 3, 3, stride=2, pad=1)`. Use your `zero_pad`
+# and `conv_output_size`.
 #
-# *Hints.* Pad with `zero_pad`. The simplest version loops over output positions: for each
-# (i, j), cut `xp[:, :, i*stride : i*stride + kh, j*stride : j*stride + kw]`, which has shape
-# (N, C, KH, KW), reshape it to (N, C·KH·KW), and store it in rows `n·OH·OW + i·OW + j` for all
-# n at once. (A faster version loops over the KH·KW kernel offsets instead and copies strided
-# slices.) An intermediate array of shape (N, OH, OW, C, KH, KW) reshaped at the end gives the
-# right order for free.
+# <details><summary>Hint 1</summary>
+#
+# Pad once, and compute OH and OW. The simplest version loops over the output positions (i, j)
+# and handles all N images at once: at each position, the windows of the N images form one slice
+# of the padded batch, of shape (N, C, KH, KW).
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Flattening one (C, KH, KW) window in NumPy's order gives exactly the column order
+# c·KH·KW + p·KW + q. For the rows, collect the windows in an array of shape
+# (N, OH, OW, C, KH, KW), indexed by image, output position and pixel; one reshape at the end
+# to (N·OH·OW, C·KH·KW) then puts every row and column in its place. (A faster version loops over
+# the KH·KW kernel offsets (p, q) instead and copies one strided slice per offset.)
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def im2col(x, kh, kw, stride=1, pad=0):
+def im2col(x, kh, kw, *, stride=1, pad=0):
     """Copy every receptive field of a batch into one row of a matrix.
 
     Parameters
@@ -1745,23 +1853,42 @@ for n, c, h, wd, kh, kw, stride, pad in configs:
     x = rng.normal(size=(n, c, h, wd))
     ref = cl.layers.im2col(x, kh, kw, stride=stride, pad=pad)
     check_im2col(x, kh, kw, stride, pad, expected=ref)
+# stride and pad are keyword-only, as in cnnlab's im2col
+with T.reference_helpers(**REFERENCES), T.raises(
+    TypeError, match="positional", hint="stride and pad are keyword-only: keep the * of the "
+    "signature im2col(x, kh, kw, *, stride=1, pad=0)"
+):  # fmt: skip
+    im2col(x, 3, 3, 2, 1)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Exercise 10: `conv_forward_im2col` (3 points)
 #
 # Implement the convolutional layer with your `im2col` and a **single matrix multiply**, no loops.
-# It must give the same result as `conv_forward_naive`, without calling it: a wrapper around
-# `conv_forward_naive` earns no points.
+# Inputs, output and the keyword-only `stride` and `pad` are those of `conv_forward_naive`, and it
+# must give the same result, without calling it: a wrapper around `conv_forward_naive` earns no
+# points.
 #
-# *Hints.* `cols @ w.reshape(F, -1).T` has shape (N·OH·OW, F). Add `b` (broadcasting over the
-# rows works, since the last axis is F). Then `reshape(N, OH, OW, F)` and
-# `transpose(0, 3, 1, 2)`. Reshaping straight to (N, F, OH, OW) would keep the shape right but
-# scramble the values.
+# <details><summary>Hint 1</summary>
+#
+# Follow the three steps above: the windows as the rows of one matrix (your `im2col`, with the
+# layer's kernel size, stride and padding), the filters as the rows of another, one matrix
+# product between them; then add the biases and put the axes in the order (N, F, OH, OW).
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `cols @ w.reshape(F, -1).T` has shape (N·OH·OW, F): one row per output position, one column
+# per filter, so the biases broadcast along the rows. The rows come in the order (n, i, j), so
+# the result reshapes to (N, OH, OW, F); a transpose then moves the filter axis to position 1.
+# Reshaping straight to (N, F, OH, OW) would keep the shape right but scramble the values.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "conv_forward_im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def conv_forward_im2col(x, w, b, stride=1, pad=0):
+def conv_forward_im2col(x, w, b, *, stride=1, pad=0):
     """Forward pass of a convolutional layer as one matrix multiply on im2col columns.
 
     Parameters
@@ -1775,7 +1902,7 @@ def conv_forward_im2col(x, w, b, stride=1, pad=0):
     Returns
     -------
     out : ndarray, shape (N, F, OH, OW)
-        Equal to ``conv_forward_naive(x, w, b, stride, pad)``.
+        Equal to ``conv_forward_naive(x, w, b, stride=stride, pad=pad)``.
     """
     ### BEGIN SOLUTION
     n, c, h, wid = x.shape
@@ -1784,7 +1911,7 @@ def conv_forward_im2col(x, w, b, stride=1, pad=0):
         raise ValueError(f"need w (F, {c}, KH, KW) and b (F,), got {w.shape} and {np.shape(b)}")
     oh = conv_output_size(h, kh, stride, pad)
     ow = conv_output_size(wid, kw, stride, pad)
-    cols = im2col(x, kh, kw, stride, pad)  # (N*OH*OW, C*KH*KW)
+    cols = im2col(x, kh, kw, stride=stride, pad=pad)  # (N*OH*OW, C*KH*KW)
     out = cols @ w.reshape(f, -1).T + b  # (N*OH*OW, F)
     return out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
     ### END SOLUTION
@@ -1822,7 +1949,7 @@ def check_conv(x, w, b, stride, pad, expected):
     mistakes = conv_forward_mistakes(x, w, b, stride, pad)
     calls = []  # how your function called im2col: (kh, kw, stride, pad)
 
-    def im2col_reference(x, kh, kw, stride=1, pad=0):
+    def im2col_reference(x, kh, kw, *, stride=1, pad=0):
         """Exercise 9's contract (cnnlab's im2col has the same row and column order)."""
         calls.append((kh, kw, stride, pad))
         return cl.layers.im2col(x, kh, kw, stride=stride, pad=pad)
@@ -1844,6 +1971,9 @@ def check_conv(x, w, b, stride, pad, expected):
         elif (call_kh, call_kw) != (kh, kw):
             hint = (f"im2col was called with a {call_kh} x {call_kw} window, but the kernel is "
                     f"KH x KW = {kh} x {kw}")  # fmt: skip
+    if isinstance(got, TypeError) and "im2col_reference() takes" in str(got):
+        hint = ("im2col takes stride and pad as keyword-only arguments: pass them as "
+                "stride=..., pad=...")  # fmt: skip
     if isinstance(got, Exception):
         hint = hint or (f"cols has shape (N*OH*OW, C*KH*KW); w.reshape(F, -1).T has shape "
                         f"(C*KH*KW, F) = ({c * kh * kw}, {f}); their product (N*OH*OW, F) is "
@@ -1884,6 +2014,14 @@ for n, c, h, wd, f, kh, kw, stride, pad in configs:
     b = rng.normal(size=f)
     ref = cl.layers.conv_forward(x, w, b, stride=stride, pad=pad)[0]
     check_conv(x, w, b, stride, pad, expected=ref)
+# stride and pad are keyword-only, as in conv_forward_naive
+references = {"im2col": cl.layers.im2col, "conv_output_size": cl.layers.conv_output_size,
+              "zero_pad": zero_pad_reference}  # fmt: skip
+with T.reference_helpers(**references), T.raises(
+    TypeError, match="positional", hint="stride and pad are keyword-only: keep the * of the "
+    "signature conv_forward_im2col(x, w, b, *, stride=1, pad=0)"
+):  # fmt: skip
+    conv_forward_im2col(x, w, b, 2, 1)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -164,13 +164,20 @@ print("boxes (x0, y0, x1, y1):\n", boxes, "\nlabels:", [CLASSES[k] for k in labe
 # area), and so does a pair that only touches. A pair whose union is 0 (two empty boxes) gets
 # IoU 0.
 #
-# <details><summary>Hints (open if you are stuck)</summary>
+# <details><summary>Hint 1</summary>
 #
-# - Slicing with `None` turns the N left edges into an (N, 1) column and the M left edges of
-#   the other set into a (1, M) row; an operation on the two broadcasts to (N, M).
-# - When two boxes do not overlap, "smaller right edge minus larger left edge" is negative, and
-#   two negative sides multiply to a positive area: clip each side at 0 first.
-# - Areas have no "+ 1": the box (3, 0, 8, 1) is 5 pixels wide.
+# Work on all N x M pairs at once. The intersection of two boxes is a rectangle: its left edge is
+# the larger of the two left edges, its right edge the smaller of the two right edges, and so on.
+# Slicing with `None` turns the N left edges into an (N, 1) column and the M left edges of the
+# other set into a (1, M) row; an operation on the two broadcasts to (N, M).
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# When two boxes do not overlap, "smaller right edge minus larger left edge" is negative, and two
+# negative sides multiply to a positive area: clip each side at 0 before multiplying. Areas have
+# no "+ 1": the box (3, 0, 8, 1) is 5 pixels wide. Divide only where the union is positive.
 #
 # </details>
 
@@ -319,12 +326,19 @@ with T.raises(ValueError, hint="boxes must be (N, 4): raise ValueError for (N, 2
 #
 # Return the loss (a float) and its gradient with respect to `pred` (the shape of `pred`).
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - The branch depends on the *size* of the error, `|d|`: an error of -5 is large.
-# - `d` is `pred - target`: the gradient pushes `pred` towards the target, so it is positive
-#   where `pred` is too large.
-# - `np.where(condition, a, b)` picks elementwise between two arrays of the same shape.
+# Compute the error `d = pred - target` once, then choose the branch elementwise from the *size*
+# of the error, `|d|`: an error of -5 is large. Add `f` over all elements and divide by the number
+# of boxes (rows); the gradient has one entry per element and carries the same division.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The gradient pushes `pred` towards the target, so it is positive where `pred` is too large:
+# $d / \beta$ in the quadratic part, the sign of $d$ in the linear part.
+# `np.where(condition, a, b)` picks elementwise between two arrays of the same shape.
 #
 # </details>
 
@@ -455,12 +469,19 @@ T.assert_allclose([loss], [1.0], name="smooth_l1 at |d| = beta = 1 (both pieces 
 # lines of the function make it your `smooth_l1` when none is given; the tests also pass other
 # box losses, so call `box_loss`). When no example has an object, the box term is 0.
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - A boolean mask `labels != background` picks the object rows; `box_pred[mask]` are their
-#   predictions, and the box loss divides by *their* number.
-# - `dbox_pred` has the shape of `box_pred`: start from zeros and fill the object rows.
-# - The weight multiplies the box term and its gradient, never the cross-entropy.
+# Two terms, added: the cross-entropy over all N examples, and the box loss over the object
+# examples only, times `weight`. A boolean mask `labels != background` picks the object rows;
+# `box_pred[mask]` are their predictions.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The box loss divides by the number of *object* examples, and `dbox_pred` has the shape of
+# `box_pred`: start from zeros and fill the object rows. The weight multiplies the box term and
+# its gradient, never the cross-entropy. With no object example, skip the box loss altogether.
 #
 # </details>
 
@@ -812,13 +833,18 @@ if not cl.is_grading():
 # W)` inputs: `conv(x)[:, :, 0, 0] == linear(x)`. Copy the numbers; do not change `linear`.
 # Raise `ValueError` when `linear.in_features != C * H * W`.
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - Output `m` of the linear layer uses the column `w[:, m]`; filter `m` of the convolution is
-#   that column laid out as a `(C, H, W)` block, in the order `Flatten` used.
-# - `conv.params["w"][...] = ...` writes into the module's own array.
-# - Test with `H != W` and `C > 1`: a square single-channel example hides two of the three
-#   usual mistakes.
+# Output `m` of the linear layer uses the column `w[:, m]` of its weights; filter `m` of the
+# convolution is that column laid out as a `(C, H, W)` block, in the order `Flatten` used.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The whole weight array is one reshape and one transpose away, and `conv.params["w"][...] = ...`
+# writes into the module's own array. Test with `H != W` and `C > 1`: a square single-channel
+# example hides two of the three usual mistakes.
 #
 # </details>
 
@@ -1105,12 +1131,19 @@ print(f"{len(raw_boxes)} raw detections with score > 0.05 for "
 # Return the indices of the kept boxes, highest score first (ties keep input order), as an int
 # array. Use your `iou`. Do not change the inputs.
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - `np.argsort(-scores, kind="stable")` gives the order, best first, ties in input order.
-# - A boolean array "still in the running", one entry per box, is easier to get right than
-#   deleting from a list while looping over it.
-# - Compare labels before suppressing, and use `>` against the threshold.
+# Visit the boxes from the best score down. A box that is still in the running when its turn comes
+# is kept, and it knocks out every later box of the same class that overlaps it too much. A boolean
+# array "still in the running", one entry per box, is easier to get right than deleting from a
+# list while looping over it.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `np.argsort(-scores, kind="stable")` gives the order, best first, ties in input order. Compare
+# labels before suppressing, and use `>` against the threshold.
 #
 # </details>
 
@@ -1239,6 +1272,16 @@ T.assert_true(np.issubdtype(np.asarray(keep).dtype, np.integer),
 with T.reference_helpers(iou=iou_by_counting):
     keep = nms(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=int))
 T.assert_equal(len(keep), 0, name="nms of no boxes: number kept")
+# equal scores keep their input order
+ties = np.array([[0, 0, 4, 4], [10, 0, 14, 4], [20, 0, 24, 4], [30, 0, 34, 4]], dtype=float)
+with T.reference_helpers(iou=iou_by_counting):
+    keep = nms(ties, np.array([0.5, 0.9, 0.5, 0.5]), np.zeros(4, dtype=int))
+T.assert_equal(np.asarray(keep).tolist(), [1, 0, 2, 3],
+               name="nms of four separate boxes with scores [0.5, 0.9, 0.5, 0.5]",
+               hint="boxes with equal scores keep their input order",
+               mistakes=[("equal scores came out in reverse input order: reversing an ascending "
+                          "sort reverses the ties too; sort -scores with a stable sort",
+                          [1, 3, 2, 0])])  # fmt: skip
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1306,13 +1349,21 @@ if not cl.is_grading():
 # order). Use your `iou`. No detections: AP 0 and empty arrays. At least one ground-truth box
 # is required (`ValueError` otherwise).
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - Sort once with `np.argsort(-scores, kind="stable")`, then loop over the detections in that
-#   order; keep one boolean "taken" per ground-truth box.
-# - `np.cumsum` of the TP flags gives the TP count after each detection.
-# - `np.maximum.accumulate` on the reversed precision array (then reversed back) gives the
-#   best precision at this or any later position.
+# Sort the detections once, best first, then walk through them in that order; keep one boolean
+# "taken" per ground-truth box. A detection is compared with the ground-truth boxes of its own
+# image only: the one it overlaps most is its match if the IoU reaches the threshold and that box
+# is not taken yet; otherwise the detection is a false positive. Precision and recall after each
+# detection then follow from the running count of true positives.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `np.cumsum` of the TP flags gives the TP count after each detection.
+# `np.maximum.accumulate` on the reversed precision array (then reversed back) gives the best
+# precision at this or any later position, and AP sums those over the steps in recall.
 #
 # </details>
 
@@ -1513,6 +1564,17 @@ with T.raises(ValueError, hint="no ground-truth box: raise ValueError"):
     with T.reference_helpers(iou=iou_by_counting):
         average_precision(np.array([[0, 0, 1, 1.0]]), np.array([0.5]), np.array([0]),
                           np.zeros((0, 4)), np.zeros(0, int))  # fmt: skip
+# equal scores keep their input order: the miss, listed first, counts first
+with T.reference_helpers(iou=iou_by_counting):
+    ap, precision, recall = average_precision(
+        np.array([[20, 20, 30, 30], [0, 0, 10, 10.0]]), np.array([0.5, 0.5]), np.array([0, 0]),
+        np.array([[0, 0, 10, 10.0]]), np.array([0]))  # fmt: skip
+T.assert_allclose(precision, [0.0, 0.5],
+                  name="precision of a miss and a hit with equal scores, in that order",
+                  hint="detections with equal scores keep their input order",
+                  mistakes=[("equal scores came out in reverse input order: reversing an "
+                             "ascending sort reverses the ties too; sort -scores with a stable "
+                             "sort", [1.0, 0.5])])  # fmt: skip
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1626,8 +1688,8 @@ if not cl.is_grading():
 #   `pad` adds zeros around the input; here, as in the backward pass it comes from, it removes
 #   the border of the output.
 #
-# So a map of H rows becomes one of `OH = (H - 1) * stride - 2 * pad + KH` rows (the canvas has
-# `(H - 1) * stride + KH` rows before the crop). The weights have the layout
+# So a map of H rows becomes one of $OH = (H - 1)\,\text{stride} - 2\,\text{pad} + KH$ rows (the
+# canvas has $(H - 1)\,\text{stride} + KH$ rows before the crop). The weights have the layout
 # (C_in, C_out, KH, KW), the one of PyTorch's `ConvTranspose2d`: it is the weight array
 # (F, C, KH, KW) of the convolution whose backward pass this is, whose F output channels are our
 # inputs. The name says why: write a convolution as a matrix product `y = A x`; its input
@@ -1706,15 +1768,21 @@ cl.claim("kernel 4, stride 2, pad 1: 4 stamps on every interior pixel",
 # `cnnlab.layers.conv_backward`, the input gradient of a convolution with the same weights;
 # calling `cnnlab.layers` or `scipy.signal` from your function earns no points.
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - Build the uncropped canvas of shape (N, C_out, (H - 1) * stride + KH, (W - 1) * stride + KW)
-#   and add the stamps into it with `+=` (they overlap).
-# - One stamp for all channels: `x[n, :, i, j]` has C_in numbers and `w` is (C_in, C_out, KH, KW);
-#   the stamp is their weighted sum over C_in (`np.tensordot` with `axes=(0, 0)`, or a loop over
-#   the input channels).
-# - Crop `pad` from the start AND from the end of both spatial axes, then add the bias to every
-#   pixel of its output channel.
+# Build the uncropped canvas first, $(H - 1)\,\text{stride} + KH$ rows by
+# $(W - 1)\,\text{stride} + KW$ columns for each image and output channel, then visit every
+# input pixel of every image and add its stamp into the canvas with `+=` (stamps overlap). Crop
+# and add the bias at the end.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# One stamp covers all output channels at once: `x[n, :, i, j]` holds C_in numbers and `w` is
+# (C_in, C_out, KH, KW), so the stamp is their weighted sum over C_in, of shape (C_out, KH, KW)
+# (`np.tensordot` with `axes=(0, 0)`, or a loop over the input channels). Crop `pad` from the start
+# AND from the end of both spatial axes, then add the bias to every pixel of its output channel.
 #
 # </details>
 
@@ -1739,7 +1807,7 @@ def conv_transpose_forward(x, w, b, *, stride=1, pad=0):
     Returns
     -------
     out : ndarray, shape (N, C_out, OH, OW)
-        OH = (H - 1) * stride - 2 * pad + KH, likewise OW.
+        OH = stride (H - 1) + KH - 2 pad rows, likewise OW columns.
     cache : tuple
         (x, w, b, stride, pad).
     """
@@ -1915,12 +1983,19 @@ T.assert_true(
 # numerical gradients. Calling `cnnlab.layers` or `scipy.signal` from your
 # function earns no points.
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - Make the canvas gradient with `np.pad`, padding only the two spatial axes by `pad`.
-# - One loop over `n, i, j` can fill `dx[n, :, i, j]` and add to `dw` at the same time: both use
-#   the window `dcanvas[n, :, i*stride : i*stride + KH, j*stride : j*stride + KW]`.
-# - Check the shapes before the values: `dx` like `x`, `dw` like `w`, `db` like `b`.
+# Walk back through the forward pass: the crop, then the stamps. The crop passes the gradient of
+# the pixels it kept and gives 0 to the rest, so the canvas gradient is `dout` with `pad` zeros
+# around its two spatial axes. `db` gets every pixel of its output channel.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# One loop over `n, i, j` can fill `dx[n, :, i, j]` and add to `dw` at the same time: both use
+# the window `dcanvas[n, :, i*stride : i*stride + KH, j*stride : j*stride + KW]`. Check the
+# shapes before the values: `dx` like `x`, `dw` like `w`, `db` like `b`.
 #
 # </details>
 
@@ -2194,15 +2269,21 @@ cl.claim("the background covers about 95 % of the pixels", pixel_share[0], low=0
 # above. Vectorise it (no loop over pixels). Calling `cnnlab.layers.softmax_cross_entropy` or
 # `scipy.special` earns no points.
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - `keepdims=True` keeps the class axis, so that the max and the log of the sum broadcast back
-#   over the K scores of every pixel.
-# - Build a boolean array of the labelled pixels first. An ignored label of -1 used as an index
-#   silently picks the LAST class: replace it by any valid class before indexing, and zero its
-#   contributions afterwards.
-# - `np.take_along_axis(logp, labels[:, None], axis=1)` picks the log-probability of each
-#   pixel's label.
+# Treat every pixel as one example of the softmax cross-entropy of notebook 02, with the class axis
+# as axis 1, and average over the labelled pixels of the whole batch. Build a boolean array of the
+# labelled pixels first. `keepdims=True` keeps the class axis, so that the max and the log of the
+# sum broadcast back over the K scores of every pixel.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# An ignored label of -1 used as an index silently picks the LAST class: replace it by any valid
+# class before indexing, and zero its contributions afterwards.
+# `np.take_along_axis(logp, labels[:, None], axis=1)` picks the log-probability of each pixel's
+# label.
 #
 # </details>
 
@@ -2430,11 +2511,16 @@ T.assert_rel_error(dscores, num, tol=1e-7, name="pixel_cross_entropy dscores vs 
 # class indices) over the classes `0 .. num_classes - 1`, with the three choices above. Calling
 # `sklearn.metrics.jaccard_score` earns no points.
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - A loop over the `num_classes` classes is fine; inside it, boolean arrays `pred == c` and
-#   `truth == c` over the whole batch give the intersection (`&`) and the union (`|`).
-# - Skip a class whose union is empty before dividing.
+# A loop over the `num_classes` classes is fine; inside it, boolean arrays `pred == c` and
+# `truth == c` over the whole batch give the intersection (`&`) and the union (`|`).
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Skip a class whose union is empty before dividing, and average the IoU of the classes you kept.
 #
 # </details>
 
@@ -2808,12 +2894,20 @@ cl.claim("9,604 parameters, 132 in the last layer", (source_net.num_params(),
 # `scale` and every parameter of the later layers 1, and every key must match at least one
 # parameter of `model`. Section 5's experiment passes your dictionary to Adam.
 #
-# <details><summary>Hints</summary>
+# <details><summary>Hint 1</summary>
 #
-# - The layers `0, 1, ..., n_pretrained - 1` are pretrained: `range(n_pretrained)`. Not every
-#   layer has parameters (`model.layers[i].params` is empty for ReLU, pooling, Flatten), and a
-#   key for a layer without parameters matches nothing.
-# - `model.params` lists every parameter name; its keys start with the layer index and a dot.
+# Layers that keep the full rate need no key at all, and one key per pretrained layer is enough:
+# a prefix matches every parameter of its layer. `model.params` lists every parameter name; the
+# names start with the layer index and a dot (`"3.w"`), so a key built the same way matches the
+# parameters of exactly one layer.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The layers `0, 1, ..., n_pretrained - 1` are pretrained: `range(n_pretrained)`. Not every layer
+# has parameters (`model.layers[i].params` is empty for ReLU, pooling, Flatten), and a key for a
+# layer without parameters matches nothing: leave it out.
 #
 # </details>
 
