@@ -21,30 +21,35 @@
 # **When you finish this notebook you can**
 #
 # - write the forward and backward pass of ReLU, fully connected, convolution, max pooling,
-#   global average pooling, dropout and the softmax cross-entropy loss, in NumPy;
+#   average pooling with padding, global average pooling, dropout, batch normalisation and the
+#   softmax cross-entropy loss, in NumPy;
 # - check any backward pass against a numerical gradient and read the relative error (one
 #   rule for the whole course: below 1e-7 the gradient is right, above it look for a bug);
-# - explain where the gradient of max pooling goes, why dropout rescales at train time, what a
-#   1x1 convolution computes, and how far one output unit "sees" into the input.
+# - explain where the gradient of max pooling goes, what padding means for a pooling layer, why
+#   dropout rescales at train time, why batch normalisation uses running statistics at test
+#   time, what a 1x1 convolution computes, and how far one output unit "sees" into the input.
 #
 # **Builds on** 01-convolution (NCHW arrays, padding, stride, the output-size formula
 # `OH = (H + 2*pad - KH) // stride + 1`). **Leads to** 03-training, where these layers become a
 # network trained with gradient descent.
 #
-# **Time:** about 3 hours. The whole notebook runs in under a minute.
+# **Time:** about 4 hours. The optional challenge at the end takes half an hour more; the
+# whole notebook runs in under a minute.
 #
 # **Reading:** the CS231n notes on [backpropagation](https://cs231n.github.io/optimization-2/),
 # [gradient checks](https://cs231n.github.io/neural-networks-3/#gradcheck) and
 # [convolutional networks](https://cs231n.github.io/convolutional-networks/).
 #
-# **Exercises (25 points):** `numerical_gradient` (2), `relu_forward` (1), `relu_backward` (1),
+# **Exercises (35 points):** `numerical_gradient` (2), `relu_forward` (1), `relu_backward` (1),
 # `affine_forward` (1), `affine_backward` (2), `conv_backward_naive` (4), `maxpool_forward_naive`
-# (2), `maxpool_backward_naive` (3), `global_avgpool_forward` (1), `global_avgpool_backward` (1),
-# `softmax_cross_entropy` (2), `dropout_forward` (1), `dropout_backward` (1), `conv1x1_as_matmul`
-# (1), `receptive_field` (2). Each answer cell defines one function; write your code between the
-# docstring and the end of the function and run the test cell below it. The visible tests are
-# small examples, most of them checkable by hand (each says where its expected values come from);
-# more tests run when the notebook is graded.
+# (2), `maxpool_backward_naive` (3), `avgpool_forward_naive` (2), `avgpool_backward_naive` (2),
+# `global_avgpool_forward` (1), `global_avgpool_backward` (1), `softmax_cross_entropy` (2),
+# `dropout_forward` (1), `dropout_backward` (1), `batchnorm2d_forward` (3),
+# `batchnorm2d_backward` (3), `conv1x1_as_matmul` (1), `receptive_field` (2). Each answer cell
+# defines one function; write your code between the docstring and the end of the function and
+# run the test cell below it. The visible tests are small examples, most of them checkable by
+# hand (each says where its expected values come from); more tests run when the notebook is
+# graded. The challenge at the end, `conv_backward_im2col`, is optional and not graded.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import time
@@ -286,14 +291,40 @@ cl.claim("the forward difference gives 12.0601", forward, low=12.0601 - 1e-9, hi
 # %% [markdown]
 # ### Exercise 1: `numerical_gradient` (2 points)
 #
-# Write the centred-difference gradient of a scalar function `f` at an array `x` of any shape.
-# Probe one element at a time: store its value, set it to `old + h`, evaluate, set it to
-# `old - h`, evaluate, and **put the old value back** before moving on (f sees the same array
-# every time, so a forgotten restore shifts every later estimate).
+# Write the centred-difference gradient of a scalar function `f` at an array `x` of any shape:
+# for every index $i$ of $x$,
 #
-# *Hints:* `np.ndindex(x.shape)` yields every index tuple of an array of any shape; `f(x)` may
-# return a NumPy scalar, so convert it with `float(...)`. Do not call `cl.gradcheck`; that is
-# the function you are writing.
+# $$\text{grad}_i = \frac{f(x + h\,e_i) - f(x - h\,e_i)}{2h},$$
+#
+# returned as a float64 array shaped like `x`. `f` takes the whole array, so you probe `x`
+# itself, one element at a time. When your function returns, `x` must hold **exactly** its
+# original values, bit for bit: `f` sees the same array at every probe, so a value left behind
+# shifts every later estimate. Use the step `h` you are given. Do not call `cl.gradcheck`; that
+# is the function you are writing.
+#
+# <details><summary>Hint 1</summary>
+#
+# One loop over every index of `x`, whatever its number of axes. At each index: nudge that
+# element up by $h$ and evaluate `f`, nudge it down by $h$ and evaluate again, put the element
+# back, and only then move on to the next index.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `np.ndindex(x.shape)` yields every index tuple of an array of any shape, so `x[idx]` works for
+# a vector and for a 4-D array alike. `f(x)` may return a NumPy scalar; `float(...)` turns it
+# into a plain number.
+#
+# </details>
+#
+# <details><summary>Hint 3</summary>
+#
+# Adding and subtracting $h$ does not always give back the same float: in float64,
+# `0.1 + 1e-5 - 2e-5 + 1e-5` is not `0.1`. Keep the element's value in a variable before the
+# first probe, `old = x[idx]`, and assign that variable back after the second.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "numerical_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -476,8 +507,28 @@ plt.show()
 #
 # ### Exercise 2a: `relu_forward` (1 point) and 2b: `relu_backward` (1 point)
 #
-# The cache is the input `x` itself. Do not change `x` in place (`x[x < 0] = 0` would also
-# change the cached copy that the backward pass needs); `np.maximum` returns a new array.
+# `relu_forward` returns $\mathrm{relu}(x) = \max(x, 0)$ element by element, and as its cache
+# the input `x` itself. It must not change `x`: the cache *is* `x`, so writing the output into
+# `x` would hand the backward pass the output instead of the input. `relu_backward` returns
+# $dx = \text{dout} \cdot \mathbb{1}[x > 0]$, in the shape of `x`: the gradient passes where the
+# input was positive, whatever the sign of `dout`, and is 0 where $x < 0$ and at exactly
+# $x = 0$ (the course's convention).
+#
+# <details><summary>Hint 1 (2a)</summary>
+#
+# Build a new array instead of editing `x`. NumPy has a function that takes the element-wise
+# maximum of an array and a number in one call and returns a new array (it is not `np.max`,
+# which reduces along an axis).
+#
+# </details>
+#
+# <details><summary>Hint 2 (2b)</summary>
+#
+# The gate is a boolean array, True where the input was strictly positive; multiplying `dout`
+# by it counts True as 1 and False as 0. Strictly: `>`, not `>=`, or $x = 0$ passes the
+# gradient.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "relu_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -651,9 +702,24 @@ T.assert_allclose(
     name="relu_backward on (3, 2, 4, 5)",
     hint="where x > 0 the gradient passes unchanged: dx = dout",
 )
-away = x != 0  # the numerical gradient at the kink itself averages the two slopes
-num = cl.gradcheck.numerical_gradient(lambda z: np.maximum(z, 0), x.copy(), df=dout)
-T.assert_rel_error(dx[away], num[away], tol=1e-7, name="relu_backward vs numerical gradient")
+
+
+def learner_backward(dout, cache):
+    """relu_backward on copies, so that the arrays check_gradients probes stay its own."""
+    with T.forbid_calls("cnnlab.layers", exercise="relu_backward"):
+        return relu_backward(dout.copy(), cache.copy())
+
+
+# numerical gradient away from the kink (at x = 0 itself it would average the two slopes)
+x_away = np.where(x == 0, -0.5, x)
+errors = cl.gradcheck.check_gradients(
+    cl.layers.relu_forward, {"x": x_away}, learner_backward, rng=rng
+)
+for key, err in errors.items():
+    T.assert_true(
+        err < 1e-7,
+        f"relu_backward d{key} vs numerical gradient: relative error {err:.1e}, above 1e-7",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -712,8 +778,33 @@ plt.show()
 #
 # ### Exercise 3a: `affine_forward` (1 point) and 3b: `affine_backward` (2 points)
 #
-# *Hints:* `x.reshape(N, -1)` flattens every example; `dx.reshape(x.shape)` undoes it. Keep the
-# original `x` (not the flattened one) in the cache, so the backward pass knows its shape.
+# `affine_forward` flattens each example to a row of $D$ numbers, in row-major order, and returns
+# $x_{\text{flat}}\, W + b$ of shape (N, M), with the cache `(x, w, b)`: `x` in its original
+# shape, so that the backward pass knows it. `affine_backward` returns the three gradients of the
+# formulas above: `dx` in the shape of `x`, and `dw` (D, M) and `db` (M,) **summed** over the
+# batch, because the parameters served every example.
+#
+# <details><summary>Hint 1</summary>
+#
+# Each formula is one matrix product or one sum. Write the shapes down first: the shape rule
+# tells you which factor is transposed and on which side of the product it goes.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `x.reshape(N, -1)` flattens every example whatever its number of axes, and
+# `.reshape(x.shape)` brings a flat (N, D) array back to the shape of `x`.
+#
+# </details>
+#
+# <details><summary>Hint 3</summary>
+#
+# The sums over the batch come for free: $x_{\text{flat}}^\top\,\text{dout}$ already adds the N
+# outer products, and `db` adds the rows of `dout` (axis 0). No division by N: the mean belongs
+# to the loss, not to the layers.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "affine_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -938,15 +1029,22 @@ T.assert_allclose(
         ("db summed over the wrong axis: one entry per output, dout.sum(axis=0)", ()),
     ],
 )
-for name, arg, grad in (("x", 0, dx), ("w", 1, dw), ("b", 2, db)):
-    args = [x.copy(), w.copy(), b.copy()]
 
-    def f(z, arg=arg, args=args):
-        args[arg] = z
-        return cl.layers.affine_forward(*args)[0]
 
-    num = cl.gradcheck.numerical_gradient(f, args[arg].copy(), df=dout)
-    T.assert_rel_error(grad, num, tol=1e-7, name=f"affine_backward d{name} vs numerical gradient")
+def learner_backward(dout, cache):
+    """affine_backward on copies, so that the arrays check_gradients probes stay its own."""
+    with T.forbid_calls("cnnlab.layers", exercise="affine_backward"):
+        return affine_backward(dout.copy(), tuple(a.copy() for a in cache))
+
+
+errors = cl.gradcheck.check_gradients(
+    cl.layers.affine_forward, {"x": x, "w": w, "b": b}, learner_backward, dout=dout
+)
+for key, err in errors.items():
+    T.assert_true(
+        err < 1e-7,
+        f"affine_backward d{key} vs numerical gradient: relative error {err:.1e}, above 1e-7",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1057,13 +1155,36 @@ cl.claim("dw is the valid correlation to round-off", np.abs(dw_corr - dw_c[0, 0]
 # ### Exercise 4: `conv_backward_naive` (4 points)
 #
 # Write the backward pass with loops over the batch, the filters and the output positions, for
-# any stride and padding. The tests compare with `cnnlab.layers.conv_backward` and with numerical
-# gradients; calling `cnnlab.layers` or `scipy.signal` from your function earns no points.
+# any stride and padding: the three sums of this section, returned as `dx` (N, C, H, W), the
+# shape of `x` (the padding cut off), `dw` (F, C, KH, KW) and `db` (F,). The tests compare with
+# `cnnlab.layers.conv_backward` and with numerical gradients; calling `cnnlab.layers` or
+# `scipy.signal` from your function earns no points.
 #
-# *Hints:* work on the padded input `x_p = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))`
-# and accumulate into a padded `dx_p` of the same shape; window $(i, j)$ is
-# `[..., i*stride : i*stride + KH, j*stride : j*stride + KW]`. Use `+=` (windows overlap), and
-# crop `dx_p[:, :, pad:pad + H, pad:pad + W]` at the end.
+# <details><summary>Hint 1</summary>
+#
+# Visit the outputs one at a time. Output $(n, f, i, j)$ read one window of the padded input, so
+# its gradient $g = \text{dout}[n,f,i,j]$ does three things: it adds $g\,w[f]$ onto that window
+# of a padded $dx_p$, it adds $g$ times that window of the padded input to $dw[f]$, and it adds
+# $g$ to $db[f]$. All C channels of a window can be handled at once by slicing.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Pad `x` once with `np.pad`, on the two spatial axes only (the batch and channel axes get
+# `(0, 0)`), and start $dx_p$ as zeros of the padded shape. Window $(i, j)$ starts at row
+# $i \cdot \text{stride}$ and column $j \cdot \text{stride}$ of the padded arrays and spans
+# $K_H \times K_W$ pixels.
+#
+# </details>
+#
+# <details><summary>Hint 3</summary>
+#
+# Windows overlap and all F filters write onto the same pixels: accumulate with `+=`, never `=`.
+# At the end, cut a border of `pad` pixels off **every** side of $dx_p$: rows `pad` up to
+# `pad + H` (excluded), likewise the columns. Slicing `pad:-pad` fails when `pad` is 0.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "conv_backward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1225,26 +1346,27 @@ for (n, c, h, wd), (f, kh, kw), stride, pad in cases:
     w = rng.standard_normal((f, c, kh, kw))
     oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
     check(x, w, rng.standard_normal((n, f, oh, ow)), stride, pad)
-# numerical gradient check on one case
-x = rng.standard_normal((2, 2, 5, 5))
-w = rng.standard_normal((3, 2, 3, 3))
-b = rng.standard_normal(3)
-out, cache = cl.layers.conv_forward(x, w, b, stride=2, pad=1)
-dout = rng.standard_normal(out.shape)
-nums = []
-for k in range(3):
-    args = [x.copy(), w.copy(), b.copy()]
 
-    def f(z, k=k, args=args):
-        args[k] = z
-        return cl.layers.conv_forward(*args, stride=2, pad=1)[0]
 
-    nums.append(cl.gradcheck.numerical_gradient(f, args[k].copy(), df=dout))
-with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
-    grads = conv_backward_naive(dout, cache)
-for k, name in enumerate("xwb"):
-    T.assert_rel_error(
-        grads[k], nums[k], tol=1e-7, name=f"conv_backward_naive d{name} vs numerical"
+def learner_backward(dout, cache):
+    """conv_backward_naive on copies, so that the arrays check_gradients probes stay its own."""
+    cache = tuple(c.copy() if isinstance(c, np.ndarray) else c for c in cache)
+    with T.forbid_calls(*FORBIDDEN, exercise="conv_backward_naive"):
+        return conv_backward_naive(dout.copy(), cache)
+
+
+# numerical gradients of x, w and b, stride 2 and pad 1
+errors = cl.gradcheck.check_gradients(
+    lambda x, w, b: cl.layers.conv_forward(x, w, b, stride=2, pad=1),
+    {"x": rng.standard_normal((2, 2, 5, 5)), "w": rng.standard_normal((3, 2, 3, 3)),
+     "b": rng.standard_normal(3)},
+    learner_backward,
+    rng=rng,
+)  # fmt: skip
+for key, err in errors.items():
+    T.assert_true(
+        err < 1e-7,
+        f"conv_backward_naive d{key} vs numerical gradient: relative error {err:.1e}, above 1e-7",
     )
 ### END HIDDEN TESTS
 
@@ -1253,7 +1375,8 @@ for k, name in enumerate("xwb"):
 #
 # A max-pooling layer slides a `size x size` window with step `stride` over every channel
 # separately and keeps the largest value of each window, so
-# `OH = (H - size) // stride + 1`. It has no parameters. It shrinks the feature maps (2x2 windows
+# $O_H = \lfloor (H - \text{size}) / \text{stride} \rfloor + 1$ (likewise $O_W$). It has no
+# parameters. It shrinks the feature maps (2x2 windows
 # with stride 2 keep a quarter of the values, which cuts the cost of the following layers), and
 # it makes the response tolerant to small shifts: a feature that moves by one pixel inside a
 # window gives the same maximum. Windows may overlap: AlexNet used 3x3 windows with stride 2.
@@ -1334,12 +1457,40 @@ cl.claim("far fewer than 36 pixels win", winners31, high=18)
 #
 # ### Exercise 5a: `maxpool_forward_naive` (2 points) and 5b: `maxpool_backward_naive` (3 points)
 #
-# Loop over images, channels and output positions; NumPy may do the work inside one window
-# (`window.max()`, `np.argmax(window)`, `np.unravel_index`). The tests use overlapping windows
-# (3x3 with stride 1 and 2), odd sizes, and inputs with ties. As in every layer of the course,
-# `stride` is a keyword argument, `maxpool_forward_naive(x, 3, stride=1)`; without it the
-# windows sit side by side (stride = size, PyTorch's default too), which the two given lines
-# at the top of the function take care of.
+# Loop over images, channels and output positions; NumPy may do the work inside one window.
+# `maxpool_forward_naive` returns the maxima, shape (N, C, OH, OW), and the cache
+# `(x, size, stride)`. `maxpool_backward_naive` returns `dx` in the shape of `x`: each window's
+# gradient goes to the position of its maximum (on ties, the first one in row-major order), and
+# where windows overlap, the gradients that reach one input add up. The tests use overlapping
+# windows (3x3 with stride 1 and 2), odd sizes, and inputs with ties. As in every layer of the
+# course, `stride` is a keyword argument, `maxpool_forward_naive(x, 3, stride=1)`; without it
+# the windows sit side by side (stride = size, PyTorch's default too), which the two given
+# lines at the top of the function take care of.
+#
+# <details><summary>Hint 1 (5a)</summary>
+#
+# Compute the output size from the formula of this section first, then fill the output one
+# window at a time. Window $(i, j)$ covers the rows from $i \cdot \text{stride}$ up to
+# $i \cdot \text{stride} + \text{size}$ (excluded), likewise the columns: it moves by the
+# stride, not by its own size.
+#
+# </details>
+#
+# <details><summary>Hint 2 (5b)</summary>
+#
+# Cut each window out of the cached `x` again and find where its maximum sits. `np.argmax`
+# gives the first maximum as a position in the flattened window; `np.unravel_index` turns that
+# position into a (row, column) pair inside the window. Add the window's top-left corner to
+# reach the right element of `dx`.
+#
+# </details>
+#
+# <details><summary>Hint 3 (5b)</summary>
+#
+# One input can be the maximum of several overlapping windows, and it receives the gradient of
+# each of them: add into `dx` with `+=`, never `=`.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "maxpool_forward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1358,7 +1509,7 @@ def maxpool_forward_naive(x, size=2, *, stride=None):
     Returns
     -------
     out : ndarray, shape (N, C, OH, OW)
-        OH = (H - size) // stride + 1, likewise OW.
+        OH = floor((H - size) / stride) + 1, likewise OW.
     cache : tuple
         (x, size, stride), with the stride actually used (an int, never None).
     """
@@ -1463,7 +1614,12 @@ T.assert_allclose(
     name="maxpool_forward_naive(x, 3), default stride",
     hint="without a stride the windows sit side by side: stride = size (the given first lines)",
 )
-T.assert_equal(int(cache[2]), 3, name="maxpool_forward_naive(x, 3) cache stride")
+T.assert_equal(
+    cache[2],
+    3,
+    name="maxpool_forward_naive(x, 3) cache stride",
+    hint="cache the stride actually used: size when no stride is given, never None",
+)
 ### END HIDDEN TESTS
 
 
@@ -1658,16 +1814,473 @@ T.assert_allclose(
     hint="first maximum in each window, contributions added with +=",
 )
 x = rng.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) * 0.1 + rng.uniform(0, 0.01, (2, 2, 7, 6))
-dout = rng.standard_normal((2, 2, 5, 4))
+errors = cl.gradcheck.check_gradients(
+    lambda z: (cl.layers.maxpool_forward(z, 3, stride=1)[0], (z, 3, 1)),
+    {"x": x},
+    lambda dout, cache: run(cache[0].copy(), 3, 1, dout.copy()),  # copies: its arrays stay its own
+    rng=rng,
+)
+T.assert_true(
+    errors["x"] < 1e-7,
+    "maxpool_backward_naive (3x3 stride 1) dx vs numerical gradient: relative error "
+    f"{errors['x']:.1e}, above 1e-7",
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 6b. Average pooling, and what padding means for a pooling layer
+#
+# **Average pooling** slides the same `size x size` windows as max pooling but keeps the mean
+# of each window instead of its largest value:
+#
+# $$\text{out}[n,c,i,j] = \frac{1}{s^2}\sum_{p=0}^{s-1}\sum_{q=0}^{s-1}
+#   x_p[n,\,c,\,i\cdot\text{stride}+p,\,j\cdot\text{stride}+q],$$
+#
+# where $s$ is the window size and $x_p$ the (possibly padded) input.
+# [LeNet-5](http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf) pooled by averaging (with a
+# learned scale and bias per map); today average pooling survives where a smooth summary is
+# wanted, for instance between the dense blocks of [DenseNet](https://arxiv.org/abs/1608.06993),
+# and as global average pooling (section 7), one window as large as the whole map.
+#
+# **Padding.** A pooling layer can pad its input like a convolution, with the same output size
+# $\text{OH} = \lfloor(H + 2\,\text{pad} - \text{size})/\text{stride}\rfloor + 1$: a 3x3
+# window with stride 1 and pad 1 keeps the size of the map. But what does a padded position
+# contribute to a window?
+#
+# - **Average pooling** has two conventions. Either the padded zeros count as values, and every
+#   window is divided by $\text{size}^2$ (PyTorch's `nn.AvgPool2d` default,
+#   `count_include_pad=True`), or only the real pixels of a window are averaged
+#   (`count_include_pad=False`). **In this course the zeros count: the divisor is always
+#   $\text{size}^2$.** A window at the border then holds fewer real pixels and its mean is
+#   pulled towards 0: the output gets a darker frame.
+# - **Max pooling** must never pad with zeros. A window of negative values at the border would
+#   return the padded 0, a value that is nowhere in the input. Max pooling pads with
+#   $-\infty$ (what PyTorch's `nn.MaxPool2d(3, stride=1, padding=1)` does), so a padded position
+#   never wins a window and never receives a gradient.
+#
+# **Backward pass.** Every position of a window contributed $1/\text{size}^2$ of its mean, so
+# each of the $\text{size}^2$ positions receives $\text{dout}[n,c,i,j]/\text{size}^2$. As for max
+# pooling, overlapping windows (stride < size) **add** their contributions. The padded positions
+# receive their share too, and it is thrown away when the padding is cut off at the end: that
+# share is the part of the mean that came from the zeros.
+#
+# The figure pools a photograph with 3x3 windows, stride 1 and pad 1, and follows the top row
+# of the result under both conventions; the last panel max-pools the same row shifted to be
+# negative, with zero and with $-\infty$ padding.
+
+# %%
+photo_pool = cl.data.sample_image("china", gray=True, downscale=8)[None, None]  # (1, 1, H, W)
+pad1 = ((0, 0), (0, 0), (1, 1), (1, 1))
+avg_zeros, _ = cl.layers.avgpool_forward(np.pad(photo_pool, pad1), 3, stride=1)
+real_count, _ = cl.layers.avgpool_forward(np.pad(np.ones_like(photo_pool), pad1), 3, stride=1)
+avg_real = avg_zeros / real_count  # the mean over the real pixels of each window only
+negative = photo_pool - 2.0  # every value between -2 and -1
+max_zero_pad, _ = cl.layers.maxpool_forward(np.pad(negative, pad1), 3, stride=1)
+max_inf_pad, _ = cl.layers.maxpool_forward(
+    np.pad(negative, pad1, constant_values=-np.inf), 3, stride=1
+)
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), layout="constrained", width_ratios=[1, 1.2, 1.2])
+axes[0].imshow(avg_zeros[0, 0], cmap="gray", vmin=0, vmax=1)
+axes[0].set_title("3x3 average pooling, stride 1, pad 1\n(padded zeros counted)", fontsize=9)
+axes[0].set_xlabel("column")
+axes[0].set_ylabel("row")
+cols = np.arange(photo_pool.shape[3])
+axes[1].plot(cols, photo_pool[0, 0, 0], "k-", lw=1, label="input, row 0")
+axes[1].plot(cols, avg_real[0, 0, 0], "o-", ms=2, label="mean of the real pixels only")
+axes[1].plot(cols, avg_zeros[0, 0, 0], "o-", ms=2, label="zeros counted (this course)")
+axes[1].set_xlabel("column")
+axes[1].set_ylabel("value in row 0")
+axes[1].set_title("Average pooling, top row: the zeros pull it down", fontsize=9)
+axes[1].legend(fontsize=8)
+axes[2].plot(cols, negative[0, 0, 0], "k-", lw=1, label="input - 2, row 0")
+axes[2].plot(cols, max_inf_pad[0, 0, 0], "o-", ms=2, label="max pool, pad with -inf")
+axes[2].plot(cols, max_zero_pad[0, 0, 0], "o-", ms=2, color="tab:red", label="max pool, pad with 0")
+axes[2].set_xlabel("column")
+axes[2].set_ylabel("value in row 0")
+axes[2].set_title("Max pooling a negative map: a zero pad wins every border window", fontsize=9)
+axes[2].legend(fontsize=8)
+plt.show()
+inner = (slice(None), slice(None), slice(1, -1), slice(1, -1))
+top_ratio = float(avg_zeros[0, 0, 0, 1:-1].mean() / avg_real[0, 0, 0, 1:-1].mean())
+print(f"top row, zeros counted / real pixels only: {top_ratio:.3f}; corners hold "
+      f"{real_count[0, 0, 0, 0] * 9:g} real pixels of 9")  # fmt: skip
+cl.claim("inside, both conventions agree", np.abs(avg_zeros - avg_real)[inner].max(), high=1e-12)
+cl.claim("a border window holds 6 real pixels of 9: 2/3", top_ratio, low=0.6666, high=0.6667)
+cl.claim("in a corner 4 real pixels of 9", float(real_count[0, 0, 0, 0] * 9), low=3.99, high=4.01)
+zero_border = bool((max_zero_pad[0, 0, 0] == 0).all() and (max_zero_pad[0, 0, :, 0] == 0).all())
+cl.claim("zero padding makes every border output of max pooling 0", zero_border, equals=True)
+cl.claim("with -inf padding every output is negative", max_inf_pad.max(), high=-1.0 + 1e-12)
+
+# %% [markdown]
+# Inside the image the two conventions agree; only the border differs. In the top row a window
+# holds 6 real pixels and 3 padded zeros, so with the zeros counted its mean is 6/9 = 2/3 of the
+# mean of its real pixels (the printed ratio), and in the corners, with 4 real pixels of 9, less
+# than half. That darker frame is the price of keeping the size with zero padding. On the right,
+# max pooling with a zero pad returns 0 in every border window of the negative row, a value the
+# input never takes; with $-\infty$ padding the border outputs follow the input.
+#
+# **Worked example.** A 3x3 input of ones, 3x3 windows, stride 1, pad 1: the centre window holds
+# 9 ones, an edge window 6 ones and 3 zeros, a corner window 4 ones and 5 zeros, so the output is
+# `[[4, 6, 4], [6, 9, 6], [4, 6, 4]] / 9`. Back with `dout` all ones, each window gives 1/9 to
+# each of its 9 positions; a pixel collects 1/9 from every window that covers it (4 windows for
+# a corner pixel, 6 for an edge pixel, 9 for the centre), so `dx` is again
+# `[[4, 6, 4], [6, 9, 6], [4, 6, 4]] / 9`.
+#
+# ### Exercise 5c: `avgpool_forward_naive` (2 points) and 5d: `avgpool_backward_naive` (2 points)
+#
+# Write average pooling with loops over images, channels and output positions (NumPy may
+# compute the mean of one window), for any window size, stride and padding, with the padded
+# zeros counted in every mean, as above. As for max pooling, `stride` is a keyword argument
+# that defaults to the window size, which the two given lines take care of. The cache is the
+# tuple `(x.shape, size, stride, pad)`, with the stride actually used: all the backward pass
+# needs. The backward pass returns `dx` shaped like `x`. (The tests give your backward pass such
+# a cache directly, so each exercise is graded on its own.) Calling `cnnlab.layers`, SciPy or a
+# NumPy convolution earns no points.
+#
+# <details><summary>Hint 1</summary>
+#
+# Forward: pad first, then pool the padded array exactly as your max pooling did, with the
+# mean of a window in place of its maximum. A window of the padded array already holds its
+# zeros, so its plain mean divides by $\text{size}^2$.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Backward: start from zeros shaped like the *padded* input, $(N, C, H + 2\,\text{pad},
+# W + 2\,\text{pad})$. For each output $(n, c, i, j)$ add $\text{dout}[n,c,i,j]/\text{size}^2$
+# to the whole window that produced it (the same slice as in the forward pass); adding, not
+# assigning, because windows overlap. Then cut off `pad` rows and columns on every side.
+#
+# </details>
+#
+# <details><summary>Hint 3</summary>
+#
+# The padded zeros come from `np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))`: no padding
+# on the batch and channel axes. Check your cropping with `pad=0`: a slice such as
+# `[pad:-pad]` is empty then.
+#
+# </details>
+
+
+# %% nbgrader={"grade": false, "grade_id": "avgpool_forward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def avgpool_forward_naive(x, size=2, *, stride=None, pad=0):
+    """Average pooling over size x size windows of the zero-padded input, with loops.
+
+    out[n, c, i, j] is the mean of the size x size window of the padded input that starts at row
+    i*stride and column j*stride; the padded zeros count, so every window divides by size**2.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    size : int, default 2
+        Window height and width.
+    stride : int, optional, keyword-only
+        Step between windows; None (the default) means stride = size.
+    pad : int, default 0, keyword-only
+        Zeros added on every side of H and W.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+        OH = (H + 2*pad - size) // stride + 1, likewise OW.
+    cache : tuple
+        (x.shape, size, stride, pad), with the stride actually used (an int, never None).
+    """
+    if stride is None:  # the default, as in cl.layers.avgpool_forward and PyTorch
+        stride = size
+    ### BEGIN SOLUTION
+    N, C, H, W = x.shape
+    x_p = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    OH = (x_p.shape[2] - size) // stride + 1  # the padded height
+    OW = (x_p.shape[3] - size) // stride + 1
+    out = np.zeros((N, C, OH, OW))
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    r, s = i * stride, j * stride
+                    out[n, c, i, j] = x_p[n, c, r : r + size, s : s + size].mean()
+    return out, (x.shape, size, stride, pad)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_avgpool_forward_naive", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
+# No padding: the default size=2, stride=2 averages each 2x2 block of 0..15
+x = np.arange(16.0).reshape(1, 1, 4, 4)
+with T.forbid_calls(*FORBIDDEN, exercise="avgpool_forward_naive"):
+    out, cache = avgpool_forward_naive(x.copy())
+T.assert_allclose(
+    out,
+    [[[[2.5, 4.5], [10.5, 12.5]]]],
+    name="avgpool_forward_naive(arange(16) as 4x4), default size 2",
+    hint="default size=2, stride=2: the mean of each 2x2 block",
+    mistakes=[("the sum of each window, not its mean: divide by size * size",
+               [[[[10.0, 18.0], [42.0, 50.0]]]])],
+)  # fmt: skip
+# The lesson: a 3x3 input of ones, 3x3 windows, stride 1, pad 1. A corner window holds 4 ones
+# and 5 padded zeros, an edge window 6 ones, the centre window 9; every window divides by 9.
+ones = np.ones((1, 1, 3, 3))
+with T.forbid_calls(*FORBIDDEN, exercise="avgpool_forward_naive"):
+    out, cache = avgpool_forward_naive(ones.copy(), 3, stride=1, pad=1)
+T.assert_allclose(
+    out,
+    np.array([[[[4.0, 6, 4], [6, 9, 6], [4, 6, 4]]]]) / 9,
+    name="avgpool_forward_naive(ones (1, 1, 3, 3), 3, stride=1, pad=1)",
+    hint="pad with zeros, then take the mean of every 3x3 window of the padded input",
+    mistakes=[
+        ("the padded zeros were left out of the mean: in this course they count, so every "
+         "window divides by size * size = 9 (a corner window holds 4 ones and 5 zeros: 4/9)",
+         np.ones((1, 1, 3, 3))),
+        ("pad ignored: OH = (H + 2*pad - size) // stride + 1 = 3; pad the input with zeros "
+         "first", (1, 1, 1, 1)),
+        ("the sum of each window, not its mean: divide by size * size",
+         np.array([[[[4.0, 6, 4], [6, 9, 6], [4, 6, 4]]]])),
+    ],
+)  # fmt: skip
+T.assert_true(
+    isinstance(cache, (tuple, list)) and len(cache) == 4,
+    "avgpool_forward_naive cache must be the tuple (x.shape, size, stride, pad)",
+)
+T.assert_equal(
+    (tuple(int(d) for d in cache[0]), int(cache[1]), int(cache[2]), int(cache[3])),
+    ((1, 1, 3, 3), 3, 1, 1),
+    name="avgpool_forward_naive cache (x.shape, size, stride, pad)",
+    hint="the cache is (x.shape, size, stride, pad), with the shape of the UNPADDED x and the "
+    "stride actually used",
+)
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
+
+
+def reference(x, size, stride, pad):
+    """Zeros counted: cnnlab's average pooling of the zero-padded input."""
+    return cl.layers.avgpool_forward(np.pad(x, pad4(pad)), size, stride=stride)[0]
+
+
+def pad4(pad):
+    return ((0, 0), (0, 0), (pad, pad), (pad, pad))
+
+
+def real_pixels_only(x, size, stride, pad):
+    """What averaging only the real pixels of each window returns."""
+    count = cl.layers.avgpool_forward(np.pad(np.ones_like(x), pad4(pad)), size, stride=stride)[0]
+    return reference(x, size, stride, pad) / count
+
+
+rng = np.random.default_rng(511)
+# (N, C, H, W), size, stride, pad
+for shape, size, stride, pad in [
+    ((2, 3, 7, 8), 3, 1, 1),
+    ((2, 2, 7, 9), 3, 2, 1),
+    ((3, 2, 6, 5), 2, 2, 0),
+    ((1, 3, 9, 7), 2, 3, 1),
+    ((2, 1, 8, 6), 4, 2, 2),
+]:
+    label = f"x {shape}, size {size}, stride {stride}, pad {pad}"
+    x = rng.standard_normal(shape)
+    x_before = x.copy()
+    expected = reference(x, size, stride, pad)
+    mistakes = [("the padded zeros were left out of the mean: in this course they count, so "
+                 "every window divides by size * size", real_pixels_only(x, size, stride, pad)),
+                ("the sum of each window, not its mean: divide by size * size",
+                 expected * size * size)]  # fmt: skip
+    with T.forbid_calls(*FORBIDDEN, exercise="avgpool_forward_naive"):
+        out, cache = avgpool_forward_naive(x, size, stride=stride, pad=pad)
+    T.assert_allclose(
+        x, x_before, rtol=0, atol=0, name=f"x after avgpool_forward_naive ({label})",
+        hint="x was changed in place: pad into a new array (np.pad returns one)",
+    )  # fmt: skip
+    T.assert_shape(
+        out,
+        expected.shape,
+        name=f"avgpool_forward_naive shape ({label})",
+        hint="OH = (H + 2*pad - size) // stride + 1: pad first, move the window by stride",
+    )
+    T.assert_allclose(
+        out,
+        expected,
+        name=f"avgpool_forward_naive ({label})",
+        hint="window (i, j) of channel c is x_p[n, c, i*stride:i*stride+size, "
+        "j*stride:j*stride+size] of the zero-padded input; pool every channel separately",
+        mistakes=mistakes,
+    )
+    T.assert_equal(
+        (tuple(int(d) for d in cache[0]), int(cache[1]), int(cache[2]), int(cache[3])),
+        (shape, size, stride, pad),
+        name=f"avgpool_forward_naive cache ({label})",
+        hint="the cache is (x.shape, size, stride, pad), with the shape of the UNPADDED x",
+    )
+x = rng.standard_normal((2, 2, 7, 7))
+expected = reference(x, 3, 3, 0)
+with T.forbid_calls(*FORBIDDEN, exercise="avgpool_forward_naive"):
+    out, cache = avgpool_forward_naive(x.copy(), 3)
+T.assert_allclose(
+    out,
+    expected,
+    name="avgpool_forward_naive(x, 3), default stride and pad",
+    hint="without a stride the windows sit side by side (stride = size); pad defaults to 0",
+)
+T.assert_equal(int(cache[2]), 3, name="avgpool_forward_naive(x, 3) cache stride")
+### END HIDDEN TESTS
+
+
+# %% nbgrader={"grade": false, "grade_id": "avgpool_backward_naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def avgpool_backward_naive(dout, cache):
+    """Backward pass of average pooling with zero padding, with loops.
+
+    Every window sends dout / size**2 to each of its size x size positions of the padded input;
+    where windows overlap the contributions add up, and the padding is cut off at the end.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, OH, OW)
+    cache : tuple
+        (x_shape, size, stride, pad) from avgpool_forward_naive, x_shape = (N, C, H, W).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x_shape, size, stride, pad = cache
+    ### BEGIN SOLUTION
+    N, C, H, W = x_shape
+    _, _, OH, OW = dout.shape
+    dx_p = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    r, s = i * stride, j * stride
+                    dx_p[n, c, r : r + size, s : s + size] += dout[n, c, i, j] / (size * size)
+    return dx_p[:, :, pad : pad + H, pad : pad + W]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_avgpool_backward_naive", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
+# No padding, 2x2 windows with stride 2: each window spreads dout / 4 over its 4 pixels
+with T.forbid_calls(*FORBIDDEN, exercise="avgpool_backward_naive"):
+    dx = avgpool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), ((1, 1, 4, 4), 2, 2, 0))
+T.assert_allclose(
+    dx,
+    np.kron([[1.0, 2.0], [3.0, 4.0]], np.ones((2, 2)))[None, None] / 4,
+    name="avgpool_backward_naive, 2x2 windows, stride 2, pad 0, dout [[1, 2], [3, 4]]",
+    hint="each of the 4 pixels of window (i, j) receives dout[i, j] / 4",
+    mistakes=[
+        ("dout not divided by size * size: each pixel contributed 1/size**2 of the mean",
+         np.kron([[1.0, 2.0], [3.0, 4.0]], np.ones((2, 2)))[None, None]),
+        ("dx is empty: a crop such as dx_p[:, :, pad:-pad, pad:-pad] is empty when pad = 0; "
+         "keep the rows pad to pad + H (and the columns pad to pad + W)", (1, 1, 0, 0)),
+    ],
+)  # fmt: skip
+# The lesson: 3x3 input, 3x3 windows, stride 1, pad 1, dout all ones. Each window gives 1/9 to
+# each of its 9 positions; a corner pixel is covered by 4 windows, an edge pixel by 6, the
+# centre by 9. The shares of the padded positions are cut off with the padding.
+with T.forbid_calls(*FORBIDDEN, exercise="avgpool_backward_naive"):
+    dx = avgpool_backward_naive(np.ones((1, 1, 3, 3)), ((1, 1, 3, 3), 3, 1, 1))
+corner = 1 / 4 + 2 / 6 + 1 / 9  # averaging only the real pixels: 1/(real pixels) per window
+edge = 2 / 4 + 3 / 6 + 1 / 9
+centre = 4 / 4 + 4 / 6 + 1 / 9
+T.assert_allclose(
+    dx,
+    np.array([[[[4.0, 6, 4], [6, 9, 6], [4, 6, 4]]]]) / 9,
+    name="avgpool_backward_naive, 3x3 windows, stride 1, pad 1, dout all ones",
+    hint="every window adds dout / size**2 to each of its size x size positions of the padded "
+    "dx (+=, windows overlap); then the padding is cut off",
+    mistakes=[
+        ("dx of the padded input not cropped: cut pad rows and columns off every side",
+         (1, 1, 5, 5)),
+        ("overlapping windows overwritten instead of accumulated: a pixel covered by several "
+         "windows gets the SUM of their shares (+=, not =)", np.full((1, 1, 3, 3), 1 / 9)),
+        ("divided by the number of real pixels of each window: the forward pass counts the "
+         "padded zeros, so every position gets dout / size**2",
+         [[[[corner, edge, corner], [edge, centre, edge], [corner, edge, corner]]]]),
+    ],
+)  # fmt: skip
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+FORBIDDEN = T.CONVOLUTION_LIBRARIES
+
+
+def pad4(pad):
+    return ((0, 0), (0, 0), (pad, pad), (pad, pad))
+
+
+def reference(x_shape, size, stride, pad, dout):
+    """cnnlab's average-pooling backward on the padded shape, cropped."""
+    n, c, h, w = x_shape
+    padded = (n, c, h + 2 * pad, w + 2 * pad)
+    _, cache = cl.layers.avgpool_forward(np.zeros(padded), size, stride=stride)
+    return cl.layers.avgpool_backward(dout, cache)[:, :, pad : pad + h, pad : pad + w]
+
+
+def overwritten(x_shape, size, stride, pad, dout):
+    """What a backward pass that writes = instead of += returns."""
+    n, c, h, w = x_shape
+    dx_p = np.zeros((n, c, h + 2 * pad, w + 2 * pad))
+    for idx in np.ndindex(dout.shape):
+        r, s = idx[2] * stride, idx[3] * stride
+        dx_p[idx[0], idx[1], r : r + size, s : s + size] = dout[idx] / size**2
+    return dx_p[:, :, pad : pad + h, pad : pad + w]
+
+
+rng = np.random.default_rng(512)
+for shape, size, stride, pad in [
+    ((2, 3, 7, 8), 3, 1, 1),
+    ((2, 2, 7, 9), 3, 2, 1),
+    ((3, 2, 6, 5), 2, 2, 0),
+    ((1, 3, 9, 7), 2, 3, 1),
+    ((2, 1, 8, 6), 4, 2, 2),
+]:
+    label = f"x {shape}, size {size}, stride {stride}, pad {pad}"
+    oh = (shape[2] + 2 * pad - size) // stride + 1
+    ow = (shape[3] + 2 * pad - size) // stride + 1
+    dout = rng.standard_normal((shape[0], shape[1], oh, ow))
+    expected = reference(shape, size, stride, pad, dout)
+    mistakes = [("dout not divided by size * size: each pixel contributed 1/size**2 of the mean",
+                 expected * size * size)]  # fmt: skip
+    if stride < size:
+        mistakes.append(("overlapping windows overwritten instead of accumulated: a pixel "
+                         "covered by several windows gets the SUM of their shares (+=)",
+                         overwritten(shape, size, stride, pad, dout)))  # fmt: skip
+    with T.forbid_calls(*FORBIDDEN, exercise="avgpool_backward_naive"):
+        dx = avgpool_backward_naive(dout.copy(), (shape, size, stride, pad))
+    T.assert_shape(
+        dx,
+        shape,
+        name=f"avgpool_backward_naive dx shape ({label})",
+        hint="dx has the shape of the UNPADDED x: cut pad rows and columns off every side",
+    )
+    T.assert_allclose(
+        dx,
+        expected,
+        name=f"avgpool_backward_naive ({label})",
+        hint="window (i, j) starts at (i*stride, j*stride) of the padded dx and adds "
+        "dout[n, c, i, j] / size**2 to each of its positions",
+        mistakes=mistakes,
+    )
+# numerical gradient of the zero-padded average pooling, 3x3 windows, stride 2, pad 1
+x = rng.standard_normal((2, 2, 5, 6))
+dout = rng.standard_normal((2, 2, 3, 3))
 num = cl.gradcheck.numerical_gradient(
-    lambda z: cl.layers.maxpool_forward(z, 3, stride=1)[0], x.copy(), df=dout
+    lambda z: cl.layers.avgpool_forward(np.pad(z, pad4(1)), 3, stride=2)[0], x.copy(), df=dout
 )
-T.assert_rel_error(
-    run(x, 3, 1, dout),
-    num,
-    tol=1e-7,
-    name="maxpool_backward_naive (3x3 stride 1) vs numerical gradient",
-)
+with T.forbid_calls(*FORBIDDEN, exercise="avgpool_backward_naive"):
+    dx = avgpool_backward_naive(dout.copy(), (x.shape, 3, 2, 1))
+T.assert_rel_error(dx, num, tol=1e-7, name="avgpool_backward_naive vs numerical gradient")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1741,8 +2354,26 @@ cl.claim("edge channels only somewhat larger", ratio[:3].max(), high=1.5)
 #
 # ### Exercise 6a: `global_avgpool_forward` (1 point) and 6b: `global_avgpool_backward` (1 point)
 #
-# The cache is the input shape `x.shape`, all the backward pass needs. (The tests give your
+# `global_avgpool_forward` returns $\text{out}[n,c]$, the mean of channel $c$ of image $n$ over
+# its $H W$ pixels, shape (N, C), and as cache the input shape `x.shape`, all the backward pass
+# needs. `global_avgpool_backward` returns `dx` of shape (N, C, H, W) holding
+# $\text{dout}[n,c] / (H W)$ at every pixel of channel $c$ of image $n$. (The tests give your
 # backward pass such a cache directly, so each exercise is graded on its own.)
+#
+# <details><summary>Hint 1</summary>
+#
+# Each needs a line or two of NumPy. The mean of an array takes an `axis` argument, which may be
+# a tuple of axes.
+#
+# </details>
+#
+# <details><summary>Hint 2 (6b)</summary>
+#
+# Divide `dout` by $H W$ and give it two trailing axes of length 1, `dout[:, :, None, None]`, so
+# that it broadcasts over the pixels; multiplying by an array of ones of the full shape (or
+# `np.broadcast_to` followed by `.copy()`, since it returns a read-only view) fills every pixel.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "global_avgpool_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1893,8 +2524,22 @@ T.assert_allclose(
         ("divided by N*H*W: each image has its own average, divide by H*W only", ref / 2),
     ],
 )
-num = cl.gradcheck.numerical_gradient(lambda z: z.mean(axis=(2, 3)), x.copy(), df=dout)
-T.assert_rel_error(dx, num, tol=1e-7, name="global_avgpool_backward vs numerical gradient")
+
+
+def learner_backward(dout, cache):
+    """global_avgpool_backward on a copy of dout (the cache is a tuple of ints)."""
+    with T.forbid_calls("cnnlab.layers", exercise="global_avgpool_backward"):
+        return global_avgpool_backward(dout.copy(), cache)
+
+
+errors = cl.gradcheck.check_gradients(
+    lambda z: (cl.layers.global_avgpool_forward(z)[0], z.shape), {"x": x}, learner_backward, rng=rng
+)
+T.assert_true(
+    errors["x"] < 1e-7,
+    f"global_avgpool_backward dx vs numerical gradient: relative error {errors['x']:.1e}, "
+    "above 1e-7",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1986,10 +2631,32 @@ cl.claim("the stable loss grows like t", stable[-1] / scales[-1], low=0.999, hig
 #
 # ### Exercise 7: `softmax_cross_entropy` (2 points)
 #
-# *Hints:* `scores.max(axis=1, keepdims=True)` keeps the shape (N, 1) for broadcasting;
-# `probs[np.arange(N), y]` picks each row's true class. Compute the log-probabilities as
-# `shifted - log(sum(exp(shifted)))` instead of taking the log of a probability that may
-# underflow to 0. Do not call `scipy.special`.
+# Return the loss, the **mean** over the batch as one float, and `dscores`, shape (N, K), the
+# gradient of that mean. Both must stay finite for scores of any size, such as the $\pm 1000$ of
+# worked example 2. Do not call `scipy.special`.
+#
+# <details><summary>Hint 1</summary>
+#
+# Follow the log-sum-exp trick: shift each row by its **own** maximum $m$, then compute the
+# log-probabilities directly, $\log p_k = (s_k - m) - \log \sum_j e^{s_j - m}$, instead of taking
+# the log of a probability that may have underflowed to 0.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `scores.max(axis=1, keepdims=True)` has shape (N, 1), which broadcasts against (N, K). Indexing
+# with two arrays, `a[np.arange(N), y]`, picks one entry per row: the true class of each example.
+#
+# </details>
+#
+# <details><summary>Hint 3</summary>
+#
+# The gradient is $(p - \text{onehot}(y))/N$: exponentiate the log-probabilities, subtract 1 at
+# each row's true class only (the same two-array indexing; `[:, y]` would hit whole columns),
+# and divide by N because the loss is a mean.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "softmax_cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -2170,11 +2837,16 @@ T.assert_allclose(
 scores = rng.standard_normal((3, 4))
 y = np.array([2, 0, 3])
 with T.forbid_calls(*FORBIDDEN, exercise="softmax_cross_entropy"):
-    _, dscores = softmax_cross_entropy(scores, y)
-num = cl.gradcheck.numerical_gradient(
-    lambda s: cl.layers.softmax_cross_entropy(s, y)[0], scores.copy()
+    _, dscores = softmax_cross_entropy(scores.copy(), y.copy())
+# a loss: check_gradients probes the reference loss and compares with your dscores
+errors = cl.gradcheck.check_gradients(
+    lambda s: (cl.layers.softmax_cross_entropy(s, y)[0], dscores), {"scores": scores}
 )
-T.assert_rel_error(dscores, num, tol=1e-7, name="softmax_cross_entropy dscores vs numerical")
+T.assert_true(
+    errors["scores"] < 1e-7,
+    "softmax_cross_entropy dscores vs numerical gradient: relative error "
+    f"{errors['scores']:.1e}, above 1e-7",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -2250,12 +2922,29 @@ cl.claim("without scaling, half as bright", unscaled.mean() / photo.mean(), low=
 #
 # ### Exercise 8a: `dropout_forward` (1 point) and 8b: `dropout_backward` (1 point)
 #
-# Draw the mask from the generator you receive, e.g. `rng.random(x.shape) >= p` (True = keep),
-# so that a seeded `rng` gives a reproducible mask; use `np.random.default_rng()` only when
-# `rng` is None. At test time (`train=False`) return `x` unchanged. The cache is the **scaled
-# mask** (an array shaped like `x`, 0 where a unit is dropped and $1/(1-p)$ where it is kept) at
-# train time, and `None` at test time. (The tests give your backward pass such a cache
-# directly, so each exercise is graded on its own.)
+# At train time, `dropout_forward` drops each unit with probability $p$ and scales the kept ones
+# by $1/(1-p)$. Draw the mask from the generator you receive, so that a seeded `rng` gives a
+# reproducible mask; create one with `np.random.default_rng()` only when `rng` is None. At test
+# time (`train=False`) return `x` unchanged. The cache is the **scaled mask** (an array shaped
+# like `x`, 0 where a unit is dropped and $1/(1-p)$ where it is kept) at train time, and `None`
+# at test time. `dropout_backward` returns $\text{dout}$ times the scaled mask at train time and
+# `dout` itself at test time. (The tests give your backward pass such a cache directly, so each
+# exercise is graded on its own.)
+#
+# <details><summary>Hint 1 (8a)</summary>
+#
+# A uniform random number in $[0, 1)$ is below $p$ with probability $p$. Draw one per unit,
+# `rng.random(x.shape)`, and compare it with `p` to get a boolean mask that is True where the
+# unit is kept.
+#
+# </details>
+#
+# <details><summary>Hint 2 (8a)</summary>
+#
+# Dividing the boolean mask by $(1 - p)$ turns it into the scaled mask of floats: `x` times it
+# is the output, and it is the cache too.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "dropout_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -2410,6 +3099,22 @@ for p_test in (0.3, 0.8):
 with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
     out, _ = dropout_forward(x, 0.0, train=True, rng=np.random.default_rng(8))
 T.assert_allclose(out, x, name="dropout_forward with p=0", hint="p = 0 drops nothing")
+# no rng given: the answer makes its own generator (unseeded, hence the wide margin)
+with T.forbid_calls("cnnlab.layers", exercise="dropout_forward"):
+    out, cache = dropout_forward(x, p, train=True)
+dropped = float(np.mean(np.asarray(out) == 0))
+T.assert_true(
+    abs(dropped - p) < 0.02,
+    f"dropout_forward(x, p={p}) without an rng dropped {dropped:.1%} of the units, "
+    f"expected {p:.0%}",
+    hint="when rng is None, draw the mask from a new generator, np.random.default_rng()",
+)
+T.assert_allclose(
+    cache,
+    (np.asarray(out) != 0) / (1 - p),
+    name="dropout_forward cache without an rng (the scaled mask)",
+    hint="the cache is the scaled mask: 0 for a dropped unit, 1 / (1 - p) for a kept one",
+)
 ### END HIDDEN TESTS
 
 
@@ -2493,6 +3198,584 @@ for p in (0.2, 0.6):
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ## 9b. Batch normalisation, forward and backward
+#
+# Batch normalisation ([Ioffe & Szegedy, 2015](https://arxiv.org/abs/1502.03167)) is another
+# layer that behaves differently in training and at test time. It sits after a convolution (or
+# an affine layer), before the ReLU, and rescales each channel so that its values have mean 0
+# and variance 1 over the current mini-batch; notebook 03 shows how much faster a network
+# trains with it. Here you write it.
+#
+# For a convolution's output, **spatial** batch normalisation computes one mean and one variance
+# per channel $c$, over all $m = N \cdot H \cdot W$ values of that channel in the batch (every
+# image and every position share them, as they share the channel's filter):
+#
+# $$\mu_c = \frac{1}{m}\sum_{n,h,w} x_{nchw}, \qquad
+#   \sigma_c^2 = \frac{1}{m}\sum_{n,h,w} (x_{nchw} - \mu_c)^2, \qquad
+#   \hat x_{nchw} = \frac{x_{nchw} - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}}, \qquad
+#   y_{nchw} = \gamma_c\, \hat x_{nchw} + \beta_c .$$
+#
+# $\epsilon$ (1e-5) keeps the division safe for a channel that is constant. The learned scale
+# $\gamma$ and shift $\beta$ (one of each per channel) let the network undo the normalisation
+# where that helps, so nothing is lost in what the layer can represent.
+#
+# **Train and eval mode.** In training, $\mu$ and $\sigma^2$ come from the batch, so an image's
+# output depends on the other images of its batch. At test time that would be wrong: a
+# prediction must not depend on which images happen to be classified together, and a single
+# image on its own would be normalised by its *own* statistics, which erases what the layer is
+# supposed to measure (every channel of every image would get mean 0). So during training the
+# layer also keeps **running averages** of the statistics, updated after every batch,
+#
+# $$\text{running\_mean} \leftarrow \rho\,\text{running\_mean} + (1-\rho)\,\mu, \qquad
+#   \text{running\_var} \leftarrow \rho\,\text{running\_var} + (1-\rho)\,\sigma^2\frac{m}{m-1},$$
+#
+# with momentum $\rho = 0.9$ (the weight of the old value; PyTorch's `momentum=0.1` is
+# $1 - \rho$), and in **eval mode** it normalises with the running statistics instead and
+# changes nothing. Like PyTorch, the running variance collects the unbiased estimate
+# $\sigma^2 m/(m-1)$, while the normalisation of a training batch uses $\sigma^2$ itself.
+#
+# **Backward pass.** $d\beta_c = \sum_{n,h,w} \text{dout}$ and
+# $d\gamma_c = \sum_{n,h,w} \text{dout}\cdot\hat x$: $\gamma$ and $\beta$ served every value of
+# their channel, so their gradients add up over the batch and the positions. In eval mode the
+# layer is a fixed scale and shift per channel, so
+# $dx = \text{dout}\cdot\gamma_c/\sqrt{\text{running\_var}_c + \epsilon}$. In train mode it
+# is not that simple: $\mu_c$ and $\sigma_c^2$ are functions of every $x$ of the channel, and
+# the chain rule runs through them as well. One consequence you can check without any algebra:
+# adding the same constant to every input of a channel, or multiplying them all by the same
+# factor, leaves $\hat x$ unchanged (the batch statistics absorb it). So an upstream gradient
+# that only asks for such a change, $\text{dout}$ all ones or $\text{dout} = \hat x$, must give
+# $dx = 0$ in train mode (for $\text{dout} = \hat x$ exactly when $\epsilon = 0$). The
+# [CS231n notes](https://cs231n.github.io/neural-networks-2/#batchnorm) and assignment 2 walk
+# through the derivation.
+#
+# The figure normalises the outputs of four random 3x3 filters on 32 digits, after 40 training
+# batches have set the running statistics, and then looks at two single digits, the faintest and
+# the boldest of the batch, on their own.
+
+# %%
+bn_rng = np.random.default_rng(9)
+w_bn = 0.5 * bn_rng.standard_normal((4, 1, 3, 3))
+b_bn = np.array([1.0, -0.5, 0.0, 2.0])
+feats, _ = cl.layers.conv_forward(X_digits[:1280].astype(np.float64), w_bn, b_bn, pad=1)
+gamma_bn, beta_bn = np.ones(4), np.zeros(4)
+run_mean, run_var = np.zeros(4), np.ones(4)
+for k in range(0, 1280, 32):  # 40 training batches of 32 digits update the running statistics
+    cl.layers.batchnorm2d_forward(feats[k : k + 32], gamma_bn, beta_bn, run_mean, run_var)
+batch = feats[:32]
+in_batch, _ = cl.layers.batchnorm2d_forward(
+    batch, gamma_bn, beta_bn, run_mean.copy(), run_var.copy()
+)  # train mode on a batch of 32 (on copies: this demo must not move the running statistics)
+ink = X_digits[:32].sum(axis=(1, 2, 3))
+show = [int(np.argmin(ink)), int(np.argmax(ink))]  # the faintest and the boldest digit
+evals, alones = [], []  # each digit alone: eval mode, and train mode on a batch of one
+for i in show:
+    one = batch[i : i + 1]
+    evals.append(cl.layers.batchnorm2d_forward(one, gamma_bn, beta_bn, run_mean, run_var,
+                                               train=False)[0])  # fmt: skip
+    alones.append(cl.layers.batchnorm2d_forward(one, gamma_bn, beta_bn, run_mean.copy(),
+                                                run_var.copy())[0])  # fmt: skip
+
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), layout="constrained")
+bins = np.linspace(-4, 4, 49)
+for c in range(4):
+    axes[0].hist(batch[:, c].ravel(), bins=bins, histtype="step", lw=1.5, label=f"channel {c}")
+    axes[1].hist(in_batch[:, c].ravel(), bins=bins, histtype="step", lw=1.5, label=f"channel {c}")
+axes[0].set_title("Conv outputs of 32 digits, before batch norm", fontsize=10)
+axes[1].set_title("After batch norm (train mode, gamma = 1, beta = 0)", fontsize=10)
+for ax in axes[:2]:
+    ax.set_xlabel("activation")
+    ax.set_ylabel("count")
+    ax.legend(fontsize=8)
+ch, who = np.arange(4), ["faintest", "boldest"]
+for k, i in enumerate(show):
+    axes[2].plot(ch + 0.1 * k, in_batch[i].mean(axis=(1, 2)), "o", ms=9, mfc="none",
+                 color=f"C{k}", label=f"{who[k]} digit in its batch of 32 (train)")  # fmt: skip
+    axes[2].plot(ch + 0.1 * k, evals[k][0].mean(axis=(1, 2)), "x", ms=8, color=f"C{k}",
+                 label=f"{who[k]} digit alone, eval mode")  # fmt: skip
+    axes[2].plot(ch + 0.1 * k, alones[k][0].mean(axis=(1, 2)), "s", ms=5, color=f"C{k}",
+                 alpha=0.6, label=f"{who[k]} digit alone, train mode")  # fmt: skip
+axes[2].axhline(0, color="gray", lw=0.8)
+axes[2].set_xticks(ch)
+axes[2].set_xlabel("channel")
+axes[2].set_ylabel("mean of the image's normalised map")
+axes[2].set_title("One image at a time: eval mode keeps what train mode erases", fontsize=10)
+axes[2].legend(fontsize=7)
+plt.show()
+channel_means = in_batch.mean(axis=(0, 2, 3))
+channel_stds = in_batch.std(axis=(0, 2, 3))
+eval_gap = max(np.abs(e[0] - in_batch[i]).max() for e, i in zip(evals, show))
+alone_means = max(np.abs(a[0].mean(axis=(1, 2))).max() for a in alones)
+spread = np.abs(evals[0][0].mean(axis=(1, 2)) - evals[1][0].mean(axis=(1, 2))).max()
+print(f"eval mode vs in its batch: largest difference {eval_gap:.2f}; alone in train mode, "
+      f"largest channel mean {alone_means:.0e}; in eval mode the two digits differ by up to "
+      f"{spread:.2f} in a channel mean")  # fmt: skip
+cl.claim("after batch norm every channel has mean 0", np.abs(channel_means).max(), high=1e-9)
+cl.claim("after batch norm every channel has std 1", np.abs(channel_stds - 1).max(), high=1e-3)
+cl.claim("eval mode is close to the batch's normalisation", eval_gap, high=0.15)
+cl.claim("the two digits differ in eval mode", spread, low=0.2)
+cl.claim("alone in train mode every channel mean is 0", alone_means, high=1e-9)
+
+# %% [markdown]
+# Before normalisation (left) each channel has its own offset and spread; after it (middle)
+# every channel has mean 0 and standard deviation 1 over the batch. The shapes of the
+# histograms do not change (the peak of each channel is its response to the blank background):
+# the layer shifts and scales each channel, it does not make it Gaussian. On the right, the
+# mean of each normalised channel for the two digits. In eval mode (crosses) the faint and the
+# bold digit give different values, close to what they get inside their batch of 32 (circles):
+# the running statistics are close to the statistics of a typical batch. Normalised alone in
+# train mode (squares), every channel of both digits has mean exactly 0: the next layer can no
+# longer tell them apart, and the result for one image would depend on its batch. That is why
+# the layer must use its running statistics in eval mode.
+#
+# **Worked example (eval mode, one image).** One image with two channels, `x[0, 0] = [[3, 5]]`
+# and `x[0, 1] = [[-2, -1.5]]`, running means $(1, -2)$, running variances $(4, 0.25)$,
+# $\gamma = (1, 2)$, $\beta = (0, 1)$ and $\epsilon = 0$. Channel 0: $(3-1)/2 = 1$ and
+# $(5-1)/2 = 2$. Channel 1: $(-2+2)/0.5 = 0$ and $(-1.5+2)/0.5 = 1$, times 2 plus 1: 1 and 3.
+# The output is `[[[[1, 2]], [[1, 3]]]]`, and the running statistics do not move. Normalising
+# with the image's own statistics instead would give `[[[[-1, 1]], [[-1, 3]]]]`.
+#
+# **Worked example (train mode).** Two images, channel 0 holding `[1, 3]` and `[5, 7]`,
+# channel 1 `[0, 0]` and `[2, -2]`: $\mu = (4, 0)$, $\sigma^2 = (5, 2)$ and $m = 4$. With
+# running statistics starting at means 0 and variances 1, one step with $\rho = 0.9$ gives
+# running means $(0.4, 0)$ and running variances
+# $0.9 + 0.1\cdot(5, 2)\cdot 4/3 = (1.5667, 1.1667)$.
+#
+# ### Exercise 8c: `batchnorm2d_forward` (3 points) and 8d: `batchnorm2d_backward` (3 points)
+#
+# The functions have the contract of `cl.layers.batchnorm2d_forward` and
+# `cl.layers.batchnorm2d_backward`, which the tests use as a reference (calling them, or
+# `cnnlab.nn`, earns no points). Vectorise over the batch with NumPy reductions over the axes
+# (0, 2, 3); no loops are needed. In train mode, update `running_mean` and `running_var`
+# **in place**: the caller's arrays must hold the new values afterwards, exactly as a layer's
+# buffers do (a new array bound to the same name inside your function is lost when it returns).
+# In eval mode leave them untouched. The cache is the tuple
+# `(xhat, gamma, inv_std, train)` with `inv_std` $= 1/\sqrt{\sigma^2 + \epsilon}$ per channel
+# (from the batch in train mode, from the running variance in eval mode): everything the
+# backward pass needs. (The tests give your backward pass a cache made by cnnlab's forward, so
+# each exercise is graded on its own.)
+#
+# <details><summary>Hint 1</summary>
+#
+# Forward: choose the mean and variance first (the batch's in train mode, after which you
+# update the running statistics; the running ones in eval mode), then normalise, scale and
+# shift in the same way in both modes. Per-channel arrays of shape (C,) broadcast over
+# (N, C, H, W) once they have shape (1, C, 1, 1): index them with `[None, :, None, None]`.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Backward in train mode, step by step as in CS231n: with $d\hat x = \text{dout}\cdot\gamma$,
+# the gradient reaches $\sigma^2$ and $\mu$ as
+# $d\sigma^2 = -\tfrac12 \sum d\hat x\,(x-\mu)\,(\sigma^2+\epsilon)^{-3/2}$ and
+# $d\mu = -\sum d\hat x\,/\sqrt{\sigma^2+\epsilon}$ (the term of $d\sigma^2$ through $\mu$ is
+# zero), and then
+# $dx = d\hat x/\sqrt{\sigma^2+\epsilon} + d\sigma^2\cdot 2(x-\mu)/m + d\mu/m$. The cache has
+# $\hat x$ and `inv_std`, not $x$: write $x - \mu$ as $\hat x/$`inv_std`.
+#
+# </details>
+#
+# <details><summary>Hint 3</summary>
+#
+# The steps of hint 2 collapse into one line, with every sum over $(n, h, w)$ of one channel:
+#
+# $$dx = \frac{\text{inv\_std}}{m}\Big(m\,d\hat x - \sum d\hat x
+#        - \hat x \sum d\hat x\,\hat x\Big).$$
+#
+# The two subtracted terms are exactly what the dout-all-ones and $\text{dout} = \hat x$
+# examples cancel.
+#
+# </details>
+
+
+# %% nbgrader={"grade": false, "grade_id": "batchnorm2d_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def batchnorm2d_forward(
+    x, gamma, beta, running_mean, running_var, *, train=True, momentum=0.9, eps=1e-5
+):
+    """Spatial batch normalisation: one mean and variance per channel, over (N, H, W).
+
+    out = gamma * (x - mean) / sqrt(var + eps) + beta, per channel, with the batch's mean and
+    (biased) variance in train mode and the running statistics in eval mode.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        In train mode m = N*H*W must be at least 2.
+    gamma, beta : ndarray, shape (C,)
+        Scale and shift.
+    running_mean, running_var : ndarray, shape (C,)
+        Running statistics. Train mode updates them IN PLACE:
+        running_mean = momentum * running_mean + (1 - momentum) * mean,
+        running_var = momentum * running_var + (1 - momentum) * var * m / (m - 1).
+        Eval mode reads them and leaves them unchanged.
+    train : bool, default True, keyword-only
+    momentum : float, default 0.9, keyword-only
+        Weight of the old running statistics.
+    eps : float, default 1e-5, keyword-only
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H, W)
+    cache : tuple
+        (xhat, gamma, inv_std, train): xhat the normalised input, shape (N, C, H, W), and
+        inv_std = 1 / sqrt(var + eps), shape (C,), with the variance actually used.
+    """
+    ### BEGIN SOLUTION
+    if train:
+        m = x.shape[0] * x.shape[2] * x.shape[3]
+        mu = x.mean(axis=(0, 2, 3))
+        var = x.var(axis=(0, 2, 3))
+        running_mean *= momentum
+        running_mean += (1 - momentum) * mu
+        running_var *= momentum
+        running_var += (1 - momentum) * var * m / (m - 1)
+    else:
+        mu, var = running_mean, running_var
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mu[None, :, None, None]) * inv_std[None, :, None, None]
+    out = gamma[None, :, None, None] * xhat + beta[None, :, None, None]
+    return out, (xhat, gamma, inv_std, train)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_batchnorm2d_forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+FORBIDDEN = ("cnnlab.layers", "cnnlab.nn")
+# The lesson: eval mode, a batch of ONE image, eps = 0. Normalise with the running statistics:
+# channel 0 (x - 1) / 2, channel 1 2 * (x + 2) / 0.5 + 1 (worked example of section 9b).
+x = np.array([[[[3.0, 5.0]], [[-2.0, -1.5]]]])  # (1, 2, 1, 2)
+running_mean, running_var = np.array([1.0, -2.0]), np.array([4.0, 0.25])
+with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"):
+    out, cache = batchnorm2d_forward(x.copy(), np.array([1.0, 2.0]), np.array([0.0, 1.0]),
+                                     running_mean, running_var, train=False, eps=0.0)  # fmt: skip
+T.assert_allclose(
+    out,
+    [[[[1.0, 2.0]], [[1.0, 3.0]]]],
+    name="batchnorm2d_forward in eval mode, one image",
+    hint="eval mode: gamma * (x - running_mean) / sqrt(running_var + eps) + beta, per channel",
+    mistakes=[
+        ("eval mode used the batch's own mean and variance: at test time normalise with "
+         "running_mean and running_var (alone, an image normalised by its own statistics "
+         "always gets mean 0 and variance 1)", [[[[-1.0, 1.0]], [[-1.0, 3.0]]]]),
+        ("running_var used as a standard deviation: divide by sqrt(running_var + eps)",
+         [[[[0.5, 1.0]], [[1.0, 5.0]]]]),
+    ],
+)  # fmt: skip
+T.assert_allclose(
+    np.concatenate([running_mean, running_var]),
+    [1.0, -2.0, 4.0, 0.25],
+    rtol=0,
+    atol=0,
+    name="running_mean and running_var after eval mode",
+    hint="eval mode reads the running statistics and leaves them unchanged; only train mode "
+    "updates them",
+)
+# Train mode (second worked example): mu = (4, 0), var = (5, 2), m = 4, eps = 0.
+x = np.array([[[[1.0, 3.0]], [[0.0, 0.0]]], [[[5.0, 7.0]], [[2.0, -2.0]]]])  # (2, 2, 1, 2)
+running_mean, running_var = np.zeros(2), np.ones(2)
+with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"):
+    out, cache = batchnorm2d_forward(x.copy(), np.array([2.0, 1.0]), np.array([1.0, -1.0]),
+                                     running_mean, running_var, eps=0.0)  # fmt: skip
+s5, s2 = np.sqrt(5.0), np.sqrt(2.0)  # out = 2 (x - 4) / sqrt(5) + 1 and x / sqrt(2) - 1
+T.assert_allclose(
+    out,
+    [[[[1 - 6 / s5, 1 - 2 / s5]], [[-1.0, -1.0]]],
+     [[[1 + 2 / s5, 1 + 6 / s5]], [[s2 - 1, -s2 - 1]]]],
+    name="batchnorm2d_forward in train mode, x (2, 2, 1, 2)",
+    hint="one mean and one (biased) variance per CHANNEL, over the axes (0, 2, 3): N, H and W",
+    mistakes=[
+        ("statistics per pixel (over the batch axis only): spatial batch norm has one mean and "
+         "variance per channel, over N, H and W",
+         [[[[-1.0, -1.0]], [[-2.0, 0.0]]], [[[3.0, 3.0]], [[0.0, -2.0]]]]),
+        ("the unbiased variance (divided by m - 1) used to normalise: the batch is normalised "
+         "with the biased variance (divided by m); m / (m - 1) belongs to the running variance "
+         "only", [[[[1 - 6 / np.sqrt(20 / 3), 1 - 2 / np.sqrt(20 / 3)]], [[-1.0, -1.0]]],
+                  [[[1 + 2 / np.sqrt(20 / 3), 1 + 6 / np.sqrt(20 / 3)]],
+                   [[2 / np.sqrt(8 / 3) - 1, -2 / np.sqrt(8 / 3) - 1]]]]),
+    ],
+)  # fmt: skip
+in_place = ("update the running statistics in place (with *= and +=, or by assigning into "
+            "arr[...]): running_mean = momentum * running_mean + ... binds a new array to the "
+            "local name only, and the caller never sees it")  # fmt: skip
+for name, arr, start in (("running_mean", running_mean, 0.0), ("running_var", running_var, 1.0)):
+    T.assert_true(
+        not np.allclose(arr, start), f"{name} did not change in train mode", hint=in_place
+    )
+T.assert_allclose(
+    running_mean,
+    [0.4, 0.0],
+    name="running_mean after one train step (momentum 0.9)",
+    hint="running_mean = momentum * running_mean + (1 - momentum) * batch mean",
+    mistakes=[("momentum applied the other way round: momentum is the weight of the OLD "
+               "running value, 0.9 * old + 0.1 * new", [3.6, 0.0])],
+)  # fmt: skip
+T.assert_allclose(
+    running_var,
+    [0.9 + 0.1 * 5 * 4 / 3, 0.9 + 0.1 * 2 * 4 / 3],
+    name="running_var after one train step (momentum 0.9, m = 4)",
+    hint="running_var = momentum * running_var + (1 - momentum) * var * m / (m - 1)",
+    mistakes=[
+        ("running_var updated with the biased variance: the running variance collects the "
+         "unbiased estimate var * m / (m - 1), m = N*H*W", [1.4, 1.1]),
+        ("momentum applied the other way round: momentum is the weight of the OLD running "
+         "value, 0.9 * old + 0.1 * new", [0.1 + 0.9 * 20 / 3, 0.1 + 0.9 * 8 / 3]),
+    ],
+)  # fmt: skip
+T.assert_true(
+    isinstance(cache, (tuple, list)) and len(cache) == 4,
+    "batchnorm2d_forward cache must be the tuple (xhat, gamma, inv_std, train)",
+)
+T.assert_allclose(cache[2], [1 / s5, 1 / s2], name="cache[2], inv_std = 1 / sqrt(var + eps)")
+### BEGIN HIDDEN TESTS
+import cnnlab as cl
+
+FORBIDDEN = ("cnnlab.layers", "cnnlab.nn")
+
+
+def reference(x, gamma, beta, running_mean, running_var, **kw):
+    """cnnlab's layer on copies: (out, cache, new running_mean, new running_var)."""
+    rm, rv = running_mean.copy(), running_var.copy()
+    out, cache = cl.layers.batchnorm2d_forward(x.copy(), gamma, beta, rm, rv, **kw)
+    return out, cache, rm, rv
+
+
+rng = np.random.default_rng(821)
+for shape, momentum, eps in [((4, 3, 5, 7), 0.9, 1e-5), ((2, 5, 3, 3), 0.7, 1e-3),
+                             ((3, 2, 1, 1), 0.99, 1e-5), ((1, 4, 6, 5), 0.5, 1e-5)]:  # fmt: skip
+    c = shape[1]
+    label = f"x {shape}, momentum {momentum}, eps {eps}"
+    x = rng.normal(rng.normal(0, 3, (1, c, 1, 1)), rng.uniform(0.5, 3, (1, c, 1, 1)), shape)
+    gamma, beta = rng.normal(1, 0.5, c), rng.normal(0, 1, c)
+    mean0, var0 = rng.normal(0, 1, c), rng.uniform(0.5, 2, c)
+    m = shape[0] * shape[2] * shape[3]
+    mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    for train in (True, False):
+        mode = "train" if train else "eval"
+        expected, ref_cache, ref_mean, ref_var = reference(
+            x, gamma, beta, mean0, var0, train=train, momentum=momentum, eps=eps
+        )
+        x_in, rm, rv = x.copy(), mean0.copy(), var0.copy()
+        with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"):
+            out, cache = batchnorm2d_forward(x_in, gamma.copy(), beta.copy(), rm, rv, train=train,
+                                             momentum=momentum, eps=eps)  # fmt: skip
+        T.assert_allclose(x_in, x, rtol=0, atol=0, name=f"x after batchnorm2d_forward ({label})",
+                          hint="x was changed in place: build new arrays")  # fmt: skip
+        out_mistakes = []
+        if not train:
+            batch_stats = reference(x, gamma, beta, mean0, var0, train=True, eps=eps)[0]
+            out_mistakes.append(("eval mode used the batch's own mean and variance: at test "
+                                 "time normalise with running_mean and running_var",
+                                 batch_stats))  # fmt: skip
+        T.assert_shape(out, shape, name=f"batchnorm2d_forward output ({mode}, {label})")
+        T.assert_allclose(
+            out,
+            expected,
+            rtol=1e-6,
+            atol=1e-7,
+            name=f"batchnorm2d_forward output ({mode}, {label})",
+            hint="gamma * (x - mean) / sqrt(var + eps) + beta with per-channel statistics over "
+            "the axes (0, 2, 3)",
+            mistakes=out_mistakes,
+        )
+        T.assert_allclose(
+            rm,
+            ref_mean,
+            name=f"running_mean after {mode} mode ({label})",
+            hint="train mode: running_mean = momentum * running_mean + (1 - momentum) * mean, "
+            "in place; eval mode leaves it unchanged",
+        )
+        var_mistakes = []
+        if train:
+            var_mistakes.append(("running_var updated with the biased variance: use var * m / "
+                                 "(m - 1) with m = N*H*W",
+                                 momentum * var0 + (1 - momentum) * var))  # fmt: skip
+        T.assert_allclose(
+            rv,
+            ref_var,
+            name=f"running_var after {mode} mode ({label})",
+            hint="train mode: running_var = momentum * running_var + (1 - momentum) * var * m / "
+            "(m - 1), in place; eval mode leaves it unchanged",
+            mistakes=var_mistakes,
+        )
+        T.assert_true(
+            isinstance(cache, (tuple, list)) and len(cache) == 4,
+            "batchnorm2d_forward cache must be the tuple (xhat, gamma, inv_std, train)",
+        )
+        T.assert_allclose(cache[0], ref_cache[0], atol=1e-7, name=f"cache xhat ({mode}, {label})")
+        T.assert_allclose(cache[1], gamma, name=f"cache gamma ({mode}, {label})")
+        T.assert_allclose(cache[2], ref_cache[2], name=f"cache inv_std ({mode}, {label})",
+                          hint="inv_std = 1 / sqrt(var + eps), one per channel, with the "
+                          "variance used to normalise")  # fmt: skip
+        T.assert_equal(bool(cache[3]), train, name=f"cache train flag ({mode}, {label})")
+### END HIDDEN TESTS
+
+
+# %% nbgrader={"grade": false, "grade_id": "batchnorm2d_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def batchnorm2d_backward(dout, cache):
+    """Backward pass of batchnorm2d_forward.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H, W)
+    cache : tuple
+        (xhat, gamma, inv_std, train) from batchnorm2d_forward.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        Train mode: through xhat and through the batch mean and variance; eval mode:
+        dout * gamma * inv_std per channel.
+    dgamma : ndarray, shape (C,)
+        Sum over (N, H, W) of dout * xhat.
+    dbeta : ndarray, shape (C,)
+        Sum over (N, H, W) of dout.
+    """
+    xhat, gamma, inv_std, train = cache
+    ### BEGIN SOLUTION
+    dbeta = dout.sum(axis=(0, 2, 3))
+    dgamma = (dout * xhat).sum(axis=(0, 2, 3))
+    dxhat = dout * gamma[None, :, None, None]
+    if not train:
+        return dxhat * inv_std[None, :, None, None], dgamma, dbeta
+    m = dout.shape[0] * dout.shape[2] * dout.shape[3]
+    sum_dxhat = dxhat.sum(axis=(0, 2, 3), keepdims=True)
+    sum_dxhat_xhat = (dxhat * xhat).sum(axis=(0, 2, 3), keepdims=True)
+    dx = (m * dxhat - sum_dxhat - xhat * sum_dxhat_xhat) * inv_std[None, :, None, None] / m
+    return dx, dgamma, dbeta
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_batchnorm2d_backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab as cl
+import cnnlab.testing as T
+
+FORBIDDEN = ("cnnlab.layers", "cnnlab.nn")
+# The train-mode example of section 9b with gamma = (2, 1) and eps = 0: xhat has mean 0 and
+# mean square 1 in each channel, and inv_std = (1/sqrt(5), 1/sqrt(2)).
+x = np.array([[[[1.0, 3.0]], [[0.0, 0.0]]], [[[5.0, 7.0]], [[2.0, -2.0]]]])
+gamma = np.array([2.0, 1.0])
+_, cache = cl.layers.batchnorm2d_forward(x, gamma, np.zeros(2), np.zeros(2), np.ones(2), eps=0.0)
+xhat, inv_std = cache[0].copy(), cache[2].copy()
+no_batch_stats = ("dx ignores that the batch mean and variance depend on x: in train mode "
+                  "dx is not just dout * gamma * inv_std")  # fmt: skip
+# 1. dout all ones asks to shift every output of a channel: the batch mean absorbs any shift of
+#    x, so dx = 0; dgamma = sum(xhat) = 0 and dbeta = sum(dout) = m = 4 per channel.
+with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_backward"):
+    dx, dgamma, dbeta = batchnorm2d_backward(np.ones(x.shape), (xhat.copy(), gamma.copy(),
+                                             inv_std.copy(), True))  # fmt: skip
+T.assert_allclose(
+    dx,
+    np.zeros(x.shape),
+    atol=1e-12,
+    name="batchnorm2d_backward dx for dout all ones (train mode)",
+    hint="subtract the part of dxhat that the batch mean absorbs (its mean over N, H, W)",
+    mistakes=[(no_batch_stats, np.ones(x.shape) * (gamma * inv_std)[None, :, None, None])],
+)
+T.assert_allclose(dbeta, [4.0, 4.0], name="dbeta for dout all ones",
+                  hint="dbeta = sum of dout over the axes (0, 2, 3)",
+                  mistakes=[("dbeta averaged: beta served all m = N*H*W values, SUM dout",
+                             [1.0, 1.0])])  # fmt: skip
+T.assert_allclose(dgamma, [0.0, 0.0], atol=1e-12, name="dgamma for dout all ones",
+                  hint="dgamma = sum of dout * xhat over the axes (0, 2, 3)")  # fmt: skip
+# 2. dout = xhat asks to scale every output of a channel: the batch variance absorbs any
+#    scaling of x, so dx = 0 again; dgamma = sum(xhat**2) = m = 4, dbeta = sum(xhat) = 0.
+with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_backward"):
+    dx, dgamma, dbeta = batchnorm2d_backward(xhat.copy(), (xhat.copy(), gamma.copy(),
+                                             inv_std.copy(), True))  # fmt: skip
+T.assert_allclose(
+    dx,
+    np.zeros(x.shape),
+    atol=1e-12,
+    name="batchnorm2d_backward dx for dout = xhat (train mode)",
+    hint="the batch variance depends on x too: subtract xhat times the mean of dxhat * xhat",
+    mistakes=[
+        (
+            "the path through the batch variance is missing: subtract xhat times the mean "
+            "of dxhat * xhat as well",
+            xhat * (gamma * inv_std)[None, :, None, None],
+        )
+    ],
+)
+T.assert_allclose(dgamma, [4.0, 4.0], name="dgamma for dout = xhat",
+                  hint="dgamma = sum of dout * xhat over the axes (0, 2, 3)",
+                  mistakes=[("dgamma averaged: gamma served all m = N*H*W values, SUM "
+                             "dout * xhat", [1.0, 1.0])])  # fmt: skip
+# 3. eval mode: the running statistics are constants, dx = dout * gamma * inv_std
+dout = np.arange(8.0).reshape(x.shape)
+with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_backward"):
+    dx, _, _ = batchnorm2d_backward(dout.copy(), (xhat.copy(), gamma.copy(), inv_std.copy(),
+                                                  False))  # fmt: skip
+T.assert_allclose(
+    dx,
+    dout * (gamma * inv_std)[None, :, None, None],
+    name="batchnorm2d_backward dx in eval mode",
+    hint="eval mode: the running statistics do not depend on x, so dx = dout * gamma * inv_std",
+)
+### BEGIN HIDDEN TESTS
+FORBIDDEN = ("cnnlab.layers", "cnnlab.nn")
+no_batch_stats = ("dx ignores that the batch mean and variance depend on x: in train mode "
+                  "dx is not just dout * gamma * inv_std")  # fmt: skip
+rng = np.random.default_rng(822)
+
+
+def learner(dout, cache):
+    xhat, gamma, inv_std, train = cache
+    with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_backward"):
+        return batchnorm2d_backward(dout.copy(), (xhat.copy(), gamma.copy(), inv_std.copy(), train))
+
+
+for shape in [(4, 3, 5, 7), (2, 5, 3, 3), (3, 2, 1, 1), (1, 4, 6, 5)]:
+    c = shape[1]
+    x = rng.normal(rng.normal(0, 3, (1, c, 1, 1)), rng.uniform(0.5, 3, (1, c, 1, 1)), shape)
+    gamma, beta = rng.normal(1, 0.5, c), rng.normal(0, 1, c)
+    running = (rng.normal(0, 1, c), rng.uniform(0.5, 2, c))
+    dout = rng.standard_normal(shape)
+    for train in (True, False):
+        label = f"x {shape}, {'train' if train else 'eval'} mode"
+        _, cache = cl.layers.batchnorm2d_forward(x, gamma, beta, *map(np.copy, running),
+                                                 train=train)  # fmt: skip
+        expected = cl.layers.batchnorm2d_backward(dout, cache)
+        xhat, _, inv_std, _ = cache
+        simple = dout * (gamma * inv_std)[None, :, None, None]
+        dx, dgamma, dbeta = learner(dout, cache)
+        dx_mistakes = []
+        if train:
+            dx_mistakes.append((no_batch_stats, simple))
+        else:
+            as_train = cl.layers.batchnorm2d_backward(dout, (*cache[:3], True))[0]
+            dx_mistakes.append(("eval mode treated like train mode: the running statistics are "
+                                "constants, so dx = dout * gamma * inv_std", as_train))  # fmt: skip
+        T.assert_allclose(dx, expected[0], rtol=1e-6, atol=1e-9, name=f"dx ({label})",
+                          hint="dx = inv_std / m * (m * dxhat - sum(dxhat) - xhat * "
+                          "sum(dxhat * xhat)) in train mode", mistakes=dx_mistakes)  # fmt: skip
+        T.assert_allclose(dgamma, expected[1], name=f"dgamma ({label})",
+                          hint="dgamma = sum of dout * xhat over the axes (0, 2, 3)",
+                          mistakes=[("dgamma is the sum of dout * xhat, not of dout",
+                                     expected[2])])  # fmt: skip
+        T.assert_allclose(dbeta, expected[2], name=f"dbeta ({label})",
+                          hint="dbeta = sum of dout over the axes (0, 2, 3)")  # fmt: skip
+# numerical gradients of x, gamma and beta in train mode (fresh running statistics per call)
+x = rng.standard_normal((3, 2, 3, 4))
+gamma, beta = rng.normal(1, 0.5, 2), rng.normal(0, 1, 2)
+errors = cl.gradcheck.check_gradients(
+    lambda x, g, b: cl.layers.batchnorm2d_forward(x, g, b, np.zeros(2), np.ones(2)),
+    {"x": x, "gamma": gamma, "beta": beta},
+    learner,
+    rng=rng,
+)
+for key, err in errors.items():
+    T.assert_true(
+        err < 1e-7,
+        f"batchnorm2d_backward d{key} vs numerical gradient: relative error {err:.1e}, above 1e-7",
+    )
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## 10. 1x1 convolutions
 #
 # A convolution with a 1x1 kernel looks at one pixel at a time, so it cannot detect shapes. What
@@ -2562,9 +3845,30 @@ cl.claim("a 3x3 convolution on 64 channels is four times cheaper than on 256", 2
 # One `np.einsum` or one matrix product (plus the bias), no loops over pixels, and no call to
 # `cnnlab.layers` or `scipy`. The test compares with a 1x1 `conv_forward`.
 #
-# *Hints:* `w[:, :, 0, 0]` is the (F, C) matrix. With `np.einsum`, the subscripts of `x` are
-# `nchw`; which letter disappears in the output? With `@`, reshape `x` to (N, C, H*W) and
-# reshape the product back. The bias needs two trailing axes to broadcast over H and W.
+# The result has shape (N, F, H, W):
+# $\text{out}[n,f,r,t] = b[f] + \sum_c w[f,c,0,0]\; x[n,c,r,t]$.
+#
+# <details><summary>Hint 1</summary>
+#
+# `w[:, :, 0, 0]` is the (F, C) matrix of this section. The product contracts its C axis with
+# the channel axis of `x`, at every pixel of every image at once.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# With `np.einsum`, give each axis a letter (`x` is `nchw`), and write the letters of the output
+# you want: a letter missing from the output is summed over. With `@`, reshape `x` to
+# (N, C, H*W), multiply by the matrix from the left, and reshape the product back.
+#
+# </details>
+#
+# <details><summary>Hint 3</summary>
+#
+# `b` has shape (F,). To add $b[f]$ to every pixel of output channel $f$ of an (N, F, H, W)
+# array, it needs a leading axis and two trailing ones (`None` in an index adds an axis).
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "conv1x1_as_matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -2750,9 +4054,23 @@ cl.claim("27 weights per channel pair instead of 49", (3 * 3 * 3, 7 * 7), equals
 #
 # ### Exercise 10: `receptive_field` (2 points)
 #
-# *Hint:* walk through the layers from input to output, keeping two numbers, the receptive
-# field so far and the jump, and update the field before the jump. Check your function on the
-# three stacks of the figure.
+# Return $r_L$ of the recurrence above, in input pixels, for a list of `(kernel, stride)` pairs
+# ordered from input to output; an empty list gives 1. Check your function on the three stacks
+# of the figure.
+#
+# <details><summary>Hint 1</summary>
+#
+# Walk through the layers from input to output, keeping two numbers: the receptive field so far
+# and the jump.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Order matters inside the loop: a layer widens the field by (kernel - 1) times the jump of the
+# layers *before* it, so update the field first and the jump second.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "receptive_field", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -3045,10 +4363,16 @@ cl.claim("the whole notebook runs in under a minute", time.perf_counter() - note
 #   with the kernel, `dw` a correlation of the input with `dout`.
 # - **Max pooling** routes each window's gradient to its (first) maximum, adding up where
 #   windows overlap; **global average pooling** spreads it evenly.
+# - **Average pooling** gives each position of a window $1/\text{size}^2$ of its gradient. With
+#   padding, the padded zeros count in the mean here (PyTorch's default), and the border
+#   darkens; **max pooling** pads with $-\infty$, never with 0.
 # - **Softmax cross-entropy** must shift scores by their maximum; its gradient is
 #   $(p - \text{onehot}(y))/N$.
 # - **Inverted dropout** drops with probability $p$ and scales survivors by $1/(1-p)$ at train
 #   time, so the test-time layer is the identity.
+# - **Batch normalisation** normalises each channel over (N, H, W) with the batch's statistics
+#   in training, where its backward pass runs through the batch mean and variance too, and with
+#   running averages in eval mode, so that an image's output never depends on its batch.
 # - A **1x1 convolution** is a per-pixel fully connected layer over channels; stacks of small
 #   kernels and strides grow the **receptive field** as $r \mathrel{+}= (k-1)\cdot j$.
 #
@@ -3056,3 +4380,117 @@ cl.claim("the whole notebook runs in under a minute", time.perf_counter() - note
 # of the functions you wrote. You will assemble the classic CNN pattern from them and write what
 # makes it learn on the whole digits set: mini-batches, SGD with momentum and Adam, learning
 # curves, and regularisation with the dropout you built here.
+
+# %% [markdown]
+# ## Challenge (optional, not graded): the convolution's backward pass with `col2im`
+#
+# Your `conv_backward_naive` runs four nested Python loops. Notebook 01 made the forward pass
+# fast with **im2col**: every receptive field of the padded input becomes one row of a matrix
+# `cols` of shape (N·OH·OW, C·KH·KW), and the whole convolution is one matrix product with the
+# filters flattened to (F, C·KH·KW). The backward pass of a matrix product is two matrix
+# products, so the backward pass of the convolution can be vectorised the same way. Write
+# $D$ for `dout` rearranged into a matrix of shape (N·OH·OW, F), one row per output position,
+# in the same row order as `cols`, and $W$ for the filters as an (F, C·KH·KW) matrix. Then
+#
+# $$dW = D^\top\,\text{cols}, \qquad db = \textstyle\sum_{\text{rows}} D, \qquad
+#   d\,\text{cols} = D\,W,$$
+#
+# with $dW$ reshaped back to (F, C, KH, KW). The last step turns $d\,\text{cols}$, the
+# gradient of every copied window, back into a gradient of the image: each pixel was copied
+# into every window that contains it, so it receives the **sum** of the gradients of its
+# copies, and the padding is cut off. That bookkeeping is **col2im**, the adjoint of im2col
+# (CS231n's assignment 2 provides it too); here it is `cl.layers.col2im(dcols, x.shape, KH, KW,
+# stride=stride, pad=pad)`, with the row and column order of `cl.layers.im2col`. Use both;
+# `cl.layers.conv_backward` and your `conv_backward_naive` would defeat the purpose.
+#
+# The challenge is not graded. Write `conv_backward_im2col` in the cell below (in place of the
+# line that raises `NotImplementedError`); the cell after it checks your result against
+# `cnnlab.layers.conv_backward` and against your loop version, and measures the speed-up.
+#
+# <details><summary>Hint 1</summary>
+#
+# `cols` lists the windows image by image, then row by row of the output, then column by
+# column: the row of window $(n, i, j)$ is $n\cdot OH\cdot OW + i\cdot OW + j$. `dout` has shape
+# (N, F, OH, OW), so the filter axis must move to the end before it is flattened into $D$.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Check every matrix by its shape: $D$ is (N·OH·OW, F), `cols` (N·OH·OW, C·KH·KW), so
+# $D^\top$ `cols` is (F, C·KH·KW), the flattened `dw`; $D$ times the flattened filters is
+# (N·OH·OW, C·KH·KW), the shape `col2im` expects.
+#
+# </details>
+
+
+# %%
+def conv_backward_im2col(dout, cache):
+    """Backward pass of a convolution layer, vectorised with im2col and col2im.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, OH, OW)
+        Upstream gradient.
+    cache : tuple
+        From conv_forward; its first five items are (x, w, b, stride, pad) with
+        x (N, C, H, W), w (F, C, KH, KW), b (F,).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dw : ndarray, shape (F, C, KH, KW)
+    db : ndarray, shape (F,)
+    """
+    x, w, b, stride, pad = cache[:5]
+    # The optional challenge: replace the next line by your code.
+    raise NotImplementedError("conv_backward_im2col: the optional challenge")
+
+
+# %%
+def col2im_self_check(backward, naive):
+    """Compare backward with cnnlab and with naive, then time both; print what was found."""
+    g = np.random.default_rng(13)
+    for stride, pad in ((2, 1), (1, 1)):  # 8 images, 3 channels, 12x12, six 3x3 filters
+        x_c, w_c = g.standard_normal((8, 3, 12, 12)), g.standard_normal((6, 3, 3, 3))
+        out_c, cache_c = cl.layers.conv_forward(x_c, w_c, np.zeros(6), stride=stride, pad=pad)
+        dout_c = g.standard_normal(out_c.shape)
+        expected = cl.layers.conv_backward(dout_c, cache_c)
+        n, f, oh, ow = dout_c.shape
+        unmoved = cl.layers.conv_backward(dout_c.reshape(n, oh, ow, f).transpose(0, 3, 1, 2),
+                                          cache_c)[0]  # fmt: skip
+        try:
+            yours = backward(dout_c, cache_c)
+        except NotImplementedError:
+            return print("conv_backward_im2col is not written yet (the challenge is optional).")
+        for name, got, ref in zip(("dx", "dw", "db"), yours, expected):
+            if np.shape(got) != ref.shape or not np.allclose(got, ref):
+                print(f"{name} differs from cnnlab.layers.conv_backward (stride {stride}, pad "
+                      f"{pad}): expected shape {ref.shape}, got {np.shape(got)}")  # fmt: skip
+                if name == "dx" and np.shape(got) == ref.shape and np.allclose(got, unmoved):
+                    print("  dout was flattened to (N*OH*OW, F) without moving the filter axis "
+                          "last: transpose (N, F, OH, OW) to (N, OH, OW, F) first")  # fmt: skip
+                return None
+    t0 = time.perf_counter()
+    loops = naive(dout_c, cache_c)
+    t_loops = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(10):
+        backward(dout_c, cache_c)
+    t_vec = (time.perf_counter() - t0) / 10
+    gap = max(float(np.abs(a - b).max()) for a, b in zip(loops, yours))
+    print(f"right: dx, dw and db agree with cnnlab's for stride 2 and 1; largest difference "
+          f"from your loop version {gap:.1e}")  # fmt: skip
+    print(f"stride 1: loops {1e3 * t_loops:.0f} ms, im2col/col2im {1e3 * t_vec:.2f} ms, "
+          f"{t_loops / t_vec:.0f}x faster")  # fmt: skip
+    return t_loops / t_vec
+
+
+speedup = col2im_self_check(conv_backward_im2col, conv_backward_naive)
+
+# %% [markdown]
+# Once your function is right, the self-check prints how much faster it is than your loops on
+# this machine: the loops run N·F·OH·OW small NumPy operations, the vectorised version two large
+# matrix products and KH·KW strided additions in `col2im`. `cnnlab.layers.conv_backward`, used from notebook 03 on, goes one step further: it
+# does not build `cols` again for the backward pass but reuses the blocks its forward pass kept
+# in the cache.

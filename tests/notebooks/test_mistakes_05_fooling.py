@@ -26,7 +26,7 @@ CASES = {
     "true_class_score": (
         [(EVAL, EVAL + "    first = int(np.argmax(model.forward(x[None])[0]))\n"),
          (ONE_HOT, "dscores[0, first] = -1.0")], "TRUE class", False),
-    "target_log_probability": ([(ONE_HOT, ONE_HOT + "; " + LOG_P)], "log-probability", True),
+    "target_log_probability": ([(ONE_HOT, ONE_HOT + "; " + LOG_P)], "or log-probability", True),
     "not_normalised": ([(STEP, "x = x + step * grad")], "not normalised", True),
     "sign_step": ([(STEP, "x = x + step * np.sign(grad)")], "sign of the gradient", True),
     "descent": ([(STEP, STEP.replace("x + step", "x - step"))], "DESCENT", True),

@@ -54,8 +54,8 @@ MISTAKES = [
     _m("top-losses: returns (losses, idx)", out="losses[idx], idx"),
     _m("top-losses: log base 10",
        loss="(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]) / np.log(10)"),
-    _m("top-losses: argpartition, unsorted and fails for k > N",
-       order="np.argpartition(-losses, k)[:k]"),
+    _m("top-losses: argpartition, the top k unsorted",
+       order="np.argpartition(-losses, min(k, len(y)) - 1)[:k]"),
     _m("top-losses: shifts the caller's scores in place", scores="np.asarray(scores, dtype=float)",
        softmax="scores -= scores.max(axis=1, keepdims=True); z = scores; "
        "p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)"),
