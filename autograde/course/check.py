@@ -42,8 +42,10 @@ def find_release(nb, folders: list[Path] | None = None) -> Path | None:
     return best
 
 
-def check(path: Path, options: dict | None = None, folders: list[Path] | None = None) -> int:
-    """Print each exercise's points and messages; return 0 (1 if the file is unreadable)."""
+def check(path: Path, options: dict | None = None, release_dir: Path | None = None) -> int:
+    """Print each exercise's points and messages; return 0 (1 if the file is unreadable).
+
+    ``release_dir`` replaces :func:`release_dirs` (a folder of ``<assignment>/*.ipynb``)."""
     from autograde.judge import grade_notebook
 
     data = Path(path).read_bytes()
@@ -52,7 +54,7 @@ def check(path: Path, options: dict | None = None, folders: list[Path] | None = 
     except Unreadable as exc:
         print(f"{path}: cannot be checked: {exc}")
         return 1
-    release = find_release(nb, folders)
+    release = find_release(nb, None if release_dir is None else [Path(release_dir)])
     if release is None:
         print(
             f"{path}: no released notebook matches it; checking its own test cells instead "

@@ -133,18 +133,20 @@ def constraints(wheel: Path) -> str:
         lines = archive.read(meta).decode().splitlines()
     todo = [(r.split(":", 1)[1].strip(), ()) for r in lines if r.startswith("Requires-Dist:")]
     pins: dict[str, str] = {}
+    walked: set[tuple[str, frozenset]] = set()  # (name, extras): a package[extra] adds needs
     while todo:
         text, extras = todo.pop()
         req = Requirement(text)
         envs = [{"extra": e} for e in ("", *extras)]
-        name = canonicalize_name(req.name)
-        if (req.marker and not any(req.marker.evaluate(e) for e in envs)) or name in pins:
+        key = (canonicalize_name(req.name), frozenset(req.extras))
+        if (req.marker and not any(req.marker.evaluate(e) for e in envs)) or key in walked:
             continue
+        walked.add(key)
         try:
             dist = metadata.distribution(req.name)
         except metadata.PackageNotFoundError:
             continue  # not installed here (and not needed here): left to pip
-        pins[name] = dist.version
+        pins[key[0]] = dist.version
         todo += [(r, tuple(req.extras)) for r in dist.requires or []]
     head = [
         f"# python {sys.version_info[0]}.{sys.version_info[1]}",

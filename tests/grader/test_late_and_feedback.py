@@ -298,8 +298,8 @@ def test_grading_applies_the_policy_everywhere(late_course):
 
 def test_demo_class_shows_the_late_penalty_everywhere(tmp_path):
     """``make demo``'s late students, graded as ``demo`` grades them (the rest of the class is
-    left out: the real notebook 02 runs twice): 30 h late costs 2 started days, 20 % of 25
-    points, in grades.csv, the feedback page and the Canvas CSV; the 2-day extension costs 0."""
+    left out: the real notebook 02 runs twice): 30 h late costs 2 started days, 20 % of the raw
+    score, in grades.csv, the feedback page and the Canvas CSV; the 2-day extension costs 0."""
     from autograde.course import demo
     from autograde.course.export import canvas_csv
 
@@ -310,21 +310,22 @@ def test_demo_class_shows_the_late_penalty_everywhere(tmp_path):
             shutil.rmtree(folder)
     (late_in,) = {p.parent.name for p in (course / "submitted" / "late").glob("*/*.ipynb")}
     rows = grade.run(course, [late_in], workers=2, options={"timeout": 60.0}, progress=False)
-    got = {r["student"]: (r["raw_score"], r["penalty"], r["late_days"], r["score"]) for r in rows}
-    assert got == {"late": (25, 5, 2, 20), "extended": (25, 0, 0, 25)}
+    by = {r["student"]: r for r in rows}
+    raw, top = by["late"]["raw_score"], by["late"]["max_score"]
+    assert raw == by["extended"]["raw_score"] > 0  # the same correct answers
+    late, penalty = f"{raw:g}", f"{raw * 0.2:g}"
     with open(course / "grades.csv", newline="") as f:
         table = {r["student"]: r for r in csv.DictReader(f)}
-    assert [table["late"][k] for k in ("raw_score", "penalty", "late_days", "score")] == [
-        "25", "5", "2", "20"
-    ]  # fmt: skip
-    assert table["extended"]["penalty"] == "0" and table["extended"]["score"] == "25"
+    fields = ("raw_score", "penalty", "late_days", "score")
+    assert [table["late"][k] for k in fields] == [late, penalty, "2", f"{raw * 0.8:g}"]
+    assert [table["extended"][k] for k in fields] == [late, "0", "0", late]
     pages = {s: next((course / "feedback" / s).rglob("*.html")).read_text() for s in demo.LATE}
-    assert "Penalty: 20 % of your raw score 25 = 5 points." in pages["late"]
-    assert "Final score: 25 - 5 = 20 / 25." in pages["late"]
+    assert f"Penalty: 20 % of your raw score {late} = {penalty} points." in pages["late"]
+    assert f"Final score: {late} - {penalty} = {raw * 0.8:g} / {top:g}." in pages["late"]
     assert "1 day 6 h late, 2 started days" in pages["late"]
     assert "with your extension: 2026-10-11 23:59 UTC" in pages["extended"]
     assert "on time" in pages["extended"] and "Penalty" not in pages["extended"]
     canvas_csv(course, course / "canvas-grades.csv", None, {})
     with open(course / "canvas-grades.csv", newline="") as f:
         imported = {r[3]: r[5] for r in list(csv.reader(f))[2:]}  # SIS Login ID -> score
-    assert imported == {"late": "20", "extended": "25"}
+    assert imported == {"late": f"{raw * 0.8:g}", "extended": late}
