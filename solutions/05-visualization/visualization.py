@@ -1984,7 +1984,8 @@ if not cl.is_grading():
 # Such images are called *adversarial examples* or *fooling images*; CS231n's assignment 3 builds
 # them exactly as we do here.
 #
-# The recipe is the one of the previous sections, with two changes:
+# The recipe is the gradient ascent of section 7, started from the real image instead of noise,
+# with no L2 penalty and no prior, and with two changes:
 #
 # 1. the gradient is the one of the **target's** score $s_t$ with respect to the image (not the
 #    loss of the true class: making the true class less likely could lead to any class, and we
@@ -2266,7 +2267,7 @@ for target, step, max_iter in [(4, 0.2, 60), (0, 0.05, 3), (None, 0.2, 20)]:
 # %% [markdown]
 # One fooling image for each of the eight test images of the earlier sections, each pushed
 # towards the class four places further in the list (circle to horizontal bar, square to
-# vertical bar, ..., ring to triangle), with steps of length 0.1. Top row: the original and the
+# vertical bar, ..., ring to cross), with steps of length 0.1. Top row: the original and the
 # network's probability for its class; middle row: the fooling image and what the network now
 # predicts; bottom row: the difference, on one colour scale for all eight, red where pixels
 # became brighter and blue where they became darker.
@@ -2320,6 +2321,8 @@ if not cl.is_grading():
     cl.claim("the circle costs most: RMS 0.2", int(rms.argmax()), equals=0)
     cl.claim("the circle costs most: RMS 0.2", rms[0], low=0.17, high=0.23)
     cl.claim("the ring costs 0.13", rms[7], low=0.11, high=0.15)
+    cl.claim("two targets cost most of all: the circle and the ring",
+             sorted(np.argsort(rms)[-2:].tolist()), equals=[0, 7])  # fmt: skip
     cl.claim("down to -0.7 for the circle", fooled[0].min(), low=-0.8, high=-0.6)
 
 # %% [markdown]
@@ -2330,7 +2333,8 @@ if not cl.is_grading():
 # square: about the size of the pixel noise the images carry anyway (RMS about 0.05 over the
 # background pixels, printed above). Those fooling images still look like their originals, with
 # a faint haze here and there - a square that the network now calls a vertical bar, a
-# horizontal bar that it calls a circle. Two targets cost more: the circle becomes a
+# horizontal bar that it calls a circle. The other three cost more. The cross becomes a "ring"
+# after changes spread around its arms, and two targets cost most of all: the circle becomes a
 # "horizontal bar" only after horizontal bands are painted across the disc (RMS 0.2), and the
 # ring becomes a "cross" after changes all around it (0.13). There the difference is evidence
 # for the target class, not noise.
@@ -2420,7 +2424,7 @@ if not cl.is_grading():
 # and the random seed ([Wattenberg et al. 2016](https://distill.pub/2016/misread-tsne/)).
 
 # %% [markdown]
-# ## 10. Where the network errs: the confusion matrix
+# ## 10. Where the network errs: the confusion matrix and the largest losses
 #
 # Accuracy counts mistakes; the *confusion matrix* says which ones. Entry `cm[i, j]` counts the
 # test images of true class `i` that the network predicted as class `j`. The diagonal holds the
@@ -2598,7 +2602,7 @@ if not cl.is_grading():
 # **Worked example.** Five images, three classes, true classes `y = [0, 0, 2, 0, 0]` and scores
 # `[[3, 0, 0], [0, 1, 0], [0, 0, 0], [0, 800, 0], [0, 1, 0]]`. The losses are
 # `log(1 + 2 e^-3) = 0.095`, `log(2 + e) = 1.551`, `log 3 = 1.099`, `800` and `1.551`. The
-# first error in the list is image 1, a hesitant one; the worst is image 3, a confident
+# first error in index order is image 1, a hesitant one; the worst is image 3, a confident
 # mistake. The three largest losses are those of images `3, 1, 4`: images 1 and 4 tie, and the
 # smaller index comes first. Written naively, `exp(800)` overflows and the loss of image 3
 # becomes `inf`; subtract each row's maximum first, as in `softmax_cross_entropy` of notebook 02.
@@ -2627,9 +2631,10 @@ if not cl.is_grading():
 # <details><summary>Hint 2</summary>
 #
 # For the loss, work with the log-softmax: subtract each row's maximum (`keepdims=True`), take
-# the log of the sum of exponentials of what is left, and pick each row's entry at its label with
-# `scores[np.arange(N), y]`. For the order, NumPy's default `np.argsort` is not stable: equal
-# values may come out in any order.
+# the log of the sum of exponentials of what is left, and pick each row's entry at its label
+# from the same shifted scores (`a[np.arange(N), y]` picks `a[n, y[n]]` for every row `n`).
+# For the order, NumPy's default `np.argsort` is not stable: equal values may come out in any
+# order.
 #
 # </details>
 #
@@ -2914,7 +2919,7 @@ cl.claim("the whole notebook runs in about a minute or less",
 #   for some of our images a change the size of the pixel noise is enough.
 # - t-SNE of the penultimate features shows how well the classes separate; the confusion matrix
 #   and a gallery of the largest losses show which classes the network mixes up and on which
-#   images, the most confident mistakes first.
+#   images, those with the smallest probability for their true class first.
 # - Each picture answers a narrow question; measurements (the share of a map on the shape) and
 #   sanity checks such as randomising the weights tell you how much of the picture comes from
 #   the network and how much from the image or the method.

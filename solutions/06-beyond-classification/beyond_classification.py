@@ -336,9 +336,10 @@ with T.raises(ValueError, hint="boxes must be (N, 4): raise ValueError for (N, 2
 #
 # <details><summary>Hint 2</summary>
 #
-# The gradient pushes `pred` towards the target, so it is positive where `pred` is too large:
-# $d / \beta$ in the quadratic part, the sign of $d$ in the linear part.
-# `np.where(condition, a, b)` picks elementwise between two arrays of the same shape.
+# Gradient descent moves `pred` against the gradient, towards the target, so the gradient is
+# positive where `pred` is too large: $d / \beta$ in the quadratic part, the sign of $d$ in the
+# linear part. `np.where(condition, a, b)` picks elementwise between two arrays of the same
+# shape.
 #
 # </details>
 
@@ -479,9 +480,10 @@ T.assert_allclose([loss], [1.0], name="smooth_l1 at |d| = beta = 1 (both pieces 
 #
 # <details><summary>Hint 2</summary>
 #
-# The box loss divides by the number of *object* examples, and `dbox_pred` has the shape of
-# `box_pred`: start from zeros and fill the object rows. The weight multiplies the box term and
-# its gradient, never the cross-entropy. With no object example, skip the box loss altogether.
+# Called on the object rows only, the box loss already divides by the number of *object*
+# examples (do not divide again). `dbox_pred` has the shape of `box_pred`: start from zeros and
+# fill the object rows. The weight multiplies the box term and its gradient, never the
+# cross-entropy. With no object example, skip the box loss altogether.
 #
 # </details>
 
