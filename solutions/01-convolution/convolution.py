@@ -1469,7 +1469,7 @@ cl.claim(
 # ### Exercise 7: `conv_param_count` (1 point) and Exercise 8: `dense_param_count` (1 point)
 #
 # Count the learnable numbers of each layer; `bias=False` means the layer has no bias (common
-# right before batch normalisation, which you will meet later).
+# right before batch normalisation, which you will meet in notebook 02).
 
 
 # %% nbgrader={"grade": false, "grade_id": "conv_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -2105,8 +2105,8 @@ cl.claim("the loop time grows faster than the im2col time",
 #
 # **Next: 02-layers.** A layer must also say how the loss changes when its inputs and weights
 # change. You will write the backward pass of the convolution and of the other layers of a CNN
-# (ReLU, pooling, fully connected, dropout, softmax loss), check each against a numerical
-# gradient, and stack them into a network that learns.
+# (ReLU, max and average pooling, fully connected, dropout, batch normalisation, softmax loss),
+# check each against a numerical gradient, and stack them into a network that learns.
 #
 # **Further reading.** [CS231n: Convolutional Neural Networks](https://cs231n.github.io/convolutional-networks/);
 # V. Dumoulin and F. Visin, [A guide to convolution arithmetic for deep learning](https://arxiv.org/abs/1603.07285);

@@ -1833,10 +1833,10 @@ T.assert_true(
 # **Average pooling** slides the same `size x size` windows as max pooling but keeps the mean
 # of each window instead of its largest value:
 #
-# $$\text{out}[n,c,i,j] = \frac{1}{s^2}\sum_{p=0}^{s-1}\sum_{q=0}^{s-1}
-#   x_p[n,\,c,\,i\cdot\text{stride}+p,\,j\cdot\text{stride}+q],$$
+# $$\text{out}[n,c,i,j] = \frac{1}{\text{size}^2}\sum_{p=0}^{\text{size}-1}
+#   \sum_{q=0}^{\text{size}-1} x_p[n,\,c,\,i\cdot\text{stride}+p,\,j\cdot\text{stride}+q],$$
 #
-# where $s$ is the window size and $x_p$ the (possibly padded) input.
+# where $x_p$ is the (possibly padded) input.
 # [LeNet-5](http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf) pooled by averaging (with a
 # learned scale and bias per map); today average pooling survives where a smooth summary is
 # wanted, for instance between the dense blocks of [DenseNet](https://arxiv.org/abs/1608.06993),
@@ -1931,13 +1931,16 @@ cl.claim("with -inf padding every output is negative", max_inf_pad.max(), high=-
 # Write average pooling with loops over images, channels and output positions (NumPy may
 # compute the mean of one window), for any window size, stride and padding, with the padded
 # zeros counted in every mean, as above. As for max pooling, `stride` is a keyword argument
-# that defaults to the window size, which the two given lines take care of. The cache is the
-# tuple `(x.shape, size, stride, pad)`, with the stride actually used: all the backward pass
-# needs. The backward pass returns `dx` shaped like `x`. (The tests give your backward pass such
-# a cache directly, so each exercise is graded on its own.) Calling `cnnlab.layers`, SciPy or a
-# NumPy convolution earns no points.
+# that defaults to the window size, which the two given lines take care of; `pad` is a keyword
+# argument too, default 0: `avgpool_forward_naive(x, 3, stride=1, pad=1)`. The forward pass
+# returns the means, shape (N, C, OH, OW) with OH and OW from the formula above, and leaves `x`
+# unchanged. The cache is the tuple `(x.shape, size, stride, pad)`, with the shape of the
+# unpadded `x` and the stride actually used: all the backward pass needs. The backward pass
+# returns `dx` shaped like `x`. (The tests give your backward pass such a cache directly, so
+# each exercise is graded on its own.) Calling `cnnlab.layers`, SciPy or a NumPy convolution
+# earns no points.
 #
-# <details><summary>Hint 1</summary>
+# <details><summary>Hint 1 (5c)</summary>
 #
 # Forward: pad first, then pool the padded array exactly as your max pooling did, with the
 # mean of a window in place of its maximum. A window of the padded array already holds its
@@ -1945,7 +1948,7 @@ cl.claim("with -inf padding every output is negative", max_inf_pad.max(), high=-
 #
 # </details>
 #
-# <details><summary>Hint 2</summary>
+# <details><summary>Hint 2 (5d)</summary>
 #
 # Backward: start from zeros shaped like the *padded* input, $(N, C, H + 2\,\text{pad},
 # W + 2\,\text{pad})$. For each output $(n, c, i, j)$ add $\text{dout}[n,c,i,j]/\text{size}^2$
@@ -1954,7 +1957,7 @@ cl.claim("with -inf padding every output is negative", max_inf_pad.max(), high=-
 #
 # </details>
 #
-# <details><summary>Hint 3</summary>
+# <details><summary>Hint 3 (5c and 5d)</summary>
 #
 # The padded zeros come from `np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))`: no padding
 # on the batch and channel axes. Check your cropping with `pad=0`: a slice such as
@@ -3354,7 +3357,7 @@ cl.claim("alone in train mode every channel mean is 0", alone_means, high=1e-9)
 # backward pass needs. (The tests give your backward pass a cache made by cnnlab's forward, so
 # each exercise is graded on its own.)
 #
-# <details><summary>Hint 1</summary>
+# <details><summary>Hint 1 (8c)</summary>
 #
 # Forward: choose the mean and variance first (the batch's in train mode, after which you
 # update the running statistics; the running ones in eval mode), then normalise, scale and
@@ -3363,7 +3366,7 @@ cl.claim("alone in train mode every channel mean is 0", alone_means, high=1e-9)
 #
 # </details>
 #
-# <details><summary>Hint 2</summary>
+# <details><summary>Hint 2 (8d)</summary>
 #
 # Backward in train mode, step by step as in CS231n: with $d\hat x = \text{dout}\cdot\gamma$,
 # the gradient reaches $\sigma^2$ and $\mu$ as
@@ -3375,7 +3378,7 @@ cl.claim("alone in train mode every channel mean is 0", alone_means, high=1e-9)
 #
 # </details>
 #
-# <details><summary>Hint 3</summary>
+# <details><summary>Hint 3 (8d)</summary>
 #
 # The steps of hint 2 collapse into one line, with every sum over $(n, h, w)$ of one channel:
 #
@@ -4180,7 +4183,8 @@ for layers in fixed + random_stacks:
 # what `layer_backward(dout, cache)` returns. The inputs are built to make the check meaningful:
 # ReLU inputs stay at least 0.1 away from 0 and max-pooling inputs are distinct values at least
 # 0.01 apart, both far more than the step $h = 10^{-5}$. Dropout is checked with a fixed seed, so
-# that every evaluation uses the same mask.
+# that every evaluation uses the same mask, and batch normalisation in train mode, where the
+# gradient runs through the batch mean and variance.
 
 
 # %%
@@ -4233,6 +4237,9 @@ checks["max pool 3x3/1 dx"] = gradient_errors(
 checks["max pool 3x3/2 dx"] = gradient_errors(
     lambda x: maxpool_forward_naive(x, 3, stride=2), maxpool_backward_naive, [distinct], g
 )
+checks["avg pool 3x3/2 p=1 dx"] = gradient_errors(
+    lambda x: avgpool_forward_naive(x, 3, stride=2, pad=1), avgpool_backward_naive, [x_conv], g
+)
 checks["global avg pool dx"] = gradient_errors(
     global_avgpool_forward, global_avgpool_backward, [x_conv], g
 )
@@ -4242,6 +4249,15 @@ checks["dropout dx (p=0.4)"] = gradient_errors(
     [x_fc],
     g,
 )
+gamma_check, beta_check = g.uniform(0.5, 1.5, 3), g.standard_normal(3)
+dx_err, dgamma_err, dbeta_err = gradient_errors(
+    lambda x, gamma, beta: batchnorm2d_forward(x, gamma, beta, np.zeros(3), np.ones(3)),
+    batchnorm2d_backward,
+    [x_conv, gamma_check, beta_check],
+    g,
+)
+checks.update({"batch norm dx (train)": [dx_err], "batch norm dgamma": [dgamma_err],
+               "batch norm dbeta": [dbeta_err]})  # fmt: skip
 scores = g.standard_normal((3, 4))
 _, dscores = softmax_cross_entropy(scores, labels)
 num = numerical_gradient(lambda s: softmax_cross_entropy(s, labels)[0], scores.copy())
@@ -4252,7 +4268,7 @@ for name, (err,) in checks.items():
     print(f"{name:<22} {err:.1e}")
 print(f"({time.perf_counter() - t0:.1f} s)")
 
-fig, ax = plt.subplots(figsize=(10, 3.8))
+fig, ax = plt.subplots(figsize=(12, 3.8))
 names = list(checks)
 errs = [max(v[0], 1e-13) for v in checks.values()]
 ax.bar(names, errs, color=["tab:green" if e < 1e-7 else "tab:red" for e in errs])
@@ -4379,7 +4395,8 @@ cl.claim("the whole notebook runs in under a minute", time.perf_counter() - note
 # **Next: 03-training.** From now on the layers come from `cnnlab.nn`, the vectorised versions
 # of the functions you wrote. You will assemble the classic CNN pattern from them and write what
 # makes it learn on the whole digits set: mini-batches, SGD with momentum and Adam, learning
-# curves, and regularisation with the dropout you built here.
+# curves, and regularisation with the dropout you built here. Batch normalisation comes back
+# there as the module `cnnlab.nn.BatchNorm2d`, and you will see how much it speeds up training.
 
 # %% [markdown]
 # ## Challenge (optional, not graded): the convolution's backward pass with `col2im`
@@ -4400,8 +4417,9 @@ cl.claim("the whole notebook runs in under a minute", time.perf_counter() - note
 # into every window that contains it, so it receives the **sum** of the gradients of its
 # copies, and the padding is cut off. That bookkeeping is **col2im**, the adjoint of im2col
 # (CS231n's assignment 2 provides it too); here it is `cl.layers.col2im(dcols, x.shape, KH, KW,
-# stride=stride, pad=pad)`, with the row and column order of `cl.layers.im2col`. Use both;
-# `cl.layers.conv_backward` and your `conv_backward_naive` would defeat the purpose.
+# stride=stride, pad=pad)`, with the row and column order of `cl.layers.im2col`. Use
+# `cl.layers.im2col` to build `cols` from the cached input and `cl.layers.col2im` for the last
+# step; calling `cl.layers.conv_backward` or your `conv_backward_naive` would defeat the purpose.
 #
 # The challenge is not graded. Write `conv_backward_im2col` in the cell below (in place of the
 # line that raises `NotImplementedError`); the cell after it checks your result against
@@ -4491,6 +4509,6 @@ speedup = col2im_self_check(conv_backward_im2col, conv_backward_naive)
 # %% [markdown]
 # Once your function is right, the self-check prints how much faster it is than your loops on
 # this machine: the loops run N·F·OH·OW small NumPy operations, the vectorised version two large
-# matrix products and KH·KW strided additions in `col2im`. `cnnlab.layers.conv_backward`, used from notebook 03 on, goes one step further: it
-# does not build `cols` again for the backward pass but reuses the blocks its forward pass kept
-# in the cache.
+# matrix products and KH·KW strided additions in `col2im`. `cnnlab.layers.conv_backward`, used
+# from notebook 03 on, goes one step further: it does not build `cols` again for the backward
+# pass but reuses the blocks its forward pass kept in the cache.
