@@ -1157,8 +1157,9 @@ cl.claim("dw is the valid correlation to round-off", np.abs(dw_corr - dw_c[0, 0]
 # Write the backward pass with loops over the batch, the filters and the output positions, for
 # any stride and padding: the three sums of this section, returned as `dx` (N, C, H, W), the
 # shape of `x` (the padding cut off), `dw` (F, C, KH, KW) and `db` (F,). The tests compare with
-# `cnnlab.layers.conv_backward` and with numerical gradients; calling `cnnlab.layers` or
-# `scipy.signal` from your function earns no points.
+# `cnnlab.layers.conv_backward` and with numerical gradients; calling a library convolution
+# (`cnnlab.layers`, `scipy.signal`, `scipy.ndimage`, `np.convolve` or `np.correlate`) from your
+# function earns no points.
 #
 # <details><summary>Hint 1</summary>
 #
@@ -3845,8 +3846,9 @@ cl.claim("a 3x3 convolution on 64 channels is four times cheaper than on 256", 2
 #
 # ### Exercise 9: `conv1x1_as_matmul` (1 point)
 #
-# One `np.einsum` or one matrix product (plus the bias), no loops over pixels, and no call to
-# `cnnlab.layers` or `scipy`. The test compares with a 1x1 `conv_forward`.
+# One `np.einsum` or one matrix product (plus the bias), no loops over pixels, and no call to a
+# library convolution (`cnnlab.layers`, `scipy.signal`, `scipy.ndimage`, `np.convolve` or
+# `np.correlate`). The test compares with a 1x1 `conv_forward`.
 #
 # The result has shape (N, F, H, W):
 # $\text{out}[n,f,r,t] = b[f] + \sum_c w[f,c,0,0]\; x[n,c,r,t]$.
