@@ -23,7 +23,7 @@
 # **Builds on** 02-layers (forward and backward passes, `Sequential`) and 03-training (training
 # loop, softmax, train and eval modes).
 #
-# **Time:** about 2 hours. The whole notebook runs in about a minute or less on a laptop CPU.
+# **Time:** about 2.5 hours. The whole notebook runs in about a minute or less on a laptop CPU.
 #
 # **Exercises (25 points):** `normalize_for_display` (2), `get_activations` (3),
 # `top_k_activating` (3), `occlusion_map` (4), `saliency_map` (3), `class_visualization` (3),
