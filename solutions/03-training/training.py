@@ -24,8 +24,8 @@
 #   all, and initialise layers with He initialisation;
 # - assemble the classic pattern
 #   `INPUT -> [[CONV -> RELU]*N -> POOL]*M -> [FC -> RELU]*K -> FC` from `cnnlab.nn` layers;
-# - write mini-batch iteration, the SGD, momentum and Adam updates, a training epoch and an
-#   evaluation function, and explain each line;
+# - write mini-batch iteration, the SGD, momentum, RMSProp and Adam updates, a training epoch
+#   and an evaluation function, and explain each line;
 # - run the two sanity checks every practitioner runs before a long training (the initial loss,
 #   and overfitting a tiny subset);
 # - read learning curves and tell under-fitting from over-fitting;
@@ -38,10 +38,10 @@
 #
 # **Time:** about 3 hours. Every cell runs in a few seconds on a laptop CPU.
 #
-# **Exercises (26 points):** `he_init` (2), `build_convnet` (4), `iterate_minibatches` (2),
-# `sgd_step` (1), `momentum_step` (2), `adam_step` (3), `train_epoch` (3), `evaluate` (2),
-# `random_shift` (3), `train_convnet` (4) (exercise 4 is the three update rules). Each exercise
-# has a test cell with checks you can read; the grader runs further hidden checks (random shapes,
+# **Exercises (28 points):** `he_init` (2), `build_convnet` (4), `iterate_minibatches` (2),
+# `sgd_step` (1), `momentum_step` (2), `rmsprop_step` (2), `adam_step` (3), `train_epoch` (3),
+# `evaluate` (2), `random_shift` (3), `train_convnet` (4) (exercise 4 is the four update rules).
+# Each exercise has a test cell with checks you can read; the grader runs further hidden checks (random shapes,
 # the usual mistakes), so make your function correct, not just correct on the example.
 #
 # The data set throughout is scikit-learn's 8x8 handwritten digits, 1,797 images, split into
@@ -204,9 +204,22 @@ cl.claim("about half the units are zero", zero_share, low=0.4, high=0.6)
 # Return an array of the given shape with independent normal entries of mean 0 and standard
 # deviation $\sqrt{2/\text{fan\_in}}$, drawn from the generator `rng`.
 #
-# *Hints*: `rng.standard_normal(shape)` gives standard normal numbers; scale them. Use `fan_in`
-# as given, do not recompute it from `shape` (for a `Linear` weight `(D, M)` it is `D`, for a
-# `Conv2d` weight `(F, C, KH, KW)` it is `C * KH * KW`).
+# Use `fan_in` as given; do not recompute it from `shape` (for a `Linear` weight `(D, M)` it is
+# $D$, for a `Conv2d` weight `(F, C, KH, KW)` it is $C \cdot K_H \cdot K_W$).
+#
+# <details><summary>Hint 1</summary>
+#
+# A standard normal number has mean 0 and standard deviation 1. Multiplying it by a constant
+# $s$ multiplies its standard deviation by $s$ and keeps the mean at 0.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The generator has a method that draws a whole array of standard normal numbers of a given
+# shape. Scale that array by the standard deviation, not by the variance $2/\text{fan\_in}$.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "he_init", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -302,6 +315,8 @@ for shape, fan_in in [((64, 16, 3, 3), 16 * 9), ((300, 40), 300), ((24, 5, 5, 3)
     T.assert_allclose(
         [w.mean()], [0.0], atol=5 * want / np.sqrt(w.size), name=f"mean of {name[7:]}"
     )
+T.assert_equal(str(np.asarray(he_init((2, 3), 3, rng)).dtype), "float64",
+               name="dtype of he_init's weights", hint="return float64 numbers, as drawn")  # fmt: skip
 ### END HIDDEN TESTS
 
 
@@ -367,15 +382,28 @@ print("parameter names:", list(tiny.params))
 # - then `Flatten()`, then `Linear(D, H)` and `ReLU()` for each width `H` in `hidden`, and a
 #   final `Linear(D, num_classes)` with no ReLU.
 #
-# Initialise every `Conv2d` and `Linear` weight with **your** `he_init` (fan-in `C * 3 * 3` for
-# a convolution, `D` for a fully connected layer) drawing from `rng`, written into the layer's
-# own array: `conv.params["w"][...] = he_init(conv.params["w"].shape, fan_in, rng)`. Biases
-# stay zero. Add no other layers and no extra attributes (the grader copies models between
-# processes as their list of layers).
+# Initialise every `Conv2d` and `Linear` weight with **your** `he_init`, drawing from `rng` in
+# layer order, with fan-in $C \cdot 3 \cdot 3$ for a convolution and $D$ for a fully connected
+# layer. Write the values into the layer's own array (`layer.params["w"][...] = ...`): a new
+# array would not reach the layer. Biases stay zero. When `rng` is None use a fresh
+# `np.random.default_rng()`. Add no other layers and no extra attributes (the grader copies
+# models between processes as their list of layers).
 #
-# *Hints*: keep two running variables, the current number of channels `C` and the spatial size
-# `(H, W)`; each pool maps `H` to `H // 2`. The input of the first `Linear` has
-# `C * H * W` features. When `rng` is None use `np.random.default_rng()`.
+# <details><summary>Hint 1</summary>
+#
+# Build a Python list of layers block by block and pass it to `nn.Sequential` at the end. The
+# only thing you must track is what the next layer receives.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Keep two running values: the current number of channels $C$ (it becomes $F$ after each
+# convolution) and the spatial size $(H, W)$ (each pool maps $H$ to $\lfloor H/2 \rfloor$).
+# After the last block the first `Linear` receives $D = C \cdot H \cdot W$ features; after
+# each hidden layer, $D$ becomes its width.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "build_convnet", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -637,6 +665,25 @@ for key in fans:
         f"weight {key!r} is the same for rng seeds 3 and 4: the weights do not come from rng",
         hint="write he_init(shape, fan_in, rng) into layer.params['w'][...]",
     )
+# In layer order: the same generator gives the same weights as cnnlab's twin, which draws one
+# he_init per Conv2d and Linear weight, first layer first.
+twin = cl.models.course_convnet((3, 13, 10), 7, (4, 6), 2, (20, 12), np.random.default_rng(5))
+with T.reference_helpers(he_init=he_init_reference):
+    mine = build_convnet((3, 13, 10), 7, (4, 6), 2, (20, 12), np.random.default_rng(5))
+for key, w in twin.params.items():
+    T.assert_allclose(
+        mine.params[key], w, rtol=1e-6, name=f"parameter {key!r} for rng seed 5",
+        hint="draw the weights from rng in layer order, one he_init call per Conv2d and Linear "
+        "weight (first layer first) and nothing else from rng",
+    )  # fmt: skip
+# rng=None: a fresh generator, so two networks differ
+with T.reference_helpers(he_init=he_init_reference):
+    first, second = build_convnet((1, 8, 8), 10), build_convnet((1, 8, 8), 10)
+T.assert_true(
+    not np.allclose(first.params["0.w"], second.params["0.w"]),
+    "two calls of build_convnet without rng built the same weights",
+    hint="when rng is None use a fresh, unseeded np.random.default_rng()",
+)
 ### END HIDDEN TESTS
 
 
@@ -753,10 +800,25 @@ cl.claim("large B: falls faster than 1/sqrt(B)", error_at[512] * np.sqrt(512) / 
 # permutation from `rng` (a fresh generator when `rng` is None); with `shuffle=False` keep the
 # original order.
 #
-# *Hints*: `rng.permutation(N)` gives a shuffled index array; `range(0, N, batch_size)` gives
-# the start of every batch, and slicing past the end of an array is allowed. Do not draw
-# indices with `rng.integers` or `rng.choice(..., replace=True)`: some samples would come twice
-# and others never.
+# Batch $k$ holds the samples at positions $kB, \dots, \min((k+1)B, N) - 1$ of that order, so
+# an epoch has $\lceil N / B \rceil$ batches; `X_batch` and `y_batch` always hold the same
+# samples, in the same order. Leave `X` and `y` unchanged.
+#
+# <details><summary>Hint 1</summary>
+#
+# Shuffle indices, not the data: an array of the $N$ sample indices in random order lets you
+# cut `X` and `y` the same way, and leaves the caller's arrays as they were.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The generator can return a random permutation of $0, \dots, N-1$ in one call. Drawing
+# indices one by one at random (with replacement) would repeat some samples and skip others.
+# Walk over the start positions $0, B, 2B, \dots$; a slice that runs past the end of an array
+# simply stops at the end, which gives the smaller last batch for free.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "iterate_minibatches", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -883,10 +945,10 @@ T.assert_equal(np.sort(none_rng), y, name="sorted labels with rng=None")
 
 
 # %% [markdown]
-# ## 4. Optimisers: SGD, momentum and Adam
+# ## 4. Optimisers: SGD, momentum, RMSProp and Adam
 #
 # An optimiser turns gradients into parameter updates. We keep parameters and gradients in two
-# dicts with the same keys (exactly `model.params` and `model.grads`), and write three update
+# dicts with the same keys (exactly `model.params` and `model.grads`), and write four update
 # rules, each applied to every array. With learning rate $\eta$ and gradient $g$:
 #
 # **SGD** steps straight downhill: $\theta \leftarrow \theta - \eta\, g$.
@@ -901,9 +963,24 @@ T.assert_equal(np.sort(none_rng), y, name="sorted labels with rng=None")
 # as $v \leftarrow \beta v - \eta g$, $\theta \leftarrow \theta + v$; for a fixed $\eta$ the
 # parameters follow exactly the same path.)
 #
-# **Adam** ([Kingma & Ba, 2015](https://arxiv.org/abs/1412.6980)) keeps two running averages
-# per parameter, of the gradient and of its square, and divides one by the root of the other,
-# so every coordinate gets its own step size. At step $t = 1, 2, \dots$
+# **RMSProp** (Tieleman & Hinton, 2012, lecture 6e of their course *Neural Networks for
+# Machine Learning*; see the [CS231n notes](https://cs231n.github.io/neural-networks-3/#ada)
+# and [d2l.ai, section 12.8](https://d2l.ai/chapter_optimization/rmsprop.html)) attacks a
+# different problem: gradients of very different sizes for different parameters. It keeps a
+# running mean of the *squared* gradient per parameter, decaying by $\rho$ (typically 0.99)
+# per step, and divides each step by its root:
+# $s \leftarrow \rho s + (1-\rho)\, g^2$, then
+# $\theta \leftarrow \theta - \eta\, g / (\sqrt{s} + \epsilon)$.
+# $\sqrt{s}$ is the root mean square of the recent gradients, the typical size of a gradient
+# of that parameter, so every parameter steps by about $\eta$ whatever the scale of its
+# gradient: one whose gradients are a hundred times larger moves about as far, not a hundred
+# times further. Momentum averages gradients to find a steady *direction*; RMSProp normalises
+# them to fix the *scale*.
+#
+# **Adam** ([Kingma & Ba, 2015](https://arxiv.org/abs/1412.6980)) does both: it keeps two
+# running averages per parameter, of the gradient (momentum's idea, as a mean) and of its
+# square (RMSProp's), and divides one by the root of the other, so every coordinate gets its
+# own step size. At step $t = 1, 2, \dots$
 #
 # $$
 # m \leftarrow \beta_1 m + (1-\beta_1)\, g, \qquad
@@ -958,16 +1035,29 @@ plt.show()
 # %% [markdown]
 # With a small learning rate (blue) the path slides smoothly down the steep side but then
 # crawls along the valley floor; with a large one (red) it bounces from wall to wall and is
-# still far from the minimum after 40 steps. You will implement the three rules and then
+# still far from the minimum after 40 steps. You will implement the four rules and then
 # race them on this valley.
 #
 # ### Exercise 4a: `sgd_step` (1 point)
 #
-# Update every array of `params` in place: `params[name] -= lr * grads[name]`.
+# Update every array of `params` in place: $\theta \leftarrow \theta - \eta\, g$ for each name,
+# with $\theta$ the array `params[name]`, $g$ the array `grads[name]` of the same shape and
+# $\eta$ = `lr`. Leave `grads` unchanged; return nothing.
 #
-# *Hint*: **in place** matters. `model.params` is a dict of the layers' own arrays; the line
-# `params[name] = params[name] - lr * grads[name]` builds a new array and puts it in the dict,
-# and the model never sees it. `p -= ...` (or `p[...] = ...`) writes into the existing array.
+# <details><summary>Hint 1</summary>
+#
+# **In place** matters. `model.params` is a dict of the layers' own arrays. Building a new
+# array and putting it into the dict under the same name changes the dict, not the layer:
+# the model never sees it.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# NumPy's augmented assignments (`-=`, `+=`, `*=`) and slice assignment (`a[...] = ...`) write
+# into the existing array; `a = a - ...` makes a new one.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "sgd_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1023,6 +1113,8 @@ T.assert_allclose(grads["w"], [0.5, -1.0], name="grads['w'] after sgd_step",
                   hint="change the parameters only, not the gradients")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(5)
+result = sgd_step({"w": np.ones(2)}, {"w": np.ones(2)}, 0.1)
+T.assert_true(result is None, f"sgd_step returned {result!r}; it updates in place and returns None")
 shapes = {"conv.w": (4, 3, 3, 3), "conv.b": (4,), "fc.w": (7, 5), "fc.b": (5,)}
 params = {k: rng.standard_normal(s) for k, s in shapes.items()}
 start = {k: v.copy() for k, v in params.items()}
@@ -1053,13 +1145,26 @@ for k, arr in model.params.items():
 # ### Exercise 4b: `momentum_step` (2 points)
 #
 # Same interface, plus a dict `velocity` that the function owns: on the first call it is
-# empty, and you create a zero array per parameter (`np.zeros_like(p)`); on every call update
-# `v = beta * v + g` and then `p -= lr * v`, both in place. The same dict comes back at the
-# next step, so the velocity carries over.
+# empty, and you create one zero array per parameter, with the parameter's name, shape and
+# dtype. On every call, for each name, first $v \leftarrow \beta v + g$, then
+# $\theta \leftarrow \theta - \eta\, v$, both in place. The caller passes the same dict
+# again at the next step, so the velocity carries over.
 #
-# *Hint*: `velocity.setdefault(name, np.zeros_like(p))` returns the stored array, creating it
-# the first time. A velocity kept in a local variable is forgotten when the function returns,
-# and momentum quietly becomes SGD.
+# <details><summary>Hint 1</summary>
+#
+# The velocity is the only memory momentum has. Anything you keep in a local variable is
+# forgotten when the function returns, and momentum quietly becomes plain SGD: keep it in
+# `velocity[name]`.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# A dict method returns the value stored under a key and, if the key is missing, stores a
+# default first: `velocity.setdefault(name, np.zeros_like(p))`. Then update that array in
+# place, so the dict holds the new velocity without a second assignment.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "momentum_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1161,6 +1266,16 @@ for k in shapes:
         hint="v = beta * v + g (no (1 - beta) factor), then p -= lr * v",
     )  # fmt: skip
 T.assert_equal(sorted(velocity), sorted(shapes), name="keys of velocity")
+for k in shapes:
+    T.assert_allclose(velocity[k], vel_ref[k], rtol=1e-6, name=f"velocity[{k!r}] after 4 steps",
+                      hint="keep v itself in velocity[name], updated in place")  # fmt: skip
+# a velocity has its parameter's shape and dtype (float32 here)
+velocity = {}
+momentum_step({"w": np.ones((2, 3), np.float32)}, {"w": np.ones((2, 3), np.float32)}, velocity, 0.1)
+T.assert_shape(velocity["w"], (2, 3), name="velocity of a (2, 3) float32 parameter")
+T.assert_equal(str(np.asarray(velocity["w"]).dtype), "float32",
+               name="dtype of the velocity of a float32 parameter",
+               hint="create the velocity with the parameter's dtype (np.zeros_like(p))")  # fmt: skip
 # in place, so that the update reaches a model
 model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1))
 for g in model.grads.values():
@@ -1174,18 +1289,275 @@ for k, arr in model.params.items():
 
 
 # %% [markdown]
-# ### Exercise 4c: `adam_step` (3 points)
+# ### Exercise 4c: `rmsprop_step` (2 points)
+#
+# Same interface as `momentum_step`, with a dict `square_avg` in place of `velocity`: empty on
+# the first call, when you create one zero array per parameter (same name, shape and dtype),
+# and passed again at every step. For each name, in place and in this order:
+#
+# $$ s \leftarrow \rho\, s + (1 - \rho)\, g^2, \qquad
+#    \theta \leftarrow \theta - \eta\, \frac{g}{\sqrt{s} + \epsilon} , $$
+#
+# with $s$ the array `square_avg[name]`, $\rho$ = `decay` and $\epsilon$ = `eps`. All operations
+# are elementwise. Two conventions to follow exactly: $\epsilon$ is added *after* the square
+# root, as in Adam below (some texts, d2l.ai among them, put it inside; for a tiny $\epsilon$
+# the two hardly differ, but the tests use a large one), and RMSProp has no bias correction,
+# so with $\rho = 0.9$ the first step divides by $\sqrt{0.1}\,\lvert g \rvert$ and moves by
+# about $3\eta$.
+#
+# <details><summary>Hint 1</summary>
+#
+# The structure is that of `momentum_step`: one array of state per parameter, kept in the dict
+# the caller gives you, created on first use and updated in place so that it carries over.
+# Only the update formulas differ.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# $\rho$ multiplies the old average and $1 - \rho$ the new squared gradient, not the other way
+# round: with $\rho = 0.99$ the average changes slowly. Square the gradient elementwise
+# (`g * g` or `np.square(g)`), and take the root of the average only:
+# `np.sqrt(s) + eps` in the denominator.
+#
+# </details>
+
+
+# %% nbgrader={"grade": false, "grade_id": "rmsprop_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def rmsprop_step(params, grads, square_avg, lr, decay=0.99, eps=1e-8):
+    """One RMSProp step, in place.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        Parameter arrays, updated in place.
+    grads : dict of str to ndarray
+        Gradients, same keys and shapes as ``params``; left unchanged.
+    square_avg : dict of str to ndarray
+        Running means of the squared gradients, same keys and shapes as ``params``; empty
+        before the first step, when this function fills it with zeros. Updated in place.
+    lr : float
+        Learning rate.
+    decay : float
+        Decay rate of the running mean, 0 <= decay < 1 (rho in the formula).
+    eps : float
+        Added to the square root of the running mean, to avoid a division by zero.
+
+    Returns
+    -------
+    None
+        Per name: s = decay * s + (1 - decay) * g**2, then the parameter moves by
+        -lr * g / (sqrt(s) + eps).
+    """
+    ### BEGIN SOLUTION
+    for name, p in params.items():
+        g = grads[name]
+        s = square_avg.setdefault(name, np.zeros_like(p))
+        s *= decay
+        s += (1 - decay) * g * g
+        p -= lr * g / (np.sqrt(s) + eps)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_rmsprop_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+import cnnlab.testing as T
+
+# Two coordinates with constant gradients 0.01 and 1 (a hundred times apart), lr = 0.01,
+# decay = 0.9. The average grows to s = 0.1 g**2, 0.19 g**2, 0.271 g**2, so the steps are
+# lr / sqrt(0.1), lr / sqrt(0.19), lr / sqrt(0.271) whatever the size of g: BOTH coordinates
+# go 1 -> 0.96838 -> 0.94544 -> 0.92623 (SGD would move the second 100 times further).
+lr, decay, g = 0.01, 0.9, np.array([0.01, 1.0])
+params, square_avg = {"w": np.array([1.0, 1.0]), "b": np.array([0.0])}, {}
+w = params["w"]  # the array a model would hold
+grads = {"w": g.copy(), "b": np.array([-3.0])}
+
+
+def after_three(variant):
+    """w after three steps under the right rule and under the usual mistakes."""
+    p, s, rho = np.ones(2), np.zeros(2), 0.99 if variant == "fixed" else decay
+    for t in (1, 2, 3):
+        s = {"forget": 0.0 * s, "swap": (1 - rho) * s}.get(variant, rho * s)
+        s = s + {"no square": (1 - rho) * g, "swap": rho * g * g,
+                 "sum": g * g}.get(variant, (1 - rho) * g * g)  # fmt: skip
+        s_used = s / (1 - rho**t) if variant == "bias" else s
+        denom = {"eps inside": np.sqrt(s_used + 1e-8), "no root": s_used + 1e-8}.get(
+            variant, np.sqrt(s_used) + 1e-8
+        )
+        p = p - lr * g / denom
+    return p
+
+
+history = []
+for _ in range(3):
+    rmsprop_step(params, grads, square_avg, lr, decay)
+    history.append(np.array(params["w"], dtype=np.float64))
+want = [[0.968377] * 2, [0.945435] * 2, [0.926226] * 2]
+T.assert_allclose(
+    history[-1], want[-1], rtol=1e-5,
+    name="w after 3 RMSProp steps, gradients [0.01, 1], lr=0.01, decay=0.9",
+    mistakes=[
+        ("g is not squared: the running mean is of g**2, so that sqrt(s) has the size of |g| "
+         "(with g itself the small gradient moves 10 times less)", after_three("no square")),
+        ("decay the wrong way round: s = decay * s + (1 - decay) * g**2 keeps most of the old "
+         "average", after_three("swap")),
+        ("RMSProp forgets its average between steps: keep s in square_avg[name] and update "
+         "it in place", after_three("forget")),
+        ("RMSProp has no bias correction (that is Adam's): divide by sqrt(s) itself",
+         after_three("bias")),
+        ("g**2 enters with the factor (1 - decay): s is a running mean, not a running sum",
+         after_three("sum")),
+        ("square root missing: divide by np.sqrt(s) + eps", after_three("no root")),
+        ("eps in the wrong place: use np.sqrt(s) + eps, not np.sqrt(s + eps) (here the small "
+         "gradient's s = 1e-5 is not much larger than eps)", after_three("eps inside")),
+        ("decay is fixed at 0.99: use the decay argument (0.99 is only its default)",
+         after_three("fixed")),
+        ("plain SGD: divide the step by sqrt(s) + eps", 1 - 3 * lr * g),
+    ],
+    hint="s = decay * s + (1 - decay) * g**2, then p -= lr * g / (sqrt(s) + eps)",
+)  # fmt: skip
+for t in (1, 2):
+    T.assert_allclose(history[t - 1], want[t - 1], rtol=1e-5, name=f"w after {t} RMSProp steps")
+T.assert_allclose(params["b"], [0.0316228 + 0.0229416 + 0.0192089], rtol=1e-5,
+                  name="b after 3 steps (gradient -3: it moves up)",
+                  hint="one average per parameter: square_avg[name]")  # fmt: skip
+T.assert_equal(sorted(square_avg), ["b", "w"], name="keys of square_avg after the steps")
+T.assert_allclose(
+    w, want[-1], rtol=1e-5, name="the original array of w after the steps",
+    hint="rmsprop_step put a new array into params instead of updating it in place: a model "
+    "keeps the old array and never learns; write p -= ...",
+)  # fmt: skip
+# Where eps goes, with a large eps: one step with g = 0.3, lr = 1, decay = 0.9, eps = 0.1 gives
+# s = 0.009 and moves p by 0.3 / (sqrt(0.009) + 0.1) = 1.5395.
+params = {"p": np.array([0.0])}
+rmsprop_step(params, {"p": np.array([0.3])}, {}, 1.0, 0.9, eps=0.1)
+T.assert_allclose(
+    params["p"], [-0.3 / (np.sqrt(0.009) + 0.1)], rtol=1e-6,
+    name="p after one RMSProp step (g=0.3, lr=1, decay=0.9, eps=0.1)",
+    mistakes=[("eps in the wrong place: use np.sqrt(s) + eps, not np.sqrt(s + eps)",
+               [-0.3 / np.sqrt(0.009 + 0.1)])],
+    hint="add eps to sqrt(s), after the root, and pass the eps argument on",
+)  # fmt: skip
+### BEGIN HIDDEN TESTS
+from cnnlab import nn
+
+
+def rmsprop_reference(start, grad_seq, lr, decay, eps, variant="right"):
+    """Parameters after the steps, for the right rule and for the usual mistakes."""
+    p = {k: v.copy() for k, v in start.items()}
+    s = {k: np.zeros_like(v) for k, v in start.items()}
+    for t, grads in enumerate(grad_seq, start=1):
+        for k in p:
+            g = grads[k]
+            old = 0.0 if variant == "forget" else s[k]
+            if variant == "swap":
+                s[k] = (1 - decay) * old + decay * g * g
+            else:
+                s[k] = decay * old + (1 - decay) * (g if variant == "no square" else g * g)
+            used = s[k] / (1 - decay**t) if variant == "bias" else s[k]
+            denom = np.sqrt(used + eps) if variant == "eps inside" else np.sqrt(used) + eps
+            p[k] = p[k] - lr * g / denom
+    return p if variant != "average" else s
+
+
+HINTS = {
+    "eps inside": "eps in the wrong place: use np.sqrt(s) + eps, not np.sqrt(s + eps)",
+    "swap": "decay the wrong way round: s = decay * s + (1 - decay) * g**2",
+    "forget": "RMSProp forgets its average between steps: keep s in square_avg[name]",
+    "bias": "RMSProp has no bias correction (that is Adam's): divide by sqrt(s) itself",
+}
+rng = np.random.default_rng(9)
+shapes = {"0.w": (4, 3, 3, 3), "0.b": (4,), "3.w": (7, 5), "3.b": (5,)}
+for lr, decay, eps, steps in [(1e-3, 0.99, 1e-8, 4), (0.05, 0.95, 0.05, 5)]:
+    start = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    grad_seq = [{k: rng.standard_normal(s) * 0.5 for k, s in shapes.items()} for _ in range(steps)]
+    grad_copy = [{k: v.copy() for k, v in gs.items()} for gs in grad_seq]
+    ref = rmsprop_reference(start, grad_copy, lr, decay, eps)
+    params, square_avg = {k: v.copy() for k, v in start.items()}, {}
+    for grads in grad_seq:
+        with T.forbid_calls("cnnlab.optim", exercise="rmsprop_step"):
+            rmsprop_step(params, grads, square_avg, lr, decay, eps)
+    name = f"parameters after {steps} RMSProp steps (lr={lr}, decay={decay}, eps={eps})"
+    for variant, hint in HINTS.items():
+        wrong = rmsprop_reference(start, grad_copy, lr, decay, eps, variant)
+        if all(np.allclose(params[k], wrong[k], rtol=1e-7, atol=1e-10) for k in shapes):
+            if not all(np.allclose(wrong[k], ref[k], rtol=1e-7, atol=1e-10) for k in shapes):
+                for k in shapes:
+                    T.assert_allclose(params[k], ref[k], rtol=1e-6, name=f"{k!r}: {name}",
+                                      hint=hint)  # fmt: skip
+    for k in shapes:
+        T.assert_allclose(
+            params[k], ref[k], rtol=1e-6, atol=1e-9, name=f"{k!r}: {name}",
+            hint="s = decay * s + (1 - decay) * g**2 with the given decay, then "
+            "p -= lr * g / (sqrt(s) + eps)",
+        )  # fmt: skip
+    T.assert_equal(sorted(square_avg), sorted(shapes), name="keys of square_avg")
+    averages = rmsprop_reference(start, grad_copy, lr, decay, eps, "average")
+    for k in shapes:
+        T.assert_allclose(square_avg[k], averages[k], rtol=1e-6, atol=1e-12,
+                          name=f"square_avg[{k!r}] after {steps} steps",
+                          hint="keep the running mean s itself in square_avg[name]")  # fmt: skip
+        T.assert_allclose(grad_seq[-1][k], grad_copy[-1][k], name=f"grads[{k!r}] after the steps",
+                          hint="change the parameters and square_avg only, not the gradients")  # fmt: skip
+# a running mean has its parameter's shape and dtype (float32 here)
+square_avg = {}
+rmsprop_step(
+    {"w": np.ones((2, 3), np.float32)}, {"w": np.ones((2, 3), np.float32)}, square_avg, 0.1
+)
+T.assert_shape(square_avg["w"], (2, 3), name="square_avg of a (2, 3) float32 parameter")
+T.assert_equal(str(np.asarray(square_avg["w"]).dtype), "float32",
+               name="dtype of the running mean of a float32 parameter",
+               hint="create the running mean with the parameter's dtype (np.zeros_like(p))")  # fmt: skip
+# the defaults: decay 0.99 and eps 1e-8 when only lr is given
+start = {"p": rng.standard_normal((3, 4))}
+grad_seq = [{"p": rng.standard_normal((3, 4))} for _ in range(3)]
+params, square_avg = {"p": start["p"].copy()}, {}
+for grads in grad_seq:
+    rmsprop_step(params, grads, square_avg, 0.01)
+T.assert_allclose(params["p"], rmsprop_reference(start, grad_seq, 0.01, 0.99, 1e-8)["p"],
+                  rtol=1e-6, name="p after 3 steps with the default decay and eps",
+                  hint="the defaults are decay=0.99 and eps=1e-8")  # fmt: skip
+# in place, so that the update reaches a model: the first step moves by lr / sqrt(0.01) = 10 lr
+model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1))
+for g in model.grads.values():
+    g[...] = rng.standard_normal(g.shape)
+want = {k: model.params[k] - 0.1 * np.sign(model.grads[k]) for k in model.params}
+rmsprop_step(model.params, model.grads, {}, 0.01)
+for k, arr in model.params.items():
+    T.assert_allclose(arr, want[k], rtol=1e-5, atol=1e-6, name=f"model parameter {k!r}",
+                      hint="update the parameter arrays in place (p -= ...)")  # fmt: skip
+### END HIDDEN TESTS
+
+
+# %% [markdown]
+# ### Exercise 4d: `adam_step` (3 points)
 #
 # The dict `state` is empty before the first step. Fill it on first use with a step counter
 # `state["t"] = 0` and two dicts of zero arrays, `state["m"]` and `state["v"]`, with the keys
 # of `params`. Each call then increases `state["t"]` by one and applies the update above to
 # every parameter, in place.
 #
-# *Hints*: increase `t` once per call, before the updates (the first step uses $t = 1$), and
-# store it back in `state`. The square root applies to $\hat v$ only:
-# `np.sqrt(v_hat) + eps`, not `np.sqrt(v_hat + eps)`. A quick check by hand: with a constant
-# gradient, $\hat m = g$ and $\hat v = g^2$ at every step, so each step moves every parameter
-# by $\eta$ (minus a hair for $\epsilon$) against the sign of its gradient.
+# The counter counts this call too: the first step uses $t = 1$. The square root applies to
+# $\hat v$ only; $\epsilon$ is added after it. A quick check by hand: with a constant gradient,
+# $\hat m = g$ and $\hat v = g^2$ at every step, so each step moves every parameter by $\eta$
+# (minus a hair for $\epsilon$) against the sign of its gradient.
+#
+# <details><summary>Hint 1</summary>
+#
+# Three things persist between calls, all in `state`: the counter and the two running
+# averages. Set them up once, when `state` is empty; at every call advance the counter before
+# touching any parameter, then update each parameter with the formulas above, in order.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Update `m` and `v` in place (`*=`, `+=`) so that the arrays stored in `state` change. The
+# corrected estimates are new arrays, used once and not stored; only the raw running means
+# carry over. Mind where the root goes: `np.sqrt(v_hat) + eps`, not `np.sqrt(v_hat + eps)`.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "adam_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1366,6 +1738,21 @@ for lr, b1, b2, eps, steps in cases:
     T.assert_equal(state.get("t"), steps, name=f'state["t"] after {steps} steps',
                    hint=HINTS["stuck counter"])  # fmt: skip
     T.assert_equal(sorted(state.get("m", {})), sorted(shapes), name='keys of state["m"]')
+    T.assert_equal(sorted(state.get("v", {})), sorted(shapes), name='keys of state["v"]')
+    m_ref = {k: np.zeros(s) for k, s in shapes.items()}
+    v_ref = {k: np.zeros(s) for k, s in shapes.items()}
+    for grads in grad_seq:
+        for k in shapes:
+            m_ref[k] = b1 * m_ref[k] + (1 - b1) * grads[k]
+            v_ref[k] = b2 * v_ref[k] + (1 - b2) * grads[k] ** 2
+    for k in shapes:
+        for key, ref_avg in (("m", m_ref[k]), ("v", v_ref[k])):
+            T.assert_allclose(
+                state[key][k], ref_avg, rtol=1e-6, atol=1e-12,
+                name=f'state["{key}"][{k!r}] after {steps} steps',
+                hint="keep the raw running means in state (the bias-corrected values are used "
+                "once, not stored)",
+            )  # fmt: skip
 # in place, so that the update reaches a model
 model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1))
 for g in model.grads.values():
@@ -1380,7 +1767,7 @@ for k, arr in model.params.items():
 
 # %% [markdown]
 # Now the race. The same valley, 40 steps from the same start; to be fair, each optimiser gets
-# the best of a few learning rates (the one with the lowest final loss). Your three functions do
+# the best of a few learning rates (the one with the lowest final loss). Your four functions do
 # the work.
 
 
@@ -1402,6 +1789,12 @@ def make_momentum():
     return lambda params, grads, lr: momentum_step(params, grads, velocity, lr, beta=0.9)
 
 
+def make_rmsprop():
+    """An RMSProp step function with its own, fresh running mean (default decay 0.99)."""
+    square_avg = {}
+    return lambda params, grads, lr: rmsprop_step(params, grads, square_avg, lr)
+
+
 def make_adam():
     """An Adam step function with its own, fresh state."""
     state = {}
@@ -1411,6 +1804,7 @@ def make_adam():
 candidates = {
     "SGD": (lambda: sgd_step, [0.1, 0.3, 0.9]),
     "momentum (beta=0.9)": (make_momentum, [0.05, 0.1, 0.2, 0.5]),
+    "RMSProp": (make_rmsprop, [0.03, 0.1, 0.3]),
     "Adam": (make_adam, [0.1, 0.3, 1.0, 3.0]),
 }
 runs = {}
@@ -1421,13 +1815,13 @@ for name, (make_step, lrs) in candidates.items():
     runs[f"{name}, best lr={best}"] = paths[best]
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2, 1]})
 ax.contour(xs, ys, zs, levels=np.geomspace(0.02, 15, 12), cmap="Greys", linewidths=0.8)
-for (label, path), color in zip(runs.items(), ["C0", "C1", "C2"]):
+for (label, path), color in zip(runs.items(), ["C0", "C1", "C4", "C2"]):
     ax.plot(path[:, 0], path[:, 1], marker=".", color=color, label=label)
     ax2.semilogy([valley(p)[0] for p in path], color=color, label=label)
 ax.plot(0, 0, "k*", markersize=12)
 ax.set_xlabel("x (flat direction)")
 ax.set_ylabel("y (steep direction)")
-ax.set_title("Paths of your three optimisers, 40 steps")
+ax.set_title("Paths of your four optimisers, 40 steps")
 ax.legend(loc="upper right", fontsize=8)
 ax2.set_xlabel("step")
 ax2.set_ylabel("loss (log scale)")
@@ -1435,7 +1829,7 @@ ax2.set_title("Loss per step")
 ax2.grid(alpha=0.3)
 fig.tight_layout()
 plt.show()
-sgd_path, momentum_path, adam_path = runs.values()
+sgd_path, momentum_path, rmsprop_path, adam_path = runs.values()
 final_loss = [valley(path[-1])[0] for path in runs.values()]
 print("final loss:", {name: round(float(v), 4) for name, v in zip(runs, final_loss)})
 cl.claim("SGD: still about halfway after 40 steps", sgd_path[-1, 0] / -9.0, low=0.35, high=0.65)
@@ -1444,8 +1838,16 @@ cl.claim("momentum swings across the valley", int(np.sum(np.diff(np.sign(momentu
 cl.claim("momentum never passes the minimum along x", momentum_path[:, 0].max(), high=0.0)
 cl.claim("momentum ends about an order of magnitude below SGD",
          final_loss[0] / final_loss[1], low=5, high=20)  # fmt: skip
+first_step = np.abs(rmsprop_path[1] - rmsprop_path[0])
+cl.claim("RMSProp: a first step of three units along both axes", first_step.min(), low=2.99)
+cl.claim("RMSProp: a first step of three units along both axes", first_step.max(), high=3.01)
+cl.claim("RMSProp never passes the minimum along x", rmsprop_path[:, 0].max(), high=0.0)
+cl.claim("RMSProp: swings across the valley that shrink at every step",
+         np.diff(np.abs(rmsprop_path[1:20, 1])).max(), high=0.0)  # fmt: skip
+cl.claim("RMSProp: more than a million times below all others",
+         min(final_loss[:2] + final_loss[3:]) / final_loss[2], low=1e6)  # fmt: skip
 cl.claim("Adam overshoots the minimum along x", adam_path[:, 0].max(), low=1.0)
-cl.claim("Adam ends lowest", final_loss[2], high=min(final_loss[:2]))
+cl.claim("Adam ends below momentum", final_loss[3], high=final_loss[1])
 
 # %% [markdown]
 # Even at its best learning rate, SGD (blue) first bounces across the valley and then crawls
@@ -1453,23 +1855,33 @@ cl.claim("Adam ends lowest", final_loss[2], high=min(final_loss[:2]))
 # up speed along the valley, because the gradients there keep pointing the same way, while it
 # keeps swinging from wall to wall across it, each swing a little smaller; after 40 steps it
 # has not reached the minimum yet, but its loss is about an order of magnitude below SGD's.
-# Adam (green) divides each coordinate's step by that coordinate's own gradient scale, so the
-# flat direction gets steps as large as the steep one: it arrives first, overshoots the minimum
-# along the valley and swings back (its $m$ is a running mean of past gradients, which gives it
-# inertia too), and ends with the lowest loss. No optimiser wins everywhere: on real
-# networks Adam is the forgiving default, while SGD with momentum and a tuned schedule often
-# generalises a little better. The next notebook tunes such choices properly.
+# RMSProp (purple) divides each coordinate's step by the root mean square of that coordinate's
+# recent gradients, so the flat direction gets steps as large as the steep one. Its first step
+# jumps three units along both axes: with $\rho = 0.99$ the first average is only
+# $0.01\, g^2$, so without a bias correction the first step is $10\,\eta$. Then it zigzags
+# across the valley with swings that shrink at every step while it moves steadily along it,
+# never passing the minimum; its loss falls along a straight line on the log scale and ends
+# more than a million times below all the others. Adam (green) scales its steps the same way
+# but also averages the gradients: its $m$ gives it inertia, so it covers the distance fast,
+# overshoots the minimum along the valley and swings back, ending below momentum. Do not read
+# too much into the winner: the axes of this valley are the parameters' own axes, the best
+# case for a per-parameter scale. In a valley turned by 45 degrees both coordinates would see
+# gradients of the same size, and the per-parameter scale could not help. No optimiser wins
+# everywhere: on real networks Adam is the forgiving default, while SGD with momentum and a
+# tuned schedule often generalises a little better. The next notebook tunes such choices
+# properly.
 
 # %% [markdown]
 # ## 5. The training loop
 #
 # One training step on a mini-batch has four stages, the same in every deep learning library:
 #
-# 1. **forward**: `scores = model.forward(X_batch)`, shape `(B, K)`;
-# 2. **loss**: `loss, dscores = softmax_cross_entropy(scores, y_batch)`, the *mean* loss over
-#    the batch and its gradient with respect to the scores;
-# 3. **backward**: `model.backward(dscores)` runs back through the layers and fills
-#    `model.grads`;
+# 1. **forward**: the model maps the batch of inputs to scores $s$ of shape `(B, K)`;
+# 2. **loss**: `softmax_cross_entropy` turns the scores and the labels into the *mean* loss
+#    over the batch, $L = \frac1B \sum_{i=1}^{B} \ell_i$, and its gradient with respect to the
+#    scores, $\partial L / \partial s$, of shape `(B, K)`;
+# 3. **backward**: `model.backward` takes that gradient, runs back through the layers and
+#    fills `model.grads`;
 # 4. **update**: the optimiser changes `model.params` using `model.grads`.
 #
 # An epoch repeats this over all mini-batches. For reporting we want the mean loss per
@@ -1491,16 +1903,35 @@ cl.claim("Adam ends lowest", final_loss[2], high=min(final_loss[:2]))
 #
 # ### Exercise 5: `train_epoch` (3 points)
 #
-# Run one epoch: put the model in training mode, then for every mini-batch from your
-# `iterate_minibatches(X, y, batch_size, shuffle=True, rng=rng)` do the four stages above,
-# calling `step_fn(model.params, model.grads)` once per batch. Return the mean loss per sample
-# as a Python float.
+# Run one epoch: put the model in training mode, then for every mini-batch of your
+# `iterate_minibatches`, shuffled with `rng`, do the four stages above; the update is one call
+# of `step_fn` per batch, with the model's parameter dict and its gradient dict. Return the
+# mean loss per sample,
 #
-# *Hints*: `model.params` is the dict of the layers' own arrays, so `step_fn` can update them
-# in place. Use `cnnlab.layers.softmax_cross_entropy` (imported as `softmax_cross_entropy`);
-# do not call `cnnlab.train` or `cnnlab.optim`, which do this work for you. Training never
-# uses the gradient with respect to the input images, so `model.backward(dscores,
-# need_dx=False)` may skip it: the same parameter gradients, a little faster.
+# $$ \bar L = \frac1N \sum_{b} B_b\, L_b , $$
+#
+# with $L_b$ the mean loss of batch $b$ (measured before its update) and $B_b$ its size, as a
+# Python float. Use `cnnlab.layers.softmax_cross_entropy` (imported as
+# `softmax_cross_entropy`); do not call `cnnlab.train` or `cnnlab.optim`, which do this work
+# for you. Training never uses the gradient with respect to the input images, so the backward
+# pass may skip it (`need_dx=False`): the same parameter gradients, a little faster.
+#
+# <details><summary>Hint 1</summary>
+#
+# Switch the mode once, before the loop. Inside the loop the four stages come in the order
+# above, each using what the one before returned. Keep a running total for the loss and
+# divide once, after the loop.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `model.params` is the dict of the layers' own arrays, so `step_fn` can update them in place;
+# it must run after the backward pass, which fills the gradients it reads. The size of a batch
+# is the length of its labels (the last batch may be smaller). The backward pass of a batch:
+# `model.backward(dscores, need_dx=False)`.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "train_epoch", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1516,7 +1947,8 @@ def train_epoch(model, X, y, step_fn, batch_size, rng):
     y : ndarray of int, shape (N,)
         Labels in 0..K-1.
     step_fn : callable
-        ``step_fn(model.params, model.grads)`` applies one optimiser update in place.
+        Applies one optimiser update in place when called with the parameter dict and the
+        gradient dict of the model (``model.params``, ``model.grads``).
     batch_size : int
         Samples per mini-batch (the last batch may be smaller).
     rng : numpy.random.Generator
@@ -1677,6 +2109,8 @@ for k, p in ref.params.items():
 with T.reference_helpers(iterate_minibatches=batches_reference):
     loss = train_epoch(model, X, y, sgd, 37, np.random.default_rng(2))
 T.assert_allclose([loss], [ref_loss], rtol=1e-5, name="train_epoch loss with one full batch")
+T.assert_true(isinstance(loss, float), f"train_epoch returned a {type(loss).__name__}",
+              hint="return the mean loss as a Python float: float(...)")  # fmt: skip
 for k, p in ref.params.items():
     T.assert_allclose(
         model.params[k], p, rtol=1e-4, atol=1e-6, name=f"parameter {k!r} after one SGD epoch "
@@ -1721,9 +2155,25 @@ T.assert_true(losses[-1] < losses[0] - 0.05,
 # `model.eval()` switches the model and all its layers. This is also what
 # `cnnlab.train.evaluate` does, the version the next notebooks use.
 #
-# *Hints*: `scores.argmax(axis=1)` gives the predicted classes; count the matches chunk by
-# chunk and divide by `N` at the end. Each chunk's loss is a mean over that chunk, so weight
-# it by the chunk's size, exactly as in `train_epoch`.
+# With chunks $c$ of sizes $B_c$ and mean losses $L_c$:
+#
+# $$ \text{loss} = \frac1N \sum_c B_c\, L_c , \qquad
+#    \text{accuracy} = \frac1N \,\bigl|\{\, i : \arg\max_k s_{ik} = y_i \,\}\bigr| . $$
+#
+# <details><summary>Hint 1</summary>
+#
+# Remember the mode first, then switch to eval mode, walk over the chunks keeping two running
+# totals (weighted loss and number right), restore the mode, and divide both totals by $N$.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The predicted class of each row of scores is the index of its largest entry
+# (`argmax` along the class axis). Each chunk's loss is a mean over that chunk, so weight it
+# by the chunk's size, exactly as in `train_epoch`.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "evaluate", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1861,6 +2311,9 @@ check_pair(
 ])  # fmt: skip
 T.assert_true(model.training, "evaluate did not restore the train mode of the model",
               hint="call model.train() before returning if the model was training")  # fmt: skip
+T.assert_true(all(isinstance(v, float) for v in result),
+              f"evaluate returned {[type(v).__name__ for v in result]}, not two floats",
+              hint="return two Python floats: float(...) of each")  # fmt: skip
 # the default batch size and more samples than it
 X2 = rng.standard_normal((300, 48)).astype(np.float32).reshape(300, 3, 4, 4)
 model.eval()
@@ -2156,9 +2609,23 @@ plt.show()
 # for the same generator. Return a new array of the same shape and dtype; leave the input
 # unchanged.
 #
-# *Hints*: in the zero-padded image (`np.pad`), the window of image `i` starts at row
-# `max_shift + dy[i]` and column `max_shift + dx[i]`. `np.roll` wraps around, so it is not the
-# right tool; `scipy.ndimage` would do the work for you and is not allowed.
+# `scipy.ndimage` would do the work for you and is not allowed.
+#
+# <details><summary>Hint 1</summary>
+#
+# Pad first, then cut: surrounded by `max_shift` zeros on every side, each shifted image is
+# just an `H x W` window of the padded image, one per image at its own position. `np.roll`
+# wraps around, so it is not the right tool.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Pad only the two spatial axes (`np.pad` takes one `(before, after)` pair per axis). In the
+# padded image the window of image $i$ starts at row $m + dy_i$ and column $m + dx_i$, where
+# $m$ is `max_shift`; the unshifted image starts at $(m, m)$.
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "random_shift", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -2495,7 +2962,8 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # $k(x, x') = \exp(-\gamma \lVert x - x' \rVert^2)$ and needs no feature design at all
 # ([scikit-learn's SVC](https://scikit-learn.org/stable/modules/svm.html)). With its default
 # settings it reaches about 98.3% on this split, 354 of the 360 test digits. We ask our
-# convnet for **at least 98.5%**, which means 355 digits: one more than the SVM. Be clear about
+# convnet for **at least 98.5%**, which means 355 digits, or at most 5 of the 360 wrong: one
+# more right than the SVM. Be clear about
 # what such a margin means. On 360 images one digit is 0.28%, and an accuracy near 98.5% has a
 # binomial standard error of $\sqrt{0.985 \cdot 0.015 / 360} \approx 0.65\%$, more than two
 # digits: another split of the data (or another seed) moves either model by about that much.
@@ -2503,14 +2971,18 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # training really works. At the end we also give the SVM the benefit of tuning.
 #
 # A recipe that gets there, in the terms of this notebook: the default network of section 2
-# (13,706 parameters); Adam with batches of 32 for 20 epochs; at every epoch a fresh training
-# set in which a random half of the images is shifted by at most one pixel (the other half
-# stays as it is, so the network also sees the digits as they will be tested); and a learning
-# rate that starts at $3 \cdot 10^{-3}$ and decays to almost zero along a half cosine,
-# $\eta_e = \eta_0 \cdot \tfrac12 \left(1 + \cos(\pi e / E)\right)$ for epoch $e$ of $E$
-# ([Loshchilov & Hutter, 2017](https://arxiv.org/abs/1608.03983)). The large early steps
-# explore, the small late ones settle into a minimum instead of jumping around it, which makes
-# the final accuracy much less dependent on luck.
+# (13,706 parameters); Adam with batches of 32 for $E = 30$ epochs; at every epoch a fresh
+# training set in which each image is shifted by at most one pixel with probability 1/2 (so
+# about half of them; the others stay as they are, and the network also sees the digits as
+# they will be tested); and a learning rate that starts at $\eta_0 = 3 \cdot 10^{-3}$ and
+# decays to almost zero along a half cosine,
+# $\eta_e = \eta_0 \cdot \tfrac12 \left(1 + \cos(\pi e / E)\right)$ for the epochs
+# $e = 0, 1, \dots, E - 1$ ([Loshchilov & Hutter, 2017](https://arxiv.org/abs/1608.03983)).
+# The large early steps explore, the small late ones settle into a minimum instead of jumping
+# around it, which makes the final accuracy much less dependent on luck. Less, not
+# independent: the seed still moves the result by a few test digits, and so do choices the
+# recipe leaves open (shifting exactly half of the images, or starting the cosine at $e = 1$).
+# That is why the test gives a run that falls short a second chance with another seed.
 #
 # ### Exercise 8: `train_convnet` (4 points)
 #
@@ -2518,12 +2990,15 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # from `np.random.default_rng(seed)`), train it with your `adam_step` and `train_epoch` (and
 # your `random_shift` if you use augmentation), and return the trained model. Choose the
 # number of epochs, the learning rates and the batch size yourself; the recipe above works.
-# After every epoch call `on_epoch_end(epoch, model, loss)` if it is not None, so that the
-# demonstration below can draw learning curves.
+# After every epoch, if `on_epoch_end` is not None, call it with three arguments: the epoch
+# index (0 for the first epoch, then 1, 2, ...), the model, and the loss `train_epoch`
+# returned for that epoch, so that the demonstration below can draw learning curves.
 #
 # The test trains your model with `seed=0` on the default split and checks that the **test
-# accuracy is at least 98.5%**. It must finish within about 30 seconds on a laptop (the grader
-# stops a test cell after 60 s); the recipe above takes a few seconds. Do not use
+# accuracy is at least 98.5%**: at most 5 of the 360 test digits wrong. If that run falls
+# short, it trains once more with `seed=1`, and one of the two must reach the mark. Each run
+# must finish within about 30 seconds on a laptop (the grader stops a call after 60 s); the
+# recipe above takes a few seconds. Do not use
 # `cnnlab.train`, `cnnlab.optim` or `cnnlab.models`: this exercise is about your own pieces
 # working together. While the test runs, a mistake in one of your earlier functions
 # (`build_convnet`, `adam_step`, `train_epoch`, `random_shift` and the others) costs only its
@@ -2531,11 +3006,24 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # instead of yours wherever yours could be wrong. So call them by their names, with the
 # arguments their exercises define.
 #
-# *Hints*: `train_epoch` takes the optimiser as `step_fn`; to change the learning rate between
-# epochs, build a new `lambda p, g: adam_step(p, g, state, lr)` with the same `state` dict.
-# `np.where(keep[:, None, None, None], X, shifted)` picks, image by image, the original or the
-# shifted version. Keep one `rng` for the weights, the shuffling and the shifts, so that one
-# seed fixes the whole run.
+# <details><summary>Hint 1</summary>
+#
+# Create one generator from `seed` and use it for everything random: the weights, the
+# shuffling and the shifts, so that one seed fixes the whole run. Create one Adam `state` dict
+# before the first epoch and keep it for the whole training: the running averages must carry
+# over from epoch to epoch.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `train_epoch` takes the optimiser as `step_fn`; to change the learning rate between epochs,
+# build a new step function at every epoch, `lambda p, g: adam_step(p, g, state, lr)`, with
+# this epoch's rate and the same `state`. To pick, image by image, the original or the shifted
+# version, draw a boolean mask of length $N$ and let `np.where` choose (add three axes to the
+# mask so that it broadcasts over `(N, C, H, W)`).
+#
+# </details>
 
 
 # %% nbgrader={"grade": false, "grade_id": "train_convnet", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -2551,8 +3039,8 @@ def train_convnet(X, y, seed=0, on_epoch_end=None):
     seed : int
         Seeds everything random: initial weights, shuffling, augmentation.
     on_epoch_end : callable, optional
-        Called as ``on_epoch_end(epoch, model, loss)`` after every epoch (epoch counts from 0;
-        loss is the value ``train_epoch`` returned).
+        Called after every epoch with the arguments ``(epoch, model, loss)``: the epoch index
+        counting from 0, the model, and the value ``train_epoch`` returned.
 
     Returns
     -------
@@ -2564,11 +3052,11 @@ def train_convnet(X, y, seed=0, on_epoch_end=None):
     num_classes = int(np.max(y)) + 1
     model = build_convnet(X.shape[1:], num_classes, rng=rng)
     state = {}
-    epochs, lr0 = 20, 3e-3
+    epochs, lr0 = 30, 3e-3
     for epoch in range(epochs):
         lr = lr0 * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
         shifted = random_shift(X, rng, max_shift=1)
-        keep = rng.random(len(X)) < 0.5  # half of the images stay as they are
+        keep = rng.random(len(X)) < 0.5  # each image stays as it is with probability 1/2
         X_epoch = np.where(keep[:, None, None, None], X, shifted)
         loss = train_epoch(
             model, X_epoch, y, lambda p, g, lr=lr: adam_step(p, g, state, lr), 32, rng
@@ -2603,6 +3091,7 @@ references = dict(
     iterate_minibatches=batches_reference,
     sgd_step=cl.optim.sgd_step,
     momentum_step=cl.optim.momentum_step,
+    rmsprop_step=cl.optim.rmsprop_step,
     adam_step=cl.optim.adam_step,
     train_epoch=cl.train.train_epoch,
     evaluate=cl.train.evaluate,
@@ -2625,33 +3114,52 @@ T.assert_equal(calls, list(range(len(calls))), name="epochs passed to on_epoch_e
 fit_acc = float(np.mean(cl.train.predict(small, X_train[:200]) == y_train[:200]))
 T.assert_true(fit_acc >= 0.9, f"training accuracy {fit_acc:.1%} on the 200 training images "
               "(at least 90% expected): is the model learning?")  # fmt: skip
-# The hidden part trains on all 1,437 training images with seed=0 and checks that
-# cl.train.predict reaches at least 98.5% test accuracy.
+# The hidden part trains on all 1,437 training images with seed=0 (and, if that run falls
+# short, once more with seed=1) and checks that cl.train.predict gets at least 98.5% of the
+# test digits right: at most 5 of the 360 wrong.
 ### BEGIN HIDDEN TESTS
-epochs_seen = []
-start = time.perf_counter()
-with T.forbid_calls("cnnlab.train", "cnnlab.optim", "cnnlab.models", exercise="train_convnet"), \
-     T.reference_helpers(**references):  # fmt: skip
-    model = train_convnet(
-        X_train, y_train, seed=0, on_epoch_end=lambda e, m, loss: epochs_seen.append(loss)
+# Wrong test digits (of 360) of the recipe, four readings x seeds 0-9, measured with
+# benchmarks/fairness_03.py (prob: each image shifted with probability 1/2, half: exactly
+# N // 2 of them; e0: cosine over epochs 0..E-1, e1: over 1..E):
+#   seed      0  1  2  3  4  5  6  7  8  9
+#   prob-e0   4  1  4  1  3  3  3  3  3  4
+#   prob-e1   5  2  4  3  2  2  4  4  3  4
+#   half-e0   5  4  3  4  3  3  3  2  1  4
+#   half-e1   5  4  5  4  3  3  3  4  2  4
+# Every run passes (at most 5 wrong), none with a margin: one run's result moves by a few digits
+# with the seed (the tuned SVM misses 2), so a run that falls short with seed=0 gets a second
+# one with seed=1; the better of seeds 2k and 2k + 1 is at most 4 wrong in every row.
+runs = []
+for seed in (0, 1):
+    epochs_seen = []
+    start = time.perf_counter()
+    with T.forbid_calls("cnnlab.train", "cnnlab.optim", "cnnlab.models",
+                        exercise="train_convnet"), T.reference_helpers(**references):  # fmt: skip
+        model = train_convnet(
+            X_train,
+            y_train,
+            seed=seed,
+            on_epoch_end=lambda e, m, loss, seen=epochs_seen: seen.append(loss),
+        )
+    seconds = time.perf_counter() - start
+    T.assert_true(
+        isinstance(model, nn.Sequential),
+        f"train_convnet returned a {type(model).__name__}, expected the cnnlab.nn.Sequential "
+        "built by build_convnet",
     )
-seconds = time.perf_counter() - start
+    T.assert_true(len(epochs_seen) > 0, "train_convnet never called on_epoch_end",
+                  hint="call on_epoch_end(epoch, model, loss) after every epoch")  # fmt: skip
+    T.assert_finite(epochs_seen, name="losses passed to on_epoch_end")
+    wrong = int(np.sum(cl.train.predict(model, X_test) != y_test))
+    runs.append(f"{wrong} wrong with seed={seed} ({len(epochs_seen)} epochs, {seconds:.0f} s)")
+    if wrong <= 5:
+        break
 T.assert_true(
-    isinstance(model, nn.Sequential),
-    f"train_convnet returned a {type(model).__name__}, expected the cnnlab.nn.Sequential "
-    "built by build_convnet",
-)
-T.assert_true(len(epochs_seen) > 0, "train_convnet never called on_epoch_end",
-              hint="call on_epoch_end(epoch, model, loss) after every epoch")  # fmt: skip
-T.assert_finite(epochs_seen, name="losses passed to on_epoch_end")
-acc = float(np.mean(cl.train.predict(model, X_test) == y_test))
-T.assert_true(
-    acc >= 0.985,
-    f"test accuracy {acc:.2%} after training with seed=0 ({len(epochs_seen)} epochs, "
-    f"{seconds:.0f} s); at least 98.5% is needed",
-    hint="follow the recipe: the default network, 20 epochs of Adam with batches of 32, half "
-    "of the images shifted by up to 1 pixel at every epoch, lr from 3e-3 down to 0 along a "
-    "half cosine",
+    wrong <= 5,
+    f"test accuracy below 98.5%: {'; '.join(runs)}; at most 5 of the 360 test digits may be wrong",
+    hint="follow the recipe: the default network, 30 epochs of Adam with batches of 32, each "
+    "image shifted by up to 1 pixel with probability 1/2 at every epoch, lr from 3e-3 down to "
+    "0 along a half cosine",
 )
 ### END HIDDEN TESTS
 
@@ -2769,6 +3277,7 @@ _, svm_acc, svm_shifted, _, svm_stored = table["RBF SVM, default C=1"]
 shifts_shifted, shifts_stored = table["RBF SVM, + shifted copies"][2::2]
 cnn_shifted = table["convnet (yours)"][2]
 cl.claim("the default SVM: about 98.3%, 354 of 360", svm_right, equals=354)
+cl.claim("at most 5 of the 360 wrong", 360 - int(np.ceil(0.985 * 360)), equals=5)
 cl.claim("98.5% means 355 digits, one more than the SVM",
          int(np.ceil(0.985 * 360)) - svm_right, equals=1)  # fmt: skip
 cl.claim("standard error about 0.65%", np.sqrt(0.985 * 0.015 / 360), low=0.006, high=0.007)
@@ -2835,8 +3344,9 @@ else:
 #   whose shapes and parameter counts you can work out by hand; the last layer outputs raw
 #   scores.
 # - Training loops over shuffled **mini-batches**; an **epoch** visits every example once.
-# - **SGD** follows the gradient, **momentum** accumulates it, **Adam** normalises every
-#   coordinate's step by its own gradient scale, with bias correction for the first steps.
+# - **SGD** follows the gradient, **momentum** accumulates it, **RMSProp** normalises every
+#   coordinate's step by the root mean square of its recent gradients, and **Adam** does both,
+#   with bias correction for the first steps.
 # - Two **sanity checks** (initial loss near $\ln K$; overfitting 50 examples) catch most bugs
 #   before a long run.
 # - **Learning curves** on a validation set tell under-fitting from over-fitting.
