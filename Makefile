@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SRC_DIRS := src solutions autograde tests benchmarks
 
-.PHONY: demo test release bundle lint format venv clean
+.PHONY: demo test release bundle site lint format venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,18 @@ release: $(STAMP)
 bundle: $(STAMP) release
 	$(VENV)/bin/cnnlab-grade bundle --out dist/
 
+# The course website, offline: build/site/html/index.html (autograde/build/site.py)
+site: $(STAMP)
+	$(PY) -m autograde.build.site
+
 demo: $(STAMP) release
 	$(PY) -m autograde.build.execute
 	$(VENV)/bin/cnnlab-grade demo
 
 test: $(STAMP)
+	@test -x /usr/bin/chromium || echo "make test: no /usr/bin/chromium, so the browser tests \
+	(tests/browser, marker 'browser') will be SKIPPED; to run them: apt-get install -y chromium \
+	fonts-dejavu-core (.ci/run does)"
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)

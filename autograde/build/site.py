@@ -14,8 +14,8 @@ The site is a jupyter-book 1.x (Sphinx + myst-nb) build of the whole course, mad
 3. ``site/`` (configuration, landing page, the "run locally" and "get graded" pages) is copied to
    ``build/site/src`` with the notebooks, the table of notebooks on the landing page is written
    from each notebook's introduction (title, time, points), and MathJax 2.7 is copied from the
-   ``jupyter-server-mathjax`` package into ``_static/mathjax``: no page loads anything from
-   another host;
+   ``jupyter-server-mathjax`` package into the site's ``_static/mathjax``: no page loads
+   anything from another host;
 4. Sphinx writes ``build/site/html`` (open ``build/site/html/index.html``).
 
 ``python -m autograde.build.site [--out DIR] [--cache DIR] [--jobs N] [--no-cache]``.
@@ -182,13 +182,14 @@ def notebooks_table(pages: list[Page]) -> str:
     return "\n".join(rows)
 
 
-def _write(path: Path, data: str | bytes) -> None:
+def _write(path: Path, data: str | bytes) -> bool:
     """Write only when the content changes, so that Sphinx rebuilds only what changed."""
     raw = data.encode() if isinstance(data, str) else data
     if path.exists() and path.read_bytes() == raw:
-        return
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(raw)
+    return True
 
 
 def mathjax_dir() -> Path:
@@ -198,12 +199,20 @@ def mathjax_dir() -> Path:
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 
 
-def write_source(src: Path, notebooks: dict[str, nbformat.NotebookNode], sources) -> list[Page]:
-    """Lay out the jupyter-book source folder ``src`` and return its pages."""
+def write_source(
+    src: Path, notebooks: dict[str, nbformat.NotebookNode], sources
+) -> tuple[list[Page], bool]:
+    """Lay out the jupyter-book source folder ``src``.
+
+    Returns its pages, and whether a file other than a page changed (configuration,
+    navigation, style), after which every page must be written again.
+    """
     src.mkdir(parents=True, exist_ok=True)
-    for path in SITE.iterdir():
+    changed = False
+    for path in SITE.rglob("*"):
         if path.is_file():
-            _write(src / path.name, path.read_bytes())
+            written = _write(src / path.relative_to(SITE), path.read_bytes())
+            changed |= written and path.suffix != ".md"
     pages = []
     for assignment, nb in notebooks.items():
         docname = f"notebooks/{assignment}/{sources[assignment].stem}"
@@ -216,14 +225,16 @@ def write_source(src: Path, notebooks: dict[str, nbformat.NotebookNode], sources
     toc = (SITE / "_toc.yml").read_text()
     toc += "  - caption: Notebooks\n    chapters:\n"
     toc += "".join(f"      - file: {p.docname}\n" for p in pages)
-    _write(src / "_toc.yml", toc)
+    changed |= _write(src / "_toc.yml", toc)
     index = (SITE / "index.md").read_text()
-    lines = [notebooks_table(pages) if line.startswith(MARKER) else line for line in index.split("\n")]
+    lines = [
+        notebooks_table(pages) if line.startswith(MARKER) else line for line in index.split("\n")
+    ]
     _write(src / "index.md", "\n".join(lines))
-    mathjax = src / "_static" / "mathjax"
+    mathjax = src / "_assets" / "mathjax"  # served as _static/mathjax (see _config.yml)
     if not (mathjax / "MathJax.js").exists():
         shutil.copytree(mathjax_dir(), mathjax, dirs_exist_ok=True)
-    return pages
+    return pages, changed
 
 
 def build_html(src: Path, html: Path, doctrees: Path) -> None:
@@ -250,7 +261,10 @@ def build(
     sources = solution_sources()
     executed = execute_all(sources, cache, jobs=jobs, use_cache=use_cache)
     notebooks = {a: strip(executed[a][0]) for a in sources}
-    pages = write_source(out / "src", notebooks, sources)
+    pages, changed = write_source(out / "src", notebooks, sources)
+    if changed:  # Sphinx does not always notice a changed configuration: start afresh
+        shutil.rmtree(out / "doctrees", ignore_errors=True)
+        shutil.rmtree(out / "html", ignore_errors=True)
     for page in pages:
         _, page.seconds, page.cached, errors = executed[page.assignment]
         page.errors = tuple(errors)
@@ -266,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="execute every notebook again")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    pages = build(args.out.resolve(), cache=args.cache.resolve(), jobs=args.jobs,
-                  use_cache=not args.no_cache)
+    pages = build(
+        args.out.resolve(), cache=args.cache.resolve(), jobs=args.jobs, use_cache=not args.no_cache
+    )
     errors = 0
     for page in pages:
         how = "cached" if page.cached else f"executed in {page.seconds:.0f} s"

@@ -29,17 +29,16 @@ EXERCISES = {
         "global_avgpool_forward": 1, "global_avgpool_backward": 1, "softmax_cross_entropy": 2,
         "dropout_forward": 1, "dropout_backward": 1, "batchnorm2d_forward": 3,
         "batchnorm2d_backward": 3, "conv1x1_as_matmul": 1, "receptive_field": 2,
-        "conv_backward_im2col": 0,
     },
     "03-training": {
         "he_init": 2, "build_convnet": 4, "iterate_minibatches": 2, "sgd_step": 1,
-        "momentum_step": 2, "adam_step": 3, "train_epoch": 3, "evaluate": 2, "random_shift": 3,
-        "train_convnet": 4,
+        "momentum_step": 2, "rmsprop_step": 2, "adam_step": 3, "train_epoch": 3, "evaluate": 2,
+        "random_shift": 3, "train_convnet": 4,
     },
     "04-hyperparameters": {
-        "train_val_split": 3, "lr_range_test": 3, "suggest_lr": 2, "l2_penalty": 2,
-        "log_uniform": 1, "sample_config": 2, "grid_configs": 1, "random_search": 2,
-        "EarlyStopping": 2, "q1": 1, "q2": 1, "q3": 1,
+        "train_val_split": 3, "lr_range_test": 3, "suggest_lr": 2, "warmup_cosine": 2,
+        "l2_penalty": 2, "log_uniform": 1, "sample_config": 2, "grid_configs": 1,
+        "random_search": 2, "successive_halving": 2, "EarlyStopping": 2, "q1": 1, "q2": 1, "q3": 1,
     },
     "05-visualization": {
         "normalize_for_display": 2, "get_activations": 3, "top_k_activating": 3,
