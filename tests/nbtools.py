@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import inspect
 import io
 import textwrap
 from functools import cache
@@ -23,6 +24,9 @@ from functools import cache
 from autograde import cells as fmt
 from autograde.build.release import solution_sources, to_notebook
 from autograde.cells import HIDDEN
+
+# Test cells run with the grader's write-back rule unless a test asks otherwise (see _as_graded)
+GRADED = True
 
 
 @cache
@@ -90,9 +94,57 @@ def _test_source(assignment: str, test_id: str) -> str:
     return next(src for _, meta, src in cells(assignment) if meta.get("grade_id") == test_id)
 
 
-def _run(assignment: str, code: str, label: str, overrides: dict[str, str] | None):
-    """Run ``code`` after the setup and answer cells; return its exception or None."""
+def _as_graded(ns: dict, assignment: str, label: str) -> None:
+    """Give the test cell ``label`` the grader's write-back rule for the answers in ``ns``.
+
+    The grader runs the learner's functions in another process: a call from the test cell gets
+    copies of its arguments, and only the objects an open ``T.in_place`` block names see what
+    the call did to them (:func:`cnnlab.calls.may_update`). Calls between the learner's own
+    functions stay in one process, as they do in the sandbox.
+    """
+    import collections.abc
+    import copy
+    import functools
+    import sys
+
+    from cnnlab.calls import may_update
+
+    test_file = f"<{label}>"
+
+    def own(value):
+        return value if may_update(value) else copy.deepcopy(value)
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            if sys._getframe(1).f_code.co_filename != test_file:
+                return fn(*args, **kwargs)  # the learner's code calling the learner's code
+            out = fn(*[own(a) for a in args], **{k: own(v) for k, v in kwargs.items()})
+            if isinstance(out, (collections.abc.Iterator, range)):
+                out = list(out)  # the sandbox consumes a returned iterator inside the call
+            return copy.deepcopy(out)
+
+        return call
+
+    for name in graded_ids(assignment)[0]:
+        if inspect.isfunction(ns.get(name)):
+            ns[name] = wrap(ns[name])
+
+
+def _run(
+    assignment: str,
+    code: str,
+    label: str,
+    overrides: dict[str, str] | None,
+    graded: bool = GRADED,
+):
+    """Run ``code`` after the setup and answer cells; return its exception or None.
+
+    ``graded``: calls from ``code`` follow the grader's write-back rule (:func:`_as_graded`).
+    """
     ns = namespace(assignment, overrides)
+    if graded:
+        _as_graded(ns, assignment, label)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(code, f"<{label}>", "exec"), ns)
@@ -101,9 +153,18 @@ def _run(assignment: str, code: str, label: str, overrides: dict[str, str] | Non
     return None
 
 
-def run_test_cell(assignment: str, test_id: str, overrides: dict[str, str] | None = None):
-    """Run test cell ``test_id`` against the answers; return its exception or None."""
-    return _run(assignment, _test_source(assignment, test_id), test_id, overrides)
+def run_test_cell(
+    assignment: str,
+    test_id: str,
+    overrides: dict[str, str] | None = None,
+    *,
+    graded: bool = GRADED,
+):
+    """Run test cell ``test_id`` against the answers; return its exception or None.
+
+    ``graded=False`` shares every object between the test and the answers, as a notebook does.
+    """
+    return _run(assignment, _test_source(assignment, test_id), test_id, overrides, graded)
 
 
 def _definitions(visible: str) -> str:

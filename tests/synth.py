@@ -96,12 +96,14 @@ import numpy as np
 import cnnlab.testing as T
 
 params = {"w": np.array([1.0, 2.0])}
-sgd_step(params, {"w": np.array([1.0, 1.0])}, 0.5)
+with T.in_place(params):
+    sgd_step(params, {"w": np.array([1.0, 1.0])}, 0.5)
 T.assert_allclose(params["w"], [0.5, 1.5], name="w after one step")
 ### BEGIN HIDDEN TESTS
 params = {"w": np.array([3.0])}
 rng = np.random.default_rng(5)
-losses = run_steps(params, lambda p: (float(p["w"][0] ** 2), {"w": 2 * p["w"]}), 0.25, 3, rng)
+with T.in_place(params, rng):
+    losses = run_steps(params, lambda p: (float(p["w"][0] ** 2), {"w": 2 * p["w"]}), 0.25, 3, rng)
 T.assert_allclose(losses, [9.0, 2.25, 0.5625], name="losses")
 T.assert_allclose(params["w"], [0.375], name="w after 3 steps")
 ref = np.random.default_rng(5)

@@ -26,8 +26,8 @@ import warnings
 from autograde import wire
 from autograde.config import LIMITS
 from autograde.judge.plan import Step
-from autograde.sandbox import guard
 from autograde.sandbox.process import Sandbox
+from autograde.wire import seal
 
 MESSAGE_CAP = 2000
 
@@ -92,9 +92,12 @@ def install_forbid_hooks(peer: wire.Peer, key: bytes) -> None:
 
     Each watched call gets a fresh nonce; the sandbox's sealed watch (see
     :mod:`autograde.sandbox.guard`) answers with its findings and an HMAC over the nonce, the
-    blocks' targets, the findings and the reply, made with ``key``. A reply without a valid
-    one counts as a forbidden call in every open block: tampering with the watch costs the
-    points it guards.
+    blocks' targets, the findings and the reply, made with ``key`` (the format:
+    :mod:`autograde.wire.seal`). A reply without a valid one counts as a forbidden call in
+    every open block: tampering with the watch costs the points it guards.
+
+    Calls write back only into the arguments an open ``T.in_place`` block names
+    (:func:`cnnlab.calls.may_update`): the sandbox is asked for those alone.
     """
     import cnnlab.calls as calls
 
@@ -121,7 +124,7 @@ def install_forbid_hooks(peer: wire.Peer, key: bytes) -> None:
             if "error" not in reply:
                 fields = {k: reply[k] for k in ("value", "post") if k in reply}
             if not _sealed(key, nonce, spec, hits, reply.get("seal"), fields, blobs):
-                hits = [[guard.UNSEALED]] * len(contexts)
+                hits = [[seal.UNSEALED]] * len(contexts)
             for ctx, names in zip(contexts, hits):
                 for name in names:
                     ctx.record(name[:200])
@@ -130,6 +133,8 @@ def install_forbid_hooks(peer: wire.Peer, key: bytes) -> None:
             sys.stdout.write(text[:20000])
 
     peer.before_call, peer.after_call = before, after
+    # a call writes back into the test's objects only those a `T.in_place` block names
+    peer.may_update = calls.may_update
 
 
 def _sealed(key, nonce, spec, hits, signature, fields, blobs) -> bool:
@@ -142,7 +147,7 @@ def _sealed(key, nonce, spec, hits, signature, fields, blobs) -> bool:
     ):
         return False
     try:
-        expected = guard.sign(key, nonce, spec, hits, guard.digest(fields, blobs))
+        expected = seal.sign(key, nonce, spec, hits, seal.digest(fields, blobs))
     except (TypeError, ValueError):
         return False
     return hmac.compare_digest(expected, signature)

@@ -26,7 +26,8 @@ cell's ``forbid_calls`` block):
 4. ``sys.audit(END, nonce, digest, out)`` after the reply is encoded: the hook closes the
    watch, restores the profile, and appends its findings and an HMAC of (nonce, targets,
    findings, digest of the reply) to ``out``. The judge recomputes the digest from the reply it
-   received and checks the HMAC; a missing or wrong one costs every open block.
+   received and checks the HMAC; a missing or wrong one costs every open block. The signed
+   message's format is :mod:`autograde.wire.seal`, the one module both sides import it from.
 
 The key arrives over the pipe before the first learner cell, and only the hook's closure
 keeps it. What this does not stop: code that reads or writes the process's memory directly
@@ -39,12 +40,13 @@ from __future__ import annotations
 import _hashlib
 import _thread
 import builtins
-import hashlib
-import json
 import sys
 import threading
 import types
 
+# the signed message's format, shared with the judge; install() runs private copies of
+# canonical, sealed_message and sign, and child.py digests each reply with digest
+from autograde.wire.seal import canonical, digest, sealed_message, sign  # noqa: F401
 from cnnlab.calls import match_code
 
 REFUSED = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames")
@@ -53,7 +55,6 @@ SWITCHED_OFF = "sys.setprofile (the call watcher was switched off)"
 NEW_THREAD = "a new thread (code in other threads is not watched)"
 OLD_THREADS = "threads of earlier cells still running (they are not watched)"
 BROKEN = "the call watcher failed (it was handed something it does not accept)"
-UNSEALED = "the grader's call watcher (its report was missing or forged)"
 _VIA = " via your "
 # what the hook calls, copied into its own globals by install(): later patches do not reach it
 _FrameType, _getprofile, _setprofile, _count = (
@@ -68,31 +69,6 @@ def forward(frame, event, arg, _audit=sys.audit, _event=EVENT, _start=_thread.st
     """The profile function of a watched call: hands call events to the audit hook."""
     if event == "call" or (event == "c_call" and arg is _start):
         _audit(_event, frame, event, arg)
-
-
-def canonical(spec) -> str:
-    """One string for a watch's targets (``[[target, name, paths], ...]`` per block)."""
-    return "\x1e".join("\x1d".join("\x1f".join([t, n, *p]) for t, n, p in block) for block in spec)
-
-
-def sealed_message(nonce: str, spec, hits, digest: bytes) -> bytes:
-    """What the HMAC covers: the call, its targets, the findings and the reply."""
-    found = "\x1e".join("\x1f".join(h) for h in hits)
-    return "\x1c".join([nonce, canonical(spec), found, digest.hex()]).encode()
-
-
-def sign(key: bytes, nonce: str, spec, hits, digest: bytes) -> str:
-    """The HMAC-SHA256 of :func:`sealed_message`, hex."""
-    return _hashlib.hmac_digest(key, sealed_message(nonce, spec, hits, digest), "sha256").hex()
-
-
-def digest(fields: dict | None, blobs: list) -> bytes:
-    """SHA-256 of a reply's value and written-back arguments (None: the call raised)."""
-    h = hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode())
-    for blob in blobs:
-        h.update(len(blob).to_bytes(8, "big"))
-        h.update(blob)
-    return h.digest()
 
 
 def valid_spec(spec) -> bool:
@@ -263,8 +239,8 @@ def install(key: bytes, *, main: dict, genuine, entries, protected: tuple) -> No
     and classes whose attributes must not change.
 
     The hook and everything it calls run with globals of their own: a copy of the builtins
-    and of the few names they use, taken now. A learner who patches ``cnnlab.calls``, this
-    module or ``builtins`` later changes nothing the hook reads.
+    and of the few names they use, taken now. A learner who patches ``cnnlab.calls``,
+    :mod:`autograde.wire.seal`, this module or ``builtins`` later changes nothing the hook reads.
     """
     namespace: dict = {"__builtins__": dict(builtins.__dict__)}
     for name in ("canonical", "sealed_message", "sign", "valid_spec", "match_code"):

@@ -3,8 +3,8 @@
 What travels by value: ``None``, bool, int, float, complex, str, bytes, list, tuple, dict, set,
 NumPy arrays and scalars of numeric, boolean and unicode dtypes (``.npy`` bytes read back by our
 own header parser: object dtypes are refused), ``np.random.Generator`` (its state),
-``cnnlab.nn`` modules (their spec, size-checked before anything is built), and iterators
-(consumed into a capped list on the side that owns them). Everything else travels as a
+``cnnlab.nn`` modules (their spec, size-checked by :mod:`.specs` before anything is built),
+and iterators (consumed into a capped list on the side that owns them). Everything else travels as a
 *reference*: an id in this side's :attr:`Codec.objects` that the other side turns into a proxy
 (``make_proxy``). Decoding never imports a module, never looks up a name and never calls
 anything but NumPy's array parsing, ``np.random`` bit generators and ``cnnlab.spec.from_spec``.
@@ -24,6 +24,7 @@ import types
 import numpy as np
 
 from .framing import ProtocolError
+from .specs import MAX_SPEC_ELEMENTS, spec_elements
 
 # NumPy functions the codec relies on, captured before any learner code runs in this process
 _array_equal = np.array_equal
@@ -339,44 +340,6 @@ class Codec:
 def _is_nn_module(value) -> bool:
     mod = type(value).__module__  # the classes live in cnnlab.nn's submodules
     return (mod == "cnnlab.nn" or mod.startswith("cnnlab.nn.")) and hasattr(value, "forward")
-
-
-MAX_CONFIG_INT = 100_000
-MAX_LAYERS = 1_000
-MAX_SPEC_ELEMENTS = 20_000_000  # per message: what the module specs in it may allocate
-
-
-def spec_elements(spec, depth: int = 0, layers: list | None = None) -> int:
-    """An upper bound on the array elements building ``spec`` allocates, from its config alone.
-
-    Each layer allocates at most the product of its integer config values (a Linear's
-    in*out, a Conv2d's out*in*k*k times stride and pad, all at least 1), so the bound holds
-    without building anything. Raises :class:`ProtocolError` on a malformed spec, a config
-    integer over :data:`MAX_CONFIG_INT` or more than :data:`MAX_LAYERS` layers.
-    """
-    layers = [] if layers is None else layers
-    if depth > 50 or not isinstance(spec, dict):
-        raise ProtocolError("bad module spec")
-    layers.append(1)
-    if len(layers) > MAX_LAYERS:
-        raise ProtocolError(f"module spec with more than {MAX_LAYERS} layers refused")
-    total = 0
-    for layer in spec.get("layers", []) or []:
-        total += spec_elements(layer, depth + 1, layers)
-    config = spec.get("config", {})
-    if not isinstance(config, dict):
-        raise ProtocolError("bad module spec")
-    if spec.get("type") != "Sequential" and not isinstance(spec.get("params"), dict):
-        raise ProtocolError("module spec without its parameters refused")
-    product = 1
-    for value in config.values():
-        values = value if isinstance(value, (list, tuple)) else [value]
-        for v in values:
-            if isinstance(v, int) and not isinstance(v, bool):
-                if abs(v) > MAX_CONFIG_INT:
-                    raise ProtocolError(f"module spec with a size of {v} refused")
-                product *= max(1, abs(v))
-    return total + (product if config else 0)
 
 
 def _blob(blobs, i):

@@ -4,7 +4,9 @@ A request waits for its reply while serving the requests the other side sends me
 learner's function calling back a lambda of the test cell). After a call, the callee sends back
 the post-call state of the mutable arguments (arrays, dicts, lists, generators, modules;
 unchanged arrays as a marker) and the caller writes it back in place (:func:`write_back`), so
-in-place APIs such as ``sgd_step(params, grads, lr)`` behave as in a normal call.
+in-place APIs such as ``sgd_step(params, grads, lr)`` behave as in a normal call. A caller with a
+``may_update`` hook (the judge) asks only for the arguments the hook accepts (those a test
+declared with ``cnnlab.testing.in_place``) and writes back nothing else.
 
 The trusted side (``trusted=True``, the judge) serves only what it handed out itself and refuses
 attribute names starting with an underscore, so the sandbox cannot walk from a callback to the
@@ -53,6 +55,7 @@ class Peer:
         self.call_wrapper = None  # sandbox: runs calls (forbid contexts, output capture)
         self.before_call = None  # judge: extra fields for a "call" request
         self.after_call = None  # judge: reads the reply of a "call" request
+        self.may_update = None  # judge: may a call's post-state be written into this argument?
         self.reply_extras = None  # sandbox: extra fields for every reply (forbid hits, output)
         self.describe_traceback = None  # sandbox: the learner's part of a traceback, labelled
         self.broken: str | None = None  # why the channel is unusable (judge side)
@@ -142,6 +145,11 @@ class Peer:
             "kwargs": {str(k): self.encode(v, blobs) for k, v in kwargs.items()},
         }
         self._next_msg += 1
+        wanted = None
+        if self.may_update is not None:  # only the declared arguments come back
+            wanted = [str(i) for i, a in enumerate(args) if self.may_update(a)]
+            wanted += ["=" + str(k) for k, v in kwargs.items() if self.may_update(v)]
+            header["post_keys"] = wanted
         if self.before_call is not None:
             header.update(self._call_extras(blobs))
         reply, rblobs = self._exchange(header, blobs)
@@ -149,6 +157,8 @@ class Peer:
             self.after_call(reply, rblobs)
         post = reply.get("post") or {}
         for key, enc in post.items():
+            if wanted is not None and key not in wanted:
+                continue  # not declared as updated in place: the caller's object stays as it was
             target = args[int(key)] if key.isdigit() else kwargs.get(key[1:])
             decoded: dict = {}
             new = self.decode(enc, rblobs, decoded)
@@ -270,6 +280,11 @@ class Peer:
         kwargs = {str(k): self.decode(v, blobs, views) for k, v in header.get("kwargs", {}).items()}
         post = {str(i): a for i, a in enumerate(args)}
         post.update({"=" + k: v for k, v in kwargs.items()})
+        keys = header.get("post_keys")
+        if keys is not None:  # the caller takes back only these arguments
+            if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+                raise ProtocolError("bad post_keys")
+            post = {k: v for k, v in post.items() if k in keys}
         if self.call_wrapper is None:
             return self.encode_reply(fn(*args, **kwargs), post, views, out_blobs)
 

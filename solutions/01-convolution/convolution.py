@@ -867,7 +867,8 @@ def check_zero_pad(x, pad, ph, pw):
     top_left[:, :, :h, :w] = x
     name = f"zero_pad(x of shape {x.shape}, {pad})"
     try:
-        got = zero_pad(x, pad)
+        with T.in_place(x):  # checked below: the grader hands back what the call did to x
+            got = zero_pad(x, pad)
     except Exception as exc:  # a crash is a failed check, with what to look at
         hint = ("pad can be a pair (ph, pw) as well as one int: ph rows above and below, pw "
                 "columns left and right") if np.ndim(pad) else "only axes 2 and 3 (H, W) get zeros"  # fmt: skip

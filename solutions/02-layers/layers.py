@@ -368,7 +368,8 @@ import cnnlab.testing as T
 # f(x) = sum(x**3): the centred difference is exactly 3 x**2 + h**2
 x = np.array([[1.0, -2.0], [0.5, 3.0]])
 x_before = x.copy()
-with T.forbid_calls("cnnlab.gradcheck", exercise="numerical_gradient"):
+# T.in_place(x): x is checked after the call, so the grader hands back what the call did to it
+with T.forbid_calls("cnnlab.gradcheck", exercise="numerical_gradient"), T.in_place(x):
     grad = numerical_gradient(lambda z: np.sum(z**3), x, h=0.01)
 T.assert_shape(
     grad,
@@ -414,7 +415,7 @@ for shape in [(7,), (3, 4), (2, 3, 2)]:
     x = rng.uniform(-2, 2, size=shape)
     x_before = x.copy()
     c = rng.standard_normal(shape)
-    with T.forbid_calls("cnnlab.gradcheck", exercise="numerical_gradient"):
+    with T.forbid_calls("cnnlab.gradcheck", exercise="numerical_gradient"), T.in_place(x):
         grad = numerical_gradient(lambda z, c=c: np.sum(np.sin(z) * c), x)
     T.assert_shape(
         grad,
@@ -558,7 +559,8 @@ import cnnlab.testing as T
 
 x = np.array([[-2.0, -0.5, 0.5, 3.0]])
 x_before = x.copy()
-with T.forbid_calls("cnnlab.layers", exercise="relu_forward"):
+# T.in_place(x): x is checked after the call, so the grader hands back what the call did to it
+with T.forbid_calls("cnnlab.layers", exercise="relu_forward"), T.in_place(x):
     out, cache = relu_forward(x)
 T.assert_allclose(
     out,
@@ -585,7 +587,8 @@ T.assert_allclose(
 rng = np.random.default_rng(201)
 x = rng.standard_normal((2, 3, 5, 4))
 x_before = x.copy()
-with T.forbid_calls("cnnlab.layers", exercise="relu_forward"):
+# T.in_place(x): x is checked after the call, so the grader hands back what the call did to it
+with T.forbid_calls("cnnlab.layers", exercise="relu_forward"), T.in_place(x):
     out, cache = relu_forward(x)
 T.assert_allclose(
     x,
@@ -2096,7 +2099,7 @@ for shape, size, stride, pad in [
                  "every window divides by size * size", real_pixels_only(x, size, stride, pad)),
                 ("the sum of each window, not its mean: divide by size * size",
                  expected * size * size)]  # fmt: skip
-    with T.forbid_calls(*FORBIDDEN, exercise="avgpool_forward_naive"):
+    with T.forbid_calls(*FORBIDDEN, exercise="avgpool_forward_naive"), T.in_place(x):
         out, cache = avgpool_forward_naive(x, size, stride=stride, pad=pad)
     T.assert_allclose(
         x, x_before, rtol=0, atol=0, name=f"x after avgpool_forward_naive ({label})",
@@ -3452,7 +3455,10 @@ FORBIDDEN = ("cnnlab.layers", "cnnlab.nn")
 # channel 0 (x - 1) / 2, channel 1 2 * (x + 2) / 0.5 + 1 (worked example of section 9b).
 x = np.array([[[[3.0, 5.0]], [[-2.0, -1.5]]]])  # (1, 2, 1, 2)
 running_mean, running_var = np.array([1.0, -2.0]), np.array([4.0, 0.25])
-with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"):
+with (
+    T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"),
+    T.in_place(running_mean, running_var),
+):
     out, cache = batchnorm2d_forward(x.copy(), np.array([1.0, 2.0]), np.array([0.0, 1.0]),
                                      running_mean, running_var, train=False, eps=0.0)  # fmt: skip
 T.assert_allclose(
@@ -3480,7 +3486,10 @@ T.assert_allclose(
 # Train mode (second worked example): mu = (4, 0), var = (5, 2), m = 4, eps = 0.
 x = np.array([[[[1.0, 3.0]], [[0.0, 0.0]]], [[[5.0, 7.0]], [[2.0, -2.0]]]])  # (2, 2, 1, 2)
 running_mean, running_var = np.zeros(2), np.ones(2)
-with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"):
+with (
+    T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"),
+    T.in_place(running_mean, running_var),
+):
     out, cache = batchnorm2d_forward(x.copy(), np.array([2.0, 1.0]), np.array([1.0, -1.0]),
                                      running_mean, running_var, eps=0.0)  # fmt: skip
 s5, s2 = np.sqrt(5.0), np.sqrt(2.0)  # out = 2 (x - 4) / sqrt(5) + 1 and x / sqrt(2) - 1
@@ -3562,7 +3571,7 @@ for shape, momentum, eps in [((4, 3, 5, 7), 0.9, 1e-5), ((2, 5, 3, 3), 0.7, 1e-3
             x, gamma, beta, mean0, var0, train=train, momentum=momentum, eps=eps
         )
         x_in, rm, rv = x.copy(), mean0.copy(), var0.copy()
-        with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"):
+        with T.forbid_calls(*FORBIDDEN, exercise="batchnorm2d_forward"), T.in_place(x_in, rm, rv):
             out, cache = batchnorm2d_forward(x_in, gamma.copy(), beta.copy(), rm, rv, train=train,
                                              momentum=momentum, eps=eps)  # fmt: skip
         T.assert_allclose(x_in, x, rtol=0, atol=0, name=f"x after batchnorm2d_forward ({label})",

@@ -3,8 +3,9 @@
 :class:`forbid_calls` fails a test when the learner's code hands the work to a library (or to
 an earlier answer); :class:`reference_helpers` lets a learner's function call reference
 versions of earlier answers, so each exercise is graded on its own. Test cells reach both
-through :mod:`cnnlab.testing`. :func:`active_forbid_contexts`, :func:`active_reference_helpers`
-and :func:`reset` are for the autograder, which runs the checks across two processes.
+through :mod:`cnnlab.testing`; so does :class:`in_place`, which names the objects a call may
+update. :func:`active_forbid_contexts`, :func:`active_reference_helpers`, :func:`may_update` and
+:func:`reset` are for the autograder, which runs the checks across two processes.
 
 :class:`CallMatcher` decides whether a called frame belongs to a forbidden target (a library
 function or module, found by where its code lives, or ``"__main__.<name>"``, a function of the
@@ -352,8 +353,52 @@ def active_reference_helpers() -> dict:
     return merged
 
 
+# --------------------------------------------------------------------------------------------
+# in_place: the objects a call may update
+# --------------------------------------------------------------------------------------------
+
+_IN_PLACE: list[tuple] = []
+
+
+class in_place:  # noqa: N801 - used as a context manager, reads like a function
+    """Declare the objects that the calls inside the block may update in place.
+
+    In a notebook this does nothing: your function and the test share one process, so what
+    your function changes is changed. The autograder runs your function in another process
+    and copies back the new state of an argument only when the test declared it here (an
+    optimiser step updates ``params`` and its ``state``; nothing else). Everything else the
+    call does to its arguments stays in your process, so a test's reference values, computed
+    from its own objects, cannot be changed by the code they check.
+
+    Examples
+    --------
+    >>> import cnnlab.testing as T
+    >>> params = {"w": [1.0, 2.0]}
+    >>> with T.in_place(params):  # doctest: +SKIP
+    ...     sgd_step(params, {"w": np.ones(3)}, lr=0.1)
+    """
+
+    def __init__(self, *objects):
+        self.objects = objects
+
+    def __enter__(self):
+        _IN_PLACE.append(self.objects)
+        return self
+
+    def __exit__(self, *exc):
+        if self.objects in _IN_PLACE:
+            _IN_PLACE.remove(self.objects)
+        return False
+
+
+def may_update(obj) -> bool:
+    """True when an open :class:`in_place` block names ``obj`` itself (for the autograder)."""
+    return any(o is obj for objects in _IN_PLACE for o in objects)
+
+
 def reset() -> None:
-    """Close every open ``forbid_calls`` and ``reference_helpers`` block (for the autograder)."""
+    """Close every open ``forbid_calls``, ``reference_helpers`` and ``in_place`` block."""
     _ACTIVE.clear()
     _HELPERS.clear()
+    _IN_PLACE.clear()
     EXEMPT[0] = 0

@@ -26,6 +26,7 @@ from cnnlab import _jupyter
 from cnnlab.calls import (  # the call checks of test cells live with the call matcher
     ForbiddenCallError,
     forbid_calls,
+    in_place,
     reference_helpers,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "raises",
     "forbid_calls",
     "reference_helpers",
+    "in_place",
     "ForbiddenCallError",
     "CONVOLUTION_LIBRARIES",
 ]

@@ -149,7 +149,7 @@ import cnnlab.testing as T
 params = {"w": np.ones(3)}
 grads_list = [{"w": np.full(3, 0.5)} for _ in range(400)]
 with T.forbid_calls("cnnlab.optim", exercise="descend"), \
-     T.reference_helpers(sgd_step=cl.optim.sgd_step):  # fmt: skip
+     T.reference_helpers(sgd_step=cl.optim.sgd_step), T.in_place(params):  # fmt: skip
     descend(params, grads_list, 0.01)
 T.assert_allclose(params["w"], np.full(3, -1.0), name="descend")
 '''

@@ -163,6 +163,32 @@ def test_in_place_updates_come_back(pair):
     assert rng.random() == ref.random()
 
 
+def test_only_declared_arguments_are_written_back(pair):
+    """With the judge's rule, a call changes only the objects a ``T.in_place`` block names:
+    the others stay as the test made them, whatever the learner's code did to its copies."""
+    import cnnlab.calls as calls
+    import cnnlab.testing as T
+
+    pair.judge.may_update = calls.may_update
+    (scale_,) = pair.get("scale_")
+    x, params, rng = np.array([1.0, 2.0]), {"w": np.array([5.0])}, np.random.default_rng(0)
+    start = rng.bit_generator.state
+    try:
+        assert scale_(x, params, rng) == "done"  # nothing declared: nothing changes
+        assert np.array_equal(x, [1.0, 2.0]) and list(params) == ["w"] and params["w"][0] == 5.0
+        assert rng.bit_generator.state == start
+        with T.in_place(params):
+            assert scale_(x, params, rng=rng) == "done"
+        assert np.array_equal(x, [1.0, 2.0]) and params["w"][0] == 6.0 and "new" in params
+        assert rng.bit_generator.state == start
+        with T.in_place(x, rng):
+            scale_(x, {"w": np.zeros(1)}, rng=rng)
+        assert np.array_equal(x, [2.0, 4.0]) and params["w"][0] == 6.0
+        assert rng.bit_generator.state != start
+    finally:
+        calls.reset()
+
+
 def test_rebound_entries_replace_instead_of_updating_in_place(pair):
     """``params[k] = p - lr * g`` leaves the caller's original array alone, as in one process."""
     (rebind_,) = pair.get("rebind_")

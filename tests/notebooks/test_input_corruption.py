@@ -8,7 +8,9 @@ right and zeroes the inputs after it, so that only the later cases of a test cel
 objects (a zeroed model, say). A test cell that computed its expected values from the same arrays
 after the call (instead of before it, or from copies) would agree with that wrong answer; one that
 follows the rule of CONTRIBUTING.md ("compute every reference before the learner's code runs")
-fails it. Functions given no array are skipped: there is nothing to corrupt.
+fails it. Functions given no array are skipped: there is nothing to corrupt. The test and the
+function share every object here, as in a notebook (the grader would copy back only what a test
+declares with ``T.in_place``, see test_in_place.py): the rule holds for the declared objects too.
 """
 
 from __future__ import annotations
@@ -110,9 +112,9 @@ def test_corrupting_the_inputs_gains_nothing(assignment, name, source, honest_fi
     objects (a model, a dict of arrays) for the cases after it, fails the test cell."""
     builtins._cnnlab_corrupted = False
     control = MUTANT.format(source=source, name=name, corrupt=False, honest_first=False)
-    assert run_test_cell(assignment, f"test_{name}", {name: control}) is None  # the harness
+    assert run_test_cell(assignment, f"test_{name}", {name: control}, graded=False) is None
     mutant = MUTANT.format(source=source, name=name, corrupt=True, honest_first=honest_first)
-    exc = run_test_cell(assignment, f"test_{name}", {name: mutant})
+    exc = run_test_cell(assignment, f"test_{name}", {name: mutant}, graded=False)
     if not builtins._cnnlab_corrupted:
         pytest.skip(f"no call of {name} here gets an input whose zeroing changes the answer")
     assert exc is not None, (
