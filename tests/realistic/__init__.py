@@ -38,6 +38,20 @@ class Mistake:
         return dict(self.answers)  # nbtools dedents answer sources itself
 
 
+def variant(source: str, *edits: tuple[str, str]) -> str:
+    """``source`` (a neighbour's whole answer) with textual edits: one mistake, without a copy.
+
+    Each edit is ``(old, new)``; ``old`` must occur exactly once, as in ``nbtools.mutant`` (which
+    edits the solution's answer instead).
+    """
+    for old, new in edits:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"{old!r} occurs {count} times in the answer it edits")
+        source = source.replace(old, new)
+    return source
+
+
 def catalogue(assignment: str) -> list[Mistake]:
     """The realistic mistakes of one notebook: ``nbNN`` and its ``nbNN_<part>`` modules."""
     stem = NOTEBOOKS[assignment]

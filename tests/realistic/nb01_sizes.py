@@ -4,32 +4,35 @@
 learner would (see ``nb01`` for the conventions of the catalogue).
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 # ------------------------------------------------------------------------------------------
 # Exercise 4: zero_pad
 # ------------------------------------------------------------------------------------------
 
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# zero_pad pads every axis
+_ZERO_PAD_PADS_EVERY_AXIS = """
+        def zero_pad(x, pad):
+            return np.pad(x, pad, mode="constant")
+    """
+
+
 ZERO_PAD = [
     Mistake(
         "test_zero_pad",
         "zero_pad pads every axis",
-        {
-            "zero_pad": """
-        def zero_pad(x, pad):
-            return np.pad(x, pad, mode="constant")
-    """
-        },
+        {"zero_pad": _ZERO_PAD_PADS_EVERY_AXIS},
         core=True,
     ),
     Mistake(
         "test_zero_pad",
         "zero_pad pads the batch and channel axes",
         {
-            "zero_pad": """
-        def zero_pad(x, pad):
-            return np.pad(x, ((pad, pad), (pad, pad), (0, 0), (0, 0)))
-    """
+            "zero_pad": variant(
+                _ZERO_PAD_PADS_EVERY_AXIS,
+                ('pad, mode="constant")', "((pad, pad), (pad, pad), (0, 0), (0, 0)))"),
+            )
         },
         core=True,
     ),
@@ -37,10 +40,10 @@ ZERO_PAD = [
         "test_zero_pad",
         "zero_pad ignores the (ph, pw) form",
         {
-            "zero_pad": """
-        def zero_pad(x, pad):
-            return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    """
+            "zero_pad": variant(
+                _ZERO_PAD_PADS_EVERY_AXIS,
+                ('pad, mode="constant")', "((0, 0), (0, 0), (pad, pad), (pad, pad)))"),
+            )
         },
     ),
     Mistake(
@@ -76,30 +79,35 @@ ZERO_PAD = [
 # Exercise 5: conv_output_size
 # ------------------------------------------------------------------------------------------
 
-OUTPUT_SIZE = [
-    Mistake(
-        "test_conv_output_size",
-        "conv_output_size ignores the stride",
-        {
-            "conv_output_size": """
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# conv_output_size ignores the stride
+_CONV_OUTPUT_SIZE_IGNORES_STRIDE = """
         def conv_output_size(n, k, stride=1, pad=0):
             if stride < 1 or pad < 0 or k < 1 or n + 2 * pad < k:
                 raise ValueError("bad arguments")
             return n + 2 * pad - k + 1
     """
-        },
+
+
+OUTPUT_SIZE = [
+    Mistake(
+        "test_conv_output_size",
+        "conv_output_size ignores the stride",
+        {"conv_output_size": _CONV_OUTPUT_SIZE_IGNORES_STRIDE},
         core=True,
     ),
     Mistake(
         "test_conv_output_size",
         "conv_output_size pads one side only",
         {
-            "conv_output_size": """
-        def conv_output_size(n, k, stride=1, pad=0):
-            if stride < 1 or pad < 0 or k < 1 or n + pad < k:
-                raise ValueError("bad arguments")
-            return (n + pad - k) // stride + 1
-    """
+            "conv_output_size": variant(
+                _CONV_OUTPUT_SIZE_IGNORES_STRIDE,
+                (
+                    "if stride < 1 or pad < 0 or k < 1 or n + 2 * pad < k:",
+                    "if stride < 1 or pad < 0 or k < 1 or n + pad < k:",
+                ),
+                ("n + 2 * pad - k", "(n + pad - k) // stride"),
+            )
         },
         core=True,
     ),
@@ -107,12 +115,11 @@ OUTPUT_SIZE = [
         "test_conv_output_size",
         "conv_output_size ignores the padding",
         {
-            "conv_output_size": """
-        def conv_output_size(n, k, stride=1, pad=0):
-            if stride < 1 or pad < 0 or k < 1 or n < k:
-                raise ValueError("bad arguments")
-            return (n - k) // stride + 1
-    """
+            "conv_output_size": variant(
+                _CONV_OUTPUT_SIZE_IGNORES_STRIDE,
+                ("+ 2 * pad <", "<"),
+                ("n + 2 * pad - k", "(n - k) // stride"),
+            )
         },
         core=True,
     ),
@@ -133,12 +140,9 @@ OUTPUT_SIZE = [
         "test_conv_output_size",
         "conv_output_size returns a float",
         {
-            "conv_output_size": """
-        def conv_output_size(n, k, stride=1, pad=0):
-            if stride < 1 or pad < 0 or k < 1 or n + 2 * pad < k:
-                raise ValueError("bad arguments")
-            return (n + 2 * pad - k) / stride + 1
-    """
+            "conv_output_size": variant(
+                _CONV_OUTPUT_SIZE_IGNORES_STRIDE, ("n + 2 * pad - k", "(n + 2 * pad - k) / stride")
+            )
         },
     ),
     Mistake(
@@ -171,26 +175,37 @@ OUTPUT_SIZE = [
 # Exercise 7 and 8: parameter counts
 # ------------------------------------------------------------------------------------------
 
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# conv_param_count forgets the input channels
+_CONV_PARAM_COUNT_FORGETS_INPUT = """
+        def conv_param_count(c_in, c_out, kh, kw, bias=True):
+            return c_out * kh * kw + (c_out if bias else 0)
+    """
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# dense_param_count forgets the bias
+_DENSE_PARAM_COUNT_FORGETS_BIAS = """
+        def dense_param_count(n_in, n_out, bias=True):
+            return n_in * n_out
+    """
+
+
 COUNTS = [
     Mistake(
         "test_conv_param_count",
         "conv_param_count forgets the input channels",
-        {
-            "conv_param_count": """
-        def conv_param_count(c_in, c_out, kh, kw, bias=True):
-            return c_out * kh * kw + (c_out if bias else 0)
-    """
-        },
+        {"conv_param_count": _CONV_PARAM_COUNT_FORGETS_INPUT},
         core=True,
     ),
     Mistake(
         "test_conv_param_count",
         "conv_param_count ignores bias=False",
         {
-            "conv_param_count": """
-        def conv_param_count(c_in, c_out, kh, kw, bias=True):
-            return (c_in * kh * kw + 1) * c_out
-    """
+            "conv_param_count": variant(
+                _CONV_PARAM_COUNT_FORGETS_INPUT,
+                ("c_out * kh * kw + (c_out if bias else 0)", "(c_in * kh * kw + 1) * c_out"),
+            )
         },
     ),
     Mistake(
@@ -210,41 +225,36 @@ COUNTS = [
         "test_conv_param_count",
         "conv_param_count without bias",
         {
-            "conv_param_count": """
-        def conv_param_count(c_in, c_out, kh, kw, bias=True):
-            return c_in * c_out * kh * kw
-    """
+            "conv_param_count": variant(
+                _CONV_PARAM_COUNT_FORGETS_INPUT,
+                ("c_out * kh * kw + (c_out if bias else 0)", "c_in * c_out * kh * kw"),
+            )
         },
     ),
     Mistake(
         "test_dense_param_count",
         "dense_param_count forgets the bias",
-        {
-            "dense_param_count": """
-        def dense_param_count(n_in, n_out, bias=True):
-            return n_in * n_out
-    """
-        },
+        {"dense_param_count": _DENSE_PARAM_COUNT_FORGETS_BIAS},
         core=True,
     ),
     Mistake(
         "test_dense_param_count",
         "dense_param_count counts a bias per input",
         {
-            "dense_param_count": """
-        def dense_param_count(n_in, n_out, bias=True):
-            return n_in * n_out + (n_in if bias else 0)
-    """
+            "dense_param_count": variant(
+                _DENSE_PARAM_COUNT_FORGETS_BIAS,
+                ("return n_in * n_out", "return n_in * n_out + (n_in if bias else 0)"),
+            )
         },
     ),
     Mistake(
         "test_dense_param_count",
         "dense_param_count ignores bias=False",
         {
-            "dense_param_count": """
-        def dense_param_count(n_in, n_out, bias=True):
-            return (n_in + 1) * n_out
-    """
+            "dense_param_count": variant(
+                _DENSE_PARAM_COUNT_FORGETS_BIAS,
+                ("return n_in * n_out", "return (n_in + 1) * n_out"),
+            )
         },
     ),
 ]

@@ -6,7 +6,7 @@ notebook's catalogue gathers this module and every ``nb02_<part>`` module beside
 ``_pooling``, ``_softmax``, ``_dropout`` (and the parts of the newer exercises).
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 T = "test_"
 
@@ -18,6 +18,38 @@ def _m(name, label, source, core=False, test=None):
 # --------------------------------------------------------------------------------------------
 # numerical_gradient
 # --------------------------------------------------------------------------------------------
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# x not restored
+_X_NOT_RESTORED = """
+        def numerical_gradient(f, x, h=1e-5):
+            grad = np.zeros(x.shape)
+            for idx in np.ndindex(x.shape):
+                old = x[idx]
+                x[idx] = old + h
+                fp = f(x)
+                x[idx] = old - h
+                fm = f(x)
+                grad[idx] = (fp - fm) / (2 * h)
+            return grad
+        """
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# divides by h instead of 2h
+_DIVIDES_H_INSTEAD_2H = variant(
+    _X_NOT_RESTORED,
+    ("fp = f(x)", "fp = float(f(x))"),
+    (
+        ("fm = f(x)\n                grad[idx] = (fp - fm) / (2 * h)\n"),
+        (
+            "fm = float(f(x))\n"
+            "                x[idx] = old\n"
+            "                grad[idx] = (fp - fm) / h\n"
+        ),
+    ),
+)
+
+
 NUMERICAL = [
     _m(
         "numerical_gradient",
@@ -38,18 +70,7 @@ NUMERICAL = [
     _m(
         "numerical_gradient",
         "x not restored",
-        """
-        def numerical_gradient(f, x, h=1e-5):
-            grad = np.zeros(x.shape)
-            for idx in np.ndindex(x.shape):
-                old = x[idx]
-                x[idx] = old + h
-                fp = f(x)
-                x[idx] = old - h
-                fm = f(x)
-                grad[idx] = (fp - fm) / (2 * h)
-            return grad
-        """,
+        _X_NOT_RESTORED,
         core=True,
     ),
     _m(
@@ -71,43 +92,35 @@ NUMERICAL = [
     _m(
         "numerical_gradient",
         "divides by h instead of 2h",
-        """
-        def numerical_gradient(f, x, h=1e-5):
-            grad = np.zeros(x.shape)
-            for idx in np.ndindex(x.shape):
-                old = x[idx]
-                x[idx] = old + h
-                fp = float(f(x))
-                x[idx] = old - h
-                fm = float(f(x))
-                x[idx] = old
-                grad[idx] = (fp - fm) / h
-            return grad
-        """,
+        _DIVIDES_H_INSTEAD_2H,
     ),
     _m(
         "numerical_gradient",
         "fixed step instead of h",
-        """
-        def numerical_gradient(f, x, h=1e-5):
-            eps = 1e-5
-            grad = np.zeros(x.shape)
-            for idx in np.ndindex(x.shape):
-                old = x[idx]
-                x[idx] = old + eps
-                fp = float(f(x))
-                x[idx] = old - eps
-                fm = float(f(x))
-                x[idx] = old
-                grad[idx] = (fp - fm) / (2 * eps)
-            return grad
-        """,
+        variant(
+            _DIVIDES_H_INSTEAD_2H,
+            (
+                "def numerical_gradient(f, x, h=1e-5):\n",
+                ("def numerical_gradient(f, x, h=1e-5):\n            eps = 1e-5\n"),
+            ),
+            ("x[idx] = old + h", "x[idx] = old + eps"),
+            ("x[idx] = old - h", "x[idx] = old - eps"),
+            ("grad[idx] = (fp - fm) / h", "grad[idx] = (fp - fm) / (2 * eps)"),
+        ),
     ),
 ]
 
 # --------------------------------------------------------------------------------------------
 # ReLU
 # --------------------------------------------------------------------------------------------
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# gradient passes at x == 0
+_GRADIENT_PASSES_AT_X_0 = """
+        def relu_backward(dout, cache):
+            return dout * (cache >= 0)
+        """
+
+
 RELU = [
     _m(
         "relu_forward",
@@ -149,10 +162,7 @@ RELU = [
     _m(
         "relu_backward",
         "gradient passes at x == 0",
-        """
-        def relu_backward(dout, cache):
-            return dout * (cache >= 0)
-        """,
+        _GRADIENT_PASSES_AT_X_0,
         core=True,
     ),
     _m(
@@ -169,32 +179,44 @@ RELU = [
     _m(
         "relu_backward",
         "gated by the sign of dout",
-        """
-        def relu_backward(dout, cache):
-            return np.maximum(dout, 0)
-        """,
+        variant(_GRADIENT_PASSES_AT_X_0, ("dout * (cache >=", "np.maximum(dout,")),
     ),
     _m(
         "relu_backward",
         "returns the gate only",
-        """
-        def relu_backward(dout, cache):
-            return (cache > 0).astype(float)
-        """,
+        variant(_GRADIENT_PASSES_AT_X_0, ("dout * (cache >= 0)", "(cache > 0).astype(float)")),
     ),
     _m(
         "relu_backward",
         "dout times x",
-        """
-        def relu_backward(dout, cache):
-            return dout * np.maximum(cache, 0)
-        """,
+        variant(_GRADIENT_PASSES_AT_X_0, ("(cache >=", "np.maximum(cache,")),
     ),
 ]
 
 # --------------------------------------------------------------------------------------------
 # affine
 # --------------------------------------------------------------------------------------------
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# dx not reshaped
+_DX_NOT_RESHAPED = """
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            x2 = x.reshape(x.shape[0], -1)
+            return dout @ w.T, x2.T @ dout, dout.sum(axis=0)
+        """
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# dw averaged
+_DW_AVERAGED = """
+        def affine_backward(dout, cache):
+            x, w, b = cache
+            N = x.shape[0]
+            x2 = x.reshape(N, -1)
+            return (dout @ w.T).reshape(x.shape), x2.T @ dout / N, dout.sum(axis=0)
+        """
+
+
 AFFINE = [
     _m(
         "affine_forward",
@@ -228,68 +250,59 @@ AFFINE = [
     _m(
         "affine_backward",
         "dx not reshaped",
-        """
-        def affine_backward(dout, cache):
-            x, w, b = cache
-            x2 = x.reshape(x.shape[0], -1)
-            return dout @ w.T, x2.T @ dout, dout.sum(axis=0)
-        """,
+        _DX_NOT_RESHAPED,
         core=True,
     ),
     _m(
         "affine_backward",
         "db averaged",
-        """
-        def affine_backward(dout, cache):
-            x, w, b = cache
-            x2 = x.reshape(x.shape[0], -1)
-            return (dout @ w.T).reshape(x.shape), x2.T @ dout, np.mean(dout, axis=0)
-        """,
+        variant(
+            _DX_NOT_RESHAPED,
+            (
+                "dout @ w.T, x2.T @ dout, dout.sum(axis=0)",
+                "(dout @ w.T).reshape(x.shape), x2.T @ dout, np.mean(dout, axis=0)",
+            ),
+        ),
     ),
     _m(
         "affine_backward",
         "dw averaged",
-        """
-        def affine_backward(dout, cache):
-            x, w, b = cache
-            N = x.shape[0]
-            x2 = x.reshape(N, -1)
-            return (dout @ w.T).reshape(x.shape), x2.T @ dout / N, dout.sum(axis=0)
-        """,
+        _DW_AVERAGED,
     ),
     _m(
         "affine_backward",
         "dw transposed",
-        """
-        def affine_backward(dout, cache):
-            x, w, b = cache
-            x2 = x.reshape(x.shape[0], -1)
-            return (dout @ w.T).reshape(x.shape), dout.T @ x2, dout.sum(axis=0)
-        """,
+        variant(
+            _DX_NOT_RESHAPED,
+            ("dout @ w.T, x2.T @ dout,", "(dout @ w.T).reshape(x.shape), dout.T @ x2,"),
+        ),
     ),
     _m(
         "affine_backward",
         "dw overwritten in a loop over examples",
-        """
-        def affine_backward(dout, cache):
-            x, w, b = cache
-            N = x.shape[0]
-            x2 = x.reshape(N, -1)
-            for n in range(N):
-                dw = np.outer(x2[n], dout[n])
-            return (dout @ w.T).reshape(x.shape), dw, dout.sum(axis=0)
-        """,
+        variant(
+            _DW_AVERAGED,
+            (
+                ("return (dout @ w.T).reshape(x.shape), x2.T @ dout / N, dout.sum(axis=0)\n"),
+                (
+                    "for n in range(N):\n"
+                    "                dw = np.outer(x2[n], dout[n])\n"
+                    "            return (dout @ w.T).reshape(x.shape), dw, dout.sum(axis=0)\n"
+                ),
+            ),
+        ),
         core=True,
     ),
     _m(
         "affine_backward",
         "db summed over outputs",
-        """
-        def affine_backward(dout, cache):
-            x, w, b = cache
-            x2 = x.reshape(x.shape[0], -1)
-            return (dout @ w.T).reshape(x.shape), x2.T @ dout, dout.sum(axis=1)
-        """,
+        variant(
+            _DX_NOT_RESHAPED,
+            (
+                "dout @ w.T, x2.T @ dout, dout.sum(axis=0)",
+                "(dout @ w.T).reshape(x.shape), x2.T @ dout, dout.sum(axis=1)",
+            ),
+        ),
     ),
 ]
 

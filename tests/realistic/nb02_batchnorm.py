@@ -6,7 +6,7 @@ statistics used in eval mode (the one-image example), running statistics that ne
 caller, and a train-mode backward pass that forgets that the batch mean and variance depend on x.
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 FWD, BWD = "test_batchnorm2d_forward", "test_batchnorm2d_backward"
 
@@ -23,6 +23,41 @@ HEADER = """
 def batchnorm2d_forward(x, gamma, beta, running_mean, running_var, *, train=True,
                         momentum=0.9, eps=1e-5):
 """
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# batchnorm: running variance from the biased variance
+_BATCHNORM_BIASED_RUNNING_VARIANCE = """
+    if train:
+        mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+        running_mean *= momentum
+        running_mean += (1 - momentum) * mu
+        running_var *= momentum
+        running_var += (1 - momentum) * var
+    else:
+        mu, var = running_mean, running_var
+    inv_std = 1 / np.sqrt(var + eps)
+    xhat = (x - mu[:, None, None]) * inv_std[:, None, None]
+    return gamma[:, None, None] * xhat + beta[:, None, None], (xhat, gamma, inv_std, train)
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# batchnorm: eval mode divides by the running variance
+_BATCHNORM_EVAL_MODE_DIVIDES = """
+    if train:
+        m = x.shape[0] * x.shape[2] * x.shape[3]
+        mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+        running_mean *= momentum
+        running_mean += (1 - momentum) * mu
+        running_var *= momentum
+        running_var += (1 - momentum) * var * m / (m - 1)
+        inv_std = 1 / np.sqrt(var + eps)
+    else:
+        mu, inv_std = running_mean, 1 / (running_var + eps)
+    xhat = (x - mu[:, None, None]) * inv_std[:, None, None]
+    return gamma[:, None, None] * xhat + beta[:, None, None], (xhat, gamma, inv_std, train)
+"""
+
 
 FORWARD = [
     _fwd(
@@ -62,36 +97,27 @@ FORWARD = [
     ),
     _fwd(
         "batchnorm: running variance from the biased variance",
-        HEADER
-        + """
-    if train:
-        mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
-        running_mean *= momentum
-        running_mean += (1 - momentum) * mu
-        running_var *= momentum
-        running_var += (1 - momentum) * var
-    else:
-        mu, var = running_mean, running_var
-    inv_std = 1 / np.sqrt(var + eps)
-    xhat = (x - mu[:, None, None]) * inv_std[:, None, None]
-    return gamma[:, None, None] * xhat + beta[:, None, None], (xhat, gamma, inv_std, train)
-""",
+        HEADER + _BATCHNORM_BIASED_RUNNING_VARIANCE,
     ),
     _fwd(
         "batchnorm: momentum as the weight of the new statistics",
         HEADER
-        + """
-    if train:
-        m = x.shape[0] * x.shape[2] * x.shape[3]
-        mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
-        running_mean[...] = (1 - momentum) * running_mean + momentum * mu
-        running_var[...] = (1 - momentum) * running_var + momentum * var * m / (m - 1)
-    else:
-        mu, var = running_mean, running_var
-    inv_std = 1 / np.sqrt(var + eps)
-    xhat = (x - mu[:, None, None]) * inv_std[:, None, None]
-    return gamma[:, None, None] * xhat + beta[:, None, None], (xhat, gamma, inv_std, train)
-""",
+        + variant(
+            _BATCHNORM_BIASED_RUNNING_VARIANCE,
+            (
+                "    if train:\n",
+                "    if train:\n        m = x.shape[0] * x.shape[2] * x.shape[3]\n",
+            ),
+            (
+                "running_mean *= momentum\n"
+                "        running_mean += (1 - momentum) * mu\n"
+                "        running_var *= momentum\n"
+                "        running_var += (1 - momentum) * var\n",
+                "running_mean[...] = (1 - momentum) * running_mean + momentum * mu\n"
+                "        running_var[...] = (1 - momentum) * running_var"
+                " + momentum * var * m / (m - 1)\n",
+            ),
+        ),
     ),
     _fwd(
         "batchnorm: statistics over the batch axis only",
@@ -113,39 +139,19 @@ FORWARD = [
     ),
     _fwd(
         "batchnorm: eval mode divides by the running variance",
-        HEADER
-        + """
-    if train:
-        m = x.shape[0] * x.shape[2] * x.shape[3]
-        mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
-        running_mean *= momentum
-        running_mean += (1 - momentum) * mu
-        running_var *= momentum
-        running_var += (1 - momentum) * var * m / (m - 1)
-        inv_std = 1 / np.sqrt(var + eps)
-    else:
-        mu, inv_std = running_mean, 1 / (running_var + eps)
-    xhat = (x - mu[:, None, None]) * inv_std[:, None, None]
-    return gamma[:, None, None] * xhat + beta[:, None, None], (xhat, gamma, inv_std, train)
-""",
+        HEADER + _BATCHNORM_EVAL_MODE_DIVIDES,
     ),
     _fwd(
         "batchnorm: eps added outside the square root",
         HEADER
-        + """
-    if train:
-        m = x.shape[0] * x.shape[2] * x.shape[3]
-        mu, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
-        running_mean *= momentum
-        running_mean += (1 - momentum) * mu
-        running_var *= momentum
-        running_var += (1 - momentum) * var * m / (m - 1)
-    else:
-        mu, var = running_mean, running_var
-    inv_std = 1 / (np.sqrt(var) + eps)
-    xhat = (x - mu[:, None, None]) * inv_std[:, None, None]
-    return gamma[:, None, None] * xhat + beta[:, None, None], (xhat, gamma, inv_std, train)
-""",
+        + variant(
+            _BATCHNORM_EVAL_MODE_DIVIDES,
+            ("        inv_std = 1 / np.sqrt(var + eps)\n", ""),
+            (
+                "mu, inv_std = running_mean, 1 / (running_var + eps)\n",
+                ("mu, var = running_mean, running_var\n    inv_std = 1 / (np.sqrt(var) + eps)\n"),
+            ),
+        ),
     ),
 ]
 
@@ -157,6 +163,24 @@ def batchnorm2d_backward(dout, cache):
     dbeta = dout.sum(axis=(0, 2, 3))
     dgamma = (dout * xhat).sum(axis=(0, 2, 3))
 """
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# batchnorm backward: dgamma and dbeta averaged
+_BATCHNORM_BACKWARD_DGAMMA_DBETA = """
+def batchnorm2d_backward(dout, cache):
+    xhat, gamma, inv_std, train = cache
+    m = dout.shape[0] * dout.shape[2] * dout.shape[3]
+    dbeta = dout.mean(axis=(0, 2, 3))
+    dgamma = (dout * xhat).mean(axis=(0, 2, 3))
+    dxhat = dout * gamma[None, :, None, None]
+    s = inv_std[None, :, None, None]
+    if not train:
+        return dxhat * s, dgamma, dbeta
+    dx = s / m * (m * dxhat - dxhat.sum(axis=(0, 2, 3), keepdims=True)
+                  - xhat * (dxhat * xhat).sum(axis=(0, 2, 3), keepdims=True))
+    return dx, dgamma, dbeta
+"""
+
 
 BACKWARD = [
     _bwd(
@@ -180,20 +204,7 @@ BACKWARD = [
     ),
     _bwd(
         "batchnorm backward: dgamma and dbeta averaged",
-        """
-def batchnorm2d_backward(dout, cache):
-    xhat, gamma, inv_std, train = cache
-    m = dout.shape[0] * dout.shape[2] * dout.shape[3]
-    dbeta = dout.mean(axis=(0, 2, 3))
-    dgamma = (dout * xhat).mean(axis=(0, 2, 3))
-    dxhat = dout * gamma[None, :, None, None]
-    s = inv_std[None, :, None, None]
-    if not train:
-        return dxhat * s, dgamma, dbeta
-    dx = s / m * (m * dxhat - dxhat.sum(axis=(0, 2, 3), keepdims=True)
-                  - xhat * (dxhat * xhat).sum(axis=(0, 2, 3), keepdims=True))
-    return dx, dgamma, dbeta
-""",
+        _BATCHNORM_BACKWARD_DGAMMA_DBETA,
     ),
     _bwd(
         "batchnorm backward: train formula in eval mode",
@@ -233,20 +244,11 @@ def batchnorm2d_backward(dout, cache):
     ),
     _bwd(
         "batchnorm backward: dgamma from dout alone",
-        """
-def batchnorm2d_backward(dout, cache):
-    xhat, gamma, inv_std, train = cache
-    m = dout.shape[0] * dout.shape[2] * dout.shape[3]
-    dbeta = dout.sum(axis=(0, 2, 3))
-    dgamma = dout.sum(axis=(0, 2, 3)) * gamma
-    dxhat = dout * gamma[None, :, None, None]
-    s = inv_std[None, :, None, None]
-    if not train:
-        return dxhat * s, dgamma, dbeta
-    dx = s / m * (m * dxhat - dxhat.sum(axis=(0, 2, 3), keepdims=True)
-                  - xhat * (dxhat * xhat).sum(axis=(0, 2, 3), keepdims=True))
-    return dx, dgamma, dbeta
-""",
+        variant(
+            _BATCHNORM_BACKWARD_DGAMMA_DBETA,
+            ("dout.mean(axis=(0,", "dout.sum(axis=(0,"),
+            ("(dout * xhat).mean(axis=(0, 2, 3))", "dout.sum(axis=(0, 2, 3)) * gamma"),
+        ),
     ),
 ]
 

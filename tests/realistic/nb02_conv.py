@@ -5,7 +5,7 @@ convolution, receptive field), as whole answer cells.
 of issue 13's table: conv backward without cropping the padding).
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 T = "test_"
 
@@ -72,6 +72,16 @@ CONV_MISTAKES = [
 # --------------------------------------------------------------------------------------------
 # conv1x1_as_matmul
 # --------------------------------------------------------------------------------------------
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# bias forgotten
+_BIAS_FORGOTTEN = """
+        def conv1x1_as_matmul(x, w, b):
+            N, C, H, W = x.shape
+            out = w[:, :, 0, 0] @ x.reshape(N, C, H * W)
+            return out.reshape(N, -1, H, W)
+        """
+
+
 CONV1X1 = [
     _m(
         "conv1x1_as_matmul",
@@ -84,88 +94,90 @@ CONV1X1 = [
     _m(
         "conv1x1_as_matmul",
         "bias forgotten",
-        """
-        def conv1x1_as_matmul(x, w, b):
-            N, C, H, W = x.shape
-            out = w[:, :, 0, 0] @ x.reshape(N, C, H * W)
-            return out.reshape(N, -1, H, W)
-        """,
+        _BIAS_FORGOTTEN,
     ),
     _m(
         "conv1x1_as_matmul",
         "pixels-by-filters reshaped straight",
-        """
-        def conv1x1_as_matmul(x, w, b):
-            N, C, H, W = x.shape
-            cols = x.transpose(0, 2, 3, 1).reshape(-1, C)
-            out = cols @ w[:, :, 0, 0].T + b
-            return out.reshape(N, -1, H, W)
-        """,
+        variant(
+            _BIAS_FORGOTTEN,
+            (
+                "out = w[:, :, 0, 0] @ x.reshape(N, C, H * W)\n",
+                (
+                    "cols = x.transpose(0, 2, 3, 1).reshape(-1, C)\n"
+                    "            out = cols @ w[:, :, 0, 0].T + b\n"
+                ),
+            ),
+        ),
         core=True,
     ),
     _m(
         "conv1x1_as_matmul",
         "batch folded into the pixels",
-        """
-        def conv1x1_as_matmul(x, w, b):
-            N, C, H, W = x.shape
-            out = w[:, :, 0, 0] @ x.reshape(C, -1)
-            return out.reshape(N, -1, H, W) + b[None, :, None, None]
-        """,
+        variant(
+            _BIAS_FORGOTTEN,
+            ("x.reshape(N, C, H * W)", "x.reshape(C, -1)"),
+            (
+                "return out.reshape(N, -1, H, W)",
+                "return out.reshape(N, -1, H, W) + b[None, :, None, None]",
+            ),
+        ),
     ),
 ]
 
 # --------------------------------------------------------------------------------------------
 # receptive_field
 # --------------------------------------------------------------------------------------------
-RECEPTIVE = [
-    _m(
-        "receptive_field",
-        "jump updated before the field",
-        """
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# jump updated before the field
+_JUMP_UPDATED_BEFORE_FIELD = """
         def receptive_field(layers):
             r, j = 1, 1
             for k, s in layers:
                 j = j * s
                 r = r + (k - 1) * j
             return r
-        """,
-        core=True,
-    ),
-    _m(
-        "receptive_field",
-        "strides ignored",
         """
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# strides ignored
+_STRIDES_IGNORED = """
         def receptive_field(layers):
             r = 1
             for k, s in layers:
                 r += k - 1
             return r
-        """,
+        """
+
+
+RECEPTIVE = [
+    _m(
+        "receptive_field",
+        "jump updated before the field",
+        _JUMP_UPDATED_BEFORE_FIELD,
+        core=True,
+    ),
+    _m(
+        "receptive_field",
+        "strides ignored",
+        _STRIDES_IGNORED,
         core=True,
     ),
     _m(
         "receptive_field",
         "own stride instead of the jump",
-        """
-        def receptive_field(layers):
-            r = 1
-            for k, s in layers:
-                r += (k - 1) * s
-            return r
-        """,
+        variant(_STRIDES_IGNORED, ("k - 1", "(k - 1) * s")),
     ),
     _m(
         "receptive_field",
         "starts from 0",
-        """
-        def receptive_field(layers):
-            r, j = 0, 1
-            for k, s in layers:
-                r += k if r == 0 else (k - 1) * j
-                j *= s
-            return r
-        """,
+        variant(
+            _JUMP_UPDATED_BEFORE_FIELD,
+            ("r, j = 1, 1", "r, j = 0, 1"),
+            ("j = j * s", "r += k if r == 0 else (k - 1) * j"),
+            ("r = r + (k - 1) * j", "j *= s"),
+        ),
     ),
 ]
 

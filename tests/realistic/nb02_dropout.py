@@ -3,7 +3,7 @@
 ``core=True``: the mistake the exercise exists to teach (the case its prose warns about).
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 T = "test_"
 
@@ -15,11 +15,9 @@ def _m(name, label, source, core=False, test=None):
 # --------------------------------------------------------------------------------------------
 # dropout
 # --------------------------------------------------------------------------------------------
-DROPOUT = [
-    _m(
-        "dropout_forward",
-        "not scaled at train time",
-        """
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# not scaled at train time
+_NOT_SCALED_AT_TRAIN_TIME = """
         def dropout_forward(x, p, train=True, rng=None):
             if not train:
                 return x, None
@@ -27,35 +25,42 @@ DROPOUT = [
                 rng = np.random.default_rng()
             mask = rng.random(x.shape) >= p
             return x * mask, mask
-        """,
+        """
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# without the scaling
+_WITHOUT_SCALING = """
+        def dropout_backward(dout, cache):
+            if cache is None:
+                return dout
+            return dout * (cache > 0)
+        """
+
+
+DROPOUT = [
+    _m(
+        "dropout_forward",
+        "not scaled at train time",
+        _NOT_SCALED_AT_TRAIN_TIME,
         core=True,
     ),
     _m(
         "dropout_forward",
         "scaled at test time",
-        """
-        def dropout_forward(x, p, train=True, rng=None):
-            if not train:
-                return x * (1 - p), None
-            if rng is None:
-                rng = np.random.default_rng()
-            mask = (rng.random(x.shape) >= p) / (1 - p)
-            return x * mask, mask
-        """,
+        variant(
+            _NOT_SCALED_AT_TRAIN_TIME,
+            ("return x, None", "return x * (1 - p), None"),
+            ("rng.random(x.shape) >= p", "(rng.random(x.shape) >= p) / (1 - p)"),
+        ),
         core=True,
     ),
     _m(
         "dropout_forward",
         "p read as keep-probability",
-        """
-        def dropout_forward(x, p, train=True, rng=None):
-            if not train:
-                return x, None
-            if rng is None:
-                rng = np.random.default_rng()
-            mask = (rng.random(x.shape) < p) / p
-            return x * mask, mask
-        """,
+        variant(
+            _NOT_SCALED_AT_TRAIN_TIME, ("rng.random(x.shape) >=", "(rng.random(x.shape) < p) /")
+        ),
     ),
     _m(
         "dropout_forward",
@@ -71,15 +76,11 @@ DROPOUT = [
     _m(
         "dropout_forward",
         "cache is the unscaled mask",
-        """
-        def dropout_forward(x, p, train=True, rng=None):
-            if not train:
-                return x, None
-            if rng is None:
-                rng = np.random.default_rng()
-            keep = rng.random(x.shape) >= p
-            return x * keep / (1 - p), keep
-        """,
+        variant(
+            _NOT_SCALED_AT_TRAIN_TIME,
+            ("mask = rng.random(x.shape) >= p", "keep = rng.random(x.shape) >= p"),
+            ("mask, mask", "keep / (1 - p), keep"),
+        ),
     ),
     _m(
         "dropout_forward",
@@ -99,12 +100,7 @@ DROPOUT = [
     _m(
         "dropout_backward",
         "without the scaling",
-        """
-        def dropout_backward(dout, cache):
-            if cache is None:
-                return dout
-            return dout * (cache > 0)
-        """,
+        _WITHOUT_SCALING,
         core=True,
     ),
     _m(
@@ -120,12 +116,7 @@ DROPOUT = [
     _m(
         "dropout_backward",
         "scaled twice",
-        """
-        def dropout_backward(dout, cache):
-            if cache is None:
-                return dout
-            return dout * cache * cache.max()
-        """,
+        variant(_WITHOUT_SCALING, ("(cache > 0)", "cache * cache.max()")),
     ),
 ]
 

@@ -5,7 +5,7 @@ as whole answer cells.
 of issue 13's table: max-pool backward with ``=`` on overlapping windows).
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 T = "test_"
 
@@ -17,11 +17,9 @@ def _m(name, label, source, core=False, test=None):
 # --------------------------------------------------------------------------------------------
 # max pooling
 # --------------------------------------------------------------------------------------------
-MAXPOOL_FORWARD = [
-    _m(
-        "maxpool_forward_naive",
-        "window moved by size",
-        """
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# window moved by size
+_WINDOW_MOVED_SIZE = """
         def maxpool_forward_naive(x, size=2, *, stride=None):
             if stride is None:
                 stride = size
@@ -34,7 +32,30 @@ MAXPOOL_FORWARD = [
                     win = x[:, :, i * size:(i + 1) * size, j * size:(j + 1) * size]
                     out[:, :, i, j] = win.max(axis=(2, 3))
             return out, (x, size, stride)
-        """,
+        """
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# cache without size and stride
+_CACHE_WITHOUT_SIZE_STRIDE = variant(
+    _WINDOW_MOVED_SIZE,
+    (
+        ("OH = (H - size) // stride + 1\n            OW = (W - size) // stride + 1\n"),
+        "OH, OW = (H - size) // stride + 1, (W - size) // stride + 1\n",
+    ),
+    (
+        "size:(i + 1) * size, j * size:(j + 1) *",
+        "stride:i * stride + size, j * stride:j * stride +",
+    ),
+    ("(x, size, stride)", "x"),
+)
+
+
+MAXPOOL_FORWARD = [
+    _m(
+        "maxpool_forward_naive",
+        "window moved by size",
+        _WINDOW_MOVED_SIZE,
         core=True,
     ),
     _m(
@@ -57,36 +78,16 @@ MAXPOOL_FORWARD = [
     _m(
         "maxpool_forward_naive",
         "cache without size and stride",
-        """
-        def maxpool_forward_naive(x, size=2, *, stride=None):
-            if stride is None:
-                stride = size
-            N, C, H, W = x.shape
-            OH, OW = (H - size) // stride + 1, (W - size) // stride + 1
-            out = np.zeros((N, C, OH, OW))
-            for i in range(OH):
-                for j in range(OW):
-                    win = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size]
-                    out[:, :, i, j] = win.max(axis=(2, 3))
-            return out, x
-        """,
+        _CACHE_WITHOUT_SIZE_STRIDE,
     ),
     _m(
         "maxpool_forward_naive",
         "average instead of max",
-        """
-        def maxpool_forward_naive(x, size=2, *, stride=None):
-            if stride is None:
-                stride = size
-            N, C, H, W = x.shape
-            OH, OW = (H - size) // stride + 1, (W - size) // stride + 1
-            out = np.zeros((N, C, OH, OW))
-            for i in range(OH):
-                for j in range(OW):
-                    win = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size]
-                    out[:, :, i, j] = win.mean(axis=(2, 3))
-            return out, (x, size, stride)
-        """,
+        variant(
+            _CACHE_WITHOUT_SIZE_STRIDE,
+            ("win.max(axis=(2,", "win.mean(axis=(2,"),
+            ("return out, x", "return out, (x, size, stride)"),
+        ),
     ),
 ]
 
@@ -132,58 +133,54 @@ MAXPOOL_BACKWARD_MISTAKES = [
 # --------------------------------------------------------------------------------------------
 # global average pooling
 # --------------------------------------------------------------------------------------------
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# sum instead of mean
+_SUM_INSTEAD_MEAN = """
+        def global_avgpool_forward(x):
+            return x.sum(axis=(2, 3)), x.shape
+        """
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# not divided by H*W
+_NOT_DIVIDED_H_W = """
+        def global_avgpool_backward(dout, cache):
+            N, C, H, W = cache
+            return np.ones(cache) * dout[:, :, None, None]
+        """
+
+
 GAP = [
     _m(
         "global_avgpool_forward",
         "sum instead of mean",
-        """
-        def global_avgpool_forward(x):
-            return x.sum(axis=(2, 3)), x.shape
-        """,
+        _SUM_INSTEAD_MEAN,
     ),
     _m(
         "global_avgpool_forward",
         "cache is x",
-        """
-        def global_avgpool_forward(x):
-            return x.mean(axis=(2, 3)), x
-        """,
+        variant(_SUM_INSTEAD_MEAN, ("x.sum(axis=(2, 3)), x.shape", "x.mean(axis=(2, 3)), x")),
     ),
     _m(
         "global_avgpool_forward",
         "mean over the wrong axes",
-        """
-        def global_avgpool_forward(x):
-            return x.mean(axis=(1, 2)), x.shape
-        """,
+        variant(_SUM_INSTEAD_MEAN, ("x.sum(axis=(2, 3)),", "x.mean(axis=(1, 2)),")),
     ),
     _m(
         "global_avgpool_backward",
         "not divided by H*W",
-        """
-        def global_avgpool_backward(dout, cache):
-            N, C, H, W = cache
-            return np.ones(cache) * dout[:, :, None, None]
-        """,
+        _NOT_DIVIDED_H_W,
         core=True,
     ),
     _m(
         "global_avgpool_backward",
         "divided by H only",
-        """
-        def global_avgpool_backward(dout, cache):
-            N, C, H, W = cache
-            return np.ones(cache) * dout[:, :, None, None] / H
-        """,
+        variant(_NOT_DIVIDED_H_W, ("None]", "None] / H")),
     ),
     _m(
         "global_avgpool_backward",
         "divided by N*H*W",
-        """
-        def global_avgpool_backward(dout, cache):
-            N, C, H, W = cache
-            return np.ones(cache) * dout[:, :, None, None] / (N * H * W)
-        """,
+        variant(_NOT_DIVIDED_H_W, ("None]", "None] / (N * H * W)")),
     ),
 ]
 

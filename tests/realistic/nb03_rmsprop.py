@@ -5,7 +5,7 @@ parameter by the root of a running mean of g**2 that persists between calls. The
 the test cell must catch them.
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 HEAD = "def rmsprop_step(params, grads, square_avg, lr, decay=0.99, eps=1e-8):\n"
 
@@ -13,6 +13,34 @@ HEAD = "def rmsprop_step(params, grads, square_avg, lr, decay=0.99, eps=1e-8):\n
 def rmsprop(label, body, core=False):
     return Mistake("test_rmsprop_step", f"rmsprop_step {label}", {"rmsprop_step": HEAD + body},
                    core=core)  # fmt: skip
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# keeps the average in a local variable
+_KEEPS_AVERAGE_LOCAL_VARIABLE = """
+    for k, p in params.items():
+        s = np.zeros_like(p)
+        s = decay * s + (1 - decay) * grads[k] ** 2
+        p -= lr * grads[k] / (np.sqrt(s) + eps)
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# decay on the new gradient
+_DECAY_NEW_GRADIENT = variant(
+    _KEEPS_AVERAGE_LOCAL_VARIABLE,
+    ("np.zeros_like(p)", "square_avg.setdefault(k, np.zeros_like(p))"),
+    ("s = decay * s + (1 - decay)", "s[...] = (1 - decay) * s + decay"),
+)
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# eps under the root (d2l style)
+_EPS_UNDER_ROOT_D2L_STYLE = variant(
+    _DECAY_NEW_GRADIENT,
+    ("(1 - decay) * s + decay", "decay * s + (1 - decay)"),
+    ("(np.sqrt(s)", "np.sqrt(s"),
+)
 
 
 MISTAKES = [
@@ -29,32 +57,17 @@ MISTAKES = [
     ),
     rmsprop(
         "keeps the average in a local variable",
-        """
-    for k, p in params.items():
-        s = np.zeros_like(p)
-        s = decay * s + (1 - decay) * grads[k] ** 2
-        p -= lr * grads[k] / (np.sqrt(s) + eps)
-""",
+        _KEEPS_AVERAGE_LOCAL_VARIABLE,
         core=True,
     ),
     rmsprop(
         "decay on the new gradient",
-        """
-    for k, p in params.items():
-        s = square_avg.setdefault(k, np.zeros_like(p))
-        s[...] = (1 - decay) * s + decay * grads[k] ** 2
-        p -= lr * grads[k] / (np.sqrt(s) + eps)
-""",
+        _DECAY_NEW_GRADIENT,
         core=True,
     ),
     rmsprop(
         "eps under the root (d2l style)",
-        """
-    for k, p in params.items():
-        s = square_avg.setdefault(k, np.zeros_like(p))
-        s[...] = decay * s + (1 - decay) * grads[k] ** 2
-        p -= lr * grads[k] / np.sqrt(s + eps)
-""",
+        _EPS_UNDER_ROOT_D2L_STYLE,
         core=True,
     ),
     rmsprop(
@@ -81,50 +94,45 @@ MISTAKES = [
     ),
     rmsprop(
         "new average array never stored",
-        """
-    for k, p in params.items():
-        s = square_avg.get(k, np.zeros_like(p))
-        s = decay * s + (1 - decay) * grads[k] ** 2
-        p -= lr * grads[k] / (np.sqrt(s) + eps)
-""",
+        variant(
+            _KEEPS_AVERAGE_LOCAL_VARIABLE,
+            ("np.zeros_like(p)", "square_avg.get(k, np.zeros_like(p))"),
+        ),
         core=True,
     ),
     rmsprop(
         "divides by the mean square, no root",
-        """
-    for k, p in params.items():
-        s = square_avg.setdefault(k, np.zeros_like(p))
-        s[...] = decay * s + (1 - decay) * grads[k] ** 2
-        p -= lr * grads[k] / (s + eps)
-""",
+        variant(_EPS_UNDER_ROOT_D2L_STYLE, ("np.sqrt(s", "(s")),
         core=True,
     ),
     rmsprop(
         "hard-coded decay 0.99",
-        """
-    for k, p in params.items():
-        s = square_avg.setdefault(k, np.zeros_like(p))
-        s[...] = 0.99 * s + 0.01 * grads[k] ** 2
-        p -= lr * grads[k] / (np.sqrt(s) + eps)
-""",
+        variant(_DECAY_NEW_GRADIENT, ("(1 - decay) * s + decay", "0.99 * s + 0.01")),
     ),
     rmsprop(
         "squares the root instead of rooting the square",
-        """
-    for k, p in params.items():
-        s = square_avg.setdefault(k, np.zeros_like(p))
-        s[...] = decay * s + (1 - decay) * np.abs(grads[k])
-        p -= lr * grads[k] / (s**2 + eps)
-""",
+        variant(
+            _DECAY_NEW_GRADIENT,
+            (
+                "(1 - decay) * s + decay * grads[k] ** 2",
+                "decay * s + (1 - decay) * np.abs(grads[k])",
+            ),
+            ("(np.sqrt(s)", "(s**2"),
+        ),
     ),
     rmsprop(
         "updates the parameter before the average",
-        """
-    for k, p in params.items():
-        s = square_avg.setdefault(k, np.zeros_like(p))
-        p -= lr * grads[k] / (np.sqrt(s) + eps + 1e-3)
-        s[...] = decay * s + (1 - decay) * grads[k] ** 2
-""",
+        variant(
+            _DECAY_NEW_GRADIENT,
+            (
+                "s[...] = (1 - decay) * s + decay * grads[k] ** 2",
+                "p -= lr * grads[k] / (np.sqrt(s) + eps + 1e-3)",
+            ),
+            (
+                "p -= lr * grads[k] / (np.sqrt(s) + eps)",
+                "s[...] = decay * s + (1 - decay) * grads[k] ** 2",
+            ),
+        ),
     ),
     rmsprop(
         "one shared average for all parameters",

@@ -10,13 +10,13 @@ and the diagnoses; the other exercises have their ``nb04_<topic>.py`` beside it.
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 # --------------------------------------------------------------------------------------------
 # train_val_split
 # --------------------------------------------------------------------------------------------
 
-SPLIT_LEAKS = """
+_ANSWER = """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction must be in (0, 1)")
@@ -25,6 +25,9 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     val_idx = idx[:n_val]
     return X[idx], y[idx], X[val_idx], y[val_idx]
 """
+
+
+SPLIT_LEAKS = _ANSWER
 
 SPLIT_TWO_PERMUTATIONS = """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
@@ -40,16 +43,15 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
 """
 
-SPLIT_NOT_STRATIFIED = """
-def train_val_split(X, y, val_fraction, rng, stratify=True):
-    if not 0 < val_fraction < 1:
-        raise ValueError("val_fraction must be in (0, 1)")
-    idx = rng.permutation(len(y))
-    n_val = int(round(val_fraction * len(y)))
-    return X[idx[n_val:]], y[idx[n_val:]], X[idx[:n_val]], y[idx[:n_val]]
-"""
+SPLIT_NOT_STRATIFIED = variant(
+    _ANSWER,
+    (
+        ("val_idx = idx[:n_val]\n    return X[idx], y[idx], X[val_idx], y[val_idx]\n"),
+        "return X[idx[n_val:]], y[idx[n_val:]], X[idx[:n_val]], y[idx[:n_val]]\n",
+    ),
+)
 
-SPLIT_FLOOR = """
+_ANSWER_2 = """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction must be in (0, 1)")
@@ -66,7 +68,10 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     return X[train], y[train], X[val], y[val]
 """
 
-SPLIT_LABELS_SHUFFLED_APART = """
+
+SPLIT_FLOOR = _ANSWER_2
+
+_ANSWER_3 = """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction must be in (0, 1)")
@@ -80,6 +85,9 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     X_val, y_val = X[rng.permutation(val)], y[rng.permutation(val)]
     return X_train, y_train, X_val, y_val
 """
+
+
+SPLIT_LABELS_SHUFFLED_APART = _ANSWER_3
 
 SPLIT_TRAIN_SORTED = """
 def train_val_split(X, y, val_fraction, rng, stratify=True):
@@ -99,37 +107,44 @@ def train_val_split(X, y, val_fraction, rng, stratify=True):
     return X[train], y[train], X[val], y[val]
 """
 
-SPLIT_GLOBAL_RNG = """
-def train_val_split(X, y, val_fraction, rng, stratify=True):
-    if not 0 < val_fraction < 1:
-        raise ValueError("val_fraction must be in (0, 1)")
-    val = []
-    for c in np.unique(y):
-        idx = np.random.permutation(np.flatnonzero(y == c))
-        val.extend(idx[: int(round(val_fraction * len(idx)))])
-    if not stratify:
-        val = np.random.permutation(len(y))[: int(round(val_fraction * len(y)))]
-    val = np.random.permutation(val)
-    train = np.random.permutation(np.setdiff1d(np.arange(len(y)), val))
-    return X[train], y[train], X[val], y[val]
-"""
+SPLIT_GLOBAL_RNG = variant(
+    _ANSWER_3,
+    ("rng.permutation(np.flatnonzero(y", "np.random.permutation(np.flatnonzero(y"),
+    (
+        (
+            "val = np.array(val)\n"
+            "    train = np.setdiff1d(np.arange(len(y)), val)\n"
+            "    X_train, y_train = X[rng.permutation(train)], y[rng.permutation(train)]\n"
+            "    X_val, y_val = X[rng.permutation(val)], y[rng.permutation(val)]\n"
+            "    return X_train, y_train, X_val, y_val\n"
+        ),
+        (
+            "if not stratify:\n"
+            "        val = np.random.permutation(len(y))[: int(round(val_fraction * len(y)))]\n"
+            "    val = np.random.permutation(val)\n"
+            "    train = np.random.permutation(np.setdiff1d(np.arange(len(y)), val))\n"
+            "    return X[train], y[train], X[val], y[val]\n"
+        ),
+    ),
+)
 
-SPLIT_LAST_BLOCK = """
-def train_val_split(X, y, val_fraction, rng, stratify=True):
-    if not 0 < val_fraction < 1:
-        raise ValueError("val_fraction must be in (0, 1)")
-    if stratify:
-        val = []
-        for c in np.unique(y):
-            idx = rng.permutation(np.flatnonzero(y == c))
-            val.extend(idx[: int(round(val_fraction * len(idx)))])
-        val = rng.permutation(val)
-    else:
-        n_val = int(round(val_fraction * len(y)))
-        val = np.arange(len(y) - n_val, len(y))          # "the last 20 %"
-    train = rng.permutation(np.setdiff1d(np.arange(len(y)), val))
-    return X[train], y[train], X[val], y[val]
-"""
+SPLIT_LAST_BLOCK = variant(
+    _ANSWER_2,
+    ("int(val_fraction * len(idx))])", "int(round(val_fraction * len(idx)))])"),
+    ("np.array(val)", "rng.permutation(val)"),
+    (
+        "val = rng.permutation(len(y))[: int(val_fraction * len(y))]",
+        "n_val = int(round(val_fraction * len(y)))",
+    ),
+    (
+        "train = np.setdiff1d(np.arange(len(y)), val)",
+        '    val = np.arange(len(y) - n_val, len(y))          # "the last 20 %"',
+    ),
+    (
+        "train, val = rng.permutation(train), rng.permutation(val)",
+        "train = rng.permutation(np.setdiff1d(np.arange(len(y)), val))",
+    ),
+)
 
 SPLIT_LABELS_ARE_0_TO_K = """
 def train_val_split(X, y, val_fraction, rng, stratify=True):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
-KEEPS_WORST = """
+_ANSWER = """
 def successive_halving(configs, train_for, *, min_epochs, eta=3):
     alive, epochs, rungs = list(configs), min_epochs, []
     while True:
@@ -15,6 +15,9 @@ def successive_halving(configs, train_for, *, min_epochs, eta=3):
         alive = [c for c, _ in scored[: max(1, len(scored) // eta)]]
         epochs *= eta
 """
+
+
+KEEPS_WORST = _ANSWER
 
 SAME_EPOCHS_EVERY_RUNG = """
 def successive_halving(configs, train_for, *, min_epochs, eta=3):
@@ -28,19 +31,20 @@ def successive_halving(configs, train_for, *, min_epochs, eta=3):
         alive = [c for c, _ in scored[: max(1, len(scored) // eta)]]
 """
 
-EPOCHS_FROM_RUNG_INDEX = """
-def successive_halving(configs, train_for, *, min_epochs, eta=3):
-    alive, rungs, k = list(configs), [], 0
-    while True:
-        epochs = min_epochs * eta * k if k else min_epochs
-        scored = [(c, train_for(c, epochs)) for c in alive]
-        scored.sort(key=lambda r: -np.inf if np.isnan(r[1]) else r[1], reverse=True)
-        rungs.append(scored)
-        if len(scored) == 1:
-            return rungs
-        alive = [c for c, _ in scored[: max(1, len(scored) // eta)]]
-        k += 1
-"""
+EPOCHS_FROM_RUNG_INDEX = variant(
+    _ANSWER,
+    ("epochs, rungs = list(configs), min_epochs, []", "rungs, k = list(configs), [], 0"),
+    (
+        ("scored = sorted(((c, train_for(c, epochs)) for c in alive), key=lambda r: r[1])\n"),
+        (
+            "epochs = min_epochs * eta * k if k else min_epochs\n"
+            "        scored = [(c, train_for(c, epochs)) for c in alive]\n"
+            "        scored.sort(key=lambda r: -np.inf if np.isnan(r[1]) else r[1], "
+            "reverse=True)\n"
+        ),
+    ),
+    ("epochs *= eta", "k += 1"),
+)
 
 NO_LAST_RUNG = """
 def successive_halving(configs, train_for, *, min_epochs, eta=3):
@@ -54,44 +58,47 @@ def successive_halving(configs, train_for, *, min_epochs, eta=3):
     return rungs
 """
 
-DROPS_A_THIRD = """
-def successive_halving(configs, train_for, *, min_epochs, eta=3):
-    alive, epochs, rungs = list(configs), min_epochs, []
-    while True:
-        scored = [(c, train_for(c, epochs)) for c in alive]
-        scored.sort(key=lambda r: -np.inf if np.isnan(r[1]) else r[1], reverse=True)
-        rungs.append(scored)
-        if len(scored) == 1:
-            return rungs
-        alive = [c for c, _ in scored[: max(1, len(scored) - len(scored) // eta)]]
-        epochs *= eta
-"""
+_ANSWER_2 = variant(
+    _ANSWER,
+    (
+        ("scored = sorted(((c, train_for(c, epochs)) for c in alive), key=lambda r: r[1])\n"),
+        (
+            "scored = [(c, train_for(c, epochs)) for c in alive]\n"
+            "        scored.sort(key=lambda r: -np.inf if np.isnan(r[1]) else r[1], "
+            "reverse=True)\n"
+        ),
+    ),
+    (
+        "alive = [c for c, _ in scored[: max(1, len(scored) // eta)]]",
+        "alive = [c for c, _ in scored[: max(1, len(scored) - len(scored) // eta)]]",
+    ),
+)
 
-NAIVE_NAN_SORT = """
-def successive_halving(configs, train_for, *, min_epochs, eta=3):
-    alive, epochs, rungs = list(configs), min_epochs, []
-    while True:
-        scored = [(c, train_for(c, epochs)) for c in alive]
-        scored = sorted(scored, key=lambda r: r[1], reverse=True)
-        rungs.append(scored)
-        if len(scored) == 1:
-            return rungs
-        alive = [c for c, _ in scored[: max(1, len(scored) // eta)]]
-        epochs *= eta
-"""
 
-ONLY_THE_WINNER = """
-def successive_halving(configs, train_for, *, min_epochs, eta=3):
-    alive, epochs, rungs = list(configs), min_epochs, []
-    while True:
-        scored = [(c, train_for(c, epochs)) for c in alive]
-        scored.sort(key=lambda r: -np.inf if np.isnan(r[1]) else r[1], reverse=True)
-        alive = [c for c, _ in scored[: max(1, len(scored) // eta)]]
-        rungs.append([(c, s) for c, s in scored if c in alive])
-        if len(scored) == 1:
-            return rungs
-        epochs *= eta
-"""
+DROPS_A_THIRD = _ANSWER_2
+
+NAIVE_NAN_SORT = variant(
+    _ANSWER,
+    (
+        ("scored = sorted(((c, train_for(c, epochs)) for c in alive), key=lambda r: r[1])\n"),
+        (
+            "scored = [(c, train_for(c, epochs)) for c in alive]\n"
+            "        scored = sorted(scored, key=lambda r: r[1], reverse=True)\n"
+        ),
+    ),
+)
+
+ONLY_THE_WINNER = variant(
+    _ANSWER_2,
+    (
+        "rungs.append(scored)\n",
+        (
+            "alive = [c for c, _ in scored[: max(1, len(scored) // eta)]]\n"
+            "        rungs.append([(c, s) for c, s in scored if c in alive])\n"
+        ),
+    ),
+    (("        alive = [c for c, _ in scored[: max(1, len(scored) - len(scored) // eta)]]\n"), ""),
+)
 
 T = "test_successive_halving"
 MISTAKES = [

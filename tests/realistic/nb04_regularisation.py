@@ -6,7 +6,7 @@ mistakes an exercise exists to teach. The rest of 04's catalogue sits in ``nb04*
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 # --------------------------------------------------------------------------------------------
 # l2_penalty
@@ -22,7 +22,7 @@ def l2_penalty(params, reg):
     return float(loss), grads
 """
 
-L2_NO_HALF = """
+_ANSWER = """
 def l2_penalty(params, reg):
     loss, grads = 0.0, {}
     for name, p in params.items():
@@ -34,17 +34,17 @@ def l2_penalty(params, reg):
     return float(loss), grads
 """
 
-L2_GRAD_TWICE = """
-def l2_penalty(params, reg):
-    loss, grads = 0.0, {}
-    for name, p in params.items():
-        if p.ndim >= 2:
-            loss += 0.5 * reg * np.sum(p ** 2)
-            grads[name] = 2 * reg * p        # d/dw of w**2
-        else:
-            grads[name] = np.zeros_like(p)
-    return float(loss), grads
-"""
+
+L2_NO_HALF = _ANSWER
+
+_ANSWER_2 = variant(
+    _ANSWER,
+    ("reg * np.sum(p * p)", "0.5 * reg * np.sum(p ** 2)"),
+    ("grads[name] = 2 * reg * p", "grads[name] = 2 * reg * p        # d/dw of w**2"),
+)
+
+
+L2_GRAD_TWICE = _ANSWER_2
 
 L2_WEIGHT_KEYS_ONLY = """
 def l2_penalty(params, reg):
@@ -54,42 +54,29 @@ def l2_penalty(params, reg):
     return float(loss), grads
 """
 
-L2_IN_PLACE = """
-def l2_penalty(params, reg):
-    loss, grads = 0.0, {}
-    for name, p in params.items():
-        if p.ndim >= 2:
-            loss += 0.5 * reg * np.sum(p ** 2)
-            p *= reg                             # reuses the array as the gradient
-            grads[name] = p
-        else:
-            grads[name] = np.zeros_like(p)
-    return float(loss), grads
-"""
+L2_IN_PLACE = variant(
+    _ANSWER_2,
+    (
+        "grads[name] = 2 * reg * p        # d/dw of w**2\n",
+        (
+            "p *= reg                             # reuses the array as the gradient\n"
+            "            grads[name] = p\n"
+        ),
+    ),
+)
 
-L2_CONV_ONLY = """
-def l2_penalty(params, reg):
-    loss, grads = 0.0, {}
-    for name, p in params.items():
-        if p.ndim > 2:                           # conv filters only
-            loss += 0.5 * reg * np.sum(p ** 2)
-            grads[name] = reg * p
-        else:
-            grads[name] = np.zeros_like(p)
-    return float(loss), grads
-"""
+_ANSWER_3 = variant(
+    _ANSWER_2,
+    (">= 2:", "> 2:                           # conv filters only"),
+    ("2 * reg * p        # d/dw of w**2", "reg * p"),
+)
 
-L2_BY_NAME = """
-def l2_penalty(params, reg):
-    loss, grads = 0.0, {}
-    for name, p in params.items():
-        if name.endswith(".w"):
-            loss += 0.5 * reg * np.sum(p ** 2)
-            grads[name] = reg * p
-        else:
-            grads[name] = np.zeros_like(p)
-    return float(loss), grads
-"""
+
+L2_CONV_ONLY = _ANSWER_3
+
+L2_BY_NAME = variant(
+    _ANSWER_3, ("p.ndim > 2:                           # conv filters only", 'name.endswith(".w"):')
+)
 
 # --------------------------------------------------------------------------------------------
 # EarlyStopping
@@ -134,7 +121,7 @@ def early(**changes) -> str:
     return source
 
 
-EARLY_FROM_START = """
+_ANSWER_4 = """
 class EarlyStopping:
     def __init__(self, patience, min_delta=0.0):
         if patience < 1 or min_delta < 0:
@@ -148,6 +135,9 @@ class EarlyStopping:
         self.epochs += 1
         return self.epochs > self.patience and val_loss >= self.best
 """
+
+
+EARLY_FROM_START = _ANSWER_4
 
 EARLY_VS_PREVIOUS = """
 class EarlyStopping:
@@ -170,23 +160,25 @@ class EarlyStopping:
         return self.bad >= self.patience
 """
 
-EARLY_RETURNS_NONE = """
-class EarlyStopping:
-    def __init__(self, patience, min_delta=0.0):
-        if patience < 1 or min_delta < 0:
-            raise ValueError("bad arguments")
-        self.patience, self.min_delta = patience, min_delta
-        self.best, self.best_epoch, self.epoch, self.bad = np.inf, None, -1, 0
-
-    def update(self, val_loss):
-        self.epoch += 1
-        if val_loss < self.best - self.min_delta:
-            self.best, self.best_epoch, self.bad = val_loss, self.epoch, 0
-        else:
-            self.bad += 1
-            if self.bad >= self.patience:
-                return True
-"""
+EARLY_RETURNS_NONE = variant(
+    _ANSWER_4,
+    ("self.epochs = np.inf, None,", "self.epoch, self.bad = np.inf, None, -1,"),
+    ("def update(self, val_loss):\n", ("def update(self, val_loss):\n        self.epoch += 1\n")),
+    (
+        (
+            "self.best, self.best_epoch = val_loss, self.epochs\n"
+            "        self.epochs += 1\n"
+            "        return self.epochs > self.patience and val_loss >= self.best\n"
+        ),
+        (
+            "self.best, self.best_epoch, self.bad = val_loss, self.epoch, 0\n"
+            "        else:\n"
+            "            self.bad += 1\n"
+            "            if self.bad >= self.patience:\n"
+            "                return True\n"
+        ),
+    ),
+)
 
 # --------------------------------------------------------------------------------------------
 # the catalogue

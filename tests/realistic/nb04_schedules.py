@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 HEAD = """
 import math
@@ -12,74 +12,54 @@ def warmup_cosine(step, total_steps, *, base_lr, warmup_steps, min_lr=0.0):
         raise ValueError("step out of range")
 """
 
-WARMUP_FROM_ZERO = (
-    HEAD
-    + """
+_ANSWER = """
     if step < warmup_steps:
         return base_lr * step / warmup_steps
     t = (step - warmup_steps) / (total_steps - 1 - warmup_steps)
     return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * t))
 """
+
+
+WARMUP_FROM_ZERO = HEAD + _ANSWER
+
+_ANSWER_2 = variant(
+    _ANSWER,
+    ("return base_lr * step / warmup_steps", "return base_lr * (step + 1) / warmup_steps"),
+    ("1 - warmup_steps)", "warmup_steps)"),
 )
 
-DECAY_OVER_T_MINUS_W = (
-    HEAD
-    + """
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    t = (step - warmup_steps) / (total_steps - warmup_steps)
-    return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * t))
-"""
+
+DECAY_OVER_T_MINUS_W = HEAD + _ANSWER_2
+
+PROGRESS_OVER_TOTAL = HEAD + variant(
+    _ANSWER_2, ("(step - warmup_steps) / (total_steps - warmup_steps)", "step / (total_steps - 1)")
 )
 
-PROGRESS_OVER_TOTAL = (
-    HEAD
-    + """
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    t = step / (total_steps - 1)
-    return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * t))
-"""
+_ANSWER_3 = variant(
+    _ANSWER,
+    ("return base_lr * step / warmup_steps", "return base_lr * (step + 1) / warmup_steps"),
+    ("min_lr + 0.5 * (base_lr - min_lr)", "0.5 * base_lr"),
 )
 
-FLOOR_IGNORED = (
-    HEAD
-    + """
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    t = (step - warmup_steps) / (total_steps - 1 - warmup_steps)
-    return 0.5 * base_lr * (1 + math.cos(math.pi * t))
-"""
+
+FLOOR_IGNORED = HEAD + _ANSWER_3
+
+FULL_COSINE_WAVE = HEAD + variant(
+    _ANSWER_3,
+    (
+        "0.5 * base_lr * (1 + math.cos(math.pi",
+        "min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(2 * math.pi",
+    ),
 )
 
-FULL_COSINE_WAVE = (
-    HEAD
-    + """
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    t = (step - warmup_steps) / (total_steps - 1 - warmup_steps)
-    return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(2 * math.pi * t))
-"""
+WARMUP_FROM_MIN_LR = HEAD + variant(
+    _ANSWER, ("base_lr * step", "min_lr + (base_lr - min_lr) * (step + 1)")
 )
 
-WARMUP_FROM_MIN_LR = (
-    HEAD
-    + """
-    if step < warmup_steps:
-        return min_lr + (base_lr - min_lr) * (step + 1) / warmup_steps
-    t = (step - warmup_steps) / (total_steps - 1 - warmup_steps)
-    return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * t))
-"""
-)
-
-WARMUP_INCLUSIVE = (
-    HEAD
-    + """
-    if step <= warmup_steps:
-        return base_lr * (step + 1) / (warmup_steps + 1)
-    t = (step - warmup_steps) / (total_steps - 1 - warmup_steps)
-    return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * t))
-"""
+WARMUP_INCLUSIVE = HEAD + variant(
+    _ANSWER,
+    ("if step < warmup_steps:", "if step <= warmup_steps:"),
+    ("step / warmup_steps", "(step + 1) / (warmup_steps + 1)"),
 )
 
 T = "test_warmup_cosine"

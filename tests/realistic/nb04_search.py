@@ -6,39 +6,34 @@ mistakes an exercise exists to teach. The rest of 04's catalogue sits in ``nb04*
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 # --------------------------------------------------------------------------------------------
 # log_uniform
 # --------------------------------------------------------------------------------------------
 
-LOG_UNIFORM_PLAIN = """
+_ANSWER = """
 def log_uniform(low, high, size, rng):
     if not 0 < low < high:
         raise ValueError("need 0 < low < high")
     return rng.uniform(low, high, size)
 """
 
-LOG_UNIFORM_MIXED_BASES = """
-def log_uniform(low, high, size, rng):
-    if not 0 < low < high:
-        raise ValueError("need 0 < low < high")
-    return np.exp(rng.uniform(np.log10(low), np.log10(high), size))
-"""
 
-LOG_UNIFORM_NO_SIZE = """
-def log_uniform(low, high, size, rng):
-    if not 0 < low < high:
-        raise ValueError("need 0 < low < high")
-    return 10 ** rng.uniform(np.log10(low), np.log10(high))
-"""
+LOG_UNIFORM_PLAIN = _ANSWER
 
-LOG_UNIFORM_GLOBAL = """
-def log_uniform(low, high, size, rng):
-    if not 0 < low < high:
-        raise ValueError("need 0 < low < high")
-    return 10 ** np.random.uniform(np.log10(low), np.log10(high), size)
-"""
+LOG_UNIFORM_MIXED_BASES = variant(
+    _ANSWER,
+    ("rng.uniform(low, high, size)", "np.exp(rng.uniform(np.log10(low), np.log10(high), size))"),
+)
+
+LOG_UNIFORM_NO_SIZE = variant(
+    _ANSWER, ("rng.uniform(low, high, size)", "10 ** rng.uniform(np.log10(low), np.log10(high))")
+)
+
+LOG_UNIFORM_GLOBAL = variant(
+    _ANSWER, ("rng.uniform(low, high,", "10 ** np.random.uniform(np.log10(low), np.log10(high),")
+)
 
 LOG_UNIFORM_NO_CHECK = """
 def log_uniform(low, high, size, rng):
@@ -46,12 +41,9 @@ def log_uniform(low, high, size, rng):
     return 10.0 ** exponent
 """
 
-LOG_UNIFORM_LOGSPACE = """
-def log_uniform(low, high, size, rng):
-    if not 0 < low < high:
-        raise ValueError("need 0 < low < high")
-    return np.logspace(np.log10(low), np.log10(high), size)
-"""
+LOG_UNIFORM_LOGSPACE = variant(
+    _ANSWER, ("rng.uniform(low, high,", "np.logspace(np.log10(low), np.log10(high),")
+)
 
 # --------------------------------------------------------------------------------------------
 # sample_config

@@ -10,11 +10,25 @@ docstring specifies the behaviour): the public part of the test cell alone must 
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 # ------------------------------------------------------------------------------------------
 # normalize_for_display
 # ------------------------------------------------------------------------------------------
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# normalize: constant filter divides by zero
+_NORMALIZE_CONSTANT_FILTER_DIVIDES = """
+def normalize_for_display(w):
+    w = np.asarray(w, dtype=float)
+    flat = w.reshape(w.shape[0], -1)
+    lo = flat.min(axis=1, keepdims=True)
+    hi = flat.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (flat - lo) / (hi - lo)
+    return out.reshape(w.shape)
+"""
+
 
 NORMALIZE = [
     Mistake(
@@ -52,33 +66,19 @@ def normalize_for_display(w):
     Mistake(
         "test_normalize_for_display",
         "normalize: constant filter divides by zero",
-        {
-            "normalize_for_display": """
-def normalize_for_display(w):
-    w = np.asarray(w, dtype=float)
-    flat = w.reshape(w.shape[0], -1)
-    lo = flat.min(axis=1, keepdims=True)
-    hi = flat.max(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = (flat - lo) / (hi - lo)
-    return out.reshape(w.shape)
-"""
-        },
+        {"normalize_for_display": _NORMALIZE_CONSTANT_FILTER_DIVIDES},
         core=True,
     ),
     Mistake(
         "test_normalize_for_display",
         "normalize: nan_to_num makes constant filters 0",
         {
-            "normalize_for_display": """
-def normalize_for_display(w):
-    w = np.asarray(w, dtype=float)
-    flat = w.reshape(w.shape[0], -1)
-    lo = flat.min(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = (flat - lo) / np.ptp(flat, axis=1, keepdims=True)
-    return np.nan_to_num(out).reshape(w.shape)
-"""
+            "normalize_for_display": variant(
+                _NORMALIZE_CONSTANT_FILTER_DIVIDES,
+                ("    hi = flat.max(axis=1, keepdims=True)\n", ""),
+                ("(hi - lo)", "np.ptp(flat, axis=1, keepdims=True)"),
+                ("out.reshape(w.shape)", "np.nan_to_num(out).reshape(w.shape)"),
+            )
         },
     ),
     Mistake(
@@ -131,41 +131,31 @@ def normalize_for_display(w):
 # get_activations
 # ------------------------------------------------------------------------------------------
 
-ACTIVATIONS = [
-    Mistake(
-        "test_get_activations",
-        "activations: forgets model.eval()",
-        {
-            "get_activations": """
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# activations: forgets model.eval()
+_ACTIVATIONS_FORGETS_MODEL_EVAL = """
 def get_activations(model, x, layer_index):
     out = x
     for layer in model.layers[: layer_index + 1]:
         out = layer.forward(out)
     return out
 """
-        },
-        core=True,
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# activations: eval mode never restored
+_ACTIVATIONS_EVAL_MODE_NEVER = variant(
+    _ACTIVATIONS_FORGETS_MODEL_EVAL,
+    (
+        "def get_activations(model, x, layer_index):\n",
+        ("def get_activations(model, x, layer_index):\n    model.eval()\n"),
     ),
-    Mistake(
-        "test_get_activations",
-        "activations: eval mode never restored",
-        {
-            "get_activations": """
-def get_activations(model, x, layer_index):
-    model.eval()
-    out = x
-    for layer in model.layers[: layer_index + 1]:
-        out = layer.forward(out)
-    return out
-"""
-        },
-        core=True,
-    ),
-    Mistake(
-        "test_get_activations",
-        "activations: stops before layer_index",
-        {
-            "get_activations": """
+)
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# activations: stops before layer_index
+_ACTIVATIONS_STOPS_BEFORE_LAYER = """
 def get_activations(model, x, layer_index):
     was_training = model.training
     model.eval()
@@ -176,59 +166,72 @@ def get_activations(model, x, layer_index):
         model.train()
     return out
 """
-        },
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# activations: applies only layer layer_index to x
+_ACTIVATIONS_APPLIES_ONLY_LAYER = variant(
+    _ACTIVATIONS_STOPS_BEFORE_LAYER,
+    (
+        (
+            "out = x\n"
+            "    for layer in model.layers[:layer_index]:\n"
+            "        out = layer.forward(out)\n"
+        ),
+        "out = model.layers[layer_index].forward(x)\n",
+    ),
+)
+
+
+ACTIVATIONS = [
+    Mistake(
+        "test_get_activations",
+        "activations: forgets model.eval()",
+        {"get_activations": _ACTIVATIONS_FORGETS_MODEL_EVAL},
+        core=True,
+    ),
+    Mistake(
+        "test_get_activations",
+        "activations: eval mode never restored",
+        {"get_activations": _ACTIVATIONS_EVAL_MODE_NEVER},
+        core=True,
+    ),
+    Mistake(
+        "test_get_activations",
+        "activations: stops before layer_index",
+        {"get_activations": _ACTIVATIONS_STOPS_BEFORE_LAYER},
         core=True,
     ),
     Mistake(
         "test_get_activations",
         "activations: one layer too many",
         {
-            "get_activations": """
-def get_activations(model, x, layer_index):
-    was_training = model.training
-    model.eval()
-    out = x
-    for i, layer in enumerate(model.layers):
-        out = layer.forward(out)
-        if i > layer_index:
-            break
-    if was_training:
-        model.train()
-    return out
-"""
+            "get_activations": variant(
+                _ACTIVATIONS_STOPS_BEFORE_LAYER,
+                ("layer in model.layers[:layer_index]:", "i, layer in enumerate(model.layers):"),
+                (
+                    "out = layer.forward(out)\n",
+                    ("out = layer.forward(out)\n        if i > layer_index:\n            break\n"),
+                ),
+            )
         },
         core=True,
     ),
     Mistake(
         "test_get_activations",
         "activations: applies only layer layer_index to x",
-        {
-            "get_activations": """
-def get_activations(model, x, layer_index):
-    was_training = model.training
-    model.eval()
-    out = model.layers[layer_index].forward(x)
-    if was_training:
-        model.train()
-    return out
-"""
-        },
+        {"get_activations": _ACTIVATIONS_APPLIES_ONLY_LAYER},
         core=True,
     ),
     Mistake(
         "test_get_activations",
         "activations: restores only the flag model.training",
         {
-            "get_activations": """
-def get_activations(model, x, layer_index):
-    was_training = model.training
-    model.eval()
-    out = x
-    for layer in model.layers[: layer_index + 1]:
-        out = layer.forward(out)
-    model.training = was_training
-    return out
-"""
+            "get_activations": variant(
+                _ACTIVATIONS_STOPS_BEFORE_LAYER,
+                ("model.layers[:layer_index]:", "model.layers[: layer_index + 1]:"),
+                (("if was_training:\n        model.train()\n"), "model.training = was_training\n"),
+            )
         },
         core=True,
     ),
@@ -236,15 +239,10 @@ def get_activations(model, x, layer_index):
         "test_get_activations",
         "activations: always back to train mode",
         {
-            "get_activations": """
-def get_activations(model, x, layer_index):
-    model.eval()
-    out = x
-    for layer in model.layers[: layer_index + 1]:
-        out = layer.forward(out)
-    model.train()
-    return out
-"""
+            "get_activations": variant(
+                _ACTIVATIONS_EVAL_MODE_NEVER,
+                ("out = layer.forward(out)\n", ("out = layer.forward(out)\n    model.train()\n")),
+            )
         },
         core=True,
     ),
@@ -252,29 +250,23 @@ def get_activations(model, x, layer_index):
         "test_get_activations",
         "activations: eval on the layers only, never restored",
         {
-            "get_activations": """
-def get_activations(model, x, layer_index):
-    out = x
-    for layer in model.layers[: layer_index + 1]:
-        layer.eval()
-        out = layer.forward(out)
-    return out
-"""
+            "get_activations": variant(
+                _ACTIVATIONS_FORGETS_MODEL_EVAL,
+                (
+                    "for layer in model.layers[: layer_index + 1]:\n",
+                    ("for layer in model.layers[: layer_index + 1]:\n        layer.eval()\n"),
+                ),
+            )
         },
     ),
     Mistake(
         "test_get_activations",
         "activations: the whole model's output",
         {
-            "get_activations": """
-def get_activations(model, x, layer_index):
-    was_training = model.training
-    model.eval()
-    out = model.forward(x)
-    if was_training:
-        model.train()
-    return out
-"""
+            "get_activations": variant(
+                _ACTIVATIONS_APPLIES_ONLY_LAYER,
+                ("model.layers[layer_index].forward(x)", "model.forward(x)"),
+            )
         },
     ),
 ]

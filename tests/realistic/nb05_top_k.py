@@ -7,7 +7,7 @@ docstring specifies the behaviour): the public part of the test cell alone must 
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 # ------------------------------------------------------------------------------------------
 # top_k_activating
@@ -26,43 +26,48 @@ def _topk(body):
     return {"top_k_activating": TOPK.format(body=body)}
 
 
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# top-k: sorted ascending
+_TOP_K_SORTED_ASCENDING = """
+    a = acts[:, channel].reshape(len(X), -1)
+    score = a.mean(axis=1) if by == "mean" else a.max(axis=1)
+    return np.argsort(score)[:k]
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# top-k: always ranks by the max
+_TOP_K_ALWAYS_RANKS_MAX = """
+    score = acts[:, channel].reshape(len(X), -1).max(axis=1)
+    return np.argsort(-score)[:k]
+"""
+
+
 TOP_K = [
     Mistake(
         "test_top_k_activating",
         "top-k: sorted ascending",
-        _topk("""
-    a = acts[:, channel].reshape(len(X), -1)
-    score = a.mean(axis=1) if by == "mean" else a.max(axis=1)
-    return np.argsort(score)[:k]
-"""),
+        _topk(_TOP_K_SORTED_ASCENDING),
         core=True,
     ),
     Mistake(
         "test_top_k_activating",
         "top-k: the largest k, smallest first",
-        _topk("""
-    a = acts[:, channel].reshape(len(X), -1)
-    score = a.mean(axis=1) if by == "mean" else a.max(axis=1)
-    return np.argsort(score)[-k:]
-"""),
+        _topk(
+            variant(_TOP_K_SORTED_ASCENDING, ("np.argsort(score)[:k]", "np.argsort(score)[-k:]"))
+        ),
         core=True,
     ),
     Mistake(
         "test_top_k_activating",
         "top-k: always ranks by the max",
-        _topk("""
-    score = acts[:, channel].reshape(len(X), -1).max(axis=1)
-    return np.argsort(-score)[:k]
-"""),
+        _topk(_TOP_K_ALWAYS_RANKS_MAX),
         core=True,
     ),
     Mistake(
         "test_top_k_activating",
         "top-k: always ranks by the mean",
-        _topk("""
-    score = acts[:, channel].reshape(len(X), -1).mean(axis=1)
-    return np.argsort(-score)[:k]
-"""),
+        _topk(variant(_TOP_K_ALWAYS_RANKS_MAX, ("-1).max(axis=1)", "-1).mean(axis=1)"))),
         core=True,
     ),
     Mistake(
@@ -78,21 +83,20 @@ TOP_K = [
     Mistake(
         "test_top_k_activating",
         "top-k: returns the scores, not the indices",
-        _topk("""
-    a = acts[:, channel].reshape(len(X), -1)
-    score = a.mean(axis=1) if by == "mean" else a.max(axis=1)
-    return np.sort(score)[::-1][:k]
-"""),
+        _topk(
+            variant(_TOP_K_SORTED_ASCENDING, ("np.argsort(score)[:k]", "np.sort(score)[::-1][:k]"))
+        ),
         core=True,
     ),
     Mistake(
         "test_top_k_activating",
         "top-k: argpartition, top k unsorted",
-        _topk("""
-    a = acts[:, channel].reshape(len(X), -1)
-    score = a.mean(axis=1) if by == "mean" else a.max(axis=1)
-    return np.argpartition(score, -k)[-k:]
-"""),
+        _topk(
+            variant(
+                _TOP_K_SORTED_ASCENDING,
+                ("np.argsort(score)[:k]", "np.argpartition(score, -k)[-k:]"),
+            )
+        ),
     ),
     Mistake(
         "test_top_k_activating",

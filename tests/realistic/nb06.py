@@ -9,11 +9,49 @@ public part of the test cell alone must catch them. Section 3 (detection) is in
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 # ------------------------------------------------------------------------------------------
 # iou
 # ------------------------------------------------------------------------------------------
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# iou: +1 in widths and heights
+_IOU_1_WIDTHS_HEIGHTS = """
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float)
+    b = np.asarray(boxes_b, dtype=float)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.maximum(0, x1 - x0 + 1) * np.maximum(0, y1 - y0 + 1)
+    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# iou: union without subtracting the intersection
+_IOU_UNION_WITHOUT_SUBTRACTING = variant(
+    _IOU_1_WIDTHS_HEIGHTS,
+    (
+        (
+            "inter = np.maximum(0, x1 - x0 + 1) * np.maximum(0, y1 - y0 + 1)\n"
+            "    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)\n"
+            "    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)\n"
+            "    return inter / (area_a[:, None] + area_b[None, :] - inter)\n"
+        ),
+        (
+            "inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)\n"
+            "    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])\n"
+            "    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])\n"
+            "    return inter / (area_a[:, None] + area_b[None, :])\n"
+        ),
+    ),
+)
+
 
 IOU = [
     Mistake(
@@ -38,21 +76,7 @@ def iou(boxes_a, boxes_b):
     Mistake(
         "test_iou",
         "iou: +1 in widths and heights",
-        {
-            "iou": """
-def iou(boxes_a, boxes_b):
-    a = np.asarray(boxes_a, dtype=float)
-    b = np.asarray(boxes_b, dtype=float)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.maximum(0, x1 - x0 + 1) * np.maximum(0, y1 - y0 + 1)
-    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
-    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
-"""
-        },
+        {"iou": _IOU_1_WIDTHS_HEIGHTS},
         core=True,
     ),
     Mistake(
@@ -79,21 +103,7 @@ def iou(boxes_a, boxes_b):
     Mistake(
         "test_iou",
         "iou: union without subtracting the intersection",
-        {
-            "iou": """
-def iou(boxes_a, boxes_b):
-    a = np.asarray(boxes_a, dtype=float)
-    b = np.asarray(boxes_b, dtype=float)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / (area_a[:, None] + area_b[None, :])
-"""
-        },
+        {"iou": _IOU_UNION_WITHOUT_SUBTRACTING},
     ),
     Mistake(
         "test_iou",
@@ -118,20 +128,16 @@ def iou(boxes_a, boxes_b):
         "test_iou",
         "iou: empty union divides by zero",
         {
-            "iou": """
-def iou(boxes_a, boxes_b):
-    a = np.asarray(boxes_a, dtype=float)
-    b = np.asarray(boxes_b, dtype=float)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return inter / (area_a[:, None] + area_b[None, :] - inter)
-"""
+            "iou": variant(
+                _IOU_UNION_WITHOUT_SUBTRACTING,
+                (
+                    "return inter / (area_a[:, None] + area_b[None, :])\n",
+                    (
+                        'with np.errstate(invalid="ignore", divide="ignore"):\n'
+                        "        return inter / (area_a[:, None] + area_b[None, :] - inter)\n"
+                    ),
+                ),
+            )
         },
     ),
 ]
@@ -139,6 +145,18 @@ def iou(boxes_a, boxes_b):
 # ------------------------------------------------------------------------------------------
 # smooth_l1
 # ------------------------------------------------------------------------------------------
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# smooth_l1: gradient sign flipped
+_SMOOTH_L1_GRADIENT_SIGN_FLIPPED = """
+def smooth_l1(pred, target, beta=1.0):
+    d = target - pred
+    small = np.abs(d) < beta
+    f = np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
+    g = np.where(small, d / beta, np.sign(d))
+    return float(f.sum() / len(d)), g / len(d)
+"""
+
 
 SMOOTH_L1 = [
     Mistake(
@@ -158,30 +176,18 @@ def smooth_l1(pred, target, beta=1.0):
     Mistake(
         "test_smooth_l1",
         "smooth_l1: gradient sign flipped",
-        {
-            "smooth_l1": """
-def smooth_l1(pred, target, beta=1.0):
-    d = target - pred
-    small = np.abs(d) < beta
-    f = np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
-    g = np.where(small, d / beta, np.sign(d))
-    return float(f.sum() / len(d)), g / len(d)
-"""
-        },
+        {"smooth_l1": _SMOOTH_L1_GRADIENT_SIGN_FLIPPED},
         core=True,
     ),
     Mistake(
         "test_smooth_l1",
         "smooth_l1: np.mean over all values",
         {
-            "smooth_l1": """
-def smooth_l1(pred, target, beta=1.0):
-    d = pred - target
-    small = np.abs(d) < beta
-    f = np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
-    g = np.where(small, d / beta, np.sign(d))
-    return float(np.mean(f)), g / d.size
-"""
+            "smooth_l1": variant(
+                _SMOOTH_L1_GRADIENT_SIGN_FLIPPED,
+                ("target - pred", "pred - target"),
+                ("float(f.sum() / len(d)), g / len(d)", "float(np.mean(f)), g / d.size"),
+            )
         },
         core=True,
     ),
@@ -203,28 +209,23 @@ def smooth_l1(pred, target, beta=1.0):
         "test_smooth_l1",
         "smooth_l1: threshold fixed at 1",
         {
-            "smooth_l1": """
-def smooth_l1(pred, target, beta=1.0):
-    d = pred - target
-    small = np.abs(d) < 1
-    f = np.where(small, 0.5 * d ** 2 / beta, np.abs(d) - 0.5 * beta)
-    g = np.where(small, d / beta, np.sign(d))
-    return float(f.sum() / len(d)), g / len(d)
-"""
+            "smooth_l1": variant(
+                _SMOOTH_L1_GRADIENT_SIGN_FLIPPED,
+                ("target - pred", "pred - target"),
+                ("small = np.abs(d) < beta", "small = np.abs(d) < 1"),
+            )
         },
     ),
     Mistake(
         "test_smooth_l1",
         "smooth_l1: beta left out of the quadratic piece",
         {
-            "smooth_l1": """
-def smooth_l1(pred, target, beta=1.0):
-    d = pred - target
-    small = np.abs(d) < beta
-    f = np.where(small, 0.5 * d ** 2, np.abs(d) - 0.5 * beta)
-    g = np.where(small, d, np.sign(d))
-    return float(f.sum() / len(d)), g / len(d)
-"""
+            "smooth_l1": variant(
+                _SMOOTH_L1_GRADIENT_SIGN_FLIPPED,
+                ("target - pred", "pred - target"),
+                ("2 / beta,", "2,"),
+                ("d / beta,", "d,"),
+            )
         },
     ),
     Mistake(
@@ -254,6 +255,18 @@ def localization_loss(scores, box_pred, labels, box_true, *, weight=1.0, backgro
         box_loss = smooth_l1
     ce, dscores = cl.layers.softmax_cross_entropy(scores, labels)
 """
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# localization_loss: box gradient not weighted
+_LOCALIZATION_LOSS_BOX_GRADIENT_NOT = """
+    obj = np.ones(len(labels), bool) if background is None else labels != background
+    dbox = np.zeros(box_pred.shape)
+    box = 0.0
+    if obj.any():
+        box, dbox[obj] = box_loss(box_pred[obj], box_true[obj])
+    return ce + weight * box, dscores, dbox
+"""
+
 
 LOCALIZATION = [
     Mistake(
@@ -301,32 +314,23 @@ LOCALIZATION = [
     Mistake(
         "test_localization_loss",
         "localization_loss: box gradient not weighted",
-        {
-            "localization_loss": _LOC_HEAD
-            + """
-    obj = np.ones(len(labels), bool) if background is None else labels != background
-    dbox = np.zeros(box_pred.shape)
-    box = 0.0
-    if obj.any():
-        box, dbox[obj] = box_loss(box_pred[obj], box_true[obj])
-    return ce + weight * box, dscores, dbox
-"""
-        },
+        {"localization_loss": _LOC_HEAD + _LOCALIZATION_LOSS_BOX_GRADIENT_NOT},
     ),
     Mistake(
         "test_localization_loss",
         "localization_loss: ignores box_loss, calls smooth_l1",
         {
             "localization_loss": _LOC_HEAD
-            + """
-    obj = np.ones(len(labels), bool) if background is None else labels != background
-    dbox = np.zeros(box_pred.shape)
-    box = 0.0
-    if obj.any():
-        box, g = smooth_l1(box_pred[obj], box_true[obj])
-        dbox[obj] = weight * g
-    return ce + weight * box, dscores, dbox
-"""
+            + variant(
+                _LOCALIZATION_LOSS_BOX_GRADIENT_NOT,
+                (
+                    "box, dbox[obj] = box_loss(box_pred[obj], box_true[obj])\n",
+                    (
+                        "box, g = smooth_l1(box_pred[obj], box_true[obj])\n"
+                        "        dbox[obj] = weight * g\n"
+                    ),
+                ),
+            )
         },
     ),
     Mistake(

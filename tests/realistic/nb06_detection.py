@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 # ------------------------------------------------------------------------------------------
 # fc_to_conv
@@ -20,18 +20,20 @@ def fc_to_conv(linear, input_shape):
     conv = nn.Conv2d(C, M, (H, W), dtype=linear.params["w"].dtype)
 """
 
-FC_TO_CONV = [
-    Mistake(
-        "test_fc_to_conv",
-        "fc_to_conv: reshape without transposing",
-        {
-            "fc_to_conv": _FC_HEAD
-            + """
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# fc_to_conv: reshape without transposing
+_FC_CONV_RESHAPE_WITHOUT = """
     conv.params["w"][...] = linear.params["w"].reshape(M, C, H, W)
     conv.params["b"][...] = linear.params["b"]
     return conv
 """
-        },
+
+
+FC_TO_CONV = [
+    Mistake(
+        "test_fc_to_conv",
+        "fc_to_conv: reshape without transposing",
+        {"fc_to_conv": _FC_HEAD + _FC_CONV_RESHAPE_WITHOUT},
         core=True,
     ),
     Mistake(
@@ -39,11 +41,13 @@ FC_TO_CONV = [
         "fc_to_conv: channels last",
         {
             "fc_to_conv": _FC_HEAD
-            + """
-    conv.params["w"][...] = linear.params["w"].T.reshape(M, H, W, C).transpose(0, 3, 1, 2)
-    conv.params["b"][...] = linear.params["b"]
-    return conv
-"""
+            + variant(
+                _FC_CONV_RESHAPE_WITHOUT,
+                (
+                    'linear.params["w"].reshape(M, C, H, W)',
+                    'linear.params["w"].T.reshape(M, H, W, C).transpose(0, 3, 1, 2)',
+                ),
+            )
         },
         core=True,
     ),
@@ -52,11 +56,13 @@ FC_TO_CONV = [
         "fc_to_conv: H and W swapped",
         {
             "fc_to_conv": _FC_HEAD
-            + """
-    conv.params["w"][...] = linear.params["w"].T.reshape(M, C, W, H).transpose(0, 1, 3, 2)
-    conv.params["b"][...] = linear.params["b"]
-    return conv
-"""
+            + variant(
+                _FC_CONV_RESHAPE_WITHOUT,
+                (
+                    'linear.params["w"].reshape(M, C, H, W)',
+                    'linear.params["w"].T.reshape(M, C, W, H).transpose(0, 1, 3, 2)',
+                ),
+            )
         },
         core=True,
     ),
@@ -93,6 +99,36 @@ def fc_to_conv(linear, input_shape):
 # nms
 # ------------------------------------------------------------------------------------------
 
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# nms: suppresses at IoU == threshold
+_NMS_SUPPRESSES_AT_IOU_THRESHOLD = """
+def nms(boxes, scores, labels, iou_threshold=0.5):
+    order = list(np.argsort(-scores, kind="stable"))
+    keep = []
+    while order:
+        i = order.pop(0)
+        keep.append(int(i))
+        order = [j for j in order
+                 if labels[j] != labels[i] or iou(boxes[[i]], boxes[[j]])[0, 0] < iou_threshold]
+    return np.array(keep, dtype=int)
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# nms: indices into the sorted arrays
+_NMS_INDICES_INTO_SORTED_ARRAYS = """
+def nms(boxes, scores, labels, iou_threshold=0.5):
+    order = np.argsort(-scores, kind="stable")
+    boxes, labels = boxes[order], labels[order]
+    keep = []
+    for i in range(len(boxes)):
+        if all(labels[j] != labels[i] or iou(boxes[[i]], boxes[[j]])[0, 0] <= iou_threshold
+               for j in keep):
+            keep.append(i)
+    return np.array(keep, dtype=int)
+"""
+
+
 NMS = [
     Mistake(
         "test_nms",
@@ -116,72 +152,51 @@ def nms(boxes, scores, labels, iou_threshold=0.5):
     Mistake(
         "test_nms",
         "nms: suppresses at IoU == threshold",
-        {
-            "nms": """
-def nms(boxes, scores, labels, iou_threshold=0.5):
-    order = list(np.argsort(-scores, kind="stable"))
-    keep = []
-    while order:
-        i = order.pop(0)
-        keep.append(int(i))
-        order = [j for j in order
-                 if labels[j] != labels[i] or iou(boxes[[i]], boxes[[j]])[0, 0] < iou_threshold]
-    return np.array(keep, dtype=int)
-"""
-        },
+        {"nms": _NMS_SUPPRESSES_AT_IOU_THRESHOLD},
         core=True,
     ),
     Mistake(
         "test_nms",
         "nms: class-agnostic",
         {
-            "nms": """
-def nms(boxes, scores, labels, iou_threshold=0.5):
-    order = list(np.argsort(-scores, kind="stable"))
-    keep = []
-    while order:
-        i = order.pop(0)
-        keep.append(int(i))
-        order = [j for j in order if iou(boxes[[i]], boxes[[j]])[0, 0] <= iou_threshold]
-    return np.array(keep, dtype=int)
-"""
+            "nms": variant(
+                _NMS_SUPPRESSES_AT_IOU_THRESHOLD,
+                (
+                    (
+                        "order = [j for j in order\n"
+                        "                 if labels[j] != labels[i] or iou(boxes[[i]], "
+                        "boxes[[j]])[0, 0] < iou_threshold]\n"
+                    ),
+                    (
+                        "order = [j for j in order if iou(boxes[[i]], boxes[[j]])[0, 0] "
+                        "<= iou_threshold]\n"
+                    ),
+                ),
+            )
         },
         core=True,
     ),
     Mistake(
         "test_nms",
         "nms: indices into the sorted arrays",
-        {
-            "nms": """
-def nms(boxes, scores, labels, iou_threshold=0.5):
-    order = np.argsort(-scores, kind="stable")
-    boxes, labels = boxes[order], labels[order]
-    keep = []
-    for i in range(len(boxes)):
-        if all(labels[j] != labels[i] or iou(boxes[[i]], boxes[[j]])[0, 0] <= iou_threshold
-               for j in keep):
-            keep.append(i)
-    return np.array(keep, dtype=int)
-"""
-        },
+        {"nms": _NMS_INDICES_INTO_SORTED_ARRAYS},
     ),
     Mistake(
         "test_nms",
         "nms: sorts the caller's arrays in place",
         {
-            "nms": """
-def nms(boxes, scores, labels, iou_threshold=0.5):
-    order = np.argsort(-scores, kind="stable")
-    boxes[:] = boxes[order]
-    labels[:] = labels[order]
-    scores[:] = scores[order]
-    keep = []
-    for i in range(len(boxes)):
-        if all(labels[j] != labels[i] or iou(boxes[[i]], boxes[[j]])[0, 0] <= iou_threshold
-               for j in keep):
-            keep.append(i)
-    return order[keep]
-"""
+            "nms": variant(
+                _NMS_INDICES_INTO_SORTED_ARRAYS,
+                (
+                    "boxes, labels = boxes[order], labels[order]\n",
+                    (
+                        "boxes[:] = boxes[order]\n"
+                        "    labels[:] = labels[order]\n"
+                        "    scores[:] = scores[order]\n"
+                    ),
+                ),
+                ("np.array(keep, dtype=int)", "order[keep]"),
+            )
         },
     ),
 ]
@@ -236,14 +251,14 @@ _MATCH_ALL_IMAGES = """
         else:
             tp.append(0)"""
 _RECALL = "np.cumsum(tp) / len(gt_boxes)"
-_INTERPOLATED = """    ap, prev = 0.0, 0.0
+_ANSWER = """    ap, prev = 0.0, 0.0
     for k in range(len(tp)):
         ap += (recall[k] - prev) * precision[k:].max()
         prev = recall[k]"""
-_RAW = """    ap, prev = 0.0, 0.0
-    for k in range(len(tp)):
-        ap += (recall[k] - prev) * precision[k]
-        prev = recall[k]"""
+
+
+_INTERPOLATED = _ANSWER
+_RAW = variant(_ANSWER, ("precision[k:].max()", "precision[k]"))
 _ELEVEN_POINT = """    ap = 0.0
     for r in np.linspace(0, 1, 11):
         above = precision[recall >= r]

@@ -5,7 +5,7 @@ padding and stride errors, the weight layout, db not summed over the batch and s
 per-pixel loss and mean IoU are in ``nb06_segmentation_loss``, section 5 in ``nb06_transfer``.
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 
 def _m(name, label, source, core=False):
@@ -20,12 +20,9 @@ def conv_transpose_forward(x, w, b, *, stride=1, pad=0):
     N, C_in, H, W = x.shape
     _, C_out, KH, KW = w.shape
 """
-FORWARD = [
-    _m(
-        "conv_transpose_forward",
-        "padding not cropped",
-        _FWD_HEAD
-        + """
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# padding not cropped
+_PADDING_NOT_CROPPED = """
     out = np.zeros((N, C_out, (H - 1) * stride + KH, (W - 1) * stride + KW))
     for n in range(N):
         for i in range(H):
@@ -34,7 +31,46 @@ FORWARD = [
                     out[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW] += x[n, c, i, j] * w[c]
     out += b.reshape(1, -1, 1, 1)
     return out, (x, w, b, stride, pad)
-""",
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# stamps assigned with = (overlaps lost)
+_STAMPS_ASSIGNED_OVERLAPS_LOST = """
+    OH = (H - 1) * stride - 2 * pad + KH
+    OW = (W - 1) * stride - 2 * pad + KW
+    full = np.zeros((N, C_out, OH + 2 * pad, OW + 2 * pad))
+    for n in range(N):
+        for i in range(H):
+            for j in range(W):
+                stamp = np.tensordot(x[n, :, i, j], w, axes=(0, 0))
+                full[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW] = stamp
+    return full[:, :, pad:pad+OH, pad:pad+OW] + b[None, :, None, None], (x, w, b, stride, pad)
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# cropped at the start only
+_CROPPED_AT_START_ONLY = variant(
+    _PADDING_NOT_CROPPED,
+    (
+        "out = np.zeros((N, C_out, (H - 1) * stride + KH, (W - 1) * stride + KW))",
+        "full = np.zeros((N, C_out, (H - 1) * stride + KH, (W - 1) * stride + KW))",
+    ),
+    ("for c in range(C_in):", 'stamp = np.einsum("c,cokl->okl", x[n, :, i, j], w)'),
+    (
+        ("    out[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW] += x[n, c, i, j] * w[c]"),
+        "full[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW] += stamp",
+    ),
+    ("+= b.reshape(1, -1, 1, 1)", "= full[:, :, pad:, pad:] + b[None, :, None, None]"),
+)
+
+
+FORWARD = [
+    _m(
+        "conv_transpose_forward",
+        "padding not cropped",
+        _FWD_HEAD + _PADDING_NOT_CROPPED,
         core=True,
     ),
     _m(
@@ -98,18 +134,7 @@ FORWARD = [
     _m(
         "conv_transpose_forward",
         "stamps assigned with = (overlaps lost)",
-        _FWD_HEAD
-        + """
-    OH = (H - 1) * stride - 2 * pad + KH
-    OW = (W - 1) * stride - 2 * pad + KW
-    full = np.zeros((N, C_out, OH + 2 * pad, OW + 2 * pad))
-    for n in range(N):
-        for i in range(H):
-            for j in range(W):
-                stamp = np.tensordot(x[n, :, i, j], w, axes=(0, 0))
-                full[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW] = stamp
-    return full[:, :, pad:pad+OH, pad:pad+OW] + b[None, :, None, None], (x, w, b, stride, pad)
-""",
+        _FWD_HEAD + _STAMPS_ASSIGNED_OVERLAPS_LOST,
         core=True,
     ),
     _m(
@@ -137,52 +162,51 @@ FORWARD = [
     _m(
         "conv_transpose_forward",
         "cropped at the start only",
-        _FWD_HEAD
-        + """
-    full = np.zeros((N, C_out, (H - 1) * stride + KH, (W - 1) * stride + KW))
-    for n in range(N):
-        for i in range(H):
-            for j in range(W):
-                stamp = np.einsum("c,cokl->okl", x[n, :, i, j], w)
-                full[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW] += stamp
-    out = full[:, :, pad:, pad:] + b[None, :, None, None]
-    return out, (x, w, b, stride, pad)
-""",
+        _FWD_HEAD + _CROPPED_AT_START_ONLY,
         core=True,
     ),
     _m(
         "conv_transpose_forward",
         "bias added with every stamp",
         _FWD_HEAD
-        + """
-    full = np.zeros((N, C_out, (H - 1) * stride + KH, (W - 1) * stride + KW))
-    for n in range(N):
-        for i in range(H):
-            for j in range(W):
-                stamp = np.tensordot(x[n, :, i, j], w, axes=(0, 0)) + b[:, None, None]
-                full[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW] += stamp
-    OH, OW = full.shape[2] - 2 * pad, full.shape[3] - 2 * pad
-    return full[:, :, pad:pad+OH, pad:pad+OW], (x, w, b, stride, pad)
-""",
+        + variant(
+            _CROPPED_AT_START_ONLY,
+            (
+                'np.einsum("c,cokl->okl", x[n, :, i, j], w)',
+                "np.tensordot(x[n, :, i, j], w, axes=(0, 0)) + b[:, None, None]",
+            ),
+            (
+                "out = full[:, :, pad:, pad:] + b[None, :, None, None]",
+                "OH, OW = full.shape[2] - 2 * pad, full.shape[3] - 2 * pad",
+            ),
+            (
+                "return out, (x, w, b, stride, pad)",
+                "return full[:, :, pad:pad+OH, pad:pad+OW], (x, w, b, stride, pad)",
+            ),
+        ),
     ),
     _m(
         "conv_transpose_forward",
         "stride applied to the kernel taps",
         _FWD_HEAD
-        + """
-    OH = (H - 1) * stride - 2 * pad + KH
-    OW = (W - 1) * stride - 2 * pad + KW
-    full = np.zeros((N, C_out, OH + 2 * pad, OW + 2 * pad))
-    for n in range(N):
-        for i in range(H):
-            for j in range(W):
-                for p in range(KH):
-                    for q in range(KW):
-                        r, s = i + p * stride, j + q * stride
-                        if r < full.shape[2] and s < full.shape[3]:
-                            full[n, :, r, s] += x[n, :, i, j] @ w[:, :, p, q]
-    return full[:, :, pad:pad+OH, pad:pad+OW] + b[None, :, None, None], (x, w, b, stride, pad)
-""",
+        + variant(
+            _STAMPS_ASSIGNED_OVERLAPS_LOST,
+            (
+                (
+                    "stamp = np.tensordot(x[n, :, i, j], w, axes=(0, 0))\n"
+                    "                full[n, :, i*stride:i*stride+KH, "
+                    "j*stride:j*stride+KW] = stamp\n"
+                ),
+                (
+                    "for p in range(KH):\n"
+                    "                    for q in range(KW):\n"
+                    "                        r, s = i + p * stride, j + q * stride\n"
+                    "                        if r < full.shape[2] and s < full.shape[3]:\n"
+                    "                            full[n, :, r, s] += x[n, :, i, j] @ w[:, "
+                    ":, p, q]\n"
+                ),
+            ),
+        ),
         core=True,
     ),
 ]
@@ -208,6 +232,32 @@ _BWD_LOOP = """
                     dx[n, c, i, j] = np.sum(w[c] * win)
                     dw[c] += x[n, c, i, j] * win
 """
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# dx with a flipped kernel
+_DX_FLIPPED_KERNEL = """
+    dpad = np.pad(dout, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    wf = w[:, :, ::-1, ::-1]
+    dx = np.zeros(x.shape)
+    dw = np.zeros(w.shape)
+    for n in range(N):
+        for i in range(H):
+            for j in range(W):
+                win = dpad[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW]
+                dx[n, :, i, j] = np.sum(wf * win[None], axis=(1, 2, 3))
+                dw += x[n, :, i, j][:, None, None, None] * win[None]
+    return dx, dw, dout.sum(axis=(0, 2, 3))
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# dx summed over all channels at once
+_DX_SUMMED_OVER_ALL_CHANNELS_AT = variant(
+    _DX_FLIPPED_KERNEL,
+    ("    wf = w[:, :, ::-1, ::-1]\n", ""),
+    ("np.sum(wf * win[None], axis=(1, 2, 3))", "np.sum(w * win)"),
+)
+
+
 BACKWARD = [
     _m(
         "conv_transpose_backward",
@@ -289,54 +339,22 @@ BACKWARD = [
     _m(
         "conv_transpose_backward",
         "dx with a flipped kernel",
-        _BWD_HEAD
-        + """
-    dpad = np.pad(dout, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    wf = w[:, :, ::-1, ::-1]
-    dx = np.zeros(x.shape)
-    dw = np.zeros(w.shape)
-    for n in range(N):
-        for i in range(H):
-            for j in range(W):
-                win = dpad[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW]
-                dx[n, :, i, j] = np.sum(wf * win[None], axis=(1, 2, 3))
-                dw += x[n, :, i, j][:, None, None, None] * win[None]
-    return dx, dw, dout.sum(axis=(0, 2, 3))
-""",
+        _BWD_HEAD + _DX_FLIPPED_KERNEL,
     ),
     _m(
         "conv_transpose_backward",
         "dx summed over all channels at once",
-        _BWD_HEAD
-        + """
-    dpad = np.pad(dout, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dx = np.zeros(x.shape)
-    dw = np.zeros(w.shape)
-    for n in range(N):
-        for i in range(H):
-            for j in range(W):
-                win = dpad[n, :, i*stride:i*stride+KH, j*stride:j*stride+KW]
-                dx[n, :, i, j] = np.sum(w * win)
-                dw += x[n, :, i, j][:, None, None, None] * win[None]
-    return dx, dw, dout.sum(axis=(0, 2, 3))
-""",
+        _BWD_HEAD + _DX_SUMMED_OVER_ALL_CHANNELS_AT,
     ),
     _m(
         "conv_transpose_backward",
         "stride ignored in the windows",
         _BWD_HEAD
-        + """
-    dpad = np.pad(dout, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dx = np.zeros(x.shape)
-    dw = np.zeros(w.shape)
-    for n in range(N):
-        for i in range(H):
-            for j in range(W):
-                win = dpad[n, :, i:i+KH, j:j+KW]
-                dx[n, :, i, j] = np.tensordot(w, win, axes=3)
-                dw += x[n, :, i, j][:, None, None, None] * win[None]
-    return dx, dw, dout.sum(axis=(0, 2, 3))
-""",
+        + variant(
+            _DX_SUMMED_OVER_ALL_CHANNELS_AT,
+            ("i*stride:i*stride+KH, j*stride:j*stride+KW]", "i:i+KH, j:j+KW]"),
+            ("np.sum(w * win)", "np.tensordot(w, win, axes=3)"),
+        ),
         core=True,
     ),
 ]

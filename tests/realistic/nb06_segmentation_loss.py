@@ -4,7 +4,7 @@
 mean IoU averaged per image or with absent classes (see ``nb06_segmentation``).
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 
 def _m(name, label, source, core=False):
@@ -14,6 +14,49 @@ def _m(name, label, source, core=False):
 # --------------------------------------------------------------------------------------------
 # pixel_cross_entropy
 # --------------------------------------------------------------------------------------------
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# softmax over the last axis
+_SOFTMAX_OVER_LAST_AXIS = """
+def pixel_cross_entropy(scores, labels, ignore_index=-1):
+    s = scores - scores.max(axis=-1, keepdims=True)
+    logp = s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
+    mask = labels != ignore_index
+    M = mask.sum()
+    y = np.where(mask, labels, 0)
+    lp = np.take_along_axis(logp, y[:, None], axis=1)[:, 0]
+    loss = -lp[mask].sum() / M
+    d = np.exp(logp)
+    np.put_along_axis(d, y[:, None], np.take_along_axis(d, y[:, None], axis=1) - 1, axis=1)
+    return loss, d * mask[:, None] / M
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# ignored pixels zeroed but counted in the mean
+_IGNORED_PIXELS_ZEROED_BUT_COUNTED = """
+def pixel_cross_entropy(scores, labels, ignore_index=-1):
+    s = scores - scores.max(axis=1, keepdims=True)
+    logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    mask = labels != ignore_index
+    y = np.where(mask, labels, 0)
+    lp = np.take_along_axis(logp, y[:, None], axis=1)[:, 0]
+    loss = -np.mean(lp * mask)
+    d = np.exp(logp)
+    np.put_along_axis(d, y[:, None], np.take_along_axis(d, y[:, None], axis=1) - 1, axis=1)
+    return loss, d * mask[:, None] / labels.size
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# ignore_index hard-coded as -1
+_IGNORE_INDEX_HARD_CODED_AS_1 = variant(
+    _SOFTMAX_OVER_LAST_AXIS,
+    ("scores.max(axis=-1,", "scores.max(axis=1,"),
+    ("np.log(np.exp(s).sum(axis=-1,", "np.log(np.exp(s).sum(axis=1,"),
+    ("!= ignore_index", ">= 0"),
+)
+
+
 PIXEL_CE = [
     _m(
         "pixel_cross_entropy",
@@ -58,19 +101,7 @@ def pixel_cross_entropy(scores, labels, ignore_index=-1):
     _m(
         "pixel_cross_entropy",
         "softmax over the last axis",
-        """
-def pixel_cross_entropy(scores, labels, ignore_index=-1):
-    s = scores - scores.max(axis=-1, keepdims=True)
-    logp = s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
-    mask = labels != ignore_index
-    M = mask.sum()
-    y = np.where(mask, labels, 0)
-    lp = np.take_along_axis(logp, y[:, None], axis=1)[:, 0]
-    loss = -lp[mask].sum() / M
-    d = np.exp(logp)
-    np.put_along_axis(d, y[:, None], np.take_along_axis(d, y[:, None], axis=1) - 1, axis=1)
-    return loss, d * mask[:, None] / M
-""",
+        _SOFTMAX_OVER_LAST_AXIS,
         core=True,
     ),
     _m(
@@ -92,88 +123,46 @@ def pixel_cross_entropy(scores, labels, ignore_index=-1):
     _m(
         "pixel_cross_entropy",
         "ignored pixels zeroed but counted in the mean",
-        """
-def pixel_cross_entropy(scores, labels, ignore_index=-1):
-    s = scores - scores.max(axis=1, keepdims=True)
-    logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-    mask = labels != ignore_index
-    y = np.where(mask, labels, 0)
-    lp = np.take_along_axis(logp, y[:, None], axis=1)[:, 0]
-    loss = -np.mean(lp * mask)
-    d = np.exp(logp)
-    np.put_along_axis(d, y[:, None], np.take_along_axis(d, y[:, None], axis=1) - 1, axis=1)
-    return loss, d * mask[:, None] / labels.size
-""",
+        _IGNORED_PIXELS_ZEROED_BUT_COUNTED,
         core=True,
     ),
     _m(
         "pixel_cross_entropy",
         "divided by the number of images",
-        """
-def pixel_cross_entropy(scores, labels, ignore_index=-1):
-    N = scores.shape[0]
-    s = scores - scores.max(axis=1, keepdims=True)
-    logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-    mask = labels != ignore_index
-    y = np.where(mask, labels, 0)
-    lp = np.take_along_axis(logp, y[:, None], axis=1)[:, 0]
-    loss = -np.sum(lp[mask]) / N
-    d = np.exp(logp)
-    np.put_along_axis(d, y[:, None], np.take_along_axis(d, y[:, None], axis=1) - 1, axis=1)
-    return loss, d * mask[:, None] / N
-""",
+        variant(
+            _IGNORED_PIXELS_ZEROED_BUT_COUNTED,
+            (
+                "def pixel_cross_entropy(scores, labels, ignore_index=-1):\n",
+                (
+                    "def pixel_cross_entropy(scores, labels, ignore_index=-1):\n"
+                    "    N = scores.shape[0]\n"
+                ),
+            ),
+            ("-np.mean(lp * mask)", "-np.sum(lp[mask]) / N"),
+            ("labels.size", "N"),
+        ),
     ),
     _m(
         "pixel_cross_entropy",
         "ignore_index hard-coded as -1",
-        """
-def pixel_cross_entropy(scores, labels, ignore_index=-1):
-    s = scores - scores.max(axis=1, keepdims=True)
-    logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-    mask = labels >= 0
-    M = mask.sum()
-    y = np.where(mask, labels, 0)
-    lp = np.take_along_axis(logp, y[:, None], axis=1)[:, 0]
-    loss = -lp[mask].sum() / M
-    d = np.exp(logp)
-    np.put_along_axis(d, y[:, None], np.take_along_axis(d, y[:, None], axis=1) - 1, axis=1)
-    return loss, d * mask[:, None] / M
-""",
+        _IGNORE_INDEX_HARD_CODED_AS_1,
     ),
     _m(
         "pixel_cross_entropy",
         "gradient left at the ignored pixels",
-        """
-def pixel_cross_entropy(scores, labels, ignore_index=-1):
-    s = scores - scores.max(axis=1, keepdims=True)
-    logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-    mask = labels != ignore_index
-    M = mask.sum()
-    y = np.where(mask, labels, 0)
-    lp = np.take_along_axis(logp, y[:, None], axis=1)[:, 0]
-    loss = -lp[mask].sum() / M
-    d = np.exp(logp)
-    np.put_along_axis(d, y[:, None], np.take_along_axis(d, y[:, None], axis=1) - 1, axis=1)
-    return loss, d / M
-""",
+        variant(
+            _IGNORE_INDEX_HARD_CODED_AS_1, (">= 0", "!= ignore_index"), ("* mask[:, None] /", "/")
+        ),
         core=True,
     ),
     _m(
         "pixel_cross_entropy",
         "shifted by the maximum of the whole array",
-        """
-def pixel_cross_entropy(scores, labels, ignore_index=-1):
-    s = scores - scores.max()
-    logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-    mask = labels != ignore_index
-    M = mask.sum()
-    y = np.where(mask, labels, 0)
-    lp = np.take_along_axis(logp, y[:, None], axis=1)[:, 0]
-    loss = -lp[mask].sum() / M
-    d = np.exp(logp)
-    np.put_along_axis(d, y[:, None], np.take_along_axis(d, y[:, None], axis=1) - 1, axis=1)
-    return loss, d * mask[:, None] / M
-""",
+        variant(
+            _SOFTMAX_OVER_LAST_AXIS,
+            ("scores.max(axis=-1, keepdims=True)", "scores.max()"),
+            ("np.log(np.exp(s).sum(axis=-1,", "np.log(np.exp(s).sum(axis=1,"),
+        ),
         core=True,
     ),
 ]
@@ -181,6 +170,33 @@ def pixel_cross_entropy(scores, labels, ignore_index=-1):
 # --------------------------------------------------------------------------------------------
 # mean_iou
 # --------------------------------------------------------------------------------------------
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# background left out
+_BACKGROUND_LEFT_OUT = """
+def mean_iou(pred, truth, num_classes):
+    ious = []
+    for c in range(1, num_classes):
+        inter = np.sum((pred == c) & (truth == c))
+        union = np.sum((pred == c) | (truth == c))
+        if union:
+            ious.append(inter / union)
+    return float(np.mean(ious))
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# union as the sum of both counts
+_UNION_AS_SUM_BOTH_COUNTS = """
+def mean_iou(pred, truth, num_classes):
+    ious = []
+    for c in range(num_classes):
+        a, b = np.sum(pred == c), np.sum(truth == c)
+        if a + b > 0:
+            ious.append(np.sum((pred == c) & (truth == c)) / (a + b))
+    return float(np.mean(ious))
+"""
+
+
 MEAN_IOU = [
     _m(
         "mean_iou",
@@ -203,16 +219,7 @@ def mean_iou(pred, truth, num_classes):
     _m(
         "mean_iou",
         "background left out",
-        """
-def mean_iou(pred, truth, num_classes):
-    ious = []
-    for c in range(1, num_classes):
-        inter = np.sum((pred == c) & (truth == c))
-        union = np.sum((pred == c) | (truth == c))
-        if union:
-            ious.append(inter / union)
-    return float(np.mean(ious))
-""",
+        _BACKGROUND_LEFT_OUT,
         core=True,
     ),
     _m(
@@ -247,41 +254,32 @@ def mean_iou(pred, truth, num_classes):
     _m(
         "mean_iou",
         "classes of the truth only",
-        """
-def mean_iou(pred, truth, num_classes):
-    ious = []
-    for c in np.unique(truth):
-        inter = np.sum((pred == c) & (truth == c))
-        union = np.sum((pred == c) | (truth == c))
-        ious.append(inter / union)
-    return float(np.mean(ious))
-""",
+        variant(
+            _BACKGROUND_LEFT_OUT,
+            ("range(1, num_classes):", "np.unique(truth):"),
+            (
+                ("if union:\n            ious.append(inter / union)\n"),
+                "ious.append(inter / union)\n",
+            ),
+        ),
     ),
     _m(
         "mean_iou",
         "union as the sum of both counts",
-        """
-def mean_iou(pred, truth, num_classes):
-    ious = []
-    for c in range(num_classes):
-        a, b = np.sum(pred == c), np.sum(truth == c)
-        if a + b > 0:
-            ious.append(np.sum((pred == c) & (truth == c)) / (a + b))
-    return float(np.mean(ious))
-""",
+        _UNION_AS_SUM_BOTH_COUNTS,
     ),
     _m(
         "mean_iou",
         "pixel accuracy per class instead of IoU",
-        """
-def mean_iou(pred, truth, num_classes):
-    ious = []
-    for c in range(num_classes):
-        t = truth == c
-        if t.sum() or (pred == c).sum():
-            ious.append(np.sum(pred[t] == c) / max(t.sum(), 1))
-    return float(np.mean(ious))
-""",
+        variant(
+            _UNION_AS_SUM_BOTH_COUNTS,
+            ("a, b = np.sum(pred == c), np.sum(truth == c)", "t = truth == c"),
+            ("a + b > 0:", "t.sum() or (pred == c).sum():"),
+            (
+                "ious.append(np.sum((pred == c) & (truth == c)) / (a + b))",
+                "ious.append(np.sum(pred[t] == c) / max(t.sum(), 1))",
+            ),
+        ),
     ),
 ]
 MISTAKES = PIXEL_CE + MEAN_IOU

@@ -3,7 +3,7 @@
 ``finetune_lr_scale``; ``core=True`` marks freezing off by one (see ``nb06_segmentation``).
 """
 
-from realistic import Mistake
+from realistic import Mistake, variant
 
 
 def _m(name, label, source, core=False):
@@ -13,6 +13,26 @@ def _m(name, label, source, core=False):
 # --------------------------------------------------------------------------------------------
 # finetune_lr_scale
 # --------------------------------------------------------------------------------------------
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# one layer too few (range(n_pretrained - 1))
+_ONE_LAYER_TOO_FEW_RANGE_N = """
+def finetune_lr_scale(model, n_pretrained, scale):
+    lr_scale = {}
+    for i in range(n_pretrained - 1):
+        if len(model.layers[i].params) > 0:
+            lr_scale[f"{i}."] = scale
+    return lr_scale
+"""
+
+
+# The whole answer of this mistake; later mistakes are textual edits of it (`variant`):
+# prefix without the dot
+_PREFIX_WITHOUT_DOT = """
+def finetune_lr_scale(model, n_pretrained, scale):
+    return {str(i): scale for i in range(n_pretrained) if model.layers[i].params}
+"""
+
+
 FINETUNE = [
     _m(
         "finetune_lr_scale",
@@ -30,45 +50,36 @@ def finetune_lr_scale(model, n_pretrained, scale):
     _m(
         "finetune_lr_scale",
         "one layer too few (range(n_pretrained - 1))",
-        """
-def finetune_lr_scale(model, n_pretrained, scale):
-    lr_scale = {}
-    for i in range(n_pretrained - 1):
-        if len(model.layers[i].params) > 0:
-            lr_scale[f"{i}."] = scale
-    return lr_scale
-""",
+        _ONE_LAYER_TOO_FEW_RANGE_N,
         core=True,
     ),
     _m(
         "finetune_lr_scale",
         "prefix without the dot",
-        """
-def finetune_lr_scale(model, n_pretrained, scale):
-    return {str(i): scale for i in range(n_pretrained) if model.layers[i].params}
-""",
+        _PREFIX_WITHOUT_DOT,
         core=True,
     ),
     _m(
         "finetune_lr_scale",
         "a key for every layer, with or without parameters",
-        """
-def finetune_lr_scale(model, n_pretrained, scale):
-    return {f"{i}.": scale for i in range(n_pretrained)}
-""",
+        variant(
+            _PREFIX_WITHOUT_DOT,
+            (
+                "{str(i): scale for i in range(n_pretrained) if model.layers[i].params}",
+                '{f"{i}.": scale for i in range(n_pretrained)}',
+            ),
+        ),
         core=True,
     ),
     _m(
         "finetune_lr_scale",
         "weights only",
-        """
-def finetune_lr_scale(model, n_pretrained, scale):
-    lr_scale = {}
-    for i in range(n_pretrained):
-        if "w" in model.layers[i].params:
-            lr_scale[f"{i}.w"] = scale
-    return lr_scale
-""",
+        variant(
+            _ONE_LAYER_TOO_FEW_RANGE_N,
+            ("range(n_pretrained - 1):", "range(n_pretrained):"),
+            ("len(model.layers[i].params) > 0:", '"w" in model.layers[i].params:'),
+            ('lr_scale[f"{i}."]', 'lr_scale[f"{i}.w"]'),
+        ),
     ),
     _m(
         "finetune_lr_scale",
@@ -82,10 +93,13 @@ def finetune_lr_scale(model, n_pretrained, scale):
     _m(
         "finetune_lr_scale",
         "the head gets the scale too (empty prefix only)",
-        """
-def finetune_lr_scale(model, n_pretrained, scale):
-    return {"": scale}
-""",
+        variant(
+            _PREFIX_WITHOUT_DOT,
+            (
+                "{str(i): scale for i in range(n_pretrained) if model.layers[i].params}",
+                '{"": scale}',
+            ),
+        ),
     ),
     _m(
         "finetune_lr_scale",
