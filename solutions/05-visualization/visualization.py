@@ -253,7 +253,8 @@ expected = np.array(
     ]
 )
 w_before = w.copy()
-got = normalize_for_display(w)
+with T.in_place(w):  # checked after the call: the grader hands back what the call did to it
+    got = normalize_for_display(w)
 T.assert_allclose(w, w_before, name="w after normalize_for_display(w)",
                   hint="normalize_for_display changed its input in place; work on a copy")  # fmt: skip
 T.assert_finite(got, name="normalize_for_display(w)",
@@ -296,7 +297,7 @@ rng = np.random.default_rng(5)
 # five RGB 4x3 filters on very different scales, as after training
 w = rng.standard_normal((5, 3, 4, 3)) * 10.0 ** rng.uniform(-2, 2, size=(5, 1, 1, 1))
 w_before = w.copy()
-with T.forbid_calls("cnnlab.plot", exercise="normalize_for_display"):
+with T.forbid_calls("cnnlab.plot", exercise="normalize_for_display"), T.in_place(w):
     got = normalize_for_display(w)
 T.assert_allclose(w, w_before, name="w after the call",
                   hint="normalize_for_display changed its input in place; work on a copy")  # fmt: skip
@@ -541,7 +542,8 @@ for i in range(5):
 # The mode the model arrives in is the mode it leaves in.
 for arrives in ["training", "eval"]:
     model.train() if arrives == "training" else model.eval()
-    get_activations(model, x, 2)
+    with T.in_place(model):  # its mode is checked after the call: the grader hands it back
+        get_activations(model, x, 2)
     modes = [model.training] + [layer.training for layer in model.layers]
     name = f"get_activations(model, x, 2) on a model in {arrives} mode"
     if arrives == "training":
@@ -608,7 +610,8 @@ for i in range(len(layers)):
                       name=f"get_activations(model, x, {i}) for an 11-layer model")  # fmt: skip
 for arrives in [False, True]:
     model.train() if arrives else model.eval()
-    get_activations(model, x, 5)
+    with T.in_place(model):  # its mode is checked after the call: the grader hands it back
+        get_activations(model, x, 5)
     modes = [model.training] + [layer.training for layer in model.layers]
     T.assert_true(modes == [arrives] * len(modes),
                   f"get_activations on a model in {'training' if arrives else 'eval'} mode left "
@@ -1070,7 +1073,8 @@ image = np.stack([np.ones((4, 4)), np.full((4, 4), 3.0)])  # (2, 4, 4): scores 5
 image_before = image.copy()
 
 model.train()  # the model arrives in training mode
-got = occlusion_map(model, image, 0, patch=2, stride=1, fill=0.5)
+with T.in_place(image):  # checked after the call: the grader hands back what the call did to it
+    got = occlusion_map(model, image, 0, patch=2, stride=1, fill=0.5)
 T.assert_allclose(image, image_before, name="image after occlusion_map",
                   hint="occlusion_map covered the patches of the image itself; cover a copy")  # fmt: skip
 name = "occlusion_map(model, image, 0, patch=2, stride=1, fill=0.5)"
@@ -1106,7 +1110,8 @@ T.assert_allclose(got, [[0.0, 0], [1, 0]], atol=1e-6,
                                            [[5.0, 3], [3, 3]])])  # fmt: skip
 for arrives in ["training", "eval"]:
     model.train() if arrives == "training" else model.eval()
-    occlusion_map(model, image, 0, patch=2, stride=2)
+    with T.in_place(model):  # its mode is checked after the call: the grader hands it back
+        occlusion_map(model, image, 0, patch=2, stride=2)
     modes = [model.training] + [layer.training for layer in model.layers]
     T.assert_true(modes == [arrives == "training"] * 4,
                   f"occlusion_map on a model in {arrives} mode left it with model.training = "
@@ -1158,7 +1163,8 @@ for patch, stride, fill, label in [(3, 2, 0.5, 2), (4, 3, 0.0, 4), (2, 1, -1.0, 
     drop, s_occ, p_drop = _reference(patch, stride, fill, label)
     name = f"occlusion_map(patch={patch}, stride={stride}, fill={fill}) on a (3, 11, 9) image"
     model.train()
-    got = occlusion_map(model, image, label, patch=patch, stride=stride, fill=fill)
+    with T.in_place(image, model):
+        got = occlusion_map(model, image, label, patch=patch, stride=stride, fill=fill)
     T.assert_allclose(image, image_before, name="image after occlusion_map",
                       hint="occlusion_map changed the input image in place (covered its "
                            "patches); occlude a copy")  # fmt: skip
@@ -1467,7 +1473,8 @@ T.assert_allclose(saliency_map(model, x, 1), [[4, 1], [0, 1]], atol=1e-6,
                   hint="the gradient of score 1 is the weight column W[:, 1]")  # fmt: skip
 for arrives in ["training", "eval"]:
     model.train() if arrives == "training" else model.eval()
-    saliency_map(model, x, 0)
+    with T.in_place(model):  # its mode is checked after the call: the grader hands it back
+        saliency_map(model, x, 0)
     modes = [model.training] + [layer.training for layer in model.layers]
     T.assert_true(modes == [arrives == "training"] * 4,
                   f"saliency_map on a model in {arrives} mode left it with model.training = "
@@ -1501,7 +1508,7 @@ for label in [3, 0]:
     expected = np.abs(dx).max(axis=0)
     name = f"saliency_map for a (3, 10, 8) image, label {label}"
     model.train()
-    with T.forbid_calls("cnnlab.gradcheck", exercise="saliency_map"):
+    with T.forbid_calls("cnnlab.gradcheck", exercise="saliency_map"), T.in_place(model):
         got = saliency_map(model, x, label)
     T.assert_true(model.training, f"{name}: a model in training mode was left in eval mode.",
                   hint="restore the mode: model.train() at the end if it was training")  # fmt: skip
@@ -1532,7 +1539,7 @@ for label in [3, 0]:
 
 # %% [markdown]
 # Saliency maps for the same eight test images as the occlusion maps above (middle row). The
-# bottom row averages the saliency maps of 25 copies of each image with added Gaussian noise of
+# bottom row averages the saliency maps of 15 copies of each image with added Gaussian noise of
 # standard deviation 0.1, a trick called SmoothGrad
 # ([Smilkov et al. 2017](https://arxiv.org/abs/1706.03825)): the gradient's pixel-to-pixel
 # jitter averages out, the structure shared by the copies stays.
@@ -1540,7 +1547,9 @@ for label in [3, 0]:
 # %%
 saliencies = [saliency_map(net, X_test[i], y_test[i]) for i in examples]
 noise_rng = np.random.default_rng(0)
-n_copies = 5 if cl.is_grading() else 25
+n_copies = 5 if cl.is_grading() else 15
+if not cl.is_grading():
+    cl.claim("the saliency maps of 15 copies of each image", n_copies, equals=15)
 smoothed = [
     np.mean(
         [
@@ -1797,7 +1806,8 @@ T.assert_allclose(got, w0 / 11 + 0.45**30 * (x0 - w0 / 11), rtol=1e-6, atol=1e-9
                   ])  # fmt: skip
 for arrives in ["training", "eval"]:
     model.train() if arrives == "training" else model.eval()
-    class_visualization(model, 0, (1, 2, 2), 2, 0.1, 0.5, np.random.default_rng(0))
+    with T.in_place(model):  # its mode is checked after the call: the grader hands it back
+        class_visualization(model, 0, (1, 2, 2), 2, 0.1, 0.5, np.random.default_rng(0))
     modes = [model.training] + [layer.training for layer in model.layers]
     T.assert_true(modes == [arrives == "training"] * 4,
                   f"class_visualization on a model in {arrives} mode left it with model.training "
@@ -1857,7 +1867,7 @@ for label, seed, prior, wins in [(1, 8, None, True), (4, 7, None, False), (2, 9,
             + (", prior=<clip to [-0.3, 0.6]>)" if prior else ")"))  # fmt: skip
     rng_in = np.random.default_rng(seed)
     model.train()
-    with T.forbid_calls("cnnlab.gradcheck", exercise="class_visualization"):
+    with T.forbid_calls("cnnlab.gradcheck", exercise="class_visualization"), T.in_place(model):
         got = class_visualization(model, label, shape, steps, lr, l2, rng_in, prior=prior)
     T.assert_true(model.training, f"{name}: a model in training mode was left in eval mode.",
                   hint="restore the mode: model.train() at the end if it was training")  # fmt: skip
@@ -2015,8 +2025,10 @@ if not cl.is_grading():
 # with $\|g\|_2$ the Euclidean norm over all the entries of $g$ and the gradient from the
 # model's backward pass on the batch of one image. Return the final image, a float64 array of
 # the shape of `x` (after `max_iter` steps if the target was never reached; unchanged if the
-# model predicted `target` from the start). Do not change `x`, and leave the model in the mode
-# you found it in.
+# model predicted `target` from the start). If the gradient is zero (the target's score is flat
+# at the current image: no direction raises it), stop there and return the current image: a
+# step would divide by a zero norm and fill the image with NaN. Do not change `x`, and leave the
+# model in the mode you found it in.
 #
 # <details><summary>Hint 1</summary>
 #
@@ -2031,7 +2043,8 @@ if not cl.is_grading():
 #
 # Work on a float64 copy of `x` (`np.array` copies, `np.asarray` may not): the caller's image
 # must stay as it was. The check comes before each step, so a model that already predicts the
-# target gets no step at all, and the step that reaches the target is the last one.
+# target gets no step at all, and the step that reaches the target is the last one. Between the
+# gradient and the step, leave the loop if every entry of the gradient is zero.
 #
 # </details>
 #
@@ -2064,7 +2077,8 @@ def fooling_image(model, x, target, *, step=0.1, max_iter=100):
     -------
     x_fool : ndarray of float64, shape (C, H, W)
         The image after the steps ``x += step * g / ||g||`` (``g`` the gradient of the target's
-        score with respect to the image), taken while the model does not predict ``target``.
+        score with respect to the image), taken while the model does not predict ``target``
+        and ``g`` is not zero (a zero gradient stops the loop: no NaN).
     """
     ### BEGIN SOLUTION
     x = np.array(x, dtype=np.float64)  # a copy: the caller's image stays as it was
@@ -2078,6 +2092,8 @@ def fooling_image(model, x, target, *, step=0.1, max_iter=100):
             dscores = np.zeros_like(scores)
             dscores[0, target] = 1.0
             grad = model.backward(dscores)[0].astype(np.float64)
+            if not np.any(grad):  # a flat score: no direction to climb, and ||g|| = 0
+                break
             x = x + step * grad / np.linalg.norm(grad)
     finally:
         if was_training:
@@ -2121,7 +2137,8 @@ def unit(v):
 
 expected = np.array([[[1.0, 0.0], [0.3, 0.4]]])  # two steps of 0.25 * [[0, 0], [0.6, 0.8]]
 model.train()  # the model arrives in training mode
-got = fooling_image(model, x, 2, step=0.25, max_iter=10)
+with T.in_place(x):  # checked after the call: the grader hands back what the call did to it
+    got = fooling_image(model, x, 2, step=0.25, max_iter=10)
 T.assert_allclose(x, x_before, name="x after fooling_image",
                   hint="fooling_image changed the image it was given; step on a copy")  # fmt: skip
 name = "fooling_image(model, [[1, 0], [0, 0]], target=2, step=0.25, max_iter=10)"
@@ -2172,7 +2189,8 @@ T.assert_allclose(got, x_before, atol=1e-12, name="fooling_image(model, x, targe
                              x_before + [[[0.25, 0], [0, 0]]])])  # fmt: skip
 for arrives in ["training", "eval"]:
     model.train() if arrives == "training" else model.eval()
-    fooling_image(model, x, 2, step=0.25, max_iter=10)
+    with T.in_place(model):  # its mode is checked after the call: the grader hands it back
+        fooling_image(model, x, 2, step=0.25, max_iter=10)
     modes = [model.training] + [layer.training for layer in model.layers]
     T.assert_true(modes == [arrives == "training"] * 4,
                   f"fooling_image on a model in {arrives} mode left it with model.training = "
@@ -2248,7 +2266,8 @@ for target, step, max_iter in [(4, 0.2, 60), (0, 0.05, 3), (None, 0.2, 20)]:
                          "prediction before every step",
                          _fool(x, target, step, max_iter, stop=False)))  # fmt: skip
     model.train()
-    got = fooling_image(model, x, target, step=step, max_iter=max_iter)
+    with T.in_place(x, model):
+        got = fooling_image(model, x, target, step=step, max_iter=max_iter)
     T.assert_allclose(x, x_before, name="x after fooling_image",
                       hint="fooling_image changed the image it was given; step on a copy")  # fmt: skip
     T.assert_true(model.training, f"{name}: a model in training mode was left in eval mode.",
@@ -2262,6 +2281,28 @@ for target, step, max_iter in [(4, 0.2, 60), (0, 0.05, 3), (None, 0.2, 20)]:
                       hint="in eval mode, while the prediction is not the target and at most "
                            "max_iter times: x += step * g / ||g||, g the gradient of the target's "
                            "score")  # fmt: skip
+# A zero gradient: s_2 = -relu(x[0, 0, 0]) is flat once that pixel is negative. Two steps of
+# 0.25 take it from 0.3 to -0.2, where class 1 (s_1 = relu(x[0, 0, 1]) = 0.01) wins and the
+# gradient of s_2 is zero: the loop stops there, before a step that would divide by ||g|| = 0.
+fc = cl.nn.Linear(4, 3, dtype="float64")
+fc.params["w"][...] = [[2.0, 0, -1], [0, 1, 0], [0, 0, 0], [0, 0, 0]]
+fc.params["b"][...] = 0
+model = cl.nn.Sequential(cl.nn.Flatten(), cl.nn.ReLU(), fc)
+x = np.array([[[0.3, 0.01], [0.0, 0.0]]])
+x_before = x.copy()
+name = "fooling_image(model, x, target=2, step=0.25, max_iter=10), a gradient that becomes zero"
+with np.errstate(all="ignore"):  # a division by zero is the mistake reported below, not a warning
+    got = fooling_image(model, x, 2, step=0.25, max_iter=10)
+T.assert_shape(got, x.shape, name=name, hint="return the image, of the shape of x")
+T.assert_true(not np.isnan(np.asarray(got, dtype=np.float64)).any(),
+              f"{name}: the result contains NaN: a step divided the gradient by its norm when the "
+              "gradient was zero (0 / 0).",
+              hint="when the gradient is zero, stop and return the current image")  # fmt: skip
+T.assert_allclose(got, [[[-0.2, 0.01], [0.0, 0.0]]], atol=1e-9, name=name,
+                  hint="two steps of -0.25 on the first pixel, then the gradient is zero: stop "
+                       "and return the current image (not the original)",
+                  mistakes=[("a zero gradient must stop the loop at the CURRENT image, not return "
+                             "the original", x_before)])  # fmt: skip
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -2357,14 +2398,14 @@ if not cl.is_grading():
 # have similar feature vectors, and the classes should be separable. We cannot look at 64
 # dimensions, but t-SNE ([van der Maaten and Hinton 2008](https://jmlr.org/papers/v9/vandermaaten08a.html))
 # places each vector as a point in the plane so that points that are near neighbours in 64-D
-# tend to be near neighbours in 2-D. Here it runs on 500 test images (a few seconds); colour is
+# tend to be near neighbours in 2-D. Here it runs on 300 test images (a few seconds); colour is
 # the true class, and a few points carry a thumbnail of their image.
 
 # %%
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 from sklearn.manifold import TSNE
 
-n_points = 200 if cl.is_grading() else 500
+n_points = 200 if cl.is_grading() else 300
 features = get_activations(net, X_test[:n_points], 8)
 t0 = time.perf_counter()
 with threadpool_limits(1):  # scikit-learn loaded its OpenMP runtime after the setup cell
@@ -2407,6 +2448,7 @@ print("share of the 10 nearest neighbours with the same class:",
       ", ".join(f"{name} {q:.2f}" for name, q in zip(class_names, purity)))  # fmt: skip
 if not cl.is_grading():
     cl.claim("t-SNE runs in a few seconds", tsne_seconds, high=20)
+    cl.claim("it runs on 300 test images", n_points, equals=300)
     cl.claim("ring, cross and bars: more than nine in ten neighbours of the same class",
              purity[3:].min(), low=0.9)  # fmt: skip
     cl.claim("filled shapes: about half to three quarters", purity[:3].min(), low=0.4)
@@ -2689,7 +2731,8 @@ scores = np.array([[3.0, 0, 0], [0, 1, 0], [0, 0, 0], [0, 800, 0], [0, 1, 0]])
 y = np.array([0, 0, 2, 0, 0])
 loss = np.array([np.log(1 + 2 * np.exp(-3)), np.log(2 + np.e), np.log(3), 800, np.log(2 + np.e)])
 scores_before = scores.copy()
-idx, losses = top_losses(scores, y, 3)
+with T.in_place(scores):  # checked after the call: the grader hands back what the call did to it
+    idx, losses = top_losses(scores, y, 3)
 name = "top_losses(scores, y, 3) on the worked example"
 T.assert_true(np.issubdtype(np.asarray(idx).dtype, np.integer),
               f"{name}: the indices should be integers, got {np.asarray(idx)!r}",

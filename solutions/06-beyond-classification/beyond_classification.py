@@ -232,7 +232,8 @@ import cnnlab.testing as T
 a = np.array([[0, 0, 4, 2], [1, 1, 3, 3]], dtype=float)
 b = np.array([[2, 0, 6, 2], [0, 0, 4, 2], [4, 0, 5, 1], [5, 5, 6, 6]], dtype=float)
 a_before, b_before = a.copy(), b.copy()
-got = iou(a, b)
+with T.in_place(a, b):  # checked after the call: the grader hands back what the call did to it
+    got = iou(a, b)
 T.assert_shape(got, (2, 4), name="iou(a, b) for 2 and 4 boxes",
                hint="one row per box of boxes_a, one column per box of boxes_b")  # fmt: skip
 T.assert_allclose(got, [[1 / 3, 1.0, 0.0, 0.0], [1 / 11, 0.2, 0.0, 0.0]], name="iou(a, b)",
@@ -712,7 +713,9 @@ class TwoHeads:
         return scores, from_target(t)
 
 
-def train_two_heads(model, X, labels, boxes, *, epochs, weight=1.0, background=None, seed=0):
+def train_two_heads(
+    model, X, labels, boxes, *, epochs, batch_size=64, weight=1.0, background=None, seed=0
+):
     """Mini-batch Adam on localization_loss; returns the mean loss of every epoch."""
     optimizer = cl.optim.Adam(model.params, lr=3e-3)
     rng = np.random.default_rng(seed)
@@ -721,8 +724,8 @@ def train_two_heads(model, X, labels, boxes, *, epochs, weight=1.0, background=N
     model.trunk.train()
     for _ in range(epochs):
         order, total = rng.permutation(len(X)), 0.0
-        for start in range(0, len(X), 64):
-            idx = order[start : start + 64]
+        for start in range(0, len(X), batch_size):
+            idx = order[start : start + batch_size]
             scores, t = model.forward(X[idx])
             loss, dscores, dbox = localization_loss(scores, t, labels[idx], targets[idx],
                                                     weight=weight, background=background)  # fmt: skip
@@ -734,14 +737,14 @@ def train_two_heads(model, X, labels, boxes, *, epochs, weight=1.0, background=N
 
 
 n_train = 1200 if cl.is_grading() else 2000
-epochs = 4 if cl.is_grading() else 8
+epochs = 4 if cl.is_grading() else 5
 train_scenes = cl.data.make_scenes(n_train, size=S, objects=1, classes=CLASSES, seed=0)
 test_scenes = cl.data.make_scenes(500, size=S, objects=1, classes=CLASSES, seed=1)
 X_train, (box_train, y_train) = train_scenes.images, train_scenes.single()
 X_test, (box_test, y_test) = test_scenes.images, test_scenes.single()
 localizer = TwoHeads(K, seed=0)
 t0 = time.perf_counter()
-losses = train_two_heads(localizer, X_train, y_train, box_train, epochs=epochs, weight=1.0)
+losses = train_two_heads(localizer, X_train, y_train, box_train, epochs=epochs, batch_size=32)
 print(f"{n_train} scenes, {epochs} epochs in {time.perf_counter() - t0:.1f} s; "
       f"loss per epoch {np.round(losses, 2)}")  # fmt: skip
 scores, box_hat = localizer.predict(X_test)
@@ -902,7 +905,8 @@ linear.params["b"][...] = [1.0, -2.0, 0.5]
 w_before = linear.params["w"].copy()
 x = np.arange(12, dtype=float).reshape(1, 2, 2, 3) % 5 - 2
 expected = x.reshape(1, 12) @ w_before + linear.params["b"]  # what the Linear layer computes
-conv = fc_to_conv(linear, (2, 2, 3))
+with T.in_place(linear):  # checked after the call: the grader hands back what the call did to it
+    conv = fc_to_conv(linear, (2, 2, 3))
 T.assert_true(isinstance(conv, nn.Conv2d), f"fc_to_conv returned {type(conv).__name__}",
               hint="return an nn.Conv2d(C, M, (H, W))")  # fmt: skip
 T.assert_shape(conv.params["w"], (3, 2, 2, 3), name="conv weights for Linear(12, 3), maps (2, 2, 3)",
@@ -1052,8 +1056,10 @@ X_win, y_win, box_win = cut_windows(det_train, 20, np.random.default_rng(0))
 print(f"{len(X_win)} windows, {np.mean(y_win != BACKGROUND):.0%} with an object")
 detector = TwoHeads(K + 1, seed=0)
 t0 = time.perf_counter()
-epochs = 5 if cl.is_grading() else 8
-losses = train_two_heads(detector, X_win, y_win, box_win, epochs=epochs, background=BACKGROUND)
+epochs = 5
+losses = train_two_heads(
+    detector, X_win, y_win, box_win, epochs=epochs, batch_size=32, background=BACKGROUND
+)
 print(f"{epochs} epochs in {time.perf_counter() - t0:.1f} s; loss per epoch {np.round(losses, 2)}")
 converted = convert(detector)
 probs, box_maps = score_maps(converted, det_scenes.images)
@@ -1212,7 +1218,8 @@ boxes = np.array([[20, 20, 30, 30], [0, 0, 10, 10], [1, 0, 11, 10]], dtype=float
 scores = np.array([0.7, 0.9, 0.8])
 labels = np.array([0, 0, 0])
 args = (boxes.copy(), scores.copy(), labels.copy())
-with T.reference_helpers(iou=iou_by_counting):
+# T.in_place(*args): checked after the call, so the grader hands back what the call did to them
+with T.reference_helpers(iou=iou_by_counting), T.in_place(*args):
     keep = nms(*args, iou_threshold=0.5)
 T.assert_equal(np.asarray(keep).tolist(), [1, 0], name="nms of the worked example (C, A, B)",
                hint="keep the best box, drop its same-class boxes with IoU > threshold, repeat",
@@ -1260,7 +1267,7 @@ for n, thr, n_classes in [(40, 0.5, 1), (60, 0.3, 3), (25, 0.7, 2)]:
     labels = rng.integers(0, n_classes, size=n)
     expected = _nms_reference(boxes, scores, labels, thr)
     args = (boxes.copy(), scores.copy(), labels.copy())
-    with T.reference_helpers(iou=iou_by_counting):
+    with T.reference_helpers(iou=iou_by_counting), T.in_place(*args):
         keep = nms(*args, iou_threshold=thr)
     name = f"nms of {n} random boxes, {n_classes} classes, threshold {thr}"
     agnostic = _nms_reference(boxes, scores, np.zeros(n, dtype=int), thr)
@@ -1624,7 +1631,7 @@ fig.tight_layout()
 plt.show()
 if not cl.is_grading():
     cl.claim("about 160 objects", len(gt_boxes), low=140, high=180)
-    cl.claim("mAP of about 0.75", mean_ap, low=0.65, high=0.85)
+    cl.claim("mAP of about 0.7", mean_ap, low=0.65, high=0.8)
     cl.claim("the ring is the easiest class", int(np.argmax(aps)), equals=3)
     cl.claim("circles and triangles are the hardest", sorted(np.argsort(aps)[:2].tolist()),
              equals=[0, 1])  # fmt: skip
@@ -1638,7 +1645,7 @@ if not cl.is_grading():
 # (the most confident detections are right) and drop as false positives come in; the triangle's
 # starts low and climbs, because its most confident detection is a false positive. Where a curve
 # ends on the right is the recall the detector reaches at all. The detector built from a network
-# trained for seconds reaches a mAP of about 0.75. The ring, the only shape with a hole, is the
+# trained for seconds reaches a mAP of about 0.7. The ring, the only shape with a hole, is the
 # easiest class; circles and triangles, small filled blobs at this size, are the hardest. No class
 # reaches recall 1: some objects never get a box of their own class with IoU 0.5. Per-class NMS
 # has a cost here too: when windows disagree about the class (the triangle in the scene above got
@@ -2201,7 +2208,7 @@ for k, name in enumerate("xwb"):
 # %%
 seg_classes = ("circle", "horizontal bar", "vertical bar")
 seg_names = ("background",) + seg_classes
-n_seg_train = 300 if cl.is_grading() else 600
+n_seg_train = 300 if cl.is_grading() else 400
 seg_train = cl.data.make_scenes(n_seg_train, 32, objects=(1, 2), classes=seg_classes, seed=1)
 seg_test = cl.data.make_scenes(200, 32, objects=(1, 2), classes=seg_classes, seed=2)
 print(seg_train)
@@ -2725,12 +2732,12 @@ if not cl.is_grading():
     cl.claim("the all-background answer: mean IoU about a quarter", base_miou, low=0.2, high=0.3)
     cl.claim("the network: pixel accuracy above 97 %", net_acc, low=0.97)
     cl.claim("the network: mean IoU above 0.7", net_miou, low=0.7)
-    cl.claim("152 training steps", len(seg_losses), equals=152)
+    cl.claim("100 training steps", len(seg_losses), equals=100)
     cl.claim("the loss falls by more than an order of magnitude",
              seg_losses[0] / np.mean(seg_losses[-10:]), low=10)  # fmt: skip
 
 # %% [markdown]
-# The loss falls by more than an order of magnitude in 152 steps. Now compare the two
+# The loss falls by more than an order of magnitude in 100 steps. Now compare the two
 # measures. In pixel accuracy the all-background answer (about 95 % here) is only a few points
 # behind the network (above 97 %): the measure is dominated by the easy background pixels.
 # The mean IoU tells them apart: the all-background answer gets IoU about 0.95 for the background
@@ -3103,7 +3110,7 @@ def run_frozen(task, X, y, steps, seed):
     model = with_new_head(task["classes"], seed)
     body = nn.Sequential(*model.layers[:9]).eval()
     head = train_for(model.layers[9], 0.01, None, body(X), y, steps, seed)
-    return cl.train.evaluate(head, body(task["X_test"]), task["y_test"])[1]
+    return cl.train.evaluate(head, task["features_test"], task["y_test"])[1]
 
 
 def run_finetuned(task, X, y, steps, seed):
@@ -3125,6 +3132,9 @@ tasks = {
     "digits": dict(X=upsample(X_dig), y=y_dig, X_test=upsample(X_dig_test), y_test=y_dig_test,
                    classes=10),
 }  # fmt: skip
+frozen_body = nn.Sequential(*cl.models.pretrained("shapes4").layers[:9]).eval()
+for task in tasks.values():  # what the frozen layers make of the test images, computed once
+    task["features_test"] = frozen_body(task["X_test"])
 plan = [("shapes", 3), ("shapes", 10), ("shapes", 100), ("digits", 30)]
 methods = {"frozen features": run_frozen, "fine-tuned": run_finetuned, "from scratch": run_scratch}
 n_seeds, n_steps = (2, 30) if cl.is_grading() else (3, 100)

@@ -15,13 +15,19 @@ from nbtools import assert_fails, assert_passes, mutant
 NB = "05-visualization"
 TEST = "test_fooling_image"
 STEP = "x = x + step * grad / np.linalg.norm(grad)"
+FLAT = (
+    "if not np.any(grad):  # a flat score: no direction to climb, and ||g|| = 0\n"
+    + 16 * " "
+    + "break"
+)
 CHECK = "if int(np.argmax(scores[0])) == target:\n                break"
 ONE_HOT = "dscores[0, target] = 1.0"
 EVAL = "    model.eval()\n"
 LOG_P = "dscores = dscores - np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()"
 edit = partial(mutant, NB, "fooling_image")
 
-# (edits of the solution, words the message must contain, the hidden part names them too)
+# (edits of the solution, words the message must contain, the hidden part names them too;
+# None: only the hidden part has the case, a zero gradient)
 CASES = {
     "true_class_score": (
         [(EVAL, EVAL + "    first = int(np.argmax(model.forward(x[None])[0]))\n"),
@@ -39,13 +45,22 @@ CASES = {
     "train_mode": ([(EVAL, "    pass\n")], "eval mode", False),
     "mode_not_restored": ([("if was_training:\n            model.train()", "pass")], "left it",
                           False),
+    "zero_norm": ([(FLAT, "pass")], "divided the gradient by its norm when the gradient was zero",
+                  None),
+    "zero_gradient_returns_original": (
+        [("x = np.array(x, dtype=np.float64)", "x0 = x = np.array(x, dtype=np.float64)"),
+         (FLAT, "if not np.any(grad):\n                return x0")], "not return the original",
+        None),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_fooling_image_mistake_is_named(case):
     edits, needle, hidden = CASES[case]
-    assert_fails(NB, TEST, edit(*edits), needle, public=True, hidden=hidden)
+    if hidden is None:  # only the hidden part has a zero gradient
+        assert_fails(NB, TEST, edit(*edits), needle, hidden=True)
+    else:
+        assert_fails(NB, TEST, edit(*edits), needle, public=True, hidden=hidden)
 
 
 def test_fooling_image_one_step_although_predicted():
@@ -67,6 +82,8 @@ def fooling_image(model, x, target, *, step=0.1, max_iter=100):
         d = np.zeros((1, model.forward(x[None]).shape[1]))
         d[0, target] = 1
         g = model.backward(d)[0]
+        if (g == 0).all():
+            break
         x = x + step * g / np.sqrt((g ** 2).sum())
         n += 1
     if was_training:

@@ -43,7 +43,7 @@ OWN_HINT = {
     "top-k: argpartition, top k unsorted": "wrong order",
     "top-k: accepts any `by` as the mean": "must raise ValueError",
     # Dropout (train mode) happened to swap the two images: the message says what came out
-    "top-k: own forward pass in training mode": "wrong order",
+    "top-k: own forward pass in training mode": "(eval mode)",
     "occlusion: probability drop, not score drop": "probability drops",
     "occlusion: patch placed at i * patch": "i*patch",
     "occlusion: patch of size stride": "`patch` x `patch`",
