@@ -100,6 +100,7 @@ OWN_HINT = {
     "fooling: divides by the largest |g|": None,
     "fooling: ascends the target's probability": "probability or log-probability",
     "fooling: clips to [0, 1] after every step": None,
+    "fooling: divides by a zero norm": "gradient was zero",
     "top-losses: the first errors, in index order": "first errors",
     "top-losses: sorted ascending": "sorted ascending",
     "top-losses: the largest k, smallest first": "smallest first",

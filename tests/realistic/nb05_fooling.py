@@ -33,7 +33,7 @@ OK = dict(
     mode="model.eval()",
     check="if scores[0].argmax() == target: break",
     dscores="np.eye(scores.shape[1])[[target]]",
-    update="x = x + step * g / np.linalg.norm(g)",
+    update="if not np.any(g): break\n        x = x + step * g / np.linalg.norm(g)",
     after="",
     restore="model.train() if was_training else None",
 )
@@ -67,4 +67,5 @@ MISTAKES = [
     _m("fooling: ascends the target's probability",
        dscores="p[0, target] * (np.eye(scores.shape[1])[[target]] - p)"),
     _m("fooling: clips to [0, 1] after every step", after="x = np.clip(x, 0, 1)"),
+    _m("fooling: divides by a zero norm", update="x = x + step * g / np.linalg.norm(g)"),
 ]  # fmt: skip
