@@ -1,11 +1,16 @@
 """Is 03's `train_convnet` target fair? Every reasonable reading of the recipe, seeds 0-9.
 
-The recipe of notebook 03 (section 11) leaves a few choices to the reader. This runs each
+The recipe of notebook 03 (section 11): the default network of `build_convnet`, Adam with
+batches of 32 for 30 epochs, the learning rate from 3e-3 down to 0 along a half cosine, and at
+every epoch each image shifted by up to one pixel with probability 1/2. The target (issue 19):
+at least 97.5 % test accuracy, at most 9 of the 360 test digits wrong, with the worst case as
+graded at least 3 errors below that. The recipe leaves a few choices to the reader. This runs each
 reading with each seed, the way the hidden test does (the reference helpers of cnnlab, which
 have the exercises' contracts: `course_convnet`, `adam_step`, `train_epoch`, `random_shift`),
 and prints the number of wrong test digits (of 360) per reading and seed, with the worst case,
-and the worst case as the test grades it (a run that falls short with seed 0 gets a second run
-with seed 1: the better of seeds 2k and 2k + 1 counts).
+and the worst case as the test grades it: seeds 2k and 2k + 1 stand for a learner's seeds 0
+and 1; the test counts the run with seed 2k, and only when that one falls short (more wrong
+than `--allowed`) the run with seed 2k + 1.
 
 Readings:
 - `prob` / `half`: every image shifted with probability 1/2, or exactly half of them (a random
@@ -57,6 +62,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--verbose", action="store_true", help="print every run as it ends")
+    parser.add_argument("--allowed", type=int, default=9, help="wrong test digits the mark allows")
     parser.add_argument("--channels", type=int, nargs="+", default=[16, 32])
     parser.add_argument("--hidden", type=int, nargs="*", default=[64])
     parser.add_argument(
@@ -81,13 +87,17 @@ def main() -> None:
                 print(f"  seed {seed}: {errors[-1]} errors", flush=True)
         seconds = (time.perf_counter() - t0) / args.seeds
         worst = max(worst, max(errors))
-        graded = [min(errors[k : k + 2]) for k in range(0, len(errors), 2)]
+        graded = [  # the first run counts unless it falls short
+            errors[k] if errors[k] <= args.allowed or k + 1 == len(errors) else errors[k + 1]
+            for k in range(0, len(errors), 2)
+        ]
         worst_graded = max(worst_graded, max(graded))
         label = f"{shift}-e{first}"
         print(f"{label:<8}" + "".join(f"{e:>4}" for e in errors) + f"   {max(errors):>5}"
               f"  {seconds:5.1f}", flush=True)  # fmt: skip
     print(f"worst case: {worst} errors ({1 - worst / 360:.2%} accuracy)")
-    print(f"worst case as graded (the better of seeds 2k and 2k + 1): {worst_graded} errors")
+    print(f"worst case as graded (seed 2k, or 2k + 1 if 2k falls short): {worst_graded} errors, "
+          f"{args.allowed - worst_graded} below the {args.allowed} allowed")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -137,10 +137,10 @@ inits = {
     "He, std sqrt(2/n)": np.sqrt(2 / width),
     "too large, std 0.15": 0.15,
 }
-final_std = {}
+final_std, activations = {}, {}
 fig, ax = plt.subplots(figsize=(6.5, 3.8))
 for label, sigma in inits.items():
-    stds, _ = activation_stds(sigma)
+    stds, activations[label] = activation_stds(sigma)  # the layers, kept for the histograms
     final_std[label] = stds[-1]
     ax.semilogy(np.arange(1, 11), stds, marker="o", label=label)
 ax.set_xlabel("layer")
@@ -167,7 +167,7 @@ cl.claim("too large: 2-3 orders", final_std["too large, std 0.15"], low=100, hig
 fig, axes = plt.subplots(3, 3, figsize=(9, 6.5), sharex="row", sharey="row")
 last_layer = {}
 for row, label in enumerate(["too small, std 0.05", "He, std sqrt(2/n)", "too large, std 0.15"]):
-    _, layers = activation_stds(inits[label])
+    layers = activations[label]
     last_layer[label] = layers[-1]
     for col, layer in enumerate([0, 4, 9]):
         a = layers[layer].ravel()
@@ -289,8 +289,10 @@ T.assert_allclose(
     hint="draw the numbers from the rng argument, not from np.random",
 )  # fmt: skip
 r = np.random.default_rng(7)
+with T.in_place(r):  # the grader hands r's new state back after each call
+    twice = he_init((5, 5), 5, r), he_init((5, 5), 5, r)
 T.assert_true(
-    not np.allclose(he_init((5, 5), 5, r), he_init((5, 5), 5, r)),
+    not np.allclose(*twice),
     "he_init: two consecutive calls with the same generator returned the same numbers",
     hint="draw from the rng you are given; do not re-seed or copy it inside the function",
 )
@@ -873,7 +875,8 @@ T.assert_equal(batches[0][1], [0, 1, 2, 3], name="labels of batch 0 with shuffle
                hint="with shuffle=False keep the original order")  # fmt: skip
 T.assert_equal(batches[2][1], [8, 9], name="labels of the last batch with shuffle=False")
 T.assert_equal(batches[2][0], [[8.0], [9.0]], name="inputs of the last batch with shuffle=False")
-shuffled = list(iterate_minibatches(X, y, 4, shuffle=True, rng=np.random.default_rng(0)))
+with T.in_place(X, y):  # checked after the call: the grader hands back what it did to them
+    shuffled = list(iterate_minibatches(X, y, 4, shuffle=True, rng=np.random.default_rng(0)))
 for arr, name in [(y, "y"), (X[:, 0], "X")]:
     T.assert_equal(arr, np.arange(10), name=f"{name} after a shuffled epoch",
                    hint="do not shuffle the caller's arrays in place; index them")  # fmt: skip
@@ -890,8 +893,9 @@ for xb, yb in shuffled:
 # Two epochs from one generator come in two different orders; the same seed gives the same
 # order again.
 r = np.random.default_rng(1)
-first = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=r)])
-second = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=r)])
+with T.in_place(r):
+    first = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=r)])
+    second = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=r)])
 T.assert_true(not np.array_equal(first, second),
               "two epochs drawn from the same rng came in the same order",
               hint="draw a new permutation from rng at every call; do not re-seed it")  # fmt: skip
@@ -929,8 +933,9 @@ for n, b in [(37, 8), (50, 7), (64, 16), (5, 10), (23, 1)]:
                            hint="with shuffle=False keep the original order")  # fmt: skip
 # Two epochs from one generator: two different orders, reproducible from the seed.
 r = np.random.default_rng(3)
-first = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=r)])
-second = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=r)])
+with T.in_place(r):
+    first = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=r)])
+    second = np.concatenate([yb for _, yb in iterate_minibatches(X, y, 4, rng=r)])
 T.assert_true(not np.array_equal(first, second),
               "two epochs drawn from the same rng came in the same order",
               hint="draw a new permutation from rng at every call; do not re-seed it")  # fmt: skip
@@ -1095,7 +1100,8 @@ from cnnlab import nn
 params = {"w": np.array([1.0, 2.0]), "b": np.array([0.5])}
 grads = {"w": np.array([0.5, -1.0]), "b": np.array([2.0])}
 w, b = params["w"], params["b"]  # the arrays a model would hold
-sgd_step(params, grads, 0.1)
+with T.in_place(params, grads):  # the grader hands back their new state (and only theirs)
+    sgd_step(params, grads, 0.1)
 T.assert_allclose(
     params["w"], [0.95, 2.1], name="w after sgd_step(lr=0.1)",
     mistakes=[("the step goes uphill: subtract lr * grads[name]", [1.05, 1.9]),
@@ -1121,7 +1127,7 @@ start = {k: v.copy() for k, v in params.items()}
 expected = dict(start)
 for _ in range(3):
     grads = {k: rng.standard_normal(s) for k, s in shapes.items()}
-    with T.forbid_calls("cnnlab.optim", exercise="sgd_step"):
+    with T.forbid_calls("cnnlab.optim", exercise="sgd_step"), T.in_place(params):
         sgd_step(params, grads, 0.03)
     expected = {k: expected[k] - 0.03 * grads[k] for k in shapes}
 for k in shapes:
@@ -1131,7 +1137,9 @@ model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1
 for g in model.grads.values():
     g[...] = rng.standard_normal(g.shape)
 want = {k: model.params[k] - 0.5 * model.grads[k] for k in model.params}
-sgd_step(model.params, model.grads, 0.5)
+params = model.params  # a new dict of the layers' own arrays at every access
+with T.in_place(params):
+    sgd_step(params, model.grads, 0.5)
 for k, arr in model.params.items():
     T.assert_allclose(
         arr, want[k], rtol=1e-5, atol=1e-6, name=f"model parameter {k!r} after sgd_step",
@@ -1216,7 +1224,8 @@ expected = [  # w, b, then w for three wrong rules: plain SGD, (1 - beta) * g, b
     ([0.575], [0.85], [0.7], [0.7875], [0.439]),
 ]
 for step, (want_w, want_b, sgd, damped, fixed) in enumerate(expected, start=1):
-    momentum_step(params, {"w": np.array([1.0]), "b": np.array([-2.0])}, velocity, 0.1, 0.5)
+    with T.in_place(params, velocity):  # the grader hands back their new state
+        momentum_step(params, {"w": np.array([1.0]), "b": np.array([-2.0])}, velocity, 0.1, 0.5)
     T.assert_allclose(
         params["w"], want_w, name=f"w after {step} momentum steps (lr=0.1, beta=0.5)",
         hint="v = beta * v + g with the beta argument, then p -= lr * v",
@@ -1248,7 +1257,7 @@ sgd_ref = {k: v.copy() for k, v in params.items()}
 vel_ref = {k: np.zeros(s) for k, s in shapes.items()}
 velocity = {}
 for grads in grad_seq:
-    with T.forbid_calls("cnnlab.optim", exercise="momentum_step"):
+    with T.forbid_calls("cnnlab.optim", exercise="momentum_step"), T.in_place(params, velocity):
         momentum_step(params, grads, velocity, lr, beta)
     for k in shapes:
         vel_ref[k] = beta * vel_ref[k] + grads[k]
@@ -1271,7 +1280,10 @@ for k in shapes:
                       hint="keep v itself in velocity[name], updated in place")  # fmt: skip
 # a velocity has its parameter's shape and dtype (float32 here)
 velocity = {}
-momentum_step({"w": np.ones((2, 3), np.float32)}, {"w": np.ones((2, 3), np.float32)}, velocity, 0.1)
+with T.in_place(velocity):
+    momentum_step(
+        {"w": np.ones((2, 3), np.float32)}, {"w": np.ones((2, 3), np.float32)}, velocity, 0.1
+    )
 T.assert_shape(velocity["w"], (2, 3), name="velocity of a (2, 3) float32 parameter")
 T.assert_equal(str(np.asarray(velocity["w"]).dtype), "float32",
                name="dtype of the velocity of a float32 parameter",
@@ -1281,7 +1293,9 @@ model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1
 for g in model.grads.values():
     g[...] = rng.standard_normal(g.shape)
 want = {k: model.params[k] - 0.5 * model.grads[k] for k in model.params}
-momentum_step(model.params, model.grads, {}, 0.5)
+params = model.params  # a new dict of the layers' own arrays at every access
+with T.in_place(params):
+    momentum_step(params, model.grads, {}, 0.5)
 for k, arr in model.params.items():
     T.assert_allclose(arr, want[k], rtol=1e-5, atol=1e-6, name=f"model parameter {k!r}",
                       hint="update the parameter arrays in place (p -= lr * v)")  # fmt: skip
@@ -1391,7 +1405,8 @@ def after_three(variant):
 
 history = []
 for _ in range(3):
-    rmsprop_step(params, grads, square_avg, lr, decay)
+    with T.in_place(params, square_avg):  # the grader hands back their new state
+        rmsprop_step(params, grads, square_avg, lr, decay)
     history.append(np.array(params["w"], dtype=np.float64))
 want = [[0.968377] * 2, [0.945435] * 2, [0.926226] * 2]
 T.assert_allclose(
@@ -1431,7 +1446,8 @@ T.assert_allclose(
 # Where eps goes, with a large eps: one step with g = 0.3, lr = 1, decay = 0.9, eps = 0.1 gives
 # s = 0.009 and moves p by 0.3 / (sqrt(0.009) + 0.1) = 1.5395.
 params = {"p": np.array([0.0])}
-rmsprop_step(params, {"p": np.array([0.3])}, {}, 1.0, 0.9, eps=0.1)
+with T.in_place(params):
+    rmsprop_step(params, {"p": np.array([0.3])}, {}, 1.0, 0.9, eps=0.1)
 T.assert_allclose(
     params["p"], [-0.3 / (np.sqrt(0.009) + 0.1)], rtol=1e-6,
     name="p after one RMSProp step (g=0.3, lr=1, decay=0.9, eps=0.1)",
@@ -1476,7 +1492,10 @@ for lr, decay, eps, steps in [(1e-3, 0.99, 1e-8, 4), (0.05, 0.95, 0.05, 5)]:
     ref = rmsprop_reference(start, grad_copy, lr, decay, eps)
     params, square_avg = {k: v.copy() for k, v in start.items()}, {}
     for grads in grad_seq:
-        with T.forbid_calls("cnnlab.optim", exercise="rmsprop_step"):
+        with (
+            T.forbid_calls("cnnlab.optim", exercise="rmsprop_step"),
+            T.in_place(params, grads, square_avg),
+        ):
             rmsprop_step(params, grads, square_avg, lr, decay, eps)
     name = f"parameters after {steps} RMSProp steps (lr={lr}, decay={decay}, eps={eps})"
     for variant, hint in HINTS.items():
@@ -1502,9 +1521,10 @@ for lr, decay, eps, steps in [(1e-3, 0.99, 1e-8, 4), (0.05, 0.95, 0.05, 5)]:
                           hint="change the parameters and square_avg only, not the gradients")  # fmt: skip
 # a running mean has its parameter's shape and dtype (float32 here)
 square_avg = {}
-rmsprop_step(
-    {"w": np.ones((2, 3), np.float32)}, {"w": np.ones((2, 3), np.float32)}, square_avg, 0.1
-)
+with T.in_place(square_avg):
+    rmsprop_step(
+        {"w": np.ones((2, 3), np.float32)}, {"w": np.ones((2, 3), np.float32)}, square_avg, 0.1
+    )
 T.assert_shape(square_avg["w"], (2, 3), name="square_avg of a (2, 3) float32 parameter")
 T.assert_equal(str(np.asarray(square_avg["w"]).dtype), "float32",
                name="dtype of the running mean of a float32 parameter",
@@ -1514,7 +1534,8 @@ start = {"p": rng.standard_normal((3, 4))}
 grad_seq = [{"p": rng.standard_normal((3, 4))} for _ in range(3)]
 params, square_avg = {"p": start["p"].copy()}, {}
 for grads in grad_seq:
-    rmsprop_step(params, grads, square_avg, 0.01)
+    with T.in_place(params, square_avg):
+        rmsprop_step(params, grads, square_avg, 0.01)
 T.assert_allclose(params["p"], rmsprop_reference(start, grad_seq, 0.01, 0.99, 1e-8)["p"],
                   rtol=1e-6, name="p after 3 steps with the default decay and eps",
                   hint="the defaults are decay=0.99 and eps=1e-8")  # fmt: skip
@@ -1523,7 +1544,9 @@ model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1
 for g in model.grads.values():
     g[...] = rng.standard_normal(g.shape)
 want = {k: model.params[k] - 0.1 * np.sign(model.grads[k]) for k in model.params}
-rmsprop_step(model.params, model.grads, {}, 0.01)
+params = model.params  # a new dict of the layers' own arrays at every access
+with T.in_place(params):
+    rmsprop_step(params, model.grads, {}, 0.01)
 for k, arr in model.params.items():
     T.assert_allclose(arr, want[k], rtol=1e-5, atol=1e-6, name=f"model parameter {k!r}",
                       hint="update the parameter arrays in place (p -= ...)")  # fmt: skip
@@ -1629,7 +1652,8 @@ first_step_mistakes = [  # what the usual mistakes give after the first step (t 
      w0 - 0.1 * g / (np.sqrt(0.001 * g**2) / 0.001 + 1e-8)),
 ]  # fmt: skip
 for t in (1, 2, 3):
-    adam_step(params, grads, state, 0.1)
+    with T.in_place(params, state):  # the grader hands back their new state
+        adam_step(params, grads, state, 0.1)
     T.assert_finite(
         params["w"], name=f"w after {t} Adam steps",
         hint='the first step must use t = 1: increase state["t"] before the update '
@@ -1658,7 +1682,8 @@ T.assert_equal(sorted(state.get("m", {})), ["b", "w"], name='keys of state["m"]'
 # Where eps goes, with a large eps: one step with g = 0.3, lr = 1, eps = 0.1 moves p by
 # 0.3 / (sqrt(0.09) + 0.1) = 0.75.
 params, state = {"p": np.array([0.0])}, {}
-adam_step(params, {"p": np.array([0.3])}, state, 1.0, eps=0.1)
+with T.in_place(params):
+    adam_step(params, {"p": np.array([0.3])}, state, 1.0, eps=0.1)
 T.assert_allclose(
     params["p"], [-0.75], rtol=1e-6, name="p after one Adam step (g=0.3, lr=1, eps=0.1)",
     mistakes=[("square root in the wrong place: use np.sqrt(v_hat) + eps, not "
@@ -1716,11 +1741,11 @@ cases = [  # lr, beta1, beta2, eps, steps
 for lr, b1, b2, eps, steps in cases:
     start = {k: rng.standard_normal(s) for k, s in shapes.items()}
     grad_seq = [{k: rng.standard_normal(s) * 0.3 for k, s in shapes.items()} for _ in range(steps)]
+    ref = adam_reference(start, grad_seq, lr, b1, b2, eps)
     params, state = {k: v.copy() for k, v in start.items()}, {}
     for grads in grad_seq:
-        with T.forbid_calls("cnnlab.optim", exercise="adam_step"):
+        with T.forbid_calls("cnnlab.optim", exercise="adam_step"), T.in_place(params, state):
             adam_step(params, grads, state, lr, b1, b2, eps)
-    ref = adam_reference(start, grad_seq, lr, b1, b2, eps)
     name = f"parameters after {steps} Adam steps (lr={lr}, beta1={b1}, beta2={b2}, eps={eps})"
     for variant, hint in HINTS.items():
         wrong = adam_reference(start, grad_seq, lr, b1, b2, eps, variant)
@@ -1758,7 +1783,9 @@ model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1
 for g in model.grads.values():
     g[...] = rng.standard_normal(g.shape)
 want = {k: model.params[k] - 0.01 * np.sign(model.grads[k]) for k in model.params}
-adam_step(model.params, model.grads, {}, 0.01)
+params = model.params  # a new dict of the layers' own arrays at every access
+with T.in_place(params):
+    adam_step(params, model.grads, {}, 0.01)
 for k, arr in model.params.items():
     T.assert_allclose(arr, want[k], rtol=1e-5, atol=1e-6, name=f"model parameter {k!r}",
                       hint="update the parameter arrays in place (p -= ...)")  # fmt: skip
@@ -2043,7 +2070,8 @@ def sgd(params, grads):
         params[k] -= 0.1 * grads[k]
 
 
-with T.reference_helpers(iterate_minibatches=batches_reference):
+# T.in_place(model): the grader hands back the model's new state (only what a test names)
+with T.reference_helpers(iterate_minibatches=batches_reference), T.in_place(model):
     loss = train_epoch(model, X, y, sgd, 10, np.random.default_rng(1))
 T.assert_allclose([loss], [ref_loss], rtol=1e-5, name="loss of one full-batch epoch",
                   hint="the loss of a batch is measured before its update")  # fmt: skip
@@ -2063,7 +2091,7 @@ model = nn.Sequential(nn.Flatten(), nn.Dropout(0.5, seed=0), nn.Linear(4, 3, see
 clean, _ = softmax_cross_entropy(model.forward(X), y)
 rng = np.random.default_rng(4)
 before = rng.bit_generator.state
-with T.reference_helpers(iterate_minibatches=batches_reference):
+with T.reference_helpers(iterate_minibatches=batches_reference), T.in_place(rng):
     loss = train_epoch(model, X, y, lambda p, g: None, 10, rng)
 T.assert_true(
     abs(loss - clean) > 1e-4,
@@ -2106,7 +2134,7 @@ ref_loss, dscores = softmax_cross_entropy(scores, y)
 ref.backward(dscores)
 for k, p in ref.params.items():
     p -= 0.1 * ref.grads[k]
-with T.reference_helpers(iterate_minibatches=batches_reference):
+with T.reference_helpers(iterate_minibatches=batches_reference), T.in_place(model):
     loss = train_epoch(model, X, y, sgd, 37, np.random.default_rng(2))
 T.assert_allclose([loss], [ref_loss], rtol=1e-5, name="train_epoch loss with one full batch")
 T.assert_true(isinstance(loss, float), f"train_epoch returned a {type(loss).__name__}",
@@ -2129,7 +2157,7 @@ T.assert_true(
 )
 # several epochs of SGD lower the loss
 model = fresh_model(7)
-with T.reference_helpers(iterate_minibatches=batches_reference):
+with T.reference_helpers(iterate_minibatches=batches_reference), T.in_place(model, rng):
     losses = [train_epoch(model, X, y, sgd, 8, rng) for _ in range(6)]
 T.assert_true(losses[-1] < losses[0] - 0.05,
               f"six SGD epochs did not lower the loss: {np.round(losses, 4)}")  # fmt: skip
@@ -2267,8 +2295,9 @@ X, y = np.ones((5, 1, 1, 1), np.float32), np.ones(5, int)
 right, _ = softmax_cross_entropy(np.array([[-1.0, 0.0, -1.0]]), [1])
 dropped, _ = softmax_cross_entropy(np.array([[1.0, 0.0, -3.0]]), [1])
 model.train()  # as it is after training
-check_pair(evaluate(model, X, y, batch_size=2), [right, 1.0], "evaluate of a model with "
-           "dropout (in train mode when called)", [
+with T.in_place(model):  # its mode is checked after the call: the grader hands it back
+    result = evaluate(model, X, y, batch_size=2)
+check_pair(result, [right, 1.0], "evaluate of a model with dropout (in train mode when called)", [
     ("evaluate left the model in train mode, so dropout was active: call model.eval() "
      "before the forward passes", [dropped, 0.0]),
 ])  # fmt: skip
@@ -2279,7 +2308,8 @@ T.assert_true(
     "was True (model.train() switches every layer; setting model.training does not)",
 )
 model.eval()
-evaluate(model, X, y)
+with T.in_place(model):
+    evaluate(model, X, y)
 T.assert_true(
     not model.training and not model.layers[1].training,
     "evaluate switched a model that was in eval mode to train mode",
@@ -2301,7 +2331,7 @@ y[flip] = (y[flip] + 1) % 5  # 163 of 203 right in eval mode
 loss, _ = softmax_cross_entropy(scores, y)
 chunks = [softmax_cross_entropy(scores[s : s + 50], y[s : s + 50])[0] for s in range(0, 203, 50)]
 model.train()
-with T.forbid_calls("cnnlab.train", exercise="evaluate"):
+with T.forbid_calls("cnnlab.train", exercise="evaluate"), T.in_place(model):
     result = evaluate(model, X, y, batch_size=50)
 check_pair(
     result, [loss, 163 / 203],
@@ -2728,7 +2758,8 @@ images = np.arange(1.0, 73.0, dtype=np.float32).reshape(3, 2, 3, 4)
 original = images.copy()
 r = np.random.default_rng(39)
 dy, dx = r.integers(-1, 2, size=3), r.integers(-1, 2, size=3)
-out = random_shift(images, np.random.default_rng(39), max_shift=1)
+with T.in_place(images):  # checked after the call: the grader hands back what the call did to it
+    out = random_shift(images, np.random.default_rng(39), max_shift=1)
 T.assert_shape(out, images.shape, name="random_shift of a (3, 2, 3, 4) batch")
 T.assert_equal(images, original, name="input images after random_shift",
                hint="work on a new array; do not shift the input in place")  # fmt: skip
@@ -2747,7 +2778,7 @@ original = images.copy()
 reference = cl.train.random_shift(images.copy(), np.random.default_rng(15), max_shift=m)
 r = np.random.default_rng(15)
 dy, dx = r.integers(-m, m + 1, size=400), r.integers(-m, m + 1, size=400)
-with T.forbid_calls("scipy.ndimage", "cnnlab.train", exercise="random_shift"):
+with T.forbid_calls("scipy.ndimage", "cnnlab.train", exercise="random_shift"), T.in_place(images):
     out = random_shift(images, np.random.default_rng(15), max_shift=m)
 T.assert_shape(out, images.shape, name="random_shift output, images (400, 2, 7, 9)")
 T.assert_equal(str(np.asarray(out).dtype), "float32", name="dtype of the output (input float32)")
@@ -2961,14 +2992,17 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # pixels of an image with stored training examples through
 # $k(x, x') = \exp(-\gamma \lVert x - x' \rVert^2)$ and needs no feature design at all
 # ([scikit-learn's SVC](https://scikit-learn.org/stable/modules/svm.html)). With its default
-# settings it reaches about 98.3% on this split, 354 of the 360 test digits. We ask our
-# convnet for **at least 98.5%**, which means 355 digits, or at most 5 of the 360 wrong: one
-# more right than the SVM. Be clear about
-# what such a margin means. On 360 images one digit is 0.28%, and an accuracy near 98.5% has a
-# binomial standard error of $\sqrt{0.985 \cdot 0.015 / 360} \approx 0.65\%$, more than two
-# digits: another split of the data (or another seed) moves either model by about that much.
-# One image more does not show that one method is better; the bar only makes sure that your
-# training really works. At the end we also give the SVM the benefit of tuning.
+# settings it reaches about 98.3% on this split, 354 of the 360 test digits: 6 wrong.
+#
+# The exercise below asks your convnet for **at least 97.5%**: 351 digits right, or at most
+# 9 of the 360 wrong, three more than the SVM gets wrong. The mark says that your training
+# works, not that your convnet beats the SVM. Be clear about what a digit or two means here.
+# On 360 images one digit is 0.28%, and an accuracy near 98.5% has a binomial standard error
+# of $\sqrt{0.985 \cdot 0.015 / 360} \approx 0.65\%$, more than two digits: another split of
+# the data (or another seed) moves either model by about that much. A digit or two more does
+# not show that one method is better, and a mark set at what a good run reaches would fail
+# good runs by bad luck. At the end we compare the two properly, and give the SVM the benefit
+# of tuning.
 #
 # A recipe that gets there, in the terms of this notebook: the default network of section 2
 # (13,706 parameters); Adam with batches of 32 for $E = 30$ epochs; at every epoch a fresh
@@ -2982,7 +3016,9 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # around it, which makes the final accuracy much less dependent on luck. Less, not
 # independent: the seed still moves the result by a few test digits, and so do choices the
 # recipe leaves open (shifting exactly half of the images, or starting the cosine at $e = 1$).
-# That is why the test gives a run that falls short a second chance with another seed.
+# We ran the recipe under each of these readings with ten seeds: no run got more than 5 of
+# the 360 digits wrong, four fewer than the mark allows. The test also gives a run that falls
+# short a second chance with another seed.
 #
 # ### Exercise 8: `train_convnet` (4 points)
 #
@@ -2995,7 +3031,7 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # returned for that epoch, so that the demonstration below can draw learning curves.
 #
 # The test trains your model with `seed=0` on the default split and checks that the **test
-# accuracy is at least 98.5%**: at most 5 of the 360 test digits wrong. If that run falls
+# accuracy is at least 97.5%**: at most 9 of the 360 test digits wrong. If that run falls
 # short, it trains once more with `seed=1`, and one of the two must reach the mark. Each run
 # must finish within about 30 seconds on a laptop (the grader stops a call after 60 s); the
 # recipe above takes a few seconds. Do not use
@@ -3115,20 +3151,21 @@ fit_acc = float(np.mean(cl.train.predict(small, X_train[:200]) == y_train[:200])
 T.assert_true(fit_acc >= 0.9, f"training accuracy {fit_acc:.1%} on the 200 training images "
               "(at least 90% expected): is the model learning?")  # fmt: skip
 # The hidden part trains on all 1,437 training images with seed=0 (and, if that run falls
-# short, once more with seed=1) and checks that cl.train.predict gets at least 98.5% of the
-# test digits right: at most 5 of the 360 wrong.
+# short, once more with seed=1) and checks that cl.train.predict gets at least 97.5% of the
+# test digits right: at most 9 of the 360 wrong.
 ### BEGIN HIDDEN TESTS
-# Wrong test digits (of 360) of the recipe, four readings x seeds 0-9, measured with
-# benchmarks/fairness_03.py (prob: each image shifted with probability 1/2, half: exactly
+# Wrong test digits (of 360) of the recipe, four readings x seeds 0-9, measured (last on
+# 2026-12-01) with benchmarks/fairness_03.py (prob: each image shifted with probability 1/2, half: exactly
 # N // 2 of them; e0: cosine over epochs 0..E-1, e1: over 1..E):
 #   seed      0  1  2  3  4  5  6  7  8  9
 #   prob-e0   4  1  4  1  3  3  3  3  3  4
 #   prob-e1   5  2  4  3  2  2  4  4  3  4
 #   half-e0   5  4  3  4  3  3  3  2  1  4
 #   half-e1   5  4  5  4  3  3  3  4  2  4
-# Every run passes (at most 5 wrong), none with a margin: one run's result moves by a few digits
-# with the seed (the tuned SVM misses 2), so a run that falls short with seed=0 gets a second
-# one with seed=1; the better of seeds 2k and 2k + 1 is at most 4 wrong in every row.
+# The mark allows 9 wrong. Every run passes at the first try, the worst with 5 wrong: a margin
+# of 4 errors, so the second try below (seed=1, for a run that falls short with seed=0) never
+# decides. One run's result moves by a few digits with the seed (the default SVM misses 6,
+# the tuned one 2): a mark at 98.5% (5 wrong) left no margin, one at 98% (7 wrong) only 2.
 runs = []
 for seed in (0, 1):
     epochs_seen = []
@@ -3152,11 +3189,11 @@ for seed in (0, 1):
     T.assert_finite(epochs_seen, name="losses passed to on_epoch_end")
     wrong = int(np.sum(cl.train.predict(model, X_test) != y_test))
     runs.append(f"{wrong} wrong with seed={seed} ({len(epochs_seen)} epochs, {seconds:.0f} s)")
-    if wrong <= 5:
+    if wrong <= 9:
         break
 T.assert_true(
-    wrong <= 5,
-    f"test accuracy below 98.5%: {'; '.join(runs)}; at most 5 of the 360 test digits may be wrong",
+    wrong <= 9,
+    f"test accuracy below 97.5%: {'; '.join(runs)}; at most 9 of the 360 test digits may be wrong",
     hint="follow the recipe: the default network, 30 epochs of Adam with batches of 32, each "
     "image shifted by up to 1 pixel with probability 1/2 at every epoch, lr from 3e-3 down to "
     "0 along a half cosine",
@@ -3251,7 +3288,7 @@ for k, (label, col) in enumerate([("original test digits", 1), ("shifted by <= 1
     bars = axes[0].bar(np.arange(4) + (k - 0.5) * 0.38, [table[n][col] for n in names], 0.38,
                        label=label, color=f"C{k}")  # fmt: skip
     axes[0].bar_label(bars, fmt="%.3f", fontsize=7, padding=1)
-axes[0].axhline(0.985, color="k", ls="--", lw=1, label="98.5% target")
+axes[0].axhline(0.975, color="k", ls="--", lw=1, label="97.5% target")
 axes[0].set_xticks(range(4), ["SVM default", "SVM tuned", "SVM + shifts", "convnet"])
 axes[0].set_ylim(0, 1.1)
 axes[0].set_ylabel("test accuracy")
@@ -3277,11 +3314,14 @@ _, svm_acc, svm_shifted, _, svm_stored = table["RBF SVM, default C=1"]
 shifts_shifted, shifts_stored = table["RBF SVM, + shifted copies"][2::2]
 cnn_shifted = table["convnet (yours)"][2]
 cl.claim("the default SVM: about 98.3%, 354 of 360", svm_right, equals=354)
-cl.claim("at most 5 of the 360 wrong", 360 - int(np.ceil(0.985 * 360)), equals=5)
-cl.claim("98.5% means 355 digits, one more than the SVM",
-         int(np.ceil(0.985 * 360)) - svm_right, equals=1)  # fmt: skip
+mark = round(0.975 * 360)  # digits right for 97.5%
+cl.claim("the SVM: 6 wrong", 360 - svm_right, equals=6)
+cl.claim("97.5%: 351 digits right", mark, equals=351)
+cl.claim("at most 9 of the 360 wrong", 360 - mark, equals=9)
+cl.claim("three more than the SVM gets wrong", svm_right - mark, equals=3)
 cl.claim("standard error about 0.65%", np.sqrt(0.985 * 0.015 / 360), low=0.006, high=0.007)
-cl.claim("the convnet clears 98.5%", cnn_acc, low=0.985)
+cl.claim("the convnet clears 97.5%", cnn_acc, low=0.975)
+cl.claim("in fact 98.5%", cnn_acc, low=0.985)
 cl.claim("and beats the default SVM", cnn_acc - svm_acc, low=1 / 360)
 cl.claim("the tuned SVM is as accurate within the noise", abs(cnn_acc - tuned_acc),
          high=0.0065)  # fmt: skip
@@ -3300,10 +3340,10 @@ cl.claim("the SVM stores hundreds of training images", len(default_svm.support_)
 cl.claim("the convnet: under 20,000 weights", final_model.num_params(), high=20_000)
 
 # %% [markdown]
-# Read the table and the figure together. The convnet clears the 98.5% mark and beats the SVM
-# with default settings; the tuned SVM is as accurate within the standard error discussed
-# above, on these centred 8x8 thumbnails where there is little spatial structure for
-# convolutions to exploit. Their few errors are mostly the same test digits (right panel, and
+# Read the table and the figure together. The convnet clears the 97.5% mark, in fact reaches
+# 98.5%, and beats the SVM with default settings; the tuned SVM is as accurate within the
+# standard error discussed above, on these centred 8x8 thumbnails where there is little
+# spatial structure for convolutions to exploit. Their few errors are mostly the same test digits (right panel, and
 # the pictures below): some 8x8 digits are ambiguous for any method. The shifted test digits
 # show a large difference, and its cause is the training data, not the architecture. The SVM
 # compares raw pixels with stored training images, so a one-pixel move makes a digit look like

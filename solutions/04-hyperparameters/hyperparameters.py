@@ -53,12 +53,16 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import cnnlab as cl
 from cnnlab import nn
 from cnnlab.layers import softmax_cross_entropy
 
 np.set_printoptions(precision=4, suppress=True)
+# Our arrays are small: one BLAS thread is faster than several threads competing for the cores
+# (cl.train.fit already trains with one; this also covers evaluation and the loops written here).
+threadpool_limits(1)
 
 # %% [markdown]
 # The data are scikit-learn's 8x8 handwritten digits again: 1,797 images, of which
@@ -475,8 +479,9 @@ T.assert_equal(
     hint="use rng for every random choice (no np.random.seed, no global state)",
 )
 g = np.random.default_rng(12)
-c1 = ids_of(train_val_split(X, y, 0.25, g)[2])
-c2 = ids_of(train_val_split(X, y, 0.25, g)[2])
+with T.in_place(g):  # the grader hands back g's new state after each call
+    c1 = ids_of(train_val_split(X, y, 0.25, g)[2])
+    c2 = ids_of(train_val_split(X, y, 0.25, g)[2])
 T.assert_true(
     set(c1.tolist()) != set(c2.tolist()),
     "two calls with the same Generator gave the same validation set",
@@ -859,7 +864,8 @@ T.assert_true(
     hint="stop right after RECORDING a loss that is not finite or > 4 x the LOWEST loss so far (not the first loss)",
 )
 g = np.random.default_rng(7)
-lr_range_test(zero_linear, X, y, 1e-4, 1e-3, 4, g)
+with T.in_place(g):  # the grader hands back g's new state
+    lr_range_test(zero_linear, X, y, 1e-4, 1e-3, 4, g)
 T.assert_true(
     g.random() != np.random.default_rng(7).random(),
     "the rng passed in was not used",
@@ -993,7 +999,8 @@ T.assert_true(
 
 # 4. the mini-batches are shuffled with the given rng
 g = np.random.default_rng(7)
-lr_range_test(zero_linear, X, y, 1e-4, 1e-3, 4, g)
+with T.in_place(g):  # the grader hands back g's new state
+    lr_range_test(zero_linear, X, y, 1e-4, 1e-3, 4, g)
 T.assert_true(
     g.random() != np.random.default_rng(7).random(),
     "the rng passed in was not used",
@@ -1889,7 +1896,8 @@ params = {
     "1.gamma": np.array([2.0, 2.0]),
 }
 saved = {k: v.copy() for k, v in params.items()}
-loss, grads = l2_penalty(params, 0.1)
+with T.in_place(params):  # checked after the call: the grader hands back what the call did to it
+    loss, grads = l2_penalty(params, 0.1)
 one_d = "the penalty includes 1-D arrays (the bias, batch-norm's gamma): only arrays with ndim >= 2 are weights"
 T.assert_true(
     isinstance(loss, (float, np.floating)) and np.ndim(loss) == 0,
@@ -1942,7 +1950,8 @@ for _trial in range(3):
     reg = float(10 ** rng.uniform(-4, -1))
     weights = {k: v for k, v in params.items() if v.ndim >= 2}
     want = 0.5 * reg * sum(float(np.sum(w**2)) for w in weights.values())
-    loss, grads = l2_penalty(params, reg)
+    with T.in_place(params):
+        loss, grads = l2_penalty(params, reg)
     with_bias = 0.5 * reg * sum(float(np.sum(v**2)) for v in params.values())
     hint = "0.5 * reg * (sum of w**2 over arrays with ndim >= 2)"
     if np.isclose(float(loss), 2 * want):
@@ -1984,7 +1993,8 @@ for _trial in range(3):
         )
 # the rule is the number of dimensions, not the name
 params = {"W1": rng.normal(size=(5, 3)), "b1": rng.normal(size=3), "W2": rng.normal(size=(3, 2))}
-loss, grads = l2_penalty(params, 0.1)
+with T.in_place(params):  # checked after the call: the grader hands back what the call did to it
+    loss, grads = l2_penalty(params, 0.1)
 T.assert_allclose(
     loss, 0.05 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2)), rtol=1e-7,
     name="l2_penalty loss for keys W1, b1, W2", hint="weights are the arrays with ndim >= 2, whatever their names",
@@ -2394,7 +2404,8 @@ T.assert_true(
     else "each decade must get the same share: draw the exponent uniformly",
 )
 g = np.random.default_rng(1)
-a, b = np.asarray(log_uniform(1.0, 100.0, 5, g)), np.asarray(log_uniform(1.0, 100.0, 5, g))
+with T.in_place(g):  # the grader hands back g's new state after each call
+    a, b = np.asarray(log_uniform(1.0, 100.0, 5, g)), np.asarray(log_uniform(1.0, 100.0, 5, g))
 T.assert_true(
     not np.allclose(a, b),
     f"two calls with the same Generator gave the same samples {np.round(a, 3).tolist()}",
@@ -2446,8 +2457,10 @@ T.assert_allclose(
     hint="use the rng you are given for all randomness",
 )
 g = np.random.default_rng(6)
+with T.in_place(g):
+    twice = log_uniform(1e-4, 1e-1, 10, g), log_uniform(1e-4, 1e-1, 10, g)
 T.assert_true(
-    not np.allclose(log_uniform(1e-4, 1e-1, 10, g), log_uniform(1e-4, 1e-1, 10, g)),
+    not np.allclose(*twice),
     "two calls with the same Generator gave the same samples",
     hint="draw from the rng you are given; do not seed a new generator inside",
 )
@@ -2616,7 +2629,8 @@ with (
     T.reference_helpers(log_uniform=reference_log_uniform),
 ):
     rng = np.random.default_rng(0)
-    configs = [sample_config(space, rng) for _ in range(300)]
+    with T.in_place(rng):  # the grader hands back rng's new state after each call
+        configs = [sample_config(space, rng) for _ in range(300)]
 config = configs[0]
 T.assert_true(
     isinstance(config, dict), f"sample_config should return a dict, got {type(config).__name__}"
@@ -2677,7 +2691,7 @@ space = {
     "m_uniform": ("uniform", 0.2, 0.9),
     "b_choice": ("choice", [16, "x", 2.5]),
 }
-with T.reference_helpers(log_uniform=reference_log_uniform):
+with T.reference_helpers(log_uniform=reference_log_uniform), T.in_place(rng):
     draws = [sample_config(space, rng) for _ in range(300)]
     a = sample_config(space, np.random.default_rng(4))
     b = sample_config(space, np.random.default_rng(4))
@@ -2698,7 +2712,8 @@ T.assert_true(
     hint="an inclusive/exclusive mistake: ('int', lo, hi) includes hi, and rng.integers(lo, hi) excludes it; use rng.integers(lo, hi + 1)",
 )
 try:
-    sevens = [sample_config({"one": ("int", 7, 7)}, rng)["one"] for _ in range(5)]
+    with T.in_place(rng):
+        sevens = [sample_config({"one": ("int", 7, 7)}, rng)["one"] for _ in range(5)]
 except ValueError as exc:
     sevens = f"ValueError: {exc}"
 T.assert_true(
@@ -4192,7 +4207,7 @@ print(
 )
 print(f"the whole notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 cl.claim("the final test accuracy is in the low to mid nineties", test_acc, low=0.9, high=0.97)
-cl.claim("below the 98.5 % target that 03-training's recipe clears", test_acc, high=0.985)
+cl.claim("below the 98.5 % that 03-training's recipe clears", test_acc, high=0.985)
 cl.claim(
     "03's network has about four times as many parameters",
     recipe_03.num_params() / model.num_params(),

@@ -183,20 +183,23 @@ def test_random_shift_agrees_with_its_library_twin():
 # ------------------------------------------------------------------------------------------
 
 
-def test_train_convnet_too_short():
+def test_train_convnet_trains_on_a_debugging_subset():
+    # passes the public rehearsal on 200 images (96% fit), then gets 41 (seed 0) and 23 (seed 1)
+    # of the 360 test digits wrong: far above the 9 the mark allows
     overrides = {"train_convnet": """
 def train_convnet(X, y, seed=0, on_epoch_end=None):
     rng = np.random.default_rng(seed)
     model = build_convnet(X.shape[1:], 10, rng=rng)
     state = {}
-    for epoch in range(10):  # no augmentation, no schedule, too few epochs: about 97.5%
+    X, y = X[:300], y[:300]  # left over from debugging
+    for epoch in range(10):
         loss = train_epoch(model, X, y, lambda p, g: adam_step(p, g, state, 3e-3), 32, rng)
         if on_epoch_end is not None:
             on_epoch_end(epoch, model, loss)
     return model
 """}  # fmt: skip
-    fails("test_train_convnet", overrides, "98.5%")
-    assert "98.5%" in hidden_failure("test_train_convnet", overrides)
+    fails("test_train_convnet", overrides, "97.5%")
+    assert "test accuracy below 97.5%" in hidden_failure("test_train_convnet", overrides)
 
 
 def test_train_convnet_library_only():

@@ -345,7 +345,7 @@ MISTAKES = [
             rng = np.random.default_rng(seed)
             model = build_convnet(X.shape[1:], 10, rng=rng)
             state = {}
-            for epoch in range(8):
+            for epoch in range(5):  # 19 wrong with seed 0, 11 with seed 1 (the mark allows 9)
                 loss = train_epoch(model, X, y, lambda p, g: adam_step(p, g, state, 3e-3), 32, rng)
                 if on_epoch_end is not None:
                     on_epoch_end(epoch, model, loss)
