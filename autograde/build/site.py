@@ -4,19 +4,23 @@ The site is a jupyter-book 1.x (Sphinx + myst-nb) build of the whole course, mad
 
 1. every ``solutions/NN-topic/topic.py`` becomes its instructor notebook
    (:func:`autograde.build.release.to_notebook`) and is executed in a Jupyter kernel, two at a
-   time (:func:`autograde.build.execute.run_notebook`); an executed notebook is cached in
-   ``build/site/cache/`` under a hash of its source and of the ``cnnlab`` package, so an
-   unchanged notebook is not run again;
+   time, longest first (:func:`autograde.build.execute.run_notebook`); an executed notebook is
+   cached in ``build/site/cache/`` under a hash of its source and of the ``cnnlab`` package,
+   so an unchanged notebook is not run again;
 2. :func:`strip` removes what a learner must not see, as ``nbgrader generate_assignment`` does
    (``ClearSolutions``, ``ClearHiddenTests``, ``ClearMarkScheme``), then clears the outputs of
    answer and test cells: the pages show exactly the cells of the student release, plus the
-   outputs and figures of the demonstration cells;
+   outputs and figures of the demonstration cells; each notebook is stripped as soon as it
+   is executed, and Sphinx is imported while the last ones run;
 3. ``site/`` (configuration, landing page, the "run locally" and "get graded" pages) is copied to
    ``build/site/src`` with the notebooks, the table of notebooks on the landing page is written
    from each notebook's introduction (title, time, points), and MathJax 2.7 is copied from the
    ``jupyter-server-mathjax`` package into the site's ``_static/mathjax``: no page loads
    anything from another host;
-4. Sphinx writes ``build/site/html`` (open ``build/site/html/index.html``).
+4. Sphinx reads and writes the pages in ``--jobs`` processes into ``build/site/html`` (open
+   ``build/site/html/index.html``); jupyter-book executes nothing.
+
+It prints the wall and CPU seconds of each executed notebook and of each phase.
 
 ``python -m autograde.build.site [--out DIR] [--cache DIR] [--jobs N] [--no-cache]``.
 """
@@ -31,9 +35,11 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +66,7 @@ class Page:
     time: str  # "about 2.5 hours"
     points: str  # "20", "" when the intro box does not say
     seconds: float = 0.0  # execution time (0 when taken from the cache)
+    cpu: float = 0.0  # CPU seconds of the execution, kernel included
     cached: bool = False
     errors: tuple[str, ...] = ()
 
@@ -74,13 +81,27 @@ def cache_key(source: Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def _execute(source: str, target: str) -> tuple[float, list[str]]:
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (a kernel, once shut)."""
+    me, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _execute(source: str, target: str) -> tuple[float, float, list[str]]:
     """Worker: build the instructor notebook of ``source``, execute it, write it to ``target``.
 
-    Returns the seconds it took and its errors (failed test cells and demo cells).
+    Returns the seconds it took, the CPU seconds it took (its kernel's included) and its errors
+    (failed test cells and demo cells).
     """
     from autograde.build.execute import run_notebook
 
+    # The pool runs one kernel per core: a kernel's BLAS threads would only contend with the
+    # other kernel (measured: notebook 01 took 16-22 % more CPU time with OpenBLAS's 2 threads).
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    cpu = _cpu_seconds()
     target_path = Path(target)
     target_path.parent.mkdir(parents=True, exist_ok=True)
     work = target_path.with_name(f".{target_path.stem}-{os.getpid()}.ipynb")
@@ -93,16 +114,29 @@ def _execute(source: str, target: str) -> tuple[float, list[str]]:
     errors += result.demo_errors
     nbformat.write(result.notebook, work)
     os.replace(work, target_path)  # atomic: a cache entry is complete or absent
-    return result.seconds, errors
+    return result.seconds, _cpu_seconds() - cpu, errors
+
+
+Executed = tuple[nbformat.NotebookNode, float, float, bool, list[str]]
 
 
 def execute_all(
-    sources: dict[str, Path], cache: Path, *, jobs: int = 2, use_cache: bool = True
-) -> dict[str, tuple[nbformat.NotebookNode, float, bool, list[str]]]:
-    """Executed instructor notebooks: assignment -> (notebook, seconds, from cache, errors).
+    sources: dict[str, Path],
+    cache: Path,
+    *,
+    jobs: int = 2,
+    use_cache: bool = True,
+    ready: Callable[[str, nbformat.NotebookNode], object] | None = None,
+    idle: Callable[[], object] | None = None,
+) -> dict[str, Executed]:
+    """Executed instructor notebooks: assignment -> (notebook, seconds, CPU seconds, from cache,
+    errors).
 
-    Notebooks missing from ``cache`` run ``jobs`` at a time, the slowest of the last build
-    first. A notebook that ran with errors is not kept in the cache.
+    Notebooks missing from ``cache`` run ``jobs`` at a time, longest first: by the times of the
+    last build, or, with none, last notebook first (the later notebooks train networks). A
+    notebook that ran with errors is not kept in the cache. ``ready(assignment, notebook)`` is
+    called as each notebook becomes available (cached ones first), and ``idle()`` once every
+    execution has started: the parent's own work overlaps the executions.
     """
     cache.mkdir(parents=True, exist_ok=True)
     times_file = cache / "times.json"
@@ -110,30 +144,42 @@ def execute_all(
         times = json.loads(times_file.read_text())
     except (OSError, ValueError):
         times = {}
-    done: dict[str, tuple[nbformat.NotebookNode, float, bool, list[str]]] = {}
+    done: dict[str, Executed] = {}
     todo = {}
     for assignment, source in sources.items():
         target = cache / f"{assignment}-{cache_key(source)}.ipynb"
         if use_cache and target.exists():
-            done[assignment] = (nbformat.read(target, as_version=4), 0.0, True, [])
+            done[assignment] = (nbformat.read(target, as_version=4), 0.0, 0.0, True, [])
+            if ready:
+                ready(assignment, done[assignment][0])
         else:
             todo[assignment] = (source, target)
-    order = sorted(todo, key=lambda a: -times.get(a, 0.0))
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max(1, jobs), mp_context=context) as pool:
-        futures = {a: pool.submit(_execute, str(todo[a][0]), str(todo[a][1])) for a in order}
-        for assignment in order:
-            seconds, errors = futures[assignment].result()
-            target = todo[assignment][1]
-            done[assignment] = (nbformat.read(target, as_version=4), seconds, False, errors)
-            times[assignment] = round(seconds, 1)
-            for old in cache.glob(f"{assignment}-*.ipynb"):
-                if old != target:
-                    old.unlink(missing_ok=True)
-            if errors:
-                target.unlink(missing_ok=True)
-    times_file.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
-    return done
+    rank = {a: i for i, a in enumerate(sources)}
+    order = sorted(todo, key=lambda a: (-times.get(a, 0.0), -rank[a]))
+    if order:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(
+            max(1, min(jobs, len(order))), mp_context=context
+        ) as pool:
+            futures = {pool.submit(_execute, str(todo[a][0]), str(todo[a][1])): a for a in order}
+            if idle:
+                idle()
+            for future in concurrent.futures.as_completed(futures):
+                assignment = futures[future]
+                seconds, cpu, errors = future.result()
+                target = todo[assignment][1]
+                nb = nbformat.read(target, as_version=4)
+                done[assignment] = (nb, seconds, cpu, False, errors)
+                times[assignment] = round(seconds, 1)
+                for old in cache.glob(f"{assignment}-*.ipynb"):
+                    if old != target:
+                        old.unlink(missing_ok=True)
+                if errors:
+                    target.unlink(missing_ok=True)
+                if ready:
+                    ready(assignment, nb)
+        times_file.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+    return {a: done[a] for a in sources}
 
 
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -237,10 +283,34 @@ def write_source(
     return pages, changed
 
 
-def build_html(src: Path, html: Path, doctrees: Path) -> None:
-    """Run Sphinx through jupyter-book on ``src`` into ``html``."""
+def _prepare_sphinx() -> None:
+    """Import Sphinx and the extensions (seconds of CPU), and let Sphinx read in parallel.
+
+    ``sphinx_external_toc`` always loads ``sphinx_multitoc_numbering``, which does not declare
+    itself parallel-safe, so Sphinx would read the pages one at a time. It only replaces the
+    section numbering, which Sphinx runs in the parent process after reading: it is safe.
+    """
+    import jupyter_book.sphinx  # noqa: F401
+    import myst_nb  # noqa: F401
+    import sphinx_book_theme  # noqa: F401
+    import sphinx_multitoc_numbering
+
+    setup = sphinx_multitoc_numbering.setup
+    if not getattr(setup, "parallel_safe", False):
+
+        def parallel_safe_setup(app):
+            setup(app)
+            return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+        parallel_safe_setup.parallel_safe = True
+        sphinx_multitoc_numbering.setup = parallel_safe_setup
+
+
+def build_html(src: Path, html: Path, doctrees: Path, *, jobs: int = 2) -> None:
+    """Run Sphinx through jupyter-book on ``src`` into ``html``, ``jobs`` processes at once."""
     from jupyter_book.sphinx import build_sphinx
 
+    _prepare_sphinx()
     failed = build_sphinx(
         src,
         html,
@@ -249,26 +319,62 @@ def build_html(src: Path, html: Path, doctrees: Path) -> None:
         confoverrides={"latex_individualpages": False},  # jupyter-book's CLI always sets it
         doctreedir=doctrees,
         quiet=True,
+        jobs=jobs,
     )
     if failed:
         raise RuntimeError(f"Sphinx failed: {failed}")
 
 
+def _clock() -> tuple[float, float]:
+    times = os.times()
+    cpu = times.user + times.system + times.children_user + times.children_system
+    return time.perf_counter(), cpu
+
+
 def build(
-    out: Path = OUT, *, cache: Path = CACHE, jobs: int = 2, use_cache: bool = True
+    out: Path = OUT,
+    *,
+    cache: Path = CACHE,
+    jobs: int = 2,
+    use_cache: bool = True,
+    phases: dict[str, tuple[float, float]] | None = None,
 ) -> list[Page]:
-    """Build the whole site into ``out/html``; returns its notebook pages."""
+    """Build the whole site into ``out/html``; returns its notebook pages.
+
+    ``phases`` receives (wall, CPU) seconds of each phase: the notebooks' execution (CPU of the
+    kernels and workers), the rest of the CPU meanwhile (starting the workers, stripping the
+    notebooks as they come, importing Sphinx), writing the source folder, and Sphinx.
+    """
+    phases = {} if phases is None else phases
     sources = solution_sources()
-    executed = execute_all(sources, cache, jobs=jobs, use_cache=use_cache)
-    notebooks = {a: strip(executed[a][0]) for a in sources}
+    notebooks: dict[str, nbformat.NotebookNode] = {}
+    start, cpu = _clock()
+    executed = execute_all(
+        sources,
+        cache,
+        jobs=jobs,
+        use_cache=use_cache,
+        ready=lambda assignment, nb: notebooks.__setitem__(assignment, strip(nb)),
+        idle=_prepare_sphinx,
+    )
+    now, cpu_now = _clock()
+    phases["notebooks"] = (now - start, sum(e[2] for e in executed.values()))
+    phases["meanwhile: strip, imports"] = (now - start, cpu_now - cpu - phases["notebooks"][1])
+    start, cpu = _clock()
+    notebooks = {a: notebooks[a] for a in sources}
     pages, changed = write_source(out / "src", notebooks, sources)
     if changed:  # Sphinx does not always notice a changed configuration: start afresh
         shutil.rmtree(out / "doctrees", ignore_errors=True)
         shutil.rmtree(out / "html", ignore_errors=True)
     for page in pages:
-        _, page.seconds, page.cached, errors = executed[page.assignment]
+        _, page.seconds, page.cpu, page.cached, errors = executed[page.assignment]
         page.errors = tuple(errors)
-    build_html(out / "src", out / "html", out / "doctrees")
+    now, cpu_now = _clock()
+    phases["source folder"] = (now - start, cpu_now - cpu)
+    start, cpu = now, cpu_now
+    build_html(out / "src", out / "html", out / "doctrees", jobs=max(1, jobs))
+    now, cpu_now = _clock()
+    phases["sphinx"] = (now - start, cpu_now - cpu)
     return pages
 
 
@@ -280,17 +386,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="execute every notebook again")
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    phases: dict[str, tuple[float, float]] = {}
     pages = build(
-        args.out.resolve(), cache=args.cache.resolve(), jobs=args.jobs, use_cache=not args.no_cache
+        args.out.resolve(),
+        cache=args.cache.resolve(),
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        phases=phases,
     )
     errors = 0
     for page in pages:
-        how = "cached" if page.cached else f"executed in {page.seconds:.0f} s"
+        how = "cached" if page.cached else f"executed in {page.seconds:.0f} s, CPU {page.cpu:.0f} s"
         print(f"{page.docname:<58} {how}")
         for error in page.errors:
             print(f"    ERROR {error.splitlines()[0][:150]}")
         errors += len(page.errors)
     index = args.out.resolve() / "html" / "index.html"
+    for phase, (wall, cpu) in phases.items():
+        print(f"  {phase:<28} {wall:6.1f} s wall {cpu:6.1f} s CPU")
     print(f"site built in {time.perf_counter() - start:.0f} s: {index}")
     if errors:
         print(f"{errors} errors in the solution notebooks (shown on their pages)", file=sys.stderr)
