@@ -18,6 +18,7 @@ import ast
 import contextlib
 import inspect
 import io
+import re
 import textwrap
 from functools import cache
 
@@ -46,6 +47,48 @@ def graded_ids(assignment: str) -> tuple[list[str], list[str]]:
     answers = [m["grade_id"] for m in metas if _kind(m) == "answer"]
     tests = [m["grade_id"] for m in metas if _kind(m) == "test"]
     return answers, tests
+
+
+def graded_functions() -> list[tuple[str, str, str]]:
+    """(assignment, name, answer source) of every graded function of every notebook."""
+    found = []
+    for assignment in sorted(solution_sources()):
+        answers = set(graded_ids(assignment)[0])
+        for _, meta, source in cells(assignment):
+            name = meta.get("grade_id")
+            if name in answers and re.search(rf"^def {name}\(", source, re.M):
+                found.append((assignment, name, source))
+    return found
+
+
+# Source for a mutant answer cell: _spoil(value) zeroes every array a value holds (top level,
+# in dicts, lists and tuples, a module's params) and returns whether there was one; with
+# moves=True it also draws from a generator and switches a module to the other mode.
+SPOIL = """
+def _spoil(value, depth=0, moves=False):
+    import numpy as _np
+    if isinstance(value, _np.ndarray):
+        if value.flags.writeable and value.size:
+            value[...] = 0
+            return True
+        return False
+    if moves and isinstance(value, _np.random.Generator):
+        value.random(3)
+        return True
+    if depth > 2:
+        return False
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(getattr(value, "params", None), dict):
+        if moves and isinstance(getattr(value, "training", None), bool):
+            value.training = not value.training
+        items = list(value.params.values())
+    else:
+        return False
+    return any([_spoil(item, depth + 1, moves) for item in items])
+"""
 
 
 def namespace(assignment: str, overrides: dict[str, str] | None = None) -> dict:

@@ -22,40 +22,13 @@ declare their objects by hand.
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from nbtools import cells, graded_ids, run_test_cell
-
-from autograde.build.release import solution_sources
+from nbtools import SPOIL, graded_functions, run_test_cell
 
 MUTANT = """
 {source}
 
-def _scribble(value, depth=0):
-    import numpy as _np
-    if isinstance(value, _np.ndarray):
-        if value.flags.writeable and value.size:
-            value[...] = 0
-            return True
-        return False
-    if isinstance(value, _np.random.Generator):
-        value.random(3)
-        return True
-    if depth > 2:
-        return False
-    if isinstance(value, dict):
-        items = list(value.values())
-    elif isinstance(value, (list, tuple)):
-        items = list(value)
-    elif isinstance(getattr(value, "params", None), dict):
-        if isinstance(getattr(value, "training", None), bool):
-            value.training = not value.training
-        items = list(value.params.values())
-    else:
-        return False
-    return any([_scribble(item, depth + 1) for item in items])
-
+{spoil}
 
 def _reachable(value, found, depth=0):
     import numpy as _np
@@ -77,7 +50,7 @@ def {name}(*args, **kwargs):
     for a in (*args, *kwargs.values()):
         _reachable(a, __import__("builtins")._cnnlab_arguments)
     _reachable(out, __import__("builtins")._cnnlab_returned)
-    if any([_scribble(a) for a in (*args, *kwargs.values())]):
+    if any([_spoil(a, moves=True) for a in (*args, *kwargs.values())]):
         __import__("builtins")._cnnlab_scribbled = True
     return out
 """
@@ -113,22 +86,15 @@ def argument_checks(monkeypatch):
     del builtins._cnnlab_arguments, builtins._cnnlab_returned, builtins._cnnlab_argument_failed
 
 
-def _functions():
-    for assignment in sorted(solution_sources()):
-        answers = set(graded_ids(assignment)[0])
-        for _, meta, source in cells(assignment):
-            name = meta.get("grade_id")
-            if name in answers and re.search(rf"^def {name}\(", source, re.M):
-                yield pytest.param(assignment, name, source, id=f"{assignment}-{name}")
-
-
-@pytest.mark.parametrize("assignment, name, source", list(_functions()))
+@pytest.mark.parametrize(
+    "assignment, name, source", [pytest.param(*f, id=f"{f[0]}-{f[1]}") for f in graded_functions()]
+)
 def test_a_check_of_the_arguments_is_declared(assignment, name, source, argument_checks):
     """A check of an argument that catches a scribbling function with shared objects catches it
     under the grader's rule too."""
     builtins = argument_checks
     builtins._cnnlab_scribbled = False
-    mutant = {name: MUTANT.format(source=source, name=name)}
+    mutant = {name: MUTANT.format(spoil=SPOIL, source=source, name=name)}
     shared = run_test_cell(assignment, f"test_{name}", mutant, graded=False)
     if not builtins._cnnlab_scribbled:
         pytest.skip(f"no call of {name} here gets an argument to scribble over")

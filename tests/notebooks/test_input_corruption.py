@@ -16,35 +16,14 @@ declares with ``T.in_place``, see test_in_place.py): the rule holds for the decl
 from __future__ import annotations
 
 import builtins
-import re
 
 import pytest
-from nbtools import cells, graded_ids, run_test_cell
-
-from autograde.build.release import solution_sources
+from nbtools import SPOIL, graded_functions, run_test_cell
 
 MUTANT = """
 {source}
 
-def _corrupt(value, depth=0):
-    import numpy as _np
-    if isinstance(value, _np.ndarray):
-        if value.flags.writeable and value.size:
-            value[...] = 0
-            return True
-        return False
-    if depth > 2:
-        return False
-    if isinstance(value, dict):
-        items = list(value.values())
-    elif isinstance(value, (list, tuple)):
-        items = list(value)
-    elif isinstance(getattr(value, "params", None), dict):
-        items = list(value.params.values())
-    else:
-        return False
-    return any([_corrupt(item, depth + 1) for item in items])
-
+{spoil}
 
 _solution_{name} = {name}
 
@@ -73,7 +52,7 @@ def _spoiled_answer(args, kwargs):
     import copy
     honest = copy.deepcopy((args, kwargs))
     honest_out = _solution_{name}(*honest[0], **honest[1])
-    if any([_corrupt(a) for a in (*args, *kwargs.values())]):
+    if any([_spoil(a) for a in (*args, *kwargs.values())]):
         out = _solution_{name}(*args, **kwargs)
         if not _same((honest_out, honest), (out, (args, kwargs))):
             __import__("builtins")._cnnlab_corrupted = True
@@ -88,7 +67,7 @@ def {name}(*args, **kwargs):
     _calls_{name}[0] += 1
     if _calls_{name}[0] == 1 and {honest_first}:  # first case right, objects spoiled after it
         out = _solution_{name}(*args, **kwargs)
-        [_corrupt(a) for a in (*args, *kwargs.values())]
+        [_spoil(a) for a in (*args, *kwargs.values())]
         return out
     if {corrupt}:
         return _spoiled_answer(args, kwargs)
@@ -96,24 +75,21 @@ def {name}(*args, **kwargs):
 """
 
 
-def _functions():
-    for assignment in sorted(solution_sources()):
-        answers = set(graded_ids(assignment)[0])
-        for _, meta, source in cells(assignment):
-            name = meta.get("grade_id")
-            if name in answers and re.search(rf"^def {name}\(", source, re.M):
-                yield pytest.param(assignment, name, source, id=f"{assignment}-{name}")
-
-
 @pytest.mark.parametrize("honest_first", [False, True], ids=["every call", "after the first"])
-@pytest.mark.parametrize("assignment, name, source", list(_functions()))
+@pytest.mark.parametrize(
+    "assignment, name, source", [pytest.param(*f, id=f"{f[0]}-{f[1]}") for f in graded_functions()]
+)
 def test_corrupting_the_inputs_gains_nothing(assignment, name, source, honest_first):
     """Zeroing from the first call, or answering the first case right and spoiling the shared
     objects (a model, a dict of arrays) for the cases after it, fails the test cell."""
     builtins._cnnlab_corrupted = False
-    control = MUTANT.format(source=source, name=name, corrupt=False, honest_first=False)
+    control = MUTANT.format(
+        spoil=SPOIL, source=source, name=name, corrupt=False, honest_first=False
+    )
     assert run_test_cell(assignment, f"test_{name}", {name: control}, graded=False) is None
-    mutant = MUTANT.format(source=source, name=name, corrupt=True, honest_first=honest_first)
+    mutant = MUTANT.format(
+        spoil=SPOIL, source=source, name=name, corrupt=True, honest_first=honest_first
+    )
     exc = run_test_cell(assignment, f"test_{name}", {name: mutant}, graded=False)
     if not builtins._cnnlab_corrupted:
         pytest.skip(f"no call of {name} here gets an input whose zeroing changes the answer")
