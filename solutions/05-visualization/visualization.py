@@ -2455,9 +2455,10 @@ if not cl.is_grading():
     cl.claim("filled shapes: about half to three quarters", purity[:3].max(), high=0.8)
 
 # %% [markdown]
-# The ring, the cross and the three bar classes form islands of their own, which is what the
-# final linear layer needs: more than nine in ten of their points' nearest neighbours in the map
-# share their class (printed above). The filled shapes - circle, square, triangle - share one
+# The ring and the horizontal and vertical bars form islands of their own; the cross and the
+# diagonal bar share one island but keep to their own halves of it. That is what the final
+# linear layer needs: more than nine in ten of these points' nearest neighbours in the map share
+# their class (printed above). The filled shapes - circle, square, triangle - share one
 # region in which they only partly separate, with about half to three quarters of the
 # neighbours of their own class: these are the classes the network finds hard, and the
 # thumbnails near the borders show why (a small disc and a small square differ by a few
