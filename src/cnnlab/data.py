@@ -16,6 +16,9 @@ Every loader returns images as float32 NCHW arrays with values in [0, 1] and lab
 from __future__ import annotations
 
 import functools
+import gzip
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 
@@ -56,8 +59,10 @@ def load_digits(test_size=0.2, seed=0):
     """Load scikit-learn's 8x8 handwritten digits as NCHW images, split train/test.
 
     The 1,797 images ship with scikit-learn, so nothing is downloaded. Pixel values (0..16 in
-    the original) are divided by 16. The split is stratified, so every digit keeps its share in
-    both parts, and it depends only on ``seed``.
+    the original) are divided by 16. The split is scikit-learn's stratified
+    ``train_test_split(..., random_state=seed, stratify=y)``, so every digit keeps its share in
+    both parts, and it depends only on ``seed``. The default split is stored with cnnlab, so the
+    usual call reads the file and does not import scikit-learn (which takes about 2 s).
 
     Parameters
     ----------
@@ -73,18 +78,55 @@ def load_digits(test_size=0.2, seed=0):
     X_test : ndarray, shape (N_test, 1, 8, 8), float32 in [0, 1]
     y_test : ndarray, shape (N_test,), int64 in 0..9
     """
-    from sklearn.datasets import load_digits as _sk_load_digits
-    from sklearn.model_selection import train_test_split
-
     if not 0.0 < float(test_size) < 1.0:
         raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}")
-    bunch = _sk_load_digits()
-    X = (bunch.images.astype(np.float32) / 16.0)[:, None, :, :]
-    y = bunch.target.astype(np.int64)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=seed, stratify=y
-    )
-    return X_train, y_train, X_test, y_test
+    pixels, labels = _digits_file()
+    X = (pixels.reshape(-1, 8, 8).astype(np.float32) / 16.0)[:, None, :, :]
+    y = labels.astype(np.int64)
+    train, test = _digits_split(y, test_size, seed)
+    return X[train], y[train], X[test], y[test]
+
+
+def _sklearn_file(*parts):
+    """Path of a data file inside the installed scikit-learn, found WITHOUT importing it.
+
+    Importing scikit-learn takes about 2 s (it pulls in SciPy's statistics); reading the file
+    the way scikit-learn's own loaders do takes milliseconds and gives the same arrays.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("cnnlab's digits and sample photos come with scikit-learn")
+    return Path(spec.submodule_search_locations[0], *parts)
+
+
+@functools.cache
+def _digits_file():
+    """scikit-learn's ``datasets/data/digits.csv.gz``: (pixels 0..16, labels), read-only."""
+    with gzip.open(_sklearn_file("datasets", "data", "digits.csv.gz")) as f:
+        lines = f.read().decode("ascii").splitlines()  # 10x faster than reading a text stream
+    data = np.loadtxt(lines, delimiter=",")  # as sklearn.datasets.load_digits parses it
+    pixels, labels = data[:, :-1], data[:, -1].astype(np.int64)
+    pixels.setflags(write=False)
+    labels.setflags(write=False)
+    return pixels, labels
+
+
+# The default split, train_test_split(..., test_size=0.2, random_state=0, stratify=y), stored as
+# index arrays (train rows, then test rows, in the order train_test_split returns them), so that
+# the usual call needs no scikit-learn import. tests/library/test_data.py checks that it is
+# exactly scikit-learn's split; any other test_size or seed asks scikit-learn.
+_DEFAULT_SPLIT = Path(__file__).parent / "splits" / "digits-test0.2-seed0.npz"
+
+
+def _digits_split(y, test_size, seed):
+    """(train indices, test indices) of the stratified split of ``y``."""
+    seed_is_0 = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed == 0
+    if float(test_size) == 0.2 and seed_is_0:
+        with np.load(_DEFAULT_SPLIT) as stored:
+            return stored["train"].astype(np.intp), stored["test"].astype(np.intp)
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(y)), test_size=test_size, random_state=seed, stratify=y)
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,9 +325,10 @@ _SAMPLE_IMAGES = {"china": "china.jpg", "flower": "flower.jpg"}
 @functools.cache
 def _decoded_photo(filename):
     """The decoded photo as uint8 (H, W, 3), read once per process (decoding takes ~0.3 s)."""
-    from sklearn.datasets import load_sample_image
+    from PIL import Image
 
-    photo = load_sample_image(filename)
+    with Image.open(_sklearn_file("datasets", "images", filename)) as image:
+        photo = np.asarray(image)  # as sklearn.datasets.load_sample_image reads it
     photo.setflags(write=False)
     return photo
 

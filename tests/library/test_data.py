@@ -3,6 +3,8 @@
 import gzip
 import io
 import pickle
+import subprocess
+import sys
 import tarfile
 import time
 
@@ -40,6 +42,43 @@ def test_load_digits_same_seed_same_split():
     assert not np.array_equal(a[0], c[0])
     with pytest.raises(ValueError, match="test_size"):
         data.load_digits(test_size=1.5)
+
+
+@pytest.mark.parametrize("test_size, seed", [(0.2, 0), (0.25, 1), (0.2, 3)])
+def test_load_digits_is_scikit_learns_split(test_size, seed):
+    """The stored default split and the file reader give exactly scikit-learn's arrays."""
+    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sk_load_digits()
+    X, y = (bunch.images.astype(np.float32) / 16.0)[:, None], bunch.target.astype(np.int64)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=y
+    )
+    got = data.load_digits(test_size=test_size, seed=seed)
+    for name, expected, actual in zip(("X_train", "y_train", "X_test", "y_test"),
+                                      (X_train, y_train, X_test, y_test), got):  # fmt: skip
+        assert actual.dtype == expected.dtype, name
+        np.testing.assert_array_equal(actual, expected, err_msg=name)
+
+
+def test_default_digits_and_photos_do_not_import_scikit_learn():
+    """Importing scikit-learn costs ~2 s per notebook; the usual calls read its files instead."""
+    code = (
+        "import sys, cnnlab as cl; cl.data.load_digits(); cl.data.sample_image('flower');"
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_sample_photos_are_scikit_learns():
+    from sklearn.datasets import load_sample_image
+
+    for name in ("china", "flower"):
+        np.testing.assert_array_equal(
+            data._decoded_photo(f"{name}.jpg"), load_sample_image(f"{name}.jpg")
+        )
 
 
 # ------------------------------------------------------------------------------------------
