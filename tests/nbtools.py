@@ -25,6 +25,7 @@ from functools import cache
 from autograde import cells as fmt
 from autograde.build.release import solution_sources, to_notebook
 from autograde.cells import HIDDEN
+from cnnlab import sources
 
 # Test cells run with the grader's write-back rule unless a test asks otherwise (see _as_graded)
 GRADED = True
@@ -88,6 +89,11 @@ def _spoil(value, depth=0, moves=False):
     else:
         return False
     return any([_spoil(item, depth + 1, moves) for item in items])
+
+
+def _spoil_all(args, kwargs, moves=False):
+    # outside the wrapper's def, which T.assert_no_loops reads: the wrapper has no loop
+    return any([_spoil(a, 0, moves) for a in (*args, *kwargs.values())])
 """
 
 
@@ -98,12 +104,15 @@ def namespace(assignment: str, overrides: dict[str, str] | None = None) -> dict:
     if unknown:
         raise KeyError(f"no answer cells named {sorted(unknown)} in {assignment}")
     ns: dict = {"__name__": "__main__"}
+    ran: list[str] = []
+    sources.set_provider(lambda: ran)  # what T.assert_no_loops reads, as the grader's judge does
     for _, meta, source in cells(assignment):
         is_setup = _kind(meta) == "locked"
         if _kind(meta) == "answer":
             source = overrides.get(meta["grade_id"], source)
         elif not is_setup:
             continue
+        ran.append(source)
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(source, f"<{meta.get('grade_id')}>", "exec"), ns)
     return ns

@@ -1865,10 +1865,10 @@ with T.reference_helpers(**REFERENCES), T.raises(
 # %% [markdown]
 # ### Exercise 10: `conv_forward_im2col` (3 points)
 #
-# Implement the convolutional layer with your `im2col` and a **single matrix multiply**, no loops.
-# Inputs, output and the keyword-only `stride` and `pad` are those of `conv_forward_naive`, and it
-# must give the same result, without calling it: a wrapper around `conv_forward_naive` earns no
-# points.
+# Implement the convolutional layer with your `im2col` and a **single matrix multiply**, no loops
+# (the test reads your function for `for` and `while` loops and comprehensions). Inputs, output
+# and the keyword-only `stride` and `pad` are those of `conv_forward_naive`, and it must give the
+# same result, without calling it: a wrapper around `conv_forward_naive` earns no points.
 #
 # <details><summary>Hint 1</summary>
 #
@@ -2002,6 +2002,13 @@ w[0, 0, 1, 1] = 1.0
 w[1, 1, 0, 1] = 1.0
 check_conv(x, w, np.array([100.0, 200.0]), stride=2, pad=1,
            expected=np.array([[[[101.0, 103], [107, 109]], [[200, 200], [214, 216]]]]))  # fmt: skip
+
+# A loop over the windows would give the same numbers, so this check reads your code instead.
+T.assert_no_loops("conv_forward_im2col",
+                  rule="conv_forward_im2col must be one matrix product, without Python loops",
+                  hint="a loop over windows or filters is what makes conv_forward_naive slow; "
+                  "one product of the im2col rows with the filters (as a matrix) does all of "
+                  "them at once")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 # N, C, H, W, F, KH, KW, stride, pad: odd and non-square sizes, C > 1, F > 1, N > 1, stride 2
 # and 3 with padding. The first case has N = F = OH = OW = 3, so that a bias added on the wrong

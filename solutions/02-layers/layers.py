@@ -3855,9 +3855,10 @@ cl.claim("a 3x3 convolution on 64 channels is four times cheaper than on 256", 2
 #
 # ### Exercise 9: `conv1x1_as_matmul` (1 point)
 #
-# One `np.einsum` or one matrix product (plus the bias), no loops over pixels, and no call to a
-# library convolution (`cnnlab.layers`, `scipy.signal`, `scipy.ndimage`, `np.convolve` or
-# `np.correlate`). The test compares with a 1x1 `conv_forward`.
+# One `np.einsum` or one matrix product (plus the bias), no loops (the test reads your function
+# for `for` and `while` loops and comprehensions), and no call to a library convolution
+# (`cnnlab.layers`, `scipy.signal`, `scipy.ndimage`, `np.convolve` or `np.correlate`). The test
+# compares with a 1x1 `conv_forward`.
 #
 # The result has shape (N, F, H, W):
 # $\text{out}[n,f,r,t] = b[f] + \sum_c w[f,c,0,0]\; x[n,c,r,t]$.
@@ -3949,6 +3950,11 @@ T.assert_allclose(
          + b[:, None, None]),
     ],
 )  # fmt: skip
+# A loop over the pixels gives the same numbers, so this check reads your code instead.
+T.assert_no_loops("conv1x1_as_matmul",
+                  rule="conv1x1_as_matmul must be one product over the channel axis, without "
+                  "Python loops", hint="one product contracts C at every pixel of every image "
+                  "at once: see the hints above the exercise")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
 

@@ -37,6 +37,7 @@ __all__ = [
     "assert_true",
     "assert_rel_error",
     "assert_finite",
+    "assert_no_loops",
     "raises",
     "forbid_calls",
     "reference_helpers",
@@ -257,6 +258,25 @@ def assert_true(condition, message: str, *, hint: str | None = None):
     if condition is not True and not (isinstance(condition, np.bool_) and bool(condition)):
         if not (isinstance(condition, (int, float)) and condition):
             raise AssertionError(message + (f"\n  hint: {hint}" if hint else ""))
+
+
+def assert_no_loops(name: str, *, rule: str, hint: str | None = None):
+    """Fail unless the learner's ``def name`` has no Python loop over the data.
+
+    Reads the function's definition in the code that ran (:mod:`cnnlab.sources`: the notebook's
+    cells, or under the grader the submission's cells), not the function object, so it works the
+    same in a notebook and in the grader. ``rule`` is the exercise's rule as its text states it
+    ("one matrix product and no loops over pixels"); it starts the failure message.
+    """
+    from cnnlab import sources
+
+    node = sources.definition(name)
+    if node is None:
+        problem = f"{rule}; this check reads your code, and no `def {name}(...)` ran"
+        _fail(name, problem, hint or f"define {name} with def in its answer cell")
+    loops = sources.data_loops(node)
+    if loops:
+        _fail(name, f"{rule}, but your function loops over the data ({'; '.join(loops)})", hint)
 
 
 def assert_rel_error(

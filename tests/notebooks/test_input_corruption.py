@@ -67,7 +67,7 @@ def {name}(*args, **kwargs):
     _calls_{name}[0] += 1
     if _calls_{name}[0] == 1 and {honest_first}:  # first case right, objects spoiled after it
         out = _solution_{name}(*args, **kwargs)
-        [_spoil(a) for a in (*args, *kwargs.values())]
+        _spoil_all(args, kwargs)
         return out
     if {corrupt}:
         return _spoiled_answer(args, kwargs)

@@ -1,0 +1,99 @@
+"""The exercises whose text says "no loops" fail a loop version, in the public self-check.
+
+A loop version gives the same numbers, so ``T.assert_no_loops`` reads the learner's ``def``
+(:mod:`cnnlab.sources`). Each loop answer below is correct: only the loop check can fail it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from nbtools import answer_source, assert_fails, assert_passes, mutant
+
+NB01, NB02 = "01-convolution", "02-layers"
+
+CONV_IM2COL_LOOPS = {
+    "over the windows": """
+def conv_forward_im2col(x, w, b, *, stride=1, pad=0):
+    n, c, h, wid = x.shape
+    f, _, kh, kw = w.shape
+    oh = conv_output_size(h, kh, stride, pad)
+    ow = conv_output_size(wid, kw, stride, pad)
+    cols = im2col(x, kh, kw, stride=stride, pad=pad)
+    out = np.empty((len(cols), f))
+    for r in range(len(cols)):
+        out[r] = w.reshape(f, -1) @ cols[r] + b
+    return out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
+""",
+    "over the filters, in a comprehension": """
+def conv_forward_im2col(x, w, b, *, stride=1, pad=0):
+    n, c, h, wid = x.shape
+    f, _, kh, kw = w.shape
+    oh = conv_output_size(h, kh, stride, pad)
+    ow = conv_output_size(wid, kw, stride, pad)
+    cols = im2col(x, kh, kw, stride=stride, pad=pad)
+    out = np.stack([cols @ w[k].ravel() + b[k] for k in range(f)], axis=1)
+    return out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
+""",
+}
+
+CONV1X1_LOOPS = {
+    "over the pixels": """
+def conv1x1_as_matmul(x, w, b):
+    n, c, h, wd = x.shape
+    out = np.empty((n, len(w), h, wd))
+    for r in range(h):
+        for t in range(wd):
+            out[:, :, r, t] = x[:, :, r, t] @ w[:, :, 0, 0].T + b
+    return out
+""",
+    "a while loop over the images": """
+def conv1x1_as_matmul(x, w, b):
+    out, k = [], 0
+    while k < len(x):
+        out.append(np.einsum("fc,chw->fhw", w[:, :, 0, 0], x[k]) + b[:, None, None])
+        k += 1
+    return np.stack(out)
+""",
+}
+
+
+@pytest.mark.parametrize("loop", sorted(CONV_IM2COL_LOOPS))
+def test_conv_forward_im2col_loops_fail_the_self_check(loop):
+    overrides = {"conv_forward_im2col": CONV_IM2COL_LOOPS[loop]}
+    assert_fails(NB01, "test_conv_forward_im2col", overrides, "without Python loops",
+                 "loops over the data", "line ", public=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("loop", sorted(CONV1X1_LOOPS))
+def test_conv1x1_loops_fail_the_self_check(loop):
+    overrides = {"conv1x1_as_matmul": CONV1X1_LOOPS[loop]}
+    assert_fails(NB02, "test_conv1x1_as_matmul", overrides, "without Python loops",
+                 "loops over the data", public=True)  # fmt: skip
+
+
+def test_a_fixed_loop_to_check_the_inputs_is_not_a_loop_over_the_data():
+    checked = mutant(NB02, "conv1x1_as_matmul", (
+        '    out = np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x)',
+        '    for name, a in (("x", x), ("w", w)):\n'
+        '        assert a.ndim == 4, f"{name} must be 4-d"\n'
+        '    out = np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x)',
+    ))  # fmt: skip
+    assert_passes(NB02, "test_conv1x1_as_matmul", checked)
+
+
+def test_a_function_without_def_is_told_the_check_reads_the_code():
+    lam = {"conv1x1_as_matmul": (
+        "conv1x1_as_matmul = lambda x, w, b: "
+        'np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x) + b[None, :, None, None]\n'
+    )}  # fmt: skip
+    assert_fails(NB02, "test_conv1x1_as_matmul", lam, "no `def conv1x1_as_matmul(...)` ran")
+
+
+def test_the_last_definition_is_the_one_read():
+    """A loop version redefined loop-free in a later cell passes, as the later def is the one
+    that runs; the reverse order fails."""
+    good = answer_source(NB02, "conv1x1_as_matmul")
+    loop = CONV1X1_LOOPS["over the pixels"]
+    assert_passes(NB02, "test_conv1x1_as_matmul", {"conv1x1_as_matmul": loop + "\n" + good})
+    assert_fails(NB02, "test_conv1x1_as_matmul", {"conv1x1_as_matmul": good + "\n" + loop},
+                 "loops over the data")  # fmt: skip
