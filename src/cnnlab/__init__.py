@@ -12,6 +12,7 @@ datafiles     MNIST, Fashion-MNIST, CIFAR-10 from local files (re-exported by da
 gradcheck     numerical gradients and relative errors
 testing       assertion helpers used by the graded test cells
 calls         forbid_calls / reference_helpers and the call matcher behind them
+sources       the learner's def in the cells that ran, and its loops (assert_no_loops)
 mistakes      known mistakes of the convolution exercises, for ``mistakes=``
 plot          image grids, kernels, feature maps, training curves
 layers        fast functional layers (forward -> (out, cache), backward)
@@ -38,6 +39,7 @@ _SUBMODULES = (
     "gradcheck",
     "testing",
     "calls",
+    "sources",
     "mistakes",
     "plot",
     "layers",
