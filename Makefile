@@ -33,7 +33,7 @@ test: $(STAMP)
 	@test -x /usr/bin/chromium || echo "make test: no /usr/bin/chromium, so the browser tests \
 	(tests/browser, marker 'browser') will be SKIPPED; to run them: apt-get install -y chromium \
 	fonts-dejavu-core (.ci/run does)"
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=20
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(SRC_DIRS)
