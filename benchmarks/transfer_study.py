@@ -36,7 +36,7 @@ from cnnlab import data, models, nn, optim, spec, train
 SOURCE = "shapes4"
 TARGET_SHAPES = ("ring", "square", "horizontal bar", "diagonal bar")
 FULL = dict(plan={"shapes": (1, 3, 10, 30, 100), "digits": (1, 3, 10, 30, 100)}, seeds=5, steps=200)
-REDUCED = dict(plan={"shapes": (3, 10), "digits": (30,)}, seeds=3, steps=100, n_test=500)
+REDUCED = dict(plan={"shapes": (3, 10, 100), "digits": (30,)}, seeds=2, steps=100, n_test=500)
 LR = {"frozen": 1e-2, "fine-tune": 1e-2, "scratch": 2e-3}  # each its best of 2e-3..2e-2
 BODY_SCALE = 0.1  # fine-tuning: learning rate of the pretrained layers / that of the new head
 

@@ -119,7 +119,7 @@ axes[2].set_title("detection: boxes,\nlabels and scores", fontsize=10)
 axes[3].imshow(np.ma.masked_equal(scene.masks[0], 0) - 1, cmap=CLASS_CMAP, vmin=-0.5, vmax=K - 0.5)
 axes[3].set_title("segmentation:\na label per pixel", fontsize=10)
 fig.suptitle("Four tasks on one synthetic scene (64x64 pixels)")
-fig.tight_layout(rect=(0, 0, 1, 0.94))
+fig.subplots_adjust(top=0.76, wspace=0.08)  # a fixed layout: cheaper than a layout engine
 plt.show()
 print("boxes (x0, y0, x1, y1):\n", boxes, "\nlabels:", [CLASSES[k] for k in labels])
 
@@ -159,7 +159,8 @@ print("boxes (x0, y0, x1, y1):\n", boxes, "\nlabels:", [CLASSES[k] for k in labe
 #
 # Compute the IoU of every box of `boxes_a` (N of them) with every box of `boxes_b` (M), as an
 # (N, M) array, **without Python loops** (broadcast the N boxes against the M boxes; detectors
-# compare thousands of boxes at a time). Boxes are corners `(x0, y0, x1, y1)`, never
+# compare thousands of boxes at a time; the test reads your function for `for` and `while` loops
+# and comprehensions). Boxes are corners `(x0, y0, x1, y1)`, never
 # `(x, y, width, height)`. Two boxes that do not overlap have intersection 0 (not a negative
 # area), and so does a pair that only touches. A pair whose union is 0 (two empty boxes) gets
 # IoU 0.
@@ -259,6 +260,10 @@ got = iou(np.array([[1.0, 1.0, 1.0, 3.0]]), np.array([[1.0, 1.0, 1.0, 3.0], [0.0
 T.assert_finite(got, name="iou of an empty box with itself",
                 hint="when the union is 0, return 0 instead of dividing 0 by 0")  # fmt: skip
 T.assert_allclose(got, [[0.0, 0.0]], name="iou of an empty box with itself and with a box")
+# A loop over the pairs gives the same numbers, so this check reads your code instead.
+T.assert_no_loops("iou", rule="iou must work on all N x M pairs at once, without Python loops",
+                  hint="see Hint 1: broadcasting an (N, 1) column against a (1, M) row gives "
+                  "all pairs in one operation")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 
 
@@ -788,7 +793,7 @@ for ax, i in zip(axes.ravel(), show):
 axes[0, 0].set_ylabel("first 8", fontsize=9)
 axes[1, 0].set_ylabel("worst 8", fontsize=9)
 fig.suptitle("Localization on test scenes: truth (white, dashed) and prediction (coloured)")
-fig.tight_layout()
+fig.subplots_adjust(top=0.86, wspace=0.08, hspace=0.25)  # a fixed layout
 plt.show()
 worst = order[:8]
 print("worst eight: IoU", np.round(test_iou[worst], 2), "classes right:",
@@ -1093,7 +1098,7 @@ for ax in axes:
     ax.set_xlabel("x (pixels)")
 axes[0].set_ylabel("y (pixels)")
 fig.suptitle("The converted detector on a 64x64 scene, in one forward pass")
-fig.tight_layout()
+fig.subplots_adjust(top=0.8, wspace=0.4)  # a fixed layout: cheaper than a layout engine
 plt.show()
 
 # %% [markdown]
@@ -1308,7 +1313,7 @@ for ax, idx, title in [(axes[0], np.flatnonzero(raw_scores > 0.5), "before NMS (
     ax.set_xticks([])
     ax.set_yticks([])
 fig.suptitle(f"Detections on the scene of {len(det_scenes.labels[0])} objects")
-fig.tight_layout()
+fig.subplots_adjust(top=0.86, wspace=0.08)  # a fixed layout: cheaper than a layout engine
 plt.show()
 print(f"{int((raw_scores > 0.5).sum())} boxes with score > 0.5 before NMS, "
       f"{int((raw_scores[keep] > 0.5).sum())} after")  # fmt: skip
@@ -1627,7 +1632,6 @@ ax.set_xlim(0, 1.02)
 ax.set_ylim(0, 1.05)
 ax.legend(fontsize=8, loc="lower left")
 ax.set_title(f"Precision-recall at IoU 0.5, {n_eval} test scenes (mAP {mean_ap:.2f})")
-fig.tight_layout()
 plt.show()
 if not cl.is_grading():
     cl.claim("about 160 objects", len(gt_boxes), low=140, high=180)
@@ -1719,7 +1723,8 @@ panels = [
     (np.ones((1, 1, 3, 3)), ones_k3, 2, 0, "3x3 input of ones\nkernel 3, stride 2, no crop"),
     (np.ones((1, 1, 4, 4)), np.ones((1, 1, 4, 4)), 2, 1, "4x4 input of ones\nkernel 4, stride 2, pad 1"),
 ]  # fmt: skip
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+fig.subplots_adjust(top=0.76, wspace=0.25)  # a fixed layout: cheaper than a layout engine
 stamps = []
 for ax, (x_in, k_in, s, p, title) in zip(axes, panels):
     out, _ = cl.layers.conv_transpose_forward(x_in, k_in, np.zeros(1), stride=s, pad=p)
@@ -2220,7 +2225,8 @@ for name, share in zip(seg_names, pixel_share):
 
 mask_cmap = plt.matplotlib.colors.ListedColormap(("black", COLORS[0], "tab:purple", "tab:red"))
 mask_colors = dict(cmap=mask_cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
-fig, axes = plt.subplots(2, 6, figsize=(13, 4.8), layout="constrained")
+fig, axes = plt.subplots(2, 6, figsize=(13, 4.4))
+fig.subplots_adjust(bottom=0.1, top=0.88, wspace=0.08, hspace=0.1)  # a fixed layout
 for col in range(6):
     axes[0, col].imshow(seg_train.images[col, 0], cmap="gray", vmin=0, vmax=1)
     axes[0, col].set_title(", ".join(seg_classes[k] for k in seg_train.labels[col]), fontsize=8)
@@ -2231,7 +2237,7 @@ for ax in axes.ravel():
 axes[0, 0].set_ylabel("image")
 axes[1, 0].set_ylabel("mask (the target)")
 handles = [plt.Rectangle((0, 0), 1, 1, color=mask_cmap(k)) for k in range(4)]
-fig.legend(handles, seg_names, loc="outside lower center", ncol=4)
+fig.legend(handles, seg_names, loc="lower center", ncol=4)
 fig.suptitle("Scenes and their masks: one class index per pixel")
 plt.show()
 cl.claim("the background covers about 95 % of the pixels", pixel_share[0], low=0.92, high=0.97)
@@ -2275,8 +2281,9 @@ cl.claim("the background covers about 95 % of the pixels", pixel_share[0], low=0
 # ### Exercise 8: `pixel_cross_entropy` (2 points)
 #
 # Return the loss (a float) and its gradient `dscores` (the shape of `scores`), as defined
-# above. Vectorise it (no loop over pixels). Calling `cnnlab.layers.softmax_cross_entropy` or
-# `scipy.special` earns no points.
+# above. Vectorise it: no loops (the test reads your function for `for` and `while` loops and
+# comprehensions). Calling `cnnlab.layers.softmax_cross_entropy` or `scipy.special` earns no
+# points.
 #
 # <details><summary>Hint 1</summary>
 #
@@ -2433,6 +2440,11 @@ T.assert_allclose(
     hint="compute log-probabilities as shifted - log(sum(exp(shifted))), never log(p): "
     "p = e^-1000 underflows to 0",
 )
+# A loop over the pixels gives the same numbers, so this check reads your code instead.
+T.assert_no_loops("pixel_cross_entropy",
+                  rule="pixel_cross_entropy must work on every pixel at once, without Python "
+                  "loops", hint="the softmax runs over axis 1 for every (n, i, j) at once; see "
+                  "the hints above the exercise")  # fmt: skip
 ### BEGIN HIDDEN TESTS
 import cnnlab as cl
 
@@ -2686,7 +2698,7 @@ seg_epochs = 2 if cl.is_grading() else 4
 optimizer = cl.optim.Adam(seg_net.params, lr=1e-2)
 shuffle = np.random.default_rng(0)
 seg_losses = []
-t0 = time.perf_counter()
+t0 = time.process_time()  # CPU time of this process: other programs running meanwhile do not count
 seg_net.train()
 for _ in range(seg_epochs):
     order = shuffle.permutation(n_seg_train)
@@ -2697,7 +2709,7 @@ for _ in range(seg_epochs):
         seg_net.backward(np.asarray(dscores, dtype=scores.dtype), need_dx=False)
         optimizer.step(seg_net.grads)
         seg_losses.append(loss)
-seg_seconds = time.perf_counter() - t0
+seg_seconds = time.process_time() - t0
 seg_net.eval()
 seg_scores = seg_net(seg_test.images)
 seg_pred = seg_scores.argmax(axis=1)
@@ -2706,11 +2718,12 @@ results = {
     "network": ((seg_pred == truth).mean(), mean_iou(seg_pred, truth, 4)),
     "all background": ((truth == 0).mean(), mean_iou(np.zeros_like(truth), truth, 4)),
 }
-print(f"{seg_epochs} epochs of {n_seg_train} scenes in {seg_seconds:.1f} s")
+print(f"{seg_epochs} epochs of {n_seg_train} scenes in {seg_seconds:.1f} s of CPU time")
 for name, (acc, miou) in results.items():
     print(f"{name:>15}: pixel accuracy {acc:.3f}, mean IoU {miou:.3f}")
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8), layout="constrained")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8))
+fig.subplots_adjust(wspace=0.15)  # a fixed layout: cheaper than a layout engine
 ax1.plot(seg_losses, lw=1)
 ax1.set_yscale("log")
 ax1.set_xlabel("training step (16 scenes)")
@@ -2749,12 +2762,13 @@ if not cl.is_grading():
 # four typical scenes, then the two with the most wrong pixels.
 
 # %%
-from scipy.special import log_softmax
-
-pixel_loss = -np.take_along_axis(log_softmax(seg_scores, axis=1), truth[:, None], axis=1)[:, 0]
+shifted = seg_scores - seg_scores.max(axis=1, keepdims=True)
+log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log-softmax
+pixel_loss = -np.take_along_axis(log_probs, truth[:, None], axis=1)[:, 0]
 wrong = (seg_pred != truth).sum(axis=(1, 2))
 show = [0, 1, 2, 3] + [int(i) for i in np.argsort(wrong)[::-1][:2]]
-fig, axes = plt.subplots(4, 6, figsize=(13, 9), layout="constrained")
+fig, axes = plt.subplots(4, 6, figsize=(13, 8.4))
+fig.subplots_adjust(right=0.9, bottom=0.07, top=0.93, wspace=0.08, hspace=0.2)  # fixed layout
 for col, i in enumerate(show):
     axes[0, col].imshow(seg_test.images[i, 0], cmap="gray", vmin=0, vmax=1)
     axes[0, col].set_title(f"test scene {i}" + (" (worst)" if col >= 4 else ""), fontsize=9)
@@ -2768,14 +2782,16 @@ for ax in axes.ravel():
     ax.set_yticks([])
 for row, name in enumerate(["image", "truth", "prediction", "loss per pixel"]):
     axes[row, 0].set_ylabel(name)
-fig.colorbar(loss_image, ax=axes[3, :], shrink=0.8, label="-log p(true class)")
-fig.legend(handles, seg_names, loc="outside lower center", ncol=4)
+bottom_row = axes[3, -1].get_position()
+colorbar_axes = fig.add_axes((0.92, bottom_row.y0, 0.012, bottom_row.height))
+fig.colorbar(loss_image, cax=colorbar_axes, label="-log p(true class)")
+fig.legend(handles, seg_names, loc="lower center", ncol=4)
 fig.suptitle("Semantic segmentation of test scenes: truth and prediction")
 plt.show()
-from scipy.ndimage import maximum_filter, minimum_filter
-
 # the outline band: pixels whose 3x3 neighbourhood in the true mask holds two classes
-outline = maximum_filter(truth, size=(1, 3, 3)) != minimum_filter(truth, size=(1, 3, 3))
+padded = np.pad(truth, ((0, 0), (1, 1), (1, 1)), mode="edge")
+neighbourhoods = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))
+outline = neighbourhoods.max(axis=(-2, -1)) != neighbourhoods.min(axis=(-2, -1))
 errors = seg_pred != truth
 on_outline = errors[outline].sum() / errors.sum()
 loss_on_outline = pixel_loss[outline].sum() / pixel_loss.sum()
@@ -3075,7 +3091,7 @@ T.assert_equal(
 #   0.002 (each method's rate here is the one `benchmarks/transfer_study.py` picked for it from a
 #   grid, on its own runs, not on this test set).
 #
-# Each is repeated with 3 seeds (other labelled images, other initialisation of the new layers)
+# Each is repeated with 2 seeds (other labelled images, other initialisation of the new layers)
 # and measured on 500 test images of the target classes. A second target shows the other side:
 # the **8x8 digits** (each pixel repeated 2x2 to make 16x16 images), a task unlike the shapes,
 # with 30 labelled digits per class. The whole study takes well under half a minute.
@@ -3137,8 +3153,8 @@ for task in tasks.values():  # what the frozen layers make of the test images, c
     task["features_test"] = frozen_body(task["X_test"])
 plan = [("shapes", 3), ("shapes", 10), ("shapes", 100), ("digits", 30)]
 methods = {"frozen features": run_frozen, "fine-tuned": run_finetuned, "from scratch": run_scratch}
-n_seeds, n_steps = (2, 30) if cl.is_grading() else (3, 100)
-t0 = time.perf_counter()
+n_seeds, n_steps = (2, 30) if cl.is_grading() else (2, 100)
+t0 = time.process_time()  # CPU time of this process: other programs running meanwhile do not count
 transfer = {name: np.zeros((len(plan), n_seeds)) for name in methods}
 for row, (target, k) in enumerate(plan):
     task = tasks[target]
@@ -3146,8 +3162,8 @@ for row, (target, k) in enumerate(plan):
         X_k, y_k = labelled_subset(task["X"], task["y"], k, np.random.default_rng(seed))
         for name, run in methods.items():
             transfer[name][row, seed] = run(task, X_k, y_k, n_steps, seed)
-transfer_seconds = time.perf_counter() - t0
-print(f"{len(plan) * n_seeds * len(methods)} trainings in {transfer_seconds:.1f} s")
+transfer_seconds = time.process_time() - t0
+print(f"{len(plan) * n_seeds * len(methods)} trainings in {transfer_seconds:.1f} s of CPU time")
 # the shortcut of run_frozen against the whole model trained with your lr_scale of 0
 X_k, y_k = labelled_subset(X_pool, y_pool, 10, np.random.default_rng(0))
 whole = with_new_head(4, 0)
@@ -3160,7 +3176,8 @@ for row, (target, k) in enumerate(plan):
     cells = [f"{100 * r[row].mean():6.1f} +- {100 * r[row].std():3.1f}" for r in transfer.values()]
     print(f"{target + ', ' + str(k):>22} " + " ".join(f"{c:>16}" for c in cells))
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=[2, 1], layout="constrained")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=[2, 1])
+fig.subplots_adjust(top=0.85, wspace=0.2)  # a fixed layout: cheaper to draw than a layout engine
 for (name, acc), marker in zip(transfer.items(), "osD"):
     mean = 100 * acc.mean(axis=1)
     spread = np.stack([mean - 100 * acc.min(axis=1), 100 * acc.max(axis=1) - mean])
@@ -3191,9 +3208,10 @@ if not cl.is_grading():
     cl.claim("computing the frozen features once gives the same result", shortcut_gap, high=0.004)
     cl.claim("3 labels: transfer wins by 10 points or more", best_gain[0], low=10)
     cl.claim("10 labels: transfer wins by 5 points or more", best_gain[1], low=5)
-    cl.claim("3 labels: frozen beats scratch with every seed",
+    cl.claim("each training repeated with 2 seeds", n_seeds, equals=2)
+    cl.claim("3 labels: frozen beats scratch with both seeds",
              (transfer["frozen features"][0] - transfer["from scratch"][0]).min(), low=0.05)  # fmt: skip
-    cl.claim("3 labels: scratch about 65 %", acc["from scratch"][0], low=57, high=73)
+    cl.claim("3 labels: scratch about 63 %", acc["from scratch"][0], low=58, high=68)
     cl.claim("3 labels: frozen about 83 %", acc["frozen features"][0], low=75, high=90)
     cl.claim("3 labels: fine-tuning also far ahead of scratch", gain["fine-tuned"][0], low=8)
     cl.claim("3 labels: fine-tuning falls behind freezing",
@@ -3213,10 +3231,10 @@ if not cl.is_grading():
 
 # %% [markdown]
 # Read the left panel from left to right. With **3 labelled images per class** (12 in all)
-# the network trained from scratch reaches about 65 %: it must learn its filters, and everything
+# the network trained from scratch reaches about 63 %: it must learn its filters, and everything
 # after them, from 12 images. The pretrained features make the same 12 images worth much more:
 # a linear head on the frozen features reaches about 83 %, ahead of the scratch network with
-# every seed. Fine-tuning is also far ahead, but behind freezing: moving all 9,604 parameters
+# both seeds. Fine-tuning is also far ahead, but behind freezing: moving all 9,604 parameters
 # on 12 images pulls the good features towards what fits these 12, while the frozen network
 # learns only the 132 parameters of its head. With **10 per class** both ways of transfer are
 # still clearly ahead (the printout gives the margins).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from nbtools import answer_source, assert_fails, assert_passes, mutant
 
-NB01, NB02 = "01-convolution", "02-layers"
+NB01, NB02, NB06 = "01-convolution", "02-layers", "06-beyond-classification"
 
 CONV_IM2COL_LOOPS = {
     "over the windows": """
@@ -97,3 +97,49 @@ def test_the_last_definition_is_the_one_read():
     assert_passes(NB02, "test_conv1x1_as_matmul", {"conv1x1_as_matmul": loop + "\n" + good})
     assert_fails(NB02, "test_conv1x1_as_matmul", {"conv1x1_as_matmul": good + "\n" + loop},
                  "loops over the data")  # fmt: skip
+
+
+IOU_LOOP = """
+def iou(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=np.float64)
+    b = np.asarray(boxes_b, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != 4 or b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"boxes must have shape (N, 4), got {a.shape} and {b.shape}")
+    out = np.zeros((len(a), len(b)))
+    for i in range(len(a)):
+        for j in range(len(b)):
+            w = max(0.0, min(a[i, 2], b[j, 2]) - max(a[i, 0], b[j, 0]))
+            h = max(0.0, min(a[i, 3], b[j, 3]) - max(a[i, 1], b[j, 1]))
+            union = ((a[i, 2] - a[i, 0]) * (a[i, 3] - a[i, 1])
+                     + (b[j, 2] - b[j, 0]) * (b[j, 3] - b[j, 1]) - w * h)
+            out[i, j] = w * h / union if union > 0 else 0.0
+    return out
+"""
+
+PIXEL_CE_LOOP = """
+def pixel_cross_entropy(scores, labels, ignore_index=-1):
+    n, k, h, w = scores.shape
+    m = int((labels != ignore_index).sum())
+    loss, dscores = 0.0, np.zeros(scores.shape)
+    for i in range(n):
+        for r in range(h):
+            for t in range(w):
+                if labels[i, r, t] == ignore_index:
+                    continue
+                s = scores[i, :, r, t] - scores[i, :, r, t].max()
+                p = np.exp(s) / np.exp(s).sum()
+                loss -= (s[labels[i, r, t]] - np.log(np.exp(s).sum())) / m
+                p[labels[i, r, t]] -= 1
+                dscores[i, :, r, t] = p / m
+    return float(loss), dscores
+"""
+
+
+def test_iou_loops_fail_the_self_check():
+    assert_fails(NB06, "test_iou", {"iou": IOU_LOOP}, "without Python loops",
+                 "loops over the data", public=True)  # fmt: skip
+
+
+def test_pixel_cross_entropy_loops_fail_the_self_check():
+    assert_fails(NB06, "test_pixel_cross_entropy", {"pixel_cross_entropy": PIXEL_CE_LOOP},
+                 "without Python loops", "loops over the data", public=True)  # fmt: skip
