@@ -75,7 +75,15 @@ print("images per class in the training set:", np.bincount(y_train))
 cl.claim("1,437 training and 360 test images", (len(X_train), len(X_test)), equals=(1437, 360))
 cl.claim("the classes are balanced", np.bincount(y_train).max() / np.bincount(y_train).min(),
          high=1.1)  # fmt: skip
-fig = cl.plot.image_grid(X_train[:16], labels=y_train[:16], title="The first 16 training digits")
+# one picture: 2 rows of 8 digits, each with a white margin and its label above it
+framed = np.pad(X_train[:16, 0], ((0, 0), (3, 1), (1, 1)), constant_values=1.0)
+mosaic = framed.reshape(2, 8, 12, 10).transpose(0, 2, 1, 3).reshape(24, 80)
+fig, ax = plt.subplots(figsize=(10, 3.3))
+ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1)
+for i, label in enumerate(y_train[:16]):
+    ax.text(10 * (i % 8) + 4.5, 12 * (i // 8) + 1.8, f"label: {label}", ha="center", fontsize=9)
+ax.set_axis_off()
+ax.set_title("The first 16 training digits")
 plt.show()
 
 # %% [markdown]
@@ -145,6 +153,7 @@ for label, sigma in inits.items():
     ax.semilogy(np.arange(1, 11), stds, marker="o", label=label)
 ax.set_xlabel("layer")
 ax.set_ylabel("std of the activations (log scale)")
+ax.yaxis.set_major_formatter("{x:g}")  # tick labels as plain numbers: 0.001, 1, 1000
 ax.set_title("Activation scale through ten ReLU layers of width 256")
 ax.legend()
 ax.grid(alpha=0.3)
@@ -172,7 +181,7 @@ for row, label in enumerate(["too small, std 0.05", "He, std sqrt(2/n)", "too la
     for col, layer in enumerate([0, 4, 9]):
         a = layers[layer].ravel()
         ax = axes[row, col]
-        ax.hist(a[a > 0], bins=40, color=f"C{[0, 2, 3][row]}")
+        ax.hist(a[a > 0], bins=40, color=f"C{[0, 2, 3][row]}", histtype="stepfilled")
         ax.set_title(f"{label}\nlayer {layer + 1}: std {a.std():.2g}", fontsize=8)
         ax.set_xlabel("activation value (positive ones)", fontsize=8)
     axes[row, 0].set_ylabel("count")
@@ -182,7 +191,7 @@ for row, label in enumerate(["too small, std 0.05", "He, std sqrt(2/n)", "too la
             ax.text(0.5, 0.5, f"every value below {top:.2g}:\na spike at 0 on this scale",
                     transform=ax.transAxes, ha="center", fontsize=8)  # fmt: skip
 fig.suptitle("Histograms of ReLU activations at layers 1, 5 and 10")
-fig.tight_layout()
+fig.subplots_adjust(top=0.88, hspace=0.9, wspace=0.12)  # room for the two-line titles
 plt.show()
 small_last, large_last = last_layer["too small, std 0.05"], last_layer["too large, std 0.15"]
 zero_share = np.mean(last_layer["He, std sqrt(2/n)"] == 0)
@@ -703,7 +712,6 @@ ax.bar(range(len(counts)), counts, color=["C1" if c else "C7" for c in counts])
 ax.set_xticks(range(len(counts)), [f"{i}: {n}" for i, n in enumerate(names)], rotation=30)
 ax.set_ylabel("trainable parameters")
 ax.set_title("Where the 13,706 parameters of the digits convnet live")
-fig.tight_layout()
 plt.show()
 # multiply-adds per image: a conv's weights are used at every output position (8x8, then 4x4)
 macs = {"convolutions": 16 * 9 * 8 * 8 + 32 * 16 * 9 * 4 * 4, "fully connected": 128 * 64 + 64 * 10}
@@ -768,12 +776,15 @@ for b in sizes:
     errors.append(np.mean(errs))
 fig, ax = plt.subplots(figsize=(6, 3.8))
 ax.loglog(sizes, errors, marker="o", label="measured")
-ax.loglog(sizes, errors[0] / np.sqrt(sizes), "k--", label=r"$\propto 1/\sqrt{B}$")
+ax.loglog(sizes, errors[0] / np.sqrt(sizes), "k--", label="∝ 1/√B")
+ax.minorticks_off()  # ticks at round numbers, labelled as plain numbers
+ax.set_xticks(sizes, [str(b) for b in sizes])
+ax.set_yticks([0.2, 0.5, 1, 2, 5], ["0.2", "0.5", "1", "2", "5"])
 ax.set_xlabel("batch size B")
 ax.set_ylabel("relative error of the gradient")
 ax.set_title("A mini-batch gradient is a noisy estimate of the full one")
 ax.legend()
-ax.grid(alpha=0.3, which="both")
+ax.grid(alpha=0.3)
 plt.show()
 error_at = dict(zip(sizes, errors))
 print("relative error by batch size:", {b: round(float(e), 2) for b, e in error_at.items()})
@@ -1852,9 +1863,10 @@ ax.set_title("Paths of your four optimisers, 40 steps")
 ax.legend(loc="upper right", fontsize=8)
 ax2.set_xlabel("step")
 ax2.set_ylabel("loss (log scale)")
+ax2.yaxis.set_major_formatter("{x:g}")
 ax2.set_title("Loss per step")
 ax2.grid(alpha=0.3)
-fig.tight_layout()
+fig.subplots_adjust(wspace=0.2)
 plt.show()
 sgd_path, momentum_path, rmsprop_path, adam_path = runs.values()
 final_loss = [valley(path[-1])[0] for path in runs.values()]
@@ -2414,33 +2426,34 @@ X_tiny, y_tiny = X_train[:50], y_train[:50]
 model = build_convnet((1, 8, 8), 10, rng=np.random.default_rng(0))
 state, rng = {}, np.random.default_rng(0)
 tiny_losses, tiny_accs = [], []
-for _ in range(40):
+for _ in range(30):
     tiny_losses.append(
         train_epoch(model, X_tiny, y_tiny, lambda p, g: adam_step(p, g, state, 3e-3), 10, rng)
     )
     tiny_accs.append(evaluate(model, X_tiny, y_tiny)[1])
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
-ax1.semilogy(np.arange(1, 41), tiny_losses)
+ax1.semilogy(np.arange(1, 31), tiny_losses)
 ax1.set_xlabel("epoch")
 ax1.set_ylabel("training loss (log scale)")
+ax1.yaxis.set_major_formatter("{x:g}")
 ax1.set_title("Loss on 50 training examples")
-ax2.plot(np.arange(1, 41), tiny_accs)
+ax2.plot(np.arange(1, 31), tiny_accs)
 ax2.set_xlabel("epoch")
 ax2.set_ylabel("training accuracy")
 ax2.set_title("Accuracy on the same 50 examples")
 for ax in (ax1, ax2):
     ax.grid(alpha=0.3)
-fig.tight_layout()
+fig.subplots_adjust(wspace=0.25)
 plt.show()
 first_perfect = 1 + int(np.argmax(np.array(tiny_accs) == 1.0))
-print(f"after 40 epochs: loss {tiny_losses[-1]:.4f}, accuracy {tiny_accs[-1]:.0%}; "
+print(f"after 30 epochs: loss {tiny_losses[-1]:.4f}, accuracy {tiny_accs[-1]:.0%}; "
       f"first epoch at 100%: {first_perfect}")  # fmt: skip
 cl.claim("the loss falls by two orders of magnitude", tiny_losses[0] / tiny_losses[-1], low=100)
 cl.claim("the accuracy reaches 100%", tiny_accs[-1], equals=1.0)
 cl.claim("100% after about 15 epochs", first_perfect, low=10, high=20)
 
 # %% [markdown]
-# In 40 epochs (200 steps of 10 examples) the loss falls by more than two orders of
+# In 30 epochs (150 steps of 10 examples) the loss falls by more than two orders of
 # magnitude, and the accuracy reaches 100% after about 15 epochs: every part of the pipeline
 # works. (These 50 examples say nothing about new digits; memorising is exactly what this
 # check asks for.)
@@ -2487,7 +2500,7 @@ def learning_curves(model, X, y, epochs, lr, batch_size=32, seed=0):
 
 quick = cl.is_grading()
 good_model = build_convnet((1, 8, 8), 10, rng=np.random.default_rng(0))  # kept for section 9
-good_epochs = 3 if quick else 8
+good_epochs = 3 if quick else 5
 t0 = time.perf_counter()
 cases = {
     "under-fitting: 2 channels, no hidden layer": learning_curves(
@@ -2496,10 +2509,10 @@ cases = {
     ),
     "over-fitting: default network, 100 images": learning_curves(
         build_convnet((1, 8, 8), 10, rng=np.random.default_rng(0)),
-        X_fit[:100], y_fit[:100], epochs=8 if quick else 40, lr=5e-3, batch_size=20,
+        X_fit[:100], y_fit[:100], epochs=8 if quick else 30, lr=5e-3, batch_size=20,
     ),
     "good fit: default network, 1,137 images": learning_curves(
-        good_model, X_fit, y_fit, epochs=good_epochs, lr=2e-3
+        good_model, X_fit, y_fit, epochs=good_epochs, lr=2e-3, batch_size=16
     ),
 }  # fmt: skip
 print(f"three trainings in {time.perf_counter() - t0:.1f} s")
@@ -2511,13 +2524,14 @@ for col, (title, hist) in enumerate(cases.items()):
         ax.plot(epochs, hist[f"train_{kind}"], marker=".", label="training")
         ax.plot(epochs, hist[f"val_{kind}"], marker=".", label="validation")
         ax.set_xlabel("epoch")
+        ax.locator_params(axis="x", integer=True)  # whole epochs only
         ax.grid(alpha=0.3)
     axes[0, col].set_title(title, fontsize=10)
 axes[0, 0].set_ylabel("loss")
 axes[1, 0].set_ylabel("accuracy")
 axes[0, 0].legend()
 fig.suptitle("Learning curves of three training runs")
-fig.tight_layout()
+fig.subplots_adjust(top=0.9, hspace=0.3, wspace=0.06)
 plt.show()
 under, over, good = cases.values()
 for title, hist in cases.items():
@@ -2533,8 +2547,8 @@ cl.claim("under-fitting: lowest validation accuracy of the three",
          under["val_acc"][-1], high=min(over["val_acc"][-1], good["val_acc"][-1]))  # fmt: skip
 cl.claim("over-fitting: training loss almost zero", over["train_loss"][-1], high=0.01)
 cl.claim("over-fitting: training accuracy 100%", over["train_acc"][-1], equals=1.0)
-cl.claim("over-fitting: validation loss levels off over the last 15 epochs",
-         np.ptp(over["val_loss"][-15:]), high=0.05)  # fmt: skip
+cl.claim("over-fitting: validation loss stops falling after about 20 epochs",
+         np.ptp(over["val_loss"][19:]), high=0.04)  # fmt: skip
 cl.claim("over-fitting: validation loss levels off at about 0.4", over["val_loss"][-1],
          low=0.33, high=0.47)  # fmt: skip
 cl.claim("over-fitting: validation loss dozens of times the training loss",
@@ -2550,7 +2564,7 @@ cl.claim("good fit: best validation accuracy", good["val_acc"][-1], low=over["va
 # *training* accuracy is still below 90%: two 3x3 filters and one linear layer cannot
 # represent much more, and it ends with the lowest validation accuracy of the three. Middle:
 # on 100 images the training loss falls to almost zero and the training accuracy reaches
-# 100%, while the validation loss stops falling after about 25 epochs and levels off at about
+# 100%, while the validation loss stops falling after about 20 epochs and levels off at about
 # 0.4, dozens of times the training loss, and the validation accuracy stays roughly ten points
 # lower: that gap is the signature of over-fitting. More epochs would not close it; only more
 # data or regularisation would. Right: with all the data both curves improve together and the
@@ -2615,7 +2629,7 @@ for ax in axes.ravel():
     ax.set_xticks([])
     ax.set_yticks([])
 fig.suptitle("Left-right mirroring: harmless for a photo, wrong for digits")
-fig.tight_layout()
+fig.subplots_adjust(top=0.86, wspace=0.1, hspace=0.25)
 plt.show()
 
 # %% [markdown]
@@ -2848,7 +2862,7 @@ shifted_model = build_convnet((1, 8, 8), 10, rng=np.random.default_rng(0))
 state, rng = {}, np.random.default_rng(0)
 for _ in range(good_epochs):  # as in section 8, with a freshly shifted copy at every epoch
     X_epoch = random_shift(X_fit, rng, max_shift=1)
-    train_epoch(shifted_model, X_epoch, y_fit, lambda p, g: adam_step(p, g, state, 2e-3), 32, rng)
+    train_epoch(shifted_model, X_epoch, y_fit, lambda p, g: adam_step(p, g, state, 2e-3), 16, rng)
 print(f"one training in {time.perf_counter() - t0:.1f} s")
 X_val_shifted = random_shift(X_val, np.random.default_rng(123), max_shift=1)
 results = {
@@ -2931,7 +2945,7 @@ for ax, out, label in [(ax1, conv_out, "convolution output"), (ax2, bn_out, "aft
     ax.set_ylabel("mean ± std over the batch")
     ax.set_title(label)
 fig.suptitle("Per-channel statistics of the first layer on 256 digits (untrained network)")
-fig.tight_layout()
+fig.subplots_adjust(top=0.83, wspace=0.25)
 plt.show()
 cl.claim("after BatchNorm2d every channel has mean 0",
          np.abs(bn_out.mean(axis=(0, 2, 3))).max(), high=1e-3)  # fmt: skip
@@ -3005,7 +3019,7 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # of tuning.
 #
 # A recipe that gets there, in the terms of this notebook: the default network of section 2
-# (13,706 parameters); Adam with batches of 32 for $E = 30$ epochs; at every epoch a fresh
+# (13,706 parameters); Adam with batches of 16 for $E = 15$ epochs; at every epoch a fresh
 # training set in which each image is shifted by at most one pixel with probability 1/2 (so
 # about half of them; the others stay as they are, and the network also sees the digits as
 # they will be tested); and a learning rate that starts at $\eta_0 = 3 \cdot 10^{-3}$ and
@@ -3016,8 +3030,8 @@ cl.claim("batch norm: a clearly higher validation accuracy (10 points or more)",
 # around it, which makes the final accuracy much less dependent on luck. Less, not
 # independent: the seed still moves the result by a few test digits, and so do choices the
 # recipe leaves open (shifting exactly half of the images, or starting the cosine at $e = 1$).
-# We ran the recipe under each of these readings with ten seeds: no run got more than 5 of
-# the 360 digits wrong, four fewer than the mark allows. The test also gives a run that falls
+# We ran the recipe under each of these readings with ten seeds: no run got more than 6 of
+# the 360 digits wrong, three fewer than the mark allows. The test also gives a run that falls
 # short a second chance with another seed.
 #
 # ### Exercise 8: `train_convnet` (4 points)
@@ -3088,14 +3102,14 @@ def train_convnet(X, y, seed=0, on_epoch_end=None):
     num_classes = int(np.max(y)) + 1
     model = build_convnet(X.shape[1:], num_classes, rng=rng)
     state = {}
-    epochs, lr0 = 30, 3e-3
+    epochs, lr0 = 15, 3e-3
     for epoch in range(epochs):
         lr = lr0 * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
         shifted = random_shift(X, rng, max_shift=1)
         keep = rng.random(len(X)) < 0.5  # each image stays as it is with probability 1/2
         X_epoch = np.where(keep[:, None, None, None], X, shifted)
         loss = train_epoch(
-            model, X_epoch, y, lambda p, g, lr=lr: adam_step(p, g, state, lr), 32, rng
+            model, X_epoch, y, lambda p, g, lr=lr: adam_step(p, g, state, lr), 16, rng
         )
         if on_epoch_end is not None:
             on_epoch_end(epoch, model, loss)
@@ -3155,17 +3169,19 @@ T.assert_true(fit_acc >= 0.9, f"training accuracy {fit_acc:.1%} on the 200 train
 # test digits right: at most 9 of the 360 wrong.
 ### BEGIN HIDDEN TESTS
 # Wrong test digits (of 360) of the recipe, four readings x seeds 0-9, measured (last on
-# 2026-12-01) with benchmarks/fairness_03.py (prob: each image shifted with probability 1/2, half: exactly
+# 2026-12-02) with benchmarks/fairness_03.py (prob: each image shifted with probability 1/2, half: exactly
 # N // 2 of them; e0: cosine over epochs 0..E-1, e1: over 1..E):
 #   seed      0  1  2  3  4  5  6  7  8  9
-#   prob-e0   4  1  4  1  3  3  3  3  3  4
-#   prob-e1   5  2  4  3  2  2  4  4  3  4
-#   half-e0   5  4  3  4  3  3  3  2  1  4
-#   half-e1   5  4  5  4  3  3  3  4  2  4
-# The mark allows 9 wrong. Every run passes at the first try, the worst with 5 wrong: a margin
-# of 4 errors, so the second try below (seed=1, for a run that falls short with seed=0) never
+#   prob-e0   2  3  5  6  4  4  4  5  6  4
+#   prob-e1   5  4  5  6  3  3  3  4  6  4
+#   half-e0   6  2  4  3  1  3  2  3  5  5
+#   half-e1   6  4  3  3  1  4  2  4  4  6
+# The mark allows 9 wrong. Every run passes at the first try, the worst with 6 wrong: a margin
+# of 3 errors, so the second try below (seed=1, for a run that falls short with seed=0) never
 # decides. One run's result moves by a few digits with the seed (the default SVM misses 6,
-# the tuned one 2): a mark at 98.5% (5 wrong) left no margin, one at 98% (7 wrong) only 2.
+# the tuned one 3): a mark at 98.5% (5 wrong) would fail good runs, one at 98% (7 wrong) would
+# leave a margin of 1. (The former recipe, 30 epochs in batches of 32, had 5 wrong at worst, at
+# about twice the cost; 12 epochs in batches of 16 had 7 wrong with seed 8 of prob-e0.)
 runs = []
 for seed in (0, 1):
     epochs_seen = []
@@ -3194,7 +3210,7 @@ for seed in (0, 1):
 T.assert_true(
     wrong <= 9,
     f"test accuracy below 97.5%: {'; '.join(runs)}; at most 9 of the 360 test digits may be wrong",
-    hint="follow the recipe: the default network, 30 epochs of Adam with batches of 32, each "
+    hint="follow the recipe: the default network, 15 epochs of Adam with batches of 16, each "
     "image shifted by up to 1 pixel with probability 1/2 at every epoch, lr from 3e-3 down to "
     "0 along a half cosine",
 )
@@ -3231,7 +3247,7 @@ cl.claim("13,706 parameters", final_model.num_params(), equals=13706)
 cl.claim("early on the test accuracy jumps by a percent or more",
          np.abs(np.diff(accs[:half])).max(), low=0.01)  # fmt: skip
 cl.claim("the accuracy settles: the last five epochs within two test images",
-         np.ptp(accs[-5:]), high=2 / 360)  # fmt: skip
+         np.ptp(np.round(accs[-5:] * len(y_test))), high=2)  # fmt: skip
 cl.claim("the loss keeps falling", curve["train_loss"][-1], high=curve["train_loss"][half])
 
 # %% [markdown]
@@ -3305,11 +3321,11 @@ axes[1].set_xlabel("digit")
 axes[1].set_ylabel("fraction recognised")
 axes[1].set_title("Per-class accuracy on the original test digits")
 axes[1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=4, fontsize=8)
-fig.tight_layout()
+fig.subplots_adjust(wspace=0.18)
 plt.show()
 
 svm_right = int(np.sum(table["RBF SVM, default C=1"][0] == y_test))
-tuned_pred, tuned_acc = next(table[n][:2] for n in names if n.startswith("RBF SVM, tuned"))
+tuned_acc = next(table[n][1] for n in names if n.startswith("RBF SVM, tuned"))
 _, svm_acc, svm_shifted, _, svm_stored = table["RBF SVM, default C=1"]
 shifts_shifted, shifts_stored = table["RBF SVM, + shifted copies"][2::2]
 cnn_shifted = table["convnet (yours)"][2]
@@ -3321,16 +3337,16 @@ cl.claim("at most 9 of the 360 wrong", 360 - mark, equals=9)
 cl.claim("three more than the SVM gets wrong", svm_right - mark, equals=3)
 cl.claim("standard error about 0.65%", np.sqrt(0.985 * 0.015 / 360), low=0.006, high=0.007)
 cl.claim("the convnet clears 97.5%", cnn_acc, low=0.975)
-cl.claim("in fact 98.5%", cnn_acc, low=0.985)
+cl.claim("in fact more than 98.5%", cnn_acc, low=0.985)
 cl.claim("and beats the default SVM", cnn_acc - svm_acc, low=1 / 360)
 cl.claim("the tuned SVM is as accurate within the noise", abs(cnn_acc - tuned_acc),
          high=0.0065)  # fmt: skip
-shared = int(np.sum((cnn_pred != y_test) & (tuned_pred != y_test)))
-print(f"test digits both the convnet and the tuned SVM get wrong: {shared}")
-cl.claim("most of the convnet's errors are the tuned SVM's too",
-         shared / max(1, int(np.sum(cnn_pred != y_test))), low=0.5)  # fmt: skip
+missed_by_any = np.any([table[name][0] != y_test for name in names], axis=0)
+print("classes of the test digits some model gets wrong:", sorted(set(y_test[missed_by_any])))
+cl.claim("their errors fall in a handful of classes", len(set(y_test[missed_by_any])), high=5)
 cl.claim("the SVM falls to about 45% on shifted digits", svm_shifted, low=0.4, high=0.5)
-cl.claim("the convnet loses less than five points", cnn_acc - cnn_shifted, high=0.05)
+cl.claim("the convnet loses only about five points", cnn_acc - cnn_shifted, low=0.02,
+         high=0.07)  # fmt: skip
 cl.claim("shifted copies: the SVM recovers most of the loss",
          (shifts_shifted - svm_shifted) / (svm_acc - svm_shifted), low=0.75)  # fmt: skip
 cl.claim("more than twice as many stored images", shifts_stored / svm_stored, low=2)
@@ -3340,14 +3356,15 @@ cl.claim("the SVM stores hundreds of training images", len(default_svm.support_)
 cl.claim("the convnet: under 20,000 weights", final_model.num_params(), high=20_000)
 
 # %% [markdown]
-# Read the table and the figure together. The convnet clears the 97.5% mark, in fact reaches
-# 98.5%, and beats the SVM with default settings; the tuned SVM is as accurate within the
-# standard error discussed above, on these centred 8x8 thumbnails where there is little
-# spatial structure for convolutions to exploit. Their few errors are mostly the same test digits (right panel, and
-# the pictures below): some 8x8 digits are ambiguous for any method. The shifted test digits
+# Read the table and the figure together. The convnet clears the 97.5% mark, in fact gets
+# more than 98.5% of the test digits right, and beats the SVM with default settings; the tuned
+# SVM is as accurate within the standard error discussed above, on these centred 8x8
+# thumbnails where there is little spatial structure for convolutions to exploit. Their few
+# errors fall in a handful of classes (right panel; the convnet's are pictured below): some
+# 8x8 digits are ambiguous for any method. The shifted test digits
 # show a large difference, and its cause is the training data, not the architecture. The SVM
 # compares raw pixels with stored training images, so a one-pixel move makes a digit look like
-# a different one: it falls to about 45%. The convnet loses less than five points because it
+# a different one: it falls to about 45%. The convnet loses only about five points because it
 # was trained on shifted copies; in section 9, the same network trained without them lost
 # about half of its accuracy on shifted digits, filters and pooling notwithstanding. Give the SVM the same
 # kind of data, the training set plus one shifted copy of each image, and it recovers most of
