@@ -11,29 +11,16 @@ from nbtools import answer_source, assert_fails, assert_passes, mutant
 
 NB01, NB02, NB06 = "01-convolution", "02-layers", "06-beyond-classification"
 
-CONV_IM2COL_LOOPS = {
-    "over the windows": """
-def conv_forward_im2col(x, w, b, *, stride=1, pad=0):
-    n, c, h, wid = x.shape
-    f, _, kh, kw = w.shape
-    oh = conv_output_size(h, kh, stride, pad)
-    ow = conv_output_size(wid, kw, stride, pad)
-    cols = im2col(x, kh, kw, stride=stride, pad=pad)
-    out = np.empty((len(cols), f))
-    for r in range(len(cols)):
-        out[r] = w.reshape(f, -1) @ cols[r] + b
-    return out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
-""",
-    "over the filters, in a comprehension": """
-def conv_forward_im2col(x, w, b, *, stride=1, pad=0):
-    n, c, h, wid = x.shape
-    f, _, kh, kw = w.shape
-    oh = conv_output_size(h, kh, stride, pad)
-    ow = conv_output_size(wid, kw, stride, pad)
-    cols = im2col(x, kh, kw, stride=stride, pad=pad)
-    out = np.stack([cols @ w[k].ravel() + b[k] for k in range(f)], axis=1)
-    return out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
-""",
+PRODUCT = "    out = cols @ w.reshape(f, -1).T + b  # (N*OH*OW, F)"
+CONV_IM2COL_LOOPS = {  # the solution with its one product replaced by a loop
+    "over the windows": (
+        "    out = np.empty((len(cols), f))\n"
+        "    for r in range(len(cols)):\n"
+        "        out[r] = w.reshape(f, -1) @ cols[r] + b"
+    ),
+    "over the filters, in a comprehension": (
+        "    out = np.stack([cols @ w[k].ravel() + b[k] for k in range(f)], axis=1)"
+    ),
 }
 
 CONV1X1_LOOPS = {
@@ -59,7 +46,7 @@ def conv1x1_as_matmul(x, w, b):
 
 @pytest.mark.parametrize("loop", sorted(CONV_IM2COL_LOOPS))
 def test_conv_forward_im2col_loops_fail_the_self_check(loop):
-    overrides = {"conv_forward_im2col": CONV_IM2COL_LOOPS[loop]}
+    overrides = mutant(NB01, "conv_forward_im2col", (PRODUCT, CONV_IM2COL_LOOPS[loop]))
     assert_fails(NB01, "test_conv_forward_im2col", overrides, "without Python loops",
                  "loops over the data", "line ", public=True)  # fmt: skip
 
