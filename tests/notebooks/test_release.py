@@ -109,3 +109,25 @@ def test_intro_time_matches_the_readme_table(assignment):
         f"{assignment}: the intro says about {found.group(1)!r}, the README table says "
         f"{_readme_times().get(assignment[:2])!r}"
     )
+
+
+def test_no_released_notebook_shows_a_solution_or_a_hidden_test():
+    """The release's visible cells (public tests, demos) hold no solution region and no hidden
+    test of any notebook: a stand-in written in a public test cell can give an answer away (as
+    04's test of sample_config once did with log_uniform's answer line). The site and bundle
+    tests search the same way, but need chromium or cover two notebooks."""
+    import nbformat
+
+    from autograde.course.bundle import DISCLOSED, normalise, secrets
+
+    hidden = secrets(ROOT / "solutions")
+    assert hidden, "no solution region found: the search would prove nothing"
+    for path in sorted((ROOT / "notebooks").glob("*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        flat = normalise("\n".join(cell.source for cell in nb.cells))
+        leaks = [
+            f"{s.kind} of {s.assignment}/{s.grade_id}"
+            for s in hidden
+            if s.text in flat and (s.assignment, s.grade_id) not in DISCLOSED
+        ]
+        assert not leaks, f"{path.relative_to(ROOT)} shows {leaks}"
