@@ -154,6 +154,7 @@ for label, sigma in inits.items():
 ax.set_xlabel("layer")
 ax.set_ylabel("std of the activations (log scale)")
 ax.yaxis.set_major_formatter("{x:g}")  # tick labels as plain numbers: 0.001, 1, 1000
+ax.minorticks_off()  # ticks at the powers of ten only
 ax.set_title("Activation scale through ten ReLU layers of width 256")
 ax.legend()
 ax.grid(alpha=0.3)
@@ -173,25 +174,22 @@ cl.claim("too large: 2-3 orders", final_std["too large, std 0.15"], low=100, hig
 # looks like for the units.
 
 # %%
-fig, axes = plt.subplots(3, 3, figsize=(9, 6.5), sharex="row", sharey="row")
+# one panel per initialisation, the three layers drawn over each other on a common x-axis
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), sharey=True)
 last_layer = {}
-for row, label in enumerate(["too small, std 0.05", "He, std sqrt(2/n)", "too large, std 0.15"]):
+for ax, label in zip(axes, ["too small, std 0.05", "He, std sqrt(2/n)", "too large, std 0.15"]):
     layers = activations[label]
     last_layer[label] = layers[-1]
-    for col, layer in enumerate([0, 4, 9]):
+    for layer, color in zip([0, 4, 9], ["C0", "C1", "C3"]):
         a = layers[layer].ravel()
-        ax = axes[row, col]
-        ax.hist(a[a > 0], bins=40, color=f"C{[0, 2, 3][row]}", histtype="stepfilled")
-        ax.set_title(f"{label}\nlayer {layer + 1}: std {a.std():.2g}", fontsize=8)
-        ax.set_xlabel("activation value (positive ones)", fontsize=8)
-    axes[row, 0].set_ylabel("count")
-    for ax, layer in zip(axes[row], [0, 4, 9]):
-        top = layers[layer].max()
-        if top < 0.02 * axes[row, 0].get_xlim()[1]:  # too narrow to see on the shared axis
-            ax.text(0.5, 0.5, f"every value below {top:.2g}:\na spike at 0 on this scale",
-                    transform=ax.transAxes, ha="center", fontsize=8)  # fmt: skip
+        ax.hist(a[a > 0], bins=40, histtype="step", color=color, lw=1.5,
+                label=f"layer {layer + 1}: std {a.std():.2g}")  # fmt: skip
+    ax.set_title(label, fontsize=10)
+    ax.set_xlabel("activation value (positive ones)")
+    ax.legend(fontsize=8)
+axes[0].set_ylabel("count")
 fig.suptitle("Histograms of ReLU activations at layers 1, 5 and 10")
-fig.subplots_adjust(top=0.88, hspace=0.9, wspace=0.12)  # room for the two-line titles
+fig.subplots_adjust(top=0.82, wspace=0.08)
 plt.show()
 small_last, large_last = last_layer["too small, std 0.05"], last_layer["too large, std 0.15"]
 zero_share = np.mean(last_layer["He, std sqrt(2/n)"] == 0)
@@ -200,12 +198,13 @@ cl.claim("too large: later layers spread beyond a thousand", large_last.max(), l
 cl.claim("about half the units are zero", zero_share, low=0.4, high=0.6)
 
 # %% [markdown]
-# Each row shares its x-axis. With weights that are too small (top), the histogram collapses
-# onto zero: at layer 10 the values are a few thousandths, so the last layers see almost
-# nothing and the gradients they send back are as small. With weights that are too large
-# (bottom), the early layers are squeezed against zero only because the later ones spread
-# beyond a thousand, where a softmax saturates. With He initialisation (middle) the histogram
-# keeps its shape and range from layer 1 to layer 10. (Only positive values are drawn: about half the
+# Each panel draws the three layers on one x-axis. With weights that are too small (left), the
+# histogram collapses onto zero: at layer 10 the values are a few thousandths, a thin spike at
+# the left edge, so the last layers see almost nothing and the gradients they send back are as
+# small. With weights that are too large (right), the early layers are squeezed against zero
+# only because the later ones spread beyond a thousand, where a softmax saturates. With He
+# initialisation (middle) the three histograms nearly coincide: the shape and range stay
+# about the same from layer 1 to layer 10. (Only positive values are drawn: about half the
 # units are exactly zero after each ReLU.)
 #
 # ### Exercise 1: `he_init` (2 points)
@@ -1864,6 +1863,7 @@ ax.legend(loc="upper right", fontsize=8)
 ax2.set_xlabel("step")
 ax2.set_ylabel("loss (log scale)")
 ax2.yaxis.set_major_formatter("{x:g}")
+ax2.minorticks_off()  # ticks at the powers of ten only
 ax2.set_title("Loss per step")
 ax2.grid(alpha=0.3)
 fig.subplots_adjust(wspace=0.2)
@@ -2391,15 +2391,15 @@ seeds = range(10)
 he_losses, small_losses = [], []
 for seed in seeds:
     model = build_convnet((1, 8, 8), 10, rng=np.random.default_rng(seed))
-    he_losses.append(evaluate(model, X_train[:500], y_train[:500])[0])  # your evaluate
+    he_losses.append(evaluate(model, X_train[:200], y_train[:200])[0])  # your evaluate
     model.layers[-1].params["w"] *= 0.01
-    small_losses.append(evaluate(model, X_train[:500], y_train[:500])[0])
+    small_losses.append(evaluate(model, X_train[:200], y_train[:200])[0])
 fig, ax = plt.subplots(figsize=(6.5, 3.4))
 ax.plot(seeds, he_losses, "o", label="He initialisation everywhere")
 ax.plot(seeds, small_losses, "s", label="last layer scaled by 0.01")
 ax.axhline(np.log(10), color="k", ls="--", label="ln 10")
 ax.set_xlabel("seed of the initial weights")
-ax.set_ylabel("loss on 500 training images")
+ax.set_ylabel("loss on 200 training images")
 ax.set_ylim(0, max(he_losses) + 0.5)
 ax.set_title("Initial loss of ten untrained networks")
 ax.legend(fontsize=8)
@@ -2436,6 +2436,7 @@ ax1.semilogy(np.arange(1, 31), tiny_losses)
 ax1.set_xlabel("epoch")
 ax1.set_ylabel("training loss (log scale)")
 ax1.yaxis.set_major_formatter("{x:g}")
+ax1.minorticks_off()  # ticks at the powers of ten only
 ax1.set_title("Loss on 50 training examples")
 ax2.plot(np.arange(1, 31), tiny_accs)
 ax2.set_xlabel("epoch")
@@ -2516,22 +2517,22 @@ cases = {
     ),
 }  # fmt: skip
 print(f"three trainings in {time.perf_counter() - t0:.1f} s")
-fig, axes = plt.subplots(2, 3, figsize=(13, 6), sharey="row")
+fig, axes = plt.subplots(2, 3, figsize=(13, 6), sharex="col", sharey="row")
 for col, (title, hist) in enumerate(cases.items()):
     epochs = np.arange(1, len(hist["train_loss"]) + 1)
     for row, kind in enumerate(["loss", "acc"]):
         ax = axes[row, col]
         ax.plot(epochs, hist[f"train_{kind}"], marker=".", label="training")
         ax.plot(epochs, hist[f"val_{kind}"], marker=".", label="validation")
-        ax.set_xlabel("epoch")
         ax.locator_params(axis="x", integer=True)  # whole epochs only
         ax.grid(alpha=0.3)
     axes[0, col].set_title(title, fontsize=10)
+    axes[1, col].set_xlabel("epoch")
 axes[0, 0].set_ylabel("loss")
 axes[1, 0].set_ylabel("accuracy")
 axes[0, 0].legend()
 fig.suptitle("Learning curves of three training runs")
-fig.subplots_adjust(top=0.9, hspace=0.3, wspace=0.06)
+fig.subplots_adjust(top=0.9, hspace=0.1, wspace=0.06)
 plt.show()
 under, over, good = cases.values()
 for title, hist in cases.items():
@@ -2935,17 +2936,17 @@ cl.claim("with augmentation: only a few points lost", augmented - augmented_shif
 bn_model = cl.models.course_convnet((1, 8, 8), 10, batchnorm=True, seed=0)
 conv_out = bn_model.layers[0].forward(X_train[:256])
 bn_out = bn_model.layers[1].forward(conv_out)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.4))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.4), sharey=True)  # one scale for both
 channels = np.arange(conv_out.shape[1])
 for ax, out, label in [(ax1, conv_out, "convolution output"), (ax2, bn_out, "after BatchNorm2d")]:
     ax.errorbar(channels, out.mean(axis=(0, 2, 3)), yerr=out.std(axis=(0, 2, 3)), fmt="o",
                 capsize=3)  # fmt: skip
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xlabel("channel")
-    ax.set_ylabel("mean ± std over the batch")
     ax.set_title(label)
+ax1.set_ylabel("mean ± std over the batch")
 fig.suptitle("Per-channel statistics of the first layer on 256 digits (untrained network)")
-fig.subplots_adjust(top=0.83, wspace=0.25)
+fig.subplots_adjust(top=0.83, wspace=0.06)
 plt.show()
 cl.claim("after BatchNorm2d every channel has mean 0",
          np.abs(bn_out.mean(axis=(0, 2, 3))).max(), high=1e-3)  # fmt: skip

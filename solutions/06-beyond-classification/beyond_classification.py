@@ -102,6 +102,18 @@ def draw_boxes(ax, boxes, labels, scores=None, color=None, style="-", placed=Non
         ax.text(*at, text, color=c, fontsize=7)
 
 
+def montage(images, gap=3):
+    """Images (n, h, w) side by side in one array with blank (NaN) gaps: one imshow, not n.
+
+    Image i starts at column ``i * (w + gap)``; drawing one axes instead of n is much cheaper.
+    """
+    n, h, w = images.shape
+    row = np.full((h, n * (w + gap) - gap), np.nan)
+    for i, image in enumerate(images):
+        row[:, i * (w + gap) : i * (w + gap) + w] = image
+    return row
+
+
 scene = cl.data.make_scenes(1, size=64, objects=3, classes=CLASSES, seed=3)
 boxes, labels = scene.boxes[0], scene.labels[0]
 areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -722,7 +734,7 @@ def train_two_heads(
     model, X, labels, boxes, *, epochs, batch_size=64, weight=1.0, background=None, seed=0
 ):
     """Mini-batch Adam on localization_loss; returns the mean loss of every epoch."""
-    optimizer = cl.optim.Adam(model.params, lr=3e-3)
+    optimizer = cl.optim.Adam(model.params, lr=4e-3)
     rng = np.random.default_rng(seed)
     targets = to_target(boxes)
     losses = []
@@ -742,7 +754,7 @@ def train_two_heads(
 
 
 n_train = 1200 if cl.is_grading() else 2000
-epochs = 4 if cl.is_grading() else 5
+epochs = 4
 train_scenes = cl.data.make_scenes(n_train, size=S, objects=1, classes=CLASSES, seed=0)
 test_scenes = cl.data.make_scenes(500, size=S, objects=1, classes=CLASSES, seed=1)
 X_train, (box_train, y_train) = train_scenes.images, train_scenes.single()
@@ -768,8 +780,9 @@ if not cl.is_grading():
     edge = np.minimum(box_test[:, :2], S - box_test[:, 2:]).min(axis=1)  # pixels to the edge
     print(f"worst eight: {edge[worst]} pixels from the edge; all test objects: "
           f"{np.mean(edge <= 2):.0%} within 2 pixels")  # fmt: skip
-    cl.claim("every one of the worst eight lies within 2 pixels of the edge", edge[worst].max(),
-             high=2)  # fmt: skip
+    cl.claim("most of the worst eight lie within 2 pixels of the edge", (edge[worst] <= 2).sum(),
+             low=6)  # fmt: skip
+    cl.claim("less than half of all test objects do", np.mean(edge <= 2), high=0.45)
 
 # %% [markdown]
 # One network, trained for a few seconds, names the shape in about 90 % of the test scenes and
@@ -779,21 +792,22 @@ if not cl.is_grading():
 
 # %%
 order = np.argsort(test_iou)
-show = np.concatenate([np.arange(8), order[:8]])
-fig, axes = plt.subplots(2, 8, figsize=(13, 3.9))
-for ax, i in zip(axes.ravel(), show):
-    ax.imshow(X_test[i, 0], cmap="gray", vmin=0, vmax=1)
-    names = []  # the two boxes' names must not cover each other
-    draw_boxes(ax, box_test[i : i + 1], y_test[i : i + 1], color="white", style="--", placed=names)
-    draw_boxes(ax, box_hat[i : i + 1], y_hat[i : i + 1], placed=names)
-    ax.set_title(f"IoU {test_iou[i]:.2f}" + ("" if y_hat[i] == y_test[i] else " (class!)"),
-                 fontsize=8, color="black" if y_hat[i] == y_test[i] else "red")  # fmt: skip
-    ax.set_xticks([])
-    ax.set_yticks([])
-axes[0, 0].set_ylabel("first 8", fontsize=9)
-axes[1, 0].set_ylabel("worst 8", fontsize=9)
+fig, axes = plt.subplots(2, 1, figsize=(13, 3.9))
+for ax, show, name in [(axes[0], np.arange(8), "first 8"), (axes[1], order[:8], "worst 8")]:
+    ax.imshow(montage(X_test[show, 0]), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    ax.text(-2, S / 2, name, rotation=90, ha="right", va="center", fontsize=9)
+    for col, i in enumerate(show):
+        shift = col * (S + 3)  # where scene i starts in the montage
+        names = []  # the two boxes' names must not cover each other
+        draw_boxes(ax, box_test[i : i + 1] + [shift, 0, shift, 0], y_test[i : i + 1],
+                   color="white", style="--", placed=names)  # fmt: skip
+        draw_boxes(ax, box_hat[i : i + 1] + [shift, 0, shift, 0], y_hat[i : i + 1], placed=names)
+        right = y_hat[i] == y_test[i]
+        ax.text(shift + S / 2, -5, f"IoU {test_iou[i]:.2f}" + ("" if right else " (class!)"),
+                ha="center", fontsize=8, color="black" if right else "red")  # fmt: skip
 fig.suptitle("Localization on test scenes: truth (white, dashed) and prediction (coloured)")
-fig.subplots_adjust(top=0.86, wspace=0.08, hspace=0.25)  # a fixed layout
+fig.subplots_adjust(top=0.86, hspace=0.3)  # a fixed layout
 plt.show()
 worst = order[:8]
 print("worst eight: IoU", np.round(test_iou[worst], 2), "classes right:",
@@ -804,9 +818,9 @@ if not cl.is_grading():
 
 # %% [markdown]
 # A typical prediction is off by one or two pixels on some sides. The failures have one thing
-# in common: every one of the worst eight objects lies within 2 pixels of the edge of the image
-# (printed above, with the share of all test objects that do), and the predicted box is pulled
-# towards the middle, where most of the training boxes were. (In some of them the class
+# in common: most of the worst eight objects lie within 2 pixels of the edge of the image
+# (printed above), although less than half of all test objects do, and the predicted box is
+# pulled towards the middle, where most of the training boxes were. (In some of them the class
 # is wrong too, while in others the class is right and only the box fails: the two heads share
 # features but answer different questions.) IoU is a harsh measure for small objects: one pixel
 # of error on each side of a 10x10 box already gives `64 / 100 = 0.64`.
@@ -1026,7 +1040,11 @@ if not cl.is_grading():
 # The training examples are 32x32 windows cut from padded 64x64 scenes with several objects,
 # half at random positions and half near an object (otherwise almost all would be background).
 # The box target of a positive window is its object's box in window coordinates; background
-# windows get no box loss (your `localization_loss` with `background=4`).
+# windows get no box loss (your `localization_loss` with `background=4`). The detector does not
+# start from random weights but from the localizer's (only its fifth class score, background, is
+# new): its filters already respond to the four shapes and its box head already reads boxes, so
+# two epochs teach it the background class and the centre rule. Section 5 comes back to this way
+# of reusing a trained network.
 
 
 # %%
@@ -1055,13 +1073,15 @@ def cut_windows(scenes, per_scene, rng, radius=4, pad=S // 2):
     return np.stack(X), np.array(y), np.array(boxes, dtype=np.float32)
 
 
-n_scenes = 100 if cl.is_grading() else 150
+n_scenes = 100
 det_train = cl.data.make_scenes(n_scenes, size=64, objects=(3, 5), classes=CLASSES, seed=20)
 X_win, y_win, box_win = cut_windows(det_train, 20, np.random.default_rng(0))
 print(f"{len(X_win)} windows, {np.mean(y_win != BACKGROUND):.0%} with an object")
 detector = TwoHeads(K + 1, seed=0)
+for name, value in localizer.params.items():  # start from the localizer's weights
+    detector.params[name][..., : value.shape[-1]] = value  # the class head: 4 of its 5 outputs
 t0 = time.perf_counter()
-epochs = 5
+epochs = 2
 losses = train_two_heads(
     detector, X_win, y_win, box_win, epochs=epochs, batch_size=32, background=BACKGROUND
 )
@@ -1318,12 +1338,17 @@ plt.show()
 print(f"{int((raw_scores > 0.5).sum())} boxes with score > 0.5 before NMS, "
       f"{int((raw_scores[keep] > 0.5).sum())} after")  # fmt: skip
 confident = keep[raw_scores[keep] > 0.5]
-on_triangle = iou(raw_boxes[confident], det_scenes.boxes[0][det_scenes.labels[0] == 1])[:, 0] > 0.5
+found_here = iou(raw_boxes[confident], det_scenes.boxes[0]) >= 0.5  # (kept box, object)
+right_class = raw_labels[confident][:, None] == det_scenes.labels[0][None, :]
 if not cl.is_grading():
-    cl.claim("the triangle got both a triangle and a circle box after NMS",
-             sorted(raw_labels[confident][on_triangle].tolist()), equals=[0, 1])  # fmt: skip
+    cl.claim("after NMS: one confident box per object, of its class, at IoU 0.5 or more",
+             ((found_here & right_class).sum(axis=0).tolist(), len(confident)),
+             equals=([1] * len(det_scenes.labels[0]), len(det_scenes.labels[0])))  # fmt: skip
 
 # %% [markdown]
+# Of the cluster of boxes around each object, NMS keeps one: here every object is left with
+# exactly one confident box, of its own class.
+#
 # **Evaluating a detector.** A detector returns a ranked list of boxes, and a ground-truth
 # object is *found* by a detection of its class whose IoU with it is at least 0.5. Going down
 # the list by decreasing score, each detection is either a **true positive** (TP: it matches a
@@ -1623,6 +1648,12 @@ for k in range(K):
           f"{int((gt_labels == k).sum())} objects, final recall {recall[-1]:.2f}")  # fmt: skip
 mean_ap = float(np.mean(aps))
 print(f"mAP at IoU 0.5: {mean_ap:.2f}")
+two_classes = 0  # objects with confident boxes (score > 0.5, IoU >= 0.5) of two classes
+for n in range(n_eval):
+    mine = (found["image"] == n) & (found["scores"] > 0.5)
+    hits = iou(found["boxes"][mine], eval_scenes.boxes[n]) >= 0.5  # (detection, object)
+    two_classes += sum(len(set(found["labels"][mine][hit])) > 1 for hit in hits.T)
+print(f"objects with confident boxes of two classes after NMS: {two_classes} of {len(gt_boxes)}")
 fig, ax = plt.subplots(figsize=(5.5, 4.2))
 for (name, (precision, recall)), k in zip(curves.items(), range(K)):
     ax.plot(recall, precision, color=COLORS[k], label=f"{name} (AP {aps[k]:.2f})")
@@ -1635,26 +1666,28 @@ ax.set_title(f"Precision-recall at IoU 0.5, {n_eval} test scenes (mAP {mean_ap:.
 plt.show()
 if not cl.is_grading():
     cl.claim("about 160 objects", len(gt_boxes), low=140, high=180)
-    cl.claim("mAP of about 0.7", mean_ap, low=0.65, high=0.8)
-    cl.claim("the ring is the easiest class", int(np.argmax(aps)), equals=3)
+    cl.claim("mAP of about 0.85", mean_ap, low=0.78, high=0.92)
+    cl.claim("crosses and rings are the easiest", sorted(np.argsort(aps)[2:].tolist()),
+             equals=[2, 3])  # fmt: skip
     cl.claim("circles and triangles are the hardest", sorted(np.argsort(aps)[:2].tolist()),
              equals=[0, 1])  # fmt: skip
-    cl.claim("most curves start at precision 1", sum(c[0][0] == 1 for c in curves.values()),
-             low=3)  # fmt: skip
-    cl.claim("the triangle's curve starts low", curves["triangle"][0][0], high=0.5)
-    cl.claim("no class reaches recall 1", max(c[1][-1] for c in curves.values()), high=0.99)
+    cl.claim("every curve starts at precision 1", [c[0][0] for c in curves.values()],
+             equals=[1.0] * K)  # fmt: skip
+    cl.claim("circles and triangles end well below recall 1",
+             max(curves["circle"][1][-1], curves["triangle"][1][-1]), high=0.92)  # fmt: skip
+    cl.claim("objects with boxes of two classes: several", two_classes, low=4, high=25)
 
 # %% [markdown]
-# Read a curve from left to right, as the score threshold falls. Most curves start at precision 1
-# (the most confident detections are right) and drop as false positives come in; the triangle's
-# starts low and climbs, because its most confident detection is a false positive. Where a curve
-# ends on the right is the recall the detector reaches at all. The detector built from a network
-# trained for seconds reaches a mAP of about 0.7. The ring, the only shape with a hole, is the
-# easiest class; circles and triangles, small filled blobs at this size, are the hardest. No class
-# reaches recall 1: some objects never get a box of their own class with IoU 0.5. Per-class NMS
-# has a cost here too: when windows disagree about the class (the triangle in the scene above got
-# both a triangle and a circle box), NMS keeps one box of each class, and one of them is a false
-# positive.
+# Read a curve from left to right, as the score threshold falls. Every curve starts at
+# precision 1 (the most confident detections are right) and drops as false positives come in.
+# Where a curve ends on the right is the recall the detector reaches at all. The detector built
+# from networks trained for seconds reaches a mAP of about 0.85. The cross and the ring, the
+# shapes with arms and with a hole, are the easiest classes; circles and triangles, small filled
+# blobs at this size, are the hardest, and their curves end well below recall 1: some of these
+# objects never get a box of their own class with IoU 0.5. Per-class NMS has a cost here too:
+# when windows disagree about the class of an object, NMS keeps the best box of each class, and
+# all but one of them are false positives. The printout counts the objects of the test scenes
+# that still carry confident boxes of two classes after NMS: several of them.
 #
 # What we built is the sliding-window detector of OverFeat in miniature. Modern detectors keep
 # its two heads and its fully convolutional pass, and improve the rest: several window sizes or
@@ -2225,17 +2258,16 @@ for name, share in zip(seg_names, pixel_share):
 
 mask_cmap = plt.matplotlib.colors.ListedColormap(("black", COLORS[0], "tab:purple", "tab:red"))
 mask_colors = dict(cmap=mask_cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
-fig, axes = plt.subplots(2, 6, figsize=(13, 4.4))
-fig.subplots_adjust(bottom=0.1, top=0.88, wspace=0.08, hspace=0.1)  # a fixed layout
+fig, axes = plt.subplots(2, 1, figsize=(13, 4.4))
+fig.subplots_adjust(bottom=0.1, top=0.88, hspace=0.1)  # a fixed layout
+axes[0].imshow(montage(seg_train.images[:6, 0]), cmap="gray", vmin=0, vmax=1)
+axes[1].imshow(montage(seg_train.masks[:6].astype(float)), **mask_colors)
 for col in range(6):
-    axes[0, col].imshow(seg_train.images[col, 0], cmap="gray", vmin=0, vmax=1)
-    axes[0, col].set_title(", ".join(seg_classes[k] for k in seg_train.labels[col]), fontsize=8)
-    axes[1, col].imshow(seg_train.masks[col], **mask_colors)
-for ax in axes.ravel():
-    ax.set_xticks([])
-    ax.set_yticks([])
-axes[0, 0].set_ylabel("image")
-axes[1, 0].set_ylabel("mask (the target)")
+    axes[0].text(col * 35 + 16, -1.5, ", ".join(seg_classes[k] for k in seg_train.labels[col]),
+                 ha="center", fontsize=8)  # fmt: skip
+for ax, name in zip(axes, ["image", "mask (the target)"]):
+    ax.set_axis_off()
+    ax.text(-2, 16, name, rotation=90, ha="right", va="center")
 handles = [plt.Rectangle((0, 0), 1, 1, color=mask_cmap(k)) for k in range(4)]
 fig.legend(handles, seg_names, loc="lower center", ncol=4)
 fig.suptitle("Scenes and their masks: one class index per pixel")
@@ -2767,22 +2799,24 @@ log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log-
 pixel_loss = -np.take_along_axis(log_probs, truth[:, None], axis=1)[:, 0]
 wrong = (seg_pred != truth).sum(axis=(1, 2))
 show = [0, 1, 2, 3] + [int(i) for i in np.argsort(wrong)[::-1][:2]]
-fig, axes = plt.subplots(4, 6, figsize=(13, 8.4))
-fig.subplots_adjust(right=0.9, bottom=0.07, top=0.93, wspace=0.08, hspace=0.2)  # fixed layout
+fig, axes = plt.subplots(4, 1, figsize=(13, 8.4))  # one montage of 6 scenes per row
+fig.subplots_adjust(right=0.9, bottom=0.07, top=0.93, hspace=0.2)  # fixed layout
+axes[0].imshow(montage(seg_test.images[show, 0]), cmap="gray", vmin=0, vmax=1)
+axes[1].imshow(montage(truth[show].astype(float)), **mask_colors)
+axes[2].imshow(montage(seg_pred[show].astype(float)), **mask_colors)
+loss_image = axes[3].imshow(montage(pixel_loss[show]), cmap="magma", vmin=0, vmax=3)
 for col, i in enumerate(show):
-    axes[0, col].imshow(seg_test.images[i, 0], cmap="gray", vmin=0, vmax=1)
-    axes[0, col].set_title(f"test scene {i}" + (" (worst)" if col >= 4 else ""), fontsize=9)
-    axes[1, col].imshow(truth[i], **mask_colors)
-    axes[2, col].imshow(seg_pred[i], **mask_colors)
-    axes[2, col].set_xlabel(f"{wrong[i]} wrong pixels", fontsize=9)
-    loss_image = axes[3, col].imshow(pixel_loss[i], cmap="magma", vmin=0, vmax=3)
-    axes[3, col].set_xlabel(f"mean {pixel_loss[i].mean():.3f}", fontsize=9)
-for ax in axes.ravel():
-    ax.set_xticks([])
-    ax.set_yticks([])
-for row, name in enumerate(["image", "truth", "prediction", "loss per pixel"]):
-    axes[row, 0].set_ylabel(name)
-bottom_row = axes[3, -1].get_position()
+    centre = col * 35 + 16  # the middle of scene i in the montage
+    axes[0].text(centre, -1.5, f"test scene {i}" + (" (worst)" if col >= 4 else ""),
+                 ha="center", fontsize=9)  # fmt: skip
+    axes[2].text(centre, 33, f"{wrong[i]} wrong pixels", ha="center", va="top", fontsize=9)
+    axes[3].text(centre, 33, f"mean {pixel_loss[i].mean():.3f}", ha="center", va="top",
+                 fontsize=9)  # fmt: skip
+for ax, name in zip(axes, ["image", "truth", "prediction", "loss per pixel"]):
+    ax.set_axis_off()
+    ax.text(-2, 16, name, rotation=90, ha="right", va="center")
+axes[3].apply_aspect()  # the montage's own box, so that the colour bar matches its height
+bottom_row = axes[3].get_position()
 colorbar_axes = fig.add_axes((0.92, bottom_row.y0, 0.012, bottom_row.height))
 fig.colorbar(loss_image, cax=colorbar_axes, label="-log p(true class)")
 fig.legend(handles, seg_names, loc="lower center", ncol=4)
@@ -2828,13 +2862,14 @@ if not cl.is_grading():
 # %% [markdown]
 # ## 5. Transfer learning: reuse a trained network
 #
-# Every network so far started from random weights and learned from hundreds or thousands of
-# labelled images. Real projects rarely have that many labels, and training a large network from scratch
-# on a few hundred images over-fits. The standard answer is **transfer learning**: take a
-# network trained on a large data set for another task (for images, usually ImageNet), keep
-# what it learned, and adapt it to your task. It works because the first layers of a convnet
-# learn general-purpose features (edges, corners, blobs: notebook 05 showed them), while the
-# later layers become specific to the classes they were trained on.
+# Apart from the detector of section 3, every network so far started from random weights and
+# learned from hundreds or thousands of labelled images. Real projects rarely have that many
+# labels, and training a large network from scratch on a few hundred images over-fits. The
+# standard answer is **transfer learning**: take a network trained on a large data set for
+# another task (for images, usually ImageNet), keep what it learned, and adapt it to your task.
+# It works because the first layers of a convnet learn general-purpose features (edges, corners,
+# blobs: notebook 05 showed them), while the later layers become specific to the classes they
+# were trained on.
 # [Yosinski et al. (2014), "How transferable are features in deep neural
 # networks?"](https://arxiv.org/abs/1411.1792) measured this layer by layer, and
 # [Razavian et al. (2014)](https://arxiv.org/abs/1403.6382) showed that the features of an
@@ -2873,12 +2908,15 @@ X_pool, y_pool, X_target_test, y_target_test = cl.data.shapes_split(
 )
 first = [int(np.flatnonzero(y_source == k)[0]) for k in range(4)]
 first_target = [int(np.flatnonzero(y_pool == k)[0]) for k in range(4)]
-cl.plot.image_grid(
-    np.concatenate([X_source[first], X_pool[first_target]]),
-    titles=[f"source: {n}" for n in source_classes] + [f"target: {n}" for n in target_classes],
-    ncols=4,
-    title="The pretrained network's task (top) and ours (bottom)",
-)
+fig, axes = plt.subplots(2, 1, figsize=(7, 3.7))  # one montage of four images per row
+fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.02, hspace=0.22)  # fixed layout
+for ax, images, names, role in [(axes[0], X_source[first], source_classes, "source"),
+                                (axes[1], X_pool[first_target], target_classes, "target")]:  # fmt: skip
+    ax.imshow(montage(images[:, 0], gap=4), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    for col, name in enumerate(names):
+        ax.text(col * 20 + 7.5, -1, f"{role}: {name}", ha="center", fontsize=9)
+fig.suptitle("The pretrained network's task (top) and ours (bottom)")
 plt.show()
 cl.claim("the target classes are new", set(source_classes) & set(target_classes), equals=set())
 cl.claim(
@@ -3098,6 +3136,9 @@ T.assert_equal(
 
 
 # %%
+import copy
+
+
 def labelled_subset(X, y, k, rng):
     """k images of every class, drawn without replacement."""
     idx = np.concatenate(
@@ -3117,7 +3158,7 @@ def train_for(model, lr, lr_scale, X, y, steps, seed):
 
 def with_new_head(num_classes, seed):
     """The pretrained network with a new, randomly initialised head at index 9."""
-    model = cl.models.pretrained("shapes4")  # a fresh copy every call
+    model = copy.deepcopy(source_net)  # a fresh copy every call; source_net stays as loaded
     model.layers[9] = nn.Linear(32, num_classes, seed=seed)
     return model.train()
 
@@ -3148,7 +3189,7 @@ tasks = {
     "digits": dict(X=upsample(X_dig), y=y_dig, X_test=upsample(X_dig_test), y_test=y_dig_test,
                    classes=10),
 }  # fmt: skip
-frozen_body = nn.Sequential(*cl.models.pretrained("shapes4").layers[:9]).eval()
+frozen_body = nn.Sequential(*copy.deepcopy(source_net).layers[:9]).eval()
 for task in tasks.values():  # what the frozen layers make of the test images, computed once
     task["features_test"] = frozen_body(task["X_test"])
 plan = [("shapes", 3), ("shapes", 10), ("shapes", 100), ("digits", 30)]
@@ -3164,13 +3205,13 @@ for row, (target, k) in enumerate(plan):
             transfer[name][row, seed] = run(task, X_k, y_k, n_steps, seed)
 transfer_seconds = time.process_time() - t0
 print(f"{len(plan) * n_seeds * len(methods)} trainings in {transfer_seconds:.1f} s of CPU time")
-# the shortcut of run_frozen against the whole model trained with your lr_scale of 0
+# the shortcut of run_frozen against the whole model trained with your lr_scale of 0 (20 steps)
 X_k, y_k = labelled_subset(X_pool, y_pool, 10, np.random.default_rng(0))
-whole = with_new_head(4, 0)
-train_for(whole, 0.01, finetune_lr_scale(whole, 9, 0.0), X_k, y_k, n_steps, 0)
-whole_acc = cl.train.evaluate(whole, X_target_test, y_target_test)[1]
-shortcut_gap = abs(whole_acc - transfer["frozen features"][1, 0])
-print(f"frozen, 10 labels, seed 0: whole model with scale 0 vs features once: {shortcut_gap:.3f}")
+whole, shortcut = with_new_head(4, 0), with_new_head(4, 0)
+train_for(whole, 0.01, finetune_lr_scale(whole, 9, 0.0), X_k, y_k, 20, 0)
+train_for(shortcut.layers[9], 0.01, None, frozen_body(X_k), y_k, 20, 0)
+shortcut_gap = max(np.abs(whole.params[k] - shortcut.params[k]).max() for k in whole.params)
+print(f"whole model with scale 0 vs features computed once: weights differ by {shortcut_gap:.1e}")
 print(f"{'target, labels/class':>22} " + " ".join(f"{name:>16}" for name in methods))
 for row, (target, k) in enumerate(plan):
     cells = [f"{100 * r[row].mean():6.1f} +- {100 * r[row].std():3.1f}" for r in transfer.values()]
@@ -3205,7 +3246,7 @@ print("best transfer minus scratch (points):", dict(zip(plan, np.round(best_gain
 acc = {name: 100 * r.mean(axis=1) for name, r in transfer.items()}  # mean accuracy in %
 if not cl.is_grading():
     cl.claim("the study takes well under half a minute", transfer_seconds, high=25)
-    cl.claim("computing the frozen features once gives the same result", shortcut_gap, high=0.004)
+    cl.claim("computing the frozen features once gives the same result", shortcut_gap, high=1e-5)
     cl.claim("3 labels: transfer wins by 10 points or more", best_gain[0], low=10)
     cl.claim("10 labels: transfer wins by 5 points or more", best_gain[1], low=5)
     cl.claim("each training repeated with 2 seeds", n_seeds, equals=2)

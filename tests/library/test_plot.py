@@ -127,3 +127,30 @@ def test_confusion_matrix():
         plot.confusion_matrix(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="expected K = 3"):
         plot.confusion_matrix(cm, class_names=["a", "b"])
+
+
+def test_image_tiles_draws_every_image_into_one_axes_at_its_square():
+    tiles = plot.ImageTiles(2, 3, "grid", size=1.0, title_lines=1, label_lines=1)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(2, 3, 5, 5))
+    for r in range(2):
+        for c in range(3):
+            tiles.show(r, c, images[r, c], title=f"{r},{c}", cmap="gray")
+        tiles.label_row(r, f"row {r}")
+    fig = tiles.fig
+    assert fig.axes == [tiles.ax] and _title(fig) == "grid"
+    width, height = fig.get_size_inches()
+    assert (width, height) == pytest.approx((tiles.width, tiles.height))
+    # squares are size wide, in order, and never overlap
+    boxes = [tiles.box(r, c) for r in range(2) for c in range(3)]
+    for (left, right, bottom, top), im in zip(boxes, tiles.ax.images):
+        assert right - left == pytest.approx(1.0) and bottom - top == pytest.approx(1.0)
+        assert im.get_extent() == pytest.approx([left, right, bottom, top])
+        assert 0 <= left and right <= tiles.width and 0 <= top and bottom <= tiles.height
+    assert boxes[1][0] > boxes[0][1] and boxes[3][3] > boxes[0][2]
+    np.testing.assert_array_equal(tiles.ax.images[4].get_array(), images[1, 1])
+    texts = [t.get_text() for t in tiles.ax.texts]
+    assert texts == ["0,0", "0,1", "0,2", "row 0", "1,0", "1,1", "1,2", "row 1"]
+    assert len(tiles.ax.patches) == 6  # one frame per image
+    with pytest.raises(ValueError, match="at least one row"):
+        plot.ImageTiles(0, 3, "empty")

@@ -355,3 +355,11 @@ def test_buggy_sample_config_costs_only_sample_config(buggy):
 def test_buggy_log_uniform_and_sample_config_cost_only_themselves():
     overrides = {"log_uniform": UNIFORM_LOG, "sample_config": CHOICE_SAMPLE_CONFIG}
     assert_passes(NB, "test_random_search", overrides)
+
+
+def test_log_spec_drawn_without_log_uniform():
+    # right distribution, but not through log_uniform: the test's stand-in never gave it
+    source = SAMPLE_CONFIG.replace(
+        "LOG", "float(10 ** rng.uniform(np.log10(spec[1]), np.log10(spec[2])))"
+    ).replace("INT", GOOD_INT)
+    fails("test_sample_config", {"sample_config": source}, "by calling log_uniform", public=True)
