@@ -12,7 +12,10 @@ work in this process (two epochs of the course convnet on the digits with ``cnnl
 two-panel matplotlib figure saved as PNG), and prints its CPU time: when the probe is slow, the
 machine is slow, and the notebook's figure of that round should be read against it.
 
-    .venv/bin/python benchmarks/notebook_time.py [03 04 ...] [--repeat 3] [--cells 8]
+    .venv/bin/python benchmarks/notebook_time.py [03 04 ...] [--repeat 3] [--cells 8] [--learner]
+
+``--learner`` runs what a learner runs instead: the released notebook with every answer cell
+filled in from ``solutions/`` (no hidden tests; the public tests run as in the release).
 
 ``--cells K`` also prints the K slowest cells of each notebook's last run (wall seconds, the
 cell's grade id or first line).
@@ -38,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograde.build.execute import run_notebook  # noqa: E402
-from autograde.build.release import build_source  # noqa: E402
+from autograde.build.release import build_source, release  # noqa: E402
+from autograde.course.demo import filled  # noqa: E402
 
 # the last cell appended to each notebook copy: the kernel's own CPU seconds (user + system)
 CPU_CELL = "import os as _os\nprint('KERNEL-CPU', sum(_os.times()[:2]))"
@@ -99,17 +103,30 @@ def main() -> int:
     parser.add_argument("select", nargs="*", help="parts of notebook names (01, 04-hyper, ...)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each notebook")
     parser.add_argument("--cells", type=int, default=0, help="print the K slowest cells")
+    parser.add_argument("--learner", action="store_true", help="the release, answers filled in")
     args = parser.parse_args()
     os.environ["CNNLAB_CHECK_CLAIMS"] = "1"
     work = Path(tempfile.mkdtemp(prefix="notebook-time-"))
     paths = build_source(work / "source")
     if args.select:
         paths = [p for p in paths if any(s in p.parent.name for s in args.select)]
+    if args.learner:
+        release(work / "release")
+        learner = []
+        for path in paths:
+            released = next((work / "release" / path.parent.name).glob("*.ipynb"))
+            nb = filled(nbformat.read(released, 4), nbformat.read(path, 4))
+            target = work / "learner" / path.parent.name / released.name
+            target.parent.mkdir(parents=True)
+            nbformat.write(nb, target)
+            learner.append(target)
+        paths = learner
     for path in paths:
         nb = nbformat.read(path, 4)
         nb.cells.append(nbformat.v4.new_code_cell(CPU_CELL))
         nbformat.write(nb, path)
-    print(f"{cpu_model()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    what = "released notebooks, answers filled in" if args.learner else "solution notebooks"
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {what}")
     print(f"{'round':>5s} {'notebook':28s} {'wall':>7s} {'kernel CPU':>11s} {'probe CPU':>10s}")
     runs: dict[str, list[tuple[float, float, float]]] = {p.parent.name: [] for p in paths}
     last = {}

@@ -1,10 +1,11 @@
 """Run the real notebooks: solutions pass every graded cell within budget, stubs fail every one.
 
 Budgets are in seconds for the whole notebook, kernel start included, on a 2-core machine. Issue
-19 asks each notebook to run in under 30 s on a quiet machine (2026-12-02, AMD EPYC, three quiet
-runs: 01 17-21, 02 17-21, 03 23-30, 04 22-30, 05 26-28, 06 26-28 s; the same code varies by up
-to 30 % between runs on this VM); the budgets leave room for ``make test``, which runs the
-grader's tests on the other core meanwhile.
+19 asks each notebook to run in under 30 s on a quiet machine: ``benchmarks/notebook_time.py``
+measures it as this test does (2026-12-02, AMD EPYC, three quiet rounds: 01 16-17, 02 16-19,
+03 23-24, 04 24-26, 05 16-19, 06 18-23 s; the same code varies by up to 30 % between runs on this
+VM). The budgets leave room for ``make test``, which runs the grader's tests on the other core
+meanwhile.
 """
 
 from __future__ import annotations
