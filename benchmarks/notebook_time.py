@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import re
 import statistics
 import sys
@@ -40,22 +39,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_check import cpu_model  # noqa: E402  (this folder, first on sys.path)
+
 from autograde.build.execute import run_notebook  # noqa: E402
 from autograde.build.release import build_source, release  # noqa: E402
 from autograde.course.demo import filled  # noqa: E402
 
 # the last cell appended to each notebook copy: the kernel's own CPU seconds (user + system)
 CPU_CELL = "import os as _os\nprint('KERNEL-CPU', sum(_os.times()[:2]))"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def probe() -> float:
